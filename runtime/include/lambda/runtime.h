@@ -1,0 +1,188 @@
+/*
+ * lambda-c: a custom AWS Lambda runtime for functions written in C.
+ *
+ * This is the runtime's one public header. A program links liblambda-runtime,
+ * describes its handlers in a table and calls lambda_run() from main(): the
+ * runtime then talks to the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API),
+ * routes every invocation to the handler named by _HANDLER, and posts the
+ * handler's result or error back.
+ *
+ * Two handler shapes are offered:
+ *   - raw: bytes in, bytes out, shaped after awslabs/aws-lambda-cpp
+ *     (lambda_request in; lambda_response_success() or
+ *     lambda_response_failure() out);
+ *   - JSON: the event is parsed once with cJSON and the handler returns a
+ *     cJSON object (or NULL after lambda_error_set()).
+ *
+ * Everything a handler receives is valid only for the duration of the call.
+ */
+#ifndef LAMBDA_RUNTIME_H
+#define LAMBDA_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LAMBDA_RUNTIME_NAME "lambda-c"
+#define LAMBDA_RUNTIME_VERSION "0.1.0"
+
+/* The largest response payload Lambda accepts (synchronous invoke), in bytes.
+ * Larger responses are turned into a Function.ResponseSizeTooLarge error by
+ * the runtime instead of being rejected by the Runtime API with a bare 413. */
+#define LAMBDA_RESPONSE_LIMIT 6291556
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LAMBDA_PRINTF(fmt_index, first_arg) \
+    __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define LAMBDA_PRINTF(fmt_index, first_arg)
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Facts about one invocation, from the Runtime API's /next headers and from
+ * the environment Lambda sets. Strings are NUL-terminated; optional ones are
+ * NULL when Lambda did not send them. */
+typedef struct lambda_context {
+    const char *request_id;           /* Lambda-Runtime-Aws-Request-Id */
+    const char *invoked_function_arn; /* Lambda-Runtime-Invoked-Function-Arn */
+    const char *trace_id;             /* Lambda-Runtime-Trace-Id, or NULL */
+    const char *client_context;       /* Lambda-Runtime-Client-Context (JSON), or NULL */
+    const char *cognito_identity;     /* Lambda-Runtime-Cognito-Identity (JSON), or NULL */
+    const char *tenant_id;            /* Lambda-Runtime-Aws-Tenant-Id, or NULL */
+    int64_t deadline_ms;              /* Lambda-Runtime-Deadline-Ms: Unix time in ms */
+
+    const char *function_name;        /* AWS_LAMBDA_FUNCTION_NAME */
+    const char *function_version;     /* AWS_LAMBDA_FUNCTION_VERSION */
+    int memory_limit_mb;              /* AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 0 if unset */
+    const char *log_group_name;       /* AWS_LAMBDA_LOG_GROUP_NAME, or NULL */
+    const char *log_stream_name;      /* AWS_LAMBDA_LOG_STREAM_NAME, or NULL */
+} lambda_context;
+
+/* Milliseconds left before the invocation's deadline (negative once past). */
+int64_t lambda_remaining_ms(const lambda_context *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* An error a handler or hook reports. `type` becomes the errorType that Step
+ * Functions matches in Retry/Catch ErrorEquals, so choose it deliberately
+ * (e.g. "InvalidInput" for bad events, "StoreUnavailable" for a retryable
+ * storage fault). Longer texts are truncated. */
+typedef struct lambda_error {
+    char type[128];
+    char message[1024];
+} lambda_error;
+
+/* Fills `err` and returns NULL, so a JSON handler can write
+ *     return lambda_error_set(err, "InvalidInput", "bad date '%s'", s);      */
+void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...)
+    LAMBDA_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------ */
+/* Handlers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The event as Lambda delivered it. `payload` is NUL-terminated. */
+typedef struct lambda_request {
+    const char *payload;
+    size_t payload_len;
+    const lambda_context *context;
+} lambda_request;
+
+/* What a raw handler answers; owned by the runtime, one per invocation. */
+typedef struct lambda_response lambda_response;
+
+/* Answer with a payload (copied). content_type NULL means application/json. */
+void lambda_response_success(lambda_response *res, const char *payload,
+                             size_t len, const char *content_type);
+
+/* Answer with an error: posted to /error as
+ * {"errorMessage","errorType","stackTrace":[]}. */
+void lambda_response_failure(lambda_response *res, const char *error_type,
+                             const char *fmt, ...) LAMBDA_PRINTF(3, 4);
+
+/* Raw handler: aws-lambda-cpp's shape. A handler that answers neither
+ * success nor failure produces a "Runtime.NoResponse" error. */
+typedef void (*lambda_raw_handler_fn)(const lambda_request *req,
+                                      lambda_response *res, void *userdata);
+
+/* JSON handler: `event` is the parsed event (an event that is not JSON never
+ * reaches the handler: the runtime answers Runtime.InvalidEvent). Return a
+ * new cJSON value, which the runtime serialises and frees, or NULL after
+ * lambda_error_set(). */
+typedef cJSON *(*lambda_json_handler_fn)(const cJSON *event,
+                                         const lambda_context *ctx,
+                                         lambda_error *err, void *userdata);
+
+/* One entry of the handler table. `name` is matched exactly against the
+ * _HANDLER environment variable (the function's Handler setting). Set
+ * exactly one of `json` and `raw`. */
+typedef struct lambda_handler {
+    const char *name;
+    lambda_json_handler_fn json;
+    lambda_raw_handler_fn raw;
+    void *userdata;
+} lambda_handler;
+
+/* ------------------------------------------------------------------------ */
+/* The runtime loop                                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lambda_runtime_config {
+    const lambda_handler *handlers;
+    size_t handler_count;
+
+    /* Optional. Runs once, before the first /next, with the handler that
+     * _HANDLER selected. Returning non-zero (with `err` set) posts
+     * /runtime/init/error and ends the process with a non-zero status. */
+    int (*init)(const lambda_handler *selected, lambda_error *err);
+
+    /* Optional. Runs once when Lambda shuts the environment down (SIGTERM);
+     * it has about 300 ms. When set, the runtime registers an internal no-op
+     * extension so that Lambda sends SIGTERM at all. Must be quick. */
+    void (*shutdown)(void);
+} lambda_runtime_config;
+
+/* Runs the loop until a non-recoverable Runtime API state. Returns the
+ * process exit status for main() to return. With AWS_LAMBDA_MAX_CONCURRENCY
+ * > 1 (Lambda Managed Instances) that many threads each poll /next: handlers
+ * must then be thread-safe (no unguarded globals; the context is per call). */
+int lambda_run(const lambda_runtime_config *config);
+
+/* aws-lambda-cpp's run_handler: one raw handler for every invocation,
+ * whatever _HANDLER says. */
+int lambda_run_handler(lambda_raw_handler_fn handler, void *userdata);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum lambda_log_level {
+    LAMBDA_LOG_TRACE,
+    LAMBDA_LOG_DEBUG,
+    LAMBDA_LOG_INFO,
+    LAMBDA_LOG_WARN,
+    LAMBDA_LOG_ERROR,
+    LAMBDA_LOG_FATAL
+} lambda_log_level;
+
+/* Writes one log record to stderr, tagged with the current invocation's
+ * request id. Plain text by default; one JSON object per line when
+ * AWS_LAMBDA_LOG_FORMAT=JSON. Records below AWS_LAMBDA_LOG_LEVEL are
+ * dropped. Never log credentials. */
+void lambda_log(lambda_log_level level, const char *fmt, ...) LAMBDA_PRINTF(2, 3);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAMBDA_RUNTIME_H */

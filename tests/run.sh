@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The one test command (README and CI run exactly this):
+#   1. installs what is missing and builds with warnings as errors (build/);
+#   2. runs the whole CTest suite: unit, integration, end-to-end, packaging;
+#   3. rebuilds with ASan+UBSan (build-asan/) and runs the suite again,
+#      less what cannot run under sanitizers (labels packaging, valgrind,
+#      bench-smoke).
+# Options are passed to ctest, e.g. `bash tests/run.sh -L unit`.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+
+bash local/setup.sh --build-dir "$root/build"
+echo "== tests (build/) =="
+ctest --test-dir "$root/build" --output-on-failure -j "$jobs" "$@"
+
+echo "== tests under ASan+UBSan (build-asan/) =="
+bash local/setup.sh --build-dir "$root/build-asan" \
+  -DCMAKE_BUILD_TYPE=Debug -DLAMBDA_SANITIZE=address,undefined -DLAMBDA_PACKAGING=OFF
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build-asan" --output-on-failure -j "$jobs" \
+    -LE 'packaging|valgrind|bench-smoke' "$@"
