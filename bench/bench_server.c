@@ -1,0 +1,686 @@
+/*
+ * lambda-bench-server: a Runtime API server for benchmarks, and the driver
+ * that starts the runtimes it measures.
+ *
+ * It listens on 127.0.0.1 (port 0: the kernel picks), starts CMD with
+ * AWS_LAMBDA_RUNTIME_API pointing at itself, answers every
+ * GET /2018-06-01/runtime/invocation/next at once with a fixed event, counts
+ * the POSTed responses and stops the runtime after N of them. Because /next
+ * never waits, the loop it measures is the runtime's own cost plus the
+ * server's; bench/run.sh divides by a bare libcurl client against this same
+ * server to isolate the runtime's share.
+ *
+ * Modes (results are key=value lines on stdout, for bench/run.sh):
+ *   throughput (default): invocations/s, server CPU, child CPU and memory.
+ *   --cold-start R:       R times: spawn CMD, time until its first /next.
+ *   --floor R:            R times: spawn CMD, time until it exits (CMD is a
+ *                         program that does nothing: the exec floor).
+ *
+ * Every wait is bounded by --timeout; children are always killed and reaped.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include <microhttpd.h>
+
+extern char **environ;
+
+#define MAX_CLIENTS 16
+#define RUNTIME_PREFIX "/2018-06-01/runtime/"
+#define INVOCATION_PREFIX "/2018-06-01/runtime/invocation/"
+#define DEFAULT_EVENT "{\"hello\":\"world\"}"
+/* Responses larger than this are counted but not kept for comparison. */
+#define KEEP_LIMIT (8u * 1024u * 1024u)
+
+typedef struct options {
+    long invocations;       /* throughput: stop after this many responses */
+    int clients;            /* throughput: copies of CMD started at once */
+    long checkpoint;        /* throughput: read the child's RSS after this many */
+    int cold_runs;          /* --cold-start R */
+    int floor_runs;         /* --floor R */
+    double timeout_s;       /* bound on every wait */
+    const char *event_file; /* event served on /next (default DEFAULT_EVENT) */
+    const char *expect;     /* expected response body, counted when different */
+    const char *save_file;  /* last response body is written here */
+    char **cmd;             /* the program to start, NULL-terminated */
+} options;
+
+/* State shared between the MHD thread and the driver. */
+typedef struct server_state {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    char *event;
+    size_t event_len;
+    long nexts;              /* GET /next served */
+    long responses;          /* POST /response received */
+    long errors;             /* POST /error received */
+    long init_errors;        /* POST /init/error received */
+    long mismatches;         /* responses that differ from options.expect */
+    uint64_t response_bytes; /* sum of response body sizes */
+    int64_t first_next_ns;   /* monotonic time of the first /next (cold start) */
+    int64_t start_ns;        /* monotonic time of the first /next (throughput) */
+    int64_t end_ns;          /* time of the target-th response */
+    long target;             /* responses to reach; 0 = none */
+    long checkpoint;         /* response count at which to read child RSS */
+    pid_t watched;           /* child whose RSS is read at the checkpoint */
+    long checkpoint_rss_kb;
+    char *last_response;     /* copy of the last response (up to KEEP_LIMIT) */
+    size_t last_response_len;
+    char first_error[512];   /* the first /error or /init/error body, for stderr */
+    const char *expect;
+    size_t expect_len;
+} server_state;
+
+/* One POST being received: MHD hands the body over in pieces. */
+typedef struct upload {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool truncated;
+} upload;
+
+static server_state g_state;
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double cpu_seconds(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lambda-bench-server: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+/* Reads one "Key:   123 kB" line of /proc/PID/status; -1 when absent. */
+static long proc_status_kb(pid_t pid, const char *key)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[256];
+    size_t key_len = strlen(key);
+    long value = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, key, key_len) == 0 && line[key_len] == ':') {
+            value = strtol(line + key_len + 1, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return value;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("cannot open %s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        die("out of memory");
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n - 1 == 0) {
+            cap *= 2;
+            char *bigger = realloc(buf, cap);
+            if (!bigger)
+                die("out of memory");
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    /* A trailing newline from an editor is not part of the event. */
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
+                                 const char *body)
+{
+    struct MHD_Response *res = MHD_create_response_from_buffer(
+        strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!res)
+        return MHD_NO;
+    MHD_add_response_header(res, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, status, res);
+    MHD_destroy_response(res);
+    return ret;
+}
+
+static enum MHD_Result serve_next(struct MHD_Connection *conn)
+{
+    pthread_mutex_lock(&g_state.lock);
+    long id = ++g_state.nexts;
+    if (g_state.first_next_ns == 0) {
+        g_state.first_next_ns = now_ns();
+        g_state.start_ns = g_state.first_next_ns;
+        pthread_cond_broadcast(&g_state.changed);
+    }
+    pthread_mutex_unlock(&g_state.lock);
+
+    char request_id[48], deadline[32];
+    snprintf(request_id, sizeof request_id, "bench-%08ld", id);
+    snprintf(deadline, sizeof deadline, "%" PRId64, wall_ms() + 900000);
+
+    struct MHD_Response *res = MHD_create_response_from_buffer(
+        g_state.event_len, g_state.event, MHD_RESPMEM_PERSISTENT);
+    if (!res)
+        return MHD_NO;
+    MHD_add_response_header(res, "Content-Type", "application/json");
+    MHD_add_response_header(res, "Lambda-Runtime-Aws-Request-Id", request_id);
+    MHD_add_response_header(res, "Lambda-Runtime-Deadline-Ms", deadline);
+    MHD_add_response_header(res, "Lambda-Runtime-Invoked-Function-Arn",
+                            "arn:aws:lambda:us-east-1:000000000000:function:bench");
+    MHD_add_response_header(res, "Lambda-Runtime-Trace-Id",
+                            "Root=1-00000000-000000000000000000000000;Sampled=0");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, res);
+    MHD_destroy_response(res);
+    return ret;
+}
+
+static void keep_first_error(const upload *up)
+{
+    if (g_state.first_error[0] != '\0')
+        return;
+    size_t n = up->len < sizeof g_state.first_error - 1 ? up->len
+                                                        : sizeof g_state.first_error - 1;
+    memcpy(g_state.first_error, up->data ? up->data : "", n);
+    g_state.first_error[n] = '\0';
+}
+
+static void record_response(const upload *up)
+{
+    pthread_mutex_lock(&g_state.lock);
+    long count = ++g_state.responses;
+    g_state.response_bytes += up->len;
+    if (g_state.expect &&
+        (up->truncated || up->len != g_state.expect_len ||
+         memcmp(up->data, g_state.expect, up->len) != 0))
+        g_state.mismatches++;
+    if (!up->truncated) {
+        char *copy = realloc(g_state.last_response, up->len + 1);
+        if (copy) {
+            if (up->len)
+                memcpy(copy, up->data, up->len);
+            copy[up->len] = '\0';
+            g_state.last_response = copy;
+            g_state.last_response_len = up->len;
+        }
+    }
+    if (count == g_state.checkpoint && g_state.watched > 0)
+        g_state.checkpoint_rss_kb = proc_status_kb(g_state.watched, "VmRSS");
+    if (g_state.target > 0 && count == g_state.target) {
+        g_state.end_ns = now_ns();
+        pthread_cond_broadcast(&g_state.changed);
+    }
+    pthread_mutex_unlock(&g_state.lock);
+}
+
+static void record_error(const upload *up, bool init)
+{
+    pthread_mutex_lock(&g_state.lock);
+    if (init)
+        g_state.init_errors++;
+    else
+        g_state.errors++;
+    keep_first_error(up);
+    pthread_cond_broadcast(&g_state.changed);
+    pthread_mutex_unlock(&g_state.lock);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *version, const char *data,
+                              size_t *data_size, void **con_cls)
+{
+    /* MHD calls us once when the headers are in, and again for the body.
+     * Answering on the first call (before MHD has read the whole request)
+     * makes MHD close the connection, which would turn a keep-alive
+     * benchmark into a connect-per-request one: so every request, GETs
+     * included, is answered on a later call. */
+    upload *up = *con_cls;
+    if (!up) {
+        up = calloc(1, sizeof *up);
+        if (!up)
+            return MHD_NO;
+        *con_cls = up;
+        return MHD_YES;
+    }
+    if (strcmp(method, "GET") == 0) {
+        if (strcmp(url, INVOCATION_PREFIX "next") == 0)
+            return serve_next(conn);
+        return send_text(conn, MHD_HTTP_NOT_FOUND, "{\"errorType\":\"NotFound\"}");
+    }
+    if (strcmp(method, "POST") != 0)
+        return send_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "{}");
+    if (*data_size > 0) {
+        size_t n = *data_size;
+        if (up->len + n > KEEP_LIMIT) {
+            up->truncated = true;
+            up->len += n; /* still count the bytes */
+        } else {
+            if (up->len + n + 1 > up->cap) {
+                size_t cap = up->cap ? up->cap : 1024;
+                while (cap < up->len + n + 1)
+                    cap *= 2;
+                char *bigger = realloc(up->data, cap);
+                if (!bigger)
+                    return MHD_NO;
+                up->data = bigger;
+                up->cap = cap;
+            }
+            memcpy(up->data + up->len, data, n);
+            up->len += n;
+        }
+        *data_size = 0;
+        return MHD_YES;
+    }
+
+    /* The whole body is here. */
+    if (strncmp(url, INVOCATION_PREFIX, strlen(INVOCATION_PREFIX)) == 0 &&
+        ends_with(url, "/response")) {
+        record_response(up);
+        return send_text(conn, MHD_HTTP_ACCEPTED, "{\"status\":\"OK\"}");
+    }
+    if (strncmp(url, INVOCATION_PREFIX, strlen(INVOCATION_PREFIX)) == 0 &&
+        ends_with(url, "/error")) {
+        record_error(up, false);
+        return send_text(conn, MHD_HTTP_ACCEPTED, "{\"status\":\"OK\"}");
+    }
+    if (strcmp(url, RUNTIME_PREFIX "init/error") == 0) {
+        record_error(up, true);
+        return send_text(conn, MHD_HTTP_ACCEPTED, "{\"status\":\"OK\"}");
+    }
+    return send_text(conn, MHD_HTTP_NOT_FOUND, "{\"errorType\":\"NotFound\"}");
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    upload *up = *con_cls;
+    if (up) {
+        free(up->data);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+static struct MHD_Daemon *start_server(unsigned *port)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = 0; /* the kernel picks a free port */
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* One internal epoll thread: /next never blocks, so one thread serves any
+     * number of clients, and its CPU time is the server's whole cost. */
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, handle, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_END);
+    if (!d)
+        die("cannot start the HTTP server on 127.0.0.1");
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (!info || info->port == 0)
+        die("cannot read the server's port");
+    *port = info->port;
+    return d;
+}
+
+static pid_t spawn(char **cmd)
+{
+    pid_t pid;
+    int rc = posix_spawn(&pid, cmd[0], NULL, NULL, cmd, environ);
+    if (rc != 0)
+        die("cannot start %s: %s", cmd[0], strerror(rc));
+    return pid;
+}
+
+/* Kills (if still running) and reaps a child; returns its wait status. */
+static int reap(pid_t pid, struct rusage *ru, bool kill_first)
+{
+    if (kill_first)
+        kill(pid, SIGKILL);
+    int status = 0;
+    while (wait4(pid, &status, 0, ru) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
+/* Waits until `done` holds (checked under the lock), a child exits, or the
+ * deadline passes. Returns 0, or the index+1 of a child that exited, or -1
+ * on timeout. An exited child is reaped into ru[i] and its pid set to 0. */
+static int wait_for(bool (*done)(void), pid_t *pids, int n, struct rusage *ru,
+                    int *statuses, int64_t deadline_ns)
+{
+    for (;;) {
+        pthread_mutex_lock(&g_state.lock);
+        bool ok = done();
+        if (!ok) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 2000000; /* re-check the children every 2 ms */
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&g_state.changed, &g_state.lock, &ts);
+            ok = done();
+        }
+        pthread_mutex_unlock(&g_state.lock);
+        if (ok)
+            return 0;
+        for (int i = 0; i < n; i++) {
+            if (pids[i] > 0 && wait4(pids[i], &statuses[i], WNOHANG, &ru[i]) == pids[i]) {
+                pids[i] = 0;
+                return i + 1;
+            }
+        }
+        if (now_ns() > deadline_ns)
+            return -1;
+    }
+}
+
+static bool target_reached(void)
+{
+    return g_state.end_ns != 0 || g_state.init_errors > 0;
+}
+
+static bool first_next_seen(void)
+{
+    return g_state.first_next_ns != 0 || g_state.init_errors > 0;
+}
+
+static void describe_exit(int status, char *buf, size_t len)
+{
+    if (WIFSIGNALED(status))
+        snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+}
+
+static int run_throughput(const options *opt)
+{
+    pid_t pids[MAX_CLIENTS] = {0};
+    struct rusage ru[MAX_CLIENTS];
+    int statuses[MAX_CLIENTS] = {0};
+    memset(ru, 0, sizeof ru);
+
+    pthread_mutex_lock(&g_state.lock);
+    g_state.target = opt->invocations;
+    g_state.checkpoint = opt->checkpoint;
+    pthread_mutex_unlock(&g_state.lock);
+
+    struct rusage self0, self1;
+    getrusage(RUSAGE_SELF, &self0);
+    for (int i = 0; i < opt->clients; i++)
+        pids[i] = spawn(opt->cmd);
+    if (opt->clients == 1) {
+        pthread_mutex_lock(&g_state.lock);
+        g_state.watched = pids[0];
+        pthread_mutex_unlock(&g_state.lock);
+    }
+
+    int64_t deadline = now_ns() + (int64_t)(opt->timeout_s * 1e9);
+    int w = wait_for(target_reached, pids, opt->clients, ru, statuses, deadline);
+    getrusage(RUSAGE_SELF, &self1);
+
+    /* Memory is read while the child still lives (it waits in /next). */
+    long hwm_kb = -1, rss_kb = -1;
+    if (opt->clients == 1 && pids[0] > 0) {
+        hwm_kb = proc_status_kb(pids[0], "VmHWM");
+        rss_kb = proc_status_kb(pids[0], "VmRSS");
+    }
+    double child_cpu = 0;
+    long maxrss_kb = 0;
+    for (int i = 0; i < opt->clients; i++) {
+        if (pids[i] > 0)
+            statuses[i] = reap(pids[i], &ru[i], true);
+        child_cpu += cpu_seconds(&ru[i]);
+        if (ru[i].ru_maxrss > maxrss_kb)
+            maxrss_kb = ru[i].ru_maxrss;
+    }
+
+    pthread_mutex_lock(&g_state.lock);
+    if (w != 0 || g_state.init_errors > 0) {
+        char why[64] = "timeout";
+        if (w > 0)
+            describe_exit(statuses[w - 1], why, sizeof why);
+        fprintf(stderr,
+                "lambda-bench-server: stopped after %ld of %ld responses (%s%s)%s%s\n",
+                g_state.responses, opt->invocations,
+                g_state.init_errors ? "init error; " : "", why,
+                g_state.first_error[0] ? ": " : "", g_state.first_error);
+        pthread_mutex_unlock(&g_state.lock);
+        return 1;
+    }
+    double wall = (double)(g_state.end_ns - g_state.start_ns) / 1e9;
+    double server_cpu = cpu_seconds(&self1) - cpu_seconds(&self0);
+    if (g_state.errors && g_state.first_error[0])
+        fprintf(stderr, "lambda-bench-server: first /error: %s\n", g_state.first_error);
+    printf("invocations=%ld\n", g_state.responses);
+    printf("errors=%ld\n", g_state.errors);
+    printf("mismatches=%ld\n", g_state.mismatches);
+    printf("clients=%d\n", opt->clients);
+    printf("wall_s=%.6f\n", wall);
+    printf("rate=%.1f\n", wall > 0 ? (double)g_state.responses / wall : 0.0);
+    printf("response_bytes=%" PRIu64 "\n", g_state.response_bytes);
+    printf("server_cpu_s=%.4f\n", server_cpu);
+    printf("server_cpu_pct=%.1f\n", wall > 0 ? 100.0 * server_cpu / wall : 0.0);
+    printf("child_cpu_s=%.4f\n", child_cpu);
+    printf("checkpoint=%ld\n", opt->checkpoint);
+    printf("rss_kb_at_checkpoint=%ld\n", g_state.checkpoint_rss_kb);
+    printf("rss_kb_at_end=%ld\n", rss_kb);
+    printf("hwm_kb=%ld\n", hwm_kb);
+    printf("maxrss_kb=%ld\n", maxrss_kb);
+    if (opt->save_file && g_state.last_response) {
+        FILE *f = fopen(opt->save_file, "wb");
+        if (f) {
+            fwrite(g_state.last_response, 1, g_state.last_response_len, f);
+            fclose(f);
+        }
+    }
+    pthread_mutex_unlock(&g_state.lock);
+    return 0;
+}
+
+static int run_cold_start(const options *opt, bool floor_mode)
+{
+    int runs = floor_mode ? opt->floor_runs : opt->cold_runs;
+    for (int r = 0; r < runs; r++) {
+        pthread_mutex_lock(&g_state.lock);
+        g_state.first_next_ns = 0;
+        pthread_mutex_unlock(&g_state.lock);
+
+        struct rusage ru;
+        int status = 0;
+        int64_t t0 = now_ns();
+        pid_t pid = spawn(opt->cmd);
+        if (floor_mode) {
+            status = reap(pid, &ru, false);
+            int64_t t1 = now_ns();
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                fprintf(stderr, "lambda-bench-server: floor program failed\n");
+                return 1;
+            }
+            printf("sample_us=%.1f\n", (double)(t1 - t0) / 1e3);
+            continue;
+        }
+        int64_t deadline = now_ns() + (int64_t)(opt->timeout_s * 1e9);
+        int w = wait_for(first_next_seen, &pid, 1, &ru, &status, deadline);
+        pthread_mutex_lock(&g_state.lock);
+        int64_t t1 = g_state.first_next_ns;
+        long init_errors = g_state.init_errors;
+        pthread_mutex_unlock(&g_state.lock);
+        if (pid > 0)
+            reap(pid, &ru, true);
+        if (w != 0 || init_errors > 0 || t1 == 0) {
+            char why[64] = "timeout";
+            if (w > 0)
+                describe_exit(status, why, sizeof why);
+            fprintf(stderr, "lambda-bench-server: run %d: no /next (%s%s)%s%s\n", r + 1,
+                    init_errors ? "init error; " : "", why,
+                    g_state.first_error[0] ? ": " : "", g_state.first_error);
+            return 1;
+        }
+        printf("sample_us=%.1f\n", (double)(t1 - t0) / 1e3);
+    }
+    return 0;
+}
+
+static void usage(void)
+{
+    fputs("usage: lambda-bench-server [--invocations N] [--clients K] [--checkpoint N]\n"
+          "                           [--cold-start R | --floor R] [--timeout S]\n"
+          "                           [--event-file F] [--expect BODY] [--save-response F]\n"
+          "                           -- CMD [ARGS...]\n",
+          stderr);
+    exit(2);
+}
+
+static long parse_long(const char *s, long min, long max)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        die("bad number '%s' (expected %ld..%ld)", s, min, max);
+    return v;
+}
+
+static void parse_args(int argc, char **argv, options *opt)
+{
+    opt->invocations = 1000;
+    opt->clients = 1;
+    opt->timeout_s = 120;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (i + 1 >= argc)
+            usage();
+        const char *v = argv[++i];
+        if (strcmp(a, "--invocations") == 0)
+            opt->invocations = parse_long(v, 1, 100000000);
+        else if (strcmp(a, "--clients") == 0)
+            opt->clients = (int)parse_long(v, 1, MAX_CLIENTS);
+        else if (strcmp(a, "--checkpoint") == 0)
+            opt->checkpoint = parse_long(v, 0, 100000000);
+        else if (strcmp(a, "--cold-start") == 0)
+            opt->cold_runs = (int)parse_long(v, 1, 100000);
+        else if (strcmp(a, "--floor") == 0)
+            opt->floor_runs = (int)parse_long(v, 1, 100000);
+        else if (strcmp(a, "--timeout") == 0)
+            opt->timeout_s = (double)parse_long(v, 1, 3600);
+        else if (strcmp(a, "--event-file") == 0)
+            opt->event_file = v;
+        else if (strcmp(a, "--expect") == 0)
+            opt->expect = v;
+        else if (strcmp(a, "--save-response") == 0)
+            opt->save_file = v;
+        else
+            usage();
+    }
+    if (i >= argc)
+        usage();
+    opt->cmd = argv + i;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    memset(&opt, 0, sizeof opt);
+    parse_args(argc, argv, &opt);
+    /* A runtime killed mid-request must not kill us with SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+
+    pthread_mutex_init(&g_state.lock, NULL);
+    pthread_cond_init(&g_state.changed, NULL);
+    if (opt.event_file) {
+        g_state.event = read_file(opt.event_file, &g_state.event_len);
+    } else {
+        g_state.event = strdup(DEFAULT_EVENT);
+        g_state.event_len = strlen(DEFAULT_EVENT);
+    }
+    if (opt.expect) {
+        g_state.expect = opt.expect;
+        g_state.expect_len = strlen(opt.expect);
+    }
+
+    unsigned port;
+    struct MHD_Daemon *d = start_server(&port);
+    char api[64];
+    snprintf(api, sizeof api, "127.0.0.1:%u", port);
+    setenv("AWS_LAMBDA_RUNTIME_API", api, 1);
+
+    int rc;
+    if (opt.floor_runs)
+        rc = run_cold_start(&opt, true);
+    else if (opt.cold_runs)
+        rc = run_cold_start(&opt, false);
+    else
+        rc = run_throughput(&opt);
+
+    MHD_stop_daemon(d);
+    free(g_state.event);
+    free(g_state.last_response);
+    pthread_cond_destroy(&g_state.changed);
+    pthread_mutex_destroy(&g_state.lock);
+    return rc;
+}
