@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Smoke test of bench/run.sh: it runs (quick mode, strict), writes its table,
+# and measures every piece that exists in this build tree. No timing is
+# checked: only that each figure is there.
+#   smoke.sh SOURCE_DIR BUILD_DIR OUT_FILE
+set -uo pipefail
+src=$1 build=$2 out=$3
+rm -f "$out"
+
+fail() { echo "bench-smoke: FAIL: $*" >&2; exit 1; }
+
+bash "$src/bench/run.sh" --quick --no-build --strict --build-dir "$build" --out "$out" \
+  || fail "bench/run.sh --quick --strict exited with $?"
+[ -s "$out" ] || fail "no table written to $out"
+cat "$out"
+
+grep -q '^| Benchmark | lambda-c | Baseline (same run) | Result | Target |$' "$out" \
+  || fail "table header missing"
+for n in 1 2 3 4 5 6 7; do
+  grep -q "^| $n\. " "$out" || fail "section $n has no row"
+done
+
+# row PATTERN: the table line(s) starting with "| PATTERN"
+row() { grep -F "| $1" "$out"; }
+# Pieces that are built must have figures, not "n/a".
+expect_figure() { # what, row prefix, text the measured row must contain
+  local line
+  line=$(row "$2") || fail "$1: no row '$2'"
+  grep -qF -- "$3" <<<"$line" || fail "$1 is built but its row has no figure: $line"
+}
+
+if [ -x "$build/tests/runtime/lambda-test-bootstrap" ]; then
+  expect_figure "overhead" "1. Per-invocation overhead" "ratio **"
+  expect_figure "server check" "1b. Is the server the bottleneck?" "% of one core"
+  expect_figure "memory" "3. Memory" "peak RSS (VmHWM)"
+fi
+if [ -x "$build/bench/lambda-bench-floor" ]; then
+  expect_figure "cold-start floor" "2. Cold start" "floor: exec of a static musl no-op"
+fi
+if [ -f "$src/dist/functions-x86_64.zip" ]; then
+  expect_figure "static cold start" "2. Cold start, static musl bootstrap" "ms, p90"
+  expect_figure "static zip size" "4. Package size, static musl" "zip: "
+fi
+if [ -f "$src/dist/functions-x86_64-glibc.zip" ]; then
+  expect_figure "glibc bundle cold start" "2. Cold start, glibc bundle" "ms, p90"
+  expect_figure "glibc zip size" "4. Package size, glibc bundle" "zip: "
+fi
+echo "bench-smoke: OK"
