@@ -69,6 +69,11 @@ typedef struct lambda_context {
 /* Milliseconds left before the invocation's deadline (negative once past). */
 int64_t lambda_remaining_ms(const lambda_context *ctx);
 
+/* The context of the invocation the calling thread is handling, or NULL
+ * outside one. Per thread: safe with AWS_LAMBDA_MAX_CONCURRENCY > 1. Lets
+ * library code deep below a handler tag its work with the request id. */
+const lambda_context *lambda_context_current(void);
+
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,174 @@
+#include "handler.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error_body.h"
+
+static void copy_type(char out[128], const char *type)
+{
+    snprintf(out, 128, "%s",
+             type && *type ? type : LAMBDA_DEFAULT_ERROR_TYPE);
+}
+
+void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...)
+{
+    if (!err)
+        return NULL;
+    copy_type(err->type, type);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+void lambda_response_success(lambda_response *res, const char *payload,
+                             size_t len, const char *content_type)
+{
+    res->kind = LAMBDA_RESPONSE_SUCCESS;
+    lambda_buf_clear(&res->payload);
+    snprintf(res->content_type, sizeof res->content_type, "%s",
+             content_type && *content_type ? content_type : "application/json");
+    if (lambda_buf_append(&res->payload, payload ? payload : "",
+                          payload ? len : 0) != 0) {
+        res->kind = LAMBDA_RESPONSE_FAILURE;
+        copy_type(res->error.type, "Runtime.OutOfMemory");
+        snprintf(res->error.message, sizeof res->error.message,
+                 "could not copy a %zu-byte response", len);
+    }
+}
+
+void lambda_response_failure(lambda_response *res, const char *error_type,
+                             const char *fmt, ...)
+{
+    res->kind = LAMBDA_RESPONSE_FAILURE;
+    copy_type(res->error.type, error_type);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->error.message, sizeof res->error.message, fmt, ap);
+    va_end(ap);
+}
+
+void lambda_response_clear(lambda_response *res)
+{
+    res->kind = LAMBDA_RESPONSE_NONE;
+    lambda_buf_clear(&res->payload);
+    res->content_type[0] = '\0';
+    res->error.type[0] = '\0';
+    res->error.message[0] = '\0';
+}
+
+void lambda_response_free(lambda_response *res)
+{
+    lambda_response_clear(res);
+    lambda_buf_free(&res->payload);
+}
+
+const lambda_handler *lambda_route(const lambda_handler *table, size_t count,
+                                   const char *name, lambda_error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (!table[i].name || !*table[i].name ||
+            !table[i].json == !table[i].raw) {
+            lambda_error_set(err, "Runtime.InvalidHandlerTable",
+                             "handler table entry %zu (%s) must have a name "
+                             "and exactly one of json/raw",
+                             i, table[i].name ? table[i].name : "unnamed");
+            return NULL;
+        }
+    }
+    if (!name || !*name) {
+        lambda_error_set(err, "Runtime.HandlerNotFound",
+                         "_HANDLER is not set: set the function's Handler to "
+                         "one of this bootstrap's %zu handlers",
+                         count);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+
+    /* List what exists: the usual cause is a typo in the Handler setting. */
+    char known[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < count && used < sizeof known; i++) {
+        int n = snprintf(known + used, sizeof known - used, "%s%s",
+                         i ? ", " : "", table[i].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    lambda_error_set(err, "Runtime.HandlerNotFound",
+                     "no handler named '%s' in this bootstrap (known: %s)",
+                     name, count ? known : "none");
+    return NULL;
+}
+
+static void dispatch_json(const lambda_handler *h, const lambda_request *req,
+                          lambda_response *res)
+{
+    const char *end = NULL;
+    cJSON *event = cJSON_ParseWithLengthOpts(req->payload, req->payload_len,
+                                             &end, 0);
+    if (!event) {
+        size_t at = end && end >= req->payload
+                        ? (size_t)(end - req->payload) : 0;
+        lambda_response_failure(res, "Runtime.InvalidEvent",
+                                "event is not valid JSON (error at byte %zu "
+                                "of %zu)",
+                                at, req->payload_len);
+        return;
+    }
+    lambda_error err = {"", ""};
+    cJSON *out = h->json(event, req->context, &err, h->userdata);
+    cJSON_Delete(event);
+    if (!out) {
+        if (err.type[0] || err.message[0])
+            lambda_response_failure(res, err.type, "%s", err.message);
+        else
+            lambda_response_failure(res, "Runtime.NoResponse",
+                                    "handler '%s' returned NULL without "
+                                    "lambda_error_set()",
+                                    h->name);
+        return;
+    }
+    char *json = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    if (!json) {
+        lambda_response_failure(res, "Runtime.SerializationError",
+                                "could not serialise the result of handler "
+                                "'%s' (out of memory?)",
+                                h->name);
+        return;
+    }
+    lambda_response_success(res, json, strlen(json), "application/json");
+    cJSON_free(json);
+}
+
+void lambda_dispatch(const lambda_handler *h, const lambda_request *req,
+                     lambda_response *res, size_t limit)
+{
+    if (h->json) {
+        dispatch_json(h, req, res);
+    } else {
+        h->raw(req, res, h->userdata);
+        if (res->kind == LAMBDA_RESPONSE_NONE)
+            lambda_response_failure(res, "Runtime.NoResponse",
+                                    "handler '%s' answered neither "
+                                    "lambda_response_success() nor "
+                                    "lambda_response_failure()",
+                                    h->name);
+    }
+    if (res->kind == LAMBDA_RESPONSE_SUCCESS && res->payload.len > limit) {
+        size_t size = res->payload.len;
+        lambda_buf_clear(&res->payload);
+        /* The wording Lambda itself uses, so tooling recognises it. */
+        lambda_response_failure(res, "Function.ResponseSizeTooLarge",
+                                "Response payload size (%zu bytes) exceeded "
+                                "maximum allowed payload size (%zu bytes).",
+                                size, limit);
+    }
+}

@@ -1,0 +1,157 @@
+#include "signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __GLIBC__
+#include <execinfo.h>
+#endif
+
+#include "lambda/runtime.h"
+#include "log.h"
+
+/* A fixed-size copy, not a pointer: the signal handler may run while the
+ * invocation's strings are being freed. */
+static _Thread_local char tls_request_id[128];
+
+void lambda_signals_set_request_id(const char *request_id)
+{
+    if (!request_id) {
+        tls_request_id[0] = '\0';
+        return;
+    }
+    snprintf(tls_request_id, sizeof tls_request_id, "%s", request_id);
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS:  return "SIGBUS";
+    case SIGFPE:  return "SIGFPE";
+    case SIGILL:  return "SIGILL";
+    default:      return "signal";
+    }
+}
+
+/* Async-signal-safe string building: no snprintf in a signal handler. */
+static size_t append(char *out, size_t size, size_t at, const char *s)
+{
+    while (*s && at + 1 < size)
+        out[at++] = *s++;
+    out[at < size ? at : size - 1] = '\0';
+    return at;
+}
+
+size_t lambda_signals_format_line(char *out, size_t size, int sig,
+                                  const char *request_id)
+{
+    if (size == 0)
+        return 0;
+    char num[16];
+    int n = sig < 0 ? 0 : sig, i = (int)sizeof num - 1;
+    num[i] = '\0';
+    do {
+        num[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n && i > 0);
+
+    size_t at = append(out, size, 0, LAMBDA_RUNTIME_NAME ": fatal signal ");
+    at = append(out, size, at, signal_name(sig));
+    at = append(out, size, at, " (");
+    at = append(out, size, at, num + i);
+    if (request_id && *request_id) {
+        at = append(out, size, at, ") in handler, RequestId: ");
+        at = append(out, size, at, request_id);
+    } else {
+        at = append(out, size, at, ") outside any invocation");
+    }
+    at = append(out, size, at, "; the runtime dies by this signal\n");
+    return at;
+}
+
+static void write_all(const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_fatal(int sig)
+{
+    char line[256];
+    size_t n = lambda_signals_format_line(line, sizeof line, sig,
+                                          tls_request_id);
+    write_all(line, n);
+#ifdef __GLIBC__
+    void *frames[48];
+    int depth = backtrace(frames, 48);
+    static const char head[] = LAMBDA_RUNTIME_NAME ": backtrace:\n";
+    write_all(head, sizeof head - 1);
+    backtrace_symbols_fd(frames, depth, STDERR_FILENO);
+#endif
+    /* SA_RESETHAND restored the default action; the re-raised signal is
+     * delivered when this handler returns (a faulting instruction would also
+     * simply fault again). */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void lambda_signals_install_fatal(void)
+{
+#ifdef __GLIBC__
+    /* backtrace() loads libgcc on first use, which mallocs: do it now, not
+     * inside the signal handler. */
+    void *warm[2];
+    backtrace(warm, 2);
+#endif
+    static const int sigs[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static void (*g_shutdown_hook)(void);
+
+static void *shutdown_thread(void *arg)
+{
+    sigset_t *set = arg;
+    int sig = 0;
+    while (sigwait(set, &sig) != 0)
+        ;
+    lambda_log(LAMBDA_LOG_INFO, "SIGTERM received: running the shutdown hook");
+    g_shutdown_hook();
+    fflush(stdout);
+    fflush(stderr);
+    /* _exit, not exit: worker threads may be inside libcurl, and atexit
+     * teardown racing them is worse than not running it. */
+    _exit(0);
+    return NULL;
+}
+
+int lambda_signals_start_shutdown(void (*hook)(void))
+{
+    static sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    g_shutdown_hook = hook;
+    pthread_t t;
+    if (pthread_create(&t, NULL, shutdown_thread, &set) != 0)
+        return -1;
+    pthread_detach(t);
+    return 0;
+}
