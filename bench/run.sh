@@ -336,7 +336,59 @@ section_sizes() {
 
 section_report() { row "5. Report throughput" "n/a: not wired yet" "" "" "≥ 5× jq"; }
 section_fanout() { row "6. Fan-out" "n/a: not wired yet" "" "" "—"; }
-section_emulator() { row "7. Emulator invoke latency" "n/a: not wired yet" "" "" "—"; }
+# --- 7. emulator -------------------------------------------------------------------
+
+# start_local LOG ARGS... : starts lambda-local start-lambda on port 0 in the
+# background; sets local_port (empty on failure). Bounded wait (30 s).
+local_port=""
+start_local() {
+  local logf=$1; shift
+  local pf="$work/local.port.$RANDOM"
+  "$lambda_local" start-lambda --host 127.0.0.1 --port 0 --port-file "$pf" "$@" \
+    >>"$logf" 2>&1 &
+  local pid=$!
+  bg_pids+=("$pid")
+  local_pid=$pid
+  local i
+  local_port=""
+  for ((i = 0; i < 300; i++)); do
+    if [ -s "$pf" ]; then local_port=$(tr -dc 0-9 <"$pf"); break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$local_port" ]
+}
+stop_local() {
+  [ -n "${local_pid:-}" ] && kill "$local_pid" 2>/dev/null && wait "$local_pid" 2>/dev/null
+  local_pid=""
+}
+
+section_emulator() {
+  local name="7. Emulator: warm invoke round trip through lambda-local's Invoke API (echo)"
+  if [ -z "$lambda_local" ]; then row "$name" "n/a: lambda-local not built" "" "" "—"; return; fi
+  if [ ! -x "$test_bootstrap" ]; then row "$name" "n/a: lambda-test-bootstrap not built" "" "" "—"; return; fi
+  if [ ! -x "$invoke_client" ]; then row "$name" "n/a: bench tools not built" "" "" "—"; return; fi
+  log "7. emulator: $invoke_n warm invokes (after $invoke_warm warm-up)"
+  local logf="$work/local.log"
+  if ! start_local "$logf" --bootstrap "$test_bootstrap" --function echo=echo; then
+    failed "lambda-local did not start: $(tail -3 "$logf" | tr '\n' ' ')"
+    row "$name" "n/a: lambda-local did not start" "" "" "—"; stop_local; return
+  fi
+  if "$invoke_client" --url "http://127.0.0.1:$local_port/2015-03-31/functions/echo/invocations" \
+       --warmup "$invoke_warm" --n "$invoke_n" >"$work/i.kv" 2>>"$logf" &&
+     [ "$(kv errors "$work/i.kv")" = 0 ]; then
+    local base="—"
+    if [ -n "$bare_rate_median" ]; then
+      base="Runtime API round trip alone (bare loop, section 1): $(fmt "$(calc "1e6 / $bare_rate_median")" 0) µs per invocation"
+    fi
+    row "$name" "median $(fmt "$(kv median_us "$work/i.kv")") µs, p99 $(fmt "$(kv p99_us "$work/i.kv")") µs (n=$(kv n "$work/i.kv"), max $(fmt "$(kv max_us "$work/i.kv")") µs)" \
+        "$base" "" "—"
+  else
+    failed "emulator invokes failed: $(tail -3 "$logf" | tr '\n' ' ')"
+    row "$name" "n/a: invokes failed (see log)" "" "" "—"
+  fi
+  stop_local
+}
 
 section_overhead
 section_cold
