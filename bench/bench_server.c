@@ -383,7 +383,7 @@ static struct MHD_Daemon *start_server(unsigned *port)
 static pid_t spawn(char **cmd)
 {
     pid_t pid;
-    int rc = posix_spawn(&pid, cmd[0], NULL, NULL, cmd, environ);
+    int rc = posix_spawnp(&pid, cmd[0], NULL, NULL, cmd, environ);
     if (rc != 0)
         die("cannot start %s: %s", cmd[0], strerror(rc));
     return pid;
@@ -496,13 +496,13 @@ static int run_throughput(const options *opt)
 
     pthread_mutex_lock(&g_state.lock);
     if (w != 0 || g_state.init_errors > 0) {
-        char why[64] = "timeout";
-        if (w > 0)
+        char why[64] = "init error";
+        if (w < 0)
+            snprintf(why, sizeof why, "timeout after %.0f s", opt->timeout_s);
+        else if (w > 0)
             describe_exit(statuses[w - 1], why, sizeof why);
-        fprintf(stderr,
-                "lambda-bench-server: stopped after %ld of %ld responses (%s%s)%s%s\n",
-                g_state.responses, opt->invocations,
-                g_state.init_errors ? "init error; " : "", why,
+        fprintf(stderr, "lambda-bench-server: stopped after %ld of %ld responses (%s)%s%s\n",
+                g_state.responses, opt->invocations, why,
                 g_state.first_error[0] ? ": " : "", g_state.first_error);
         pthread_mutex_unlock(&g_state.lock);
         return 1;
@@ -568,11 +568,12 @@ static int run_cold_start(const options *opt, bool floor_mode)
         if (pid > 0)
             reap(pid, &ru, true);
         if (w != 0 || init_errors > 0 || t1 == 0) {
-            char why[64] = "timeout";
-            if (w > 0)
+            char why[64] = "init error";
+            if (w < 0)
+                snprintf(why, sizeof why, "timeout after %.0f s", opt->timeout_s);
+            else if (w > 0)
                 describe_exit(status, why, sizeof why);
-            fprintf(stderr, "lambda-bench-server: run %d: no /next (%s%s)%s%s\n", r + 1,
-                    init_errors ? "init error; " : "", why,
+            fprintf(stderr, "lambda-bench-server: run %d: no /next (%s)%s%s\n", r + 1, why,
                     g_state.first_error[0] ? ": " : "", g_state.first_error);
             return 1;
         }
