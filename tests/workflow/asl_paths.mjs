@@ -1,0 +1,155 @@
+// The state machine's control flow, run by the real interpreter
+// (aws-local-stepfunctions) on both definitions, with the Lambda and SNS
+// tasks replaced by recording stand-ins that raise the functions' documented
+// errorTypes. This isolates the ASL's own logic (retry, catch, failure path,
+// what each state passes on); e2e.mjs runs the same definitions against the
+// real functions under lambda-local.
+// Usage: node asl_paths.mjs <repo root>
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+
+const root = process.argv[2];
+const { LocalStack } = await import(join(root, 'local/workflow/template.mjs'));
+const { StateMachine } = await import(join(root, 'local/node_modules/aws-local-stepfunctions/build/main.node.esm.js'));
+
+function lambdaError(errorType, message) {
+  const err = new Error(`${errorType}: ${message}`);
+  err.name = errorType;
+  return err;
+}
+
+// Stand-ins that behave like the functions' contract: `faults` maps a step
+// ("split", "gen:<index>", "merge") to an errorType raised on every attempt
+// (a string) or to the errorTypes of its first attempts (an array), after
+// which the step succeeds.
+function world(faults = {}) {
+  const calls = [];
+  const fail = (step) => {
+    const f = faults[step];
+    if (typeof f === 'string') throw lambdaError(f, `stand-in ${step} fault`);
+    if (f?.length) throw lambdaError(f.shift(), `stand-in ${step} fault`);
+  };
+  const handlers = {
+    SplitDateRange: (input) => {
+      calls.push(['SplitDateRange', input]);
+      fail('split');
+      return { parts: [0, 1, 2, 3].map((i) => ({ index: i, from: `2024-01-0${i + 1}`, to: `2024-01-0${i + 1}` })), reportId: input.reportId };
+    },
+    GenerateSubReport: (input) => {
+      calls.push(['GenerateSubReport', input]);
+      fail(`gen:${input.part.index}`);
+      return { index: input.part.index, key: `reports/${input.customerId}/${input.reportId}/part-${input.part.index}.csv`, rows: 10 + input.part.index, bytes: 1000, skipped: 1 };
+    },
+    MergeSubReports: (input) => {
+      calls.push(['MergeSubReports', input]);
+      fail('merge');
+      return { uri: `file:///store/reports/${input.customerId}/${input.reportId}/report.csv`, rows: input.parts.reduce((a, p) => a + p.rows, 0), parts: input.parts.length, bytes: 4000, skipped: 4 };
+    },
+    NotifySuccess: (input) => { calls.push(['NotifySuccess', input]); return { MessageId: 'm1' }; },
+    NotifyFailure: (input) => { calls.push(['NotifyFailure', input]); return { MessageId: 'm2' }; },
+  };
+  return { calls, handlers };
+}
+
+async function run(definition, w, name = 'rep-1') {
+  const execution = new StateMachine(definition).run(
+    { customerId: 'c-1', from: '2024-01-01', to: '2024-01-04' },
+    { overrides: { taskResourceLocalHandlers: w.handlers }, context: { Execution: { Name: name } } },
+  );
+  try {
+    return { output: await execution.result };
+  } catch (err) {
+    return { error: err.cause?.name, cause: err.cause?.message };
+  }
+}
+
+const count = (calls, step) => calls.filter(([s]) => s === step).length;
+let failures = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${err.stack.split('\n').slice(0, 4).join('\n     ')}`);
+  }
+}
+
+for (const mode of ['INLINE', 'DISTRIBUTED']) {
+  const stack = new LocalStack(join(root, 'template.yaml'), { parameters: { DataBucketName: 'b', MapMode: mode, MaxConcurrency: '2' } });
+  const { definition } = stack.definition();
+
+  await check(`${mode}: success passes reportId = execution name, trims Map results, notifies with the merge output`, async () => {
+    const w = world();
+    const r = await run(definition, w, 'exec-name-42');
+    assert.equal(r.error, undefined, r.cause);
+    assert.deepEqual(w.calls[0], ['SplitDateRange', { customerId: 'c-1', from: '2024-01-01', to: '2024-01-04', reportId: 'exec-name-42' }]);
+    const gens = w.calls.filter(([s]) => s === 'GenerateSubReport').map(([, i]) => i);
+    assert.equal(gens.length, 4);
+    for (const g of gens) assert.deepEqual(Object.keys(g).sort(), ['customerId', 'part', 'reportId'], JSON.stringify(g));
+    assert.ok(gens.every((g) => g.reportId === 'exec-name-42' && g.customerId === 'c-1'));
+    const merge = w.calls.find(([s]) => s === 'MergeSubReports')[1];
+    assert.deepEqual(merge.parts.map((p) => Object.keys(p).sort()), Array(4).fill(['bytes', 'index', 'rows', 'skipped']));
+    assert.deepEqual(merge.parts.map((p) => p.index), [0, 1, 2, 3], 'Map keeps the item order');
+    const note = w.calls.find(([s]) => s === 'NotifySuccess')[1];
+    assert.equal(note.TopicArn, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
+    assert.equal(JSON.parse(note.Message).uri, 'file:///store/reports/c-1/exec-name-42/report.csv');
+    assert.deepEqual(r.output, JSON.parse(note.Message), 'the execution output is the merge result');
+    assert.equal(count(w.calls, 'NotifyFailure'), 0);
+  });
+
+  await check(`${mode}: StoreUnavailable / StoreThrottled / Runtime.ExitError on a part are retried and the run succeeds`, async () => {
+    const once = world({ 'gen:1': ['StoreUnavailable'], 'gen:2': ['StoreThrottled'], 'gen:3': ['Runtime.ExitError'] });
+    const r = await run(definition, once);
+    assert.equal(r.error, undefined, r.cause);
+    assert.equal(count(once.calls, 'GenerateSubReport'), 7, 'four parts, three of them twice');
+    assert.equal(r.output.rows, 10 + 11 + 12 + 13);
+    assert.equal(count(once.calls, 'NotifySuccess'), 1);
+  });
+
+  await check(`${mode}: InvalidInput fails fast at SplitDateRange: one attempt, failure notified, execution fails with the cause`, async () => {
+    const w = world({ split: 'InvalidInput' });
+    const r = await run(definition, w);
+    assert.equal(r.error, 'InvalidInput');
+    assert.match(r.cause, /InvalidInput: stand-in split fault/);
+    assert.equal(count(w.calls, 'SplitDateRange'), 1, 'no retry');
+    assert.equal(count(w.calls, 'GenerateSubReport'), 0);
+    const msg = JSON.parse(w.calls.find(([s]) => s === 'NotifyFailure')[1].Message);
+    assert.equal(msg.status, 'FAILED');
+    assert.equal(msg.error, 'InvalidInput');
+    assert.deepEqual(msg.input, { customerId: 'c-1', from: '2024-01-01', to: '2024-01-04' });
+  });
+
+  await check(`${mode}: a permanent fault in one part (InjectedFault) is caught: no merge, failure notified with the cause`, async () => {
+    const w = world({ 'gen:2': 'InjectedFault' });
+    const r = await run(definition, w);
+    assert.equal(r.error, 'InjectedFault');
+    assert.equal(w.calls.filter(([s, i]) => s === 'GenerateSubReport' && i.part.index === 2).length, 1, 'not retried');
+    assert.equal(count(w.calls, 'MergeSubReports'), 0);
+    assert.equal(JSON.parse(w.calls.find(([s]) => s === 'NotifyFailure')[1].Message).error, 'InjectedFault');
+  });
+
+  await check(`${mode}: MergeMismatch is not retried and fails the execution`, async () => {
+    const w = world({ merge: 'MergeMismatch' });
+    const r = await run(definition, w);
+    assert.equal(r.error, 'MergeMismatch');
+    assert.equal(count(w.calls, 'MergeSubReports'), 1);
+    assert.equal(count(w.calls, 'NotifySuccess'), 0);
+    assert.equal(count(w.calls, 'NotifyFailure'), 1);
+  });
+
+  await check(`${mode}: the execution still fails with the original cause when the failure notification cannot be sent`, async () => {
+    const w = world({ split: 'StoreAccessDenied' });
+    let attempts = 0;
+    w.handlers.NotifyFailure = () => { attempts++; throw lambdaError('SNS.InternalErrorException', 'down'); };
+    const r = await run(definition, w);
+    assert.equal(r.error, 'StoreAccessDenied');
+    assert.equal(attempts, 4, 'publish tried 1 + 3 times');
+  });
+}
+
+if (failures) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log('all checks passed');

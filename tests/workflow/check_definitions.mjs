@@ -1,0 +1,225 @@
+// Static checks of template.yaml and the state machine definitions:
+//   - asl-validator (the real CLI) accepts both definitions, raw and with
+//     their DefinitionSubstitutions applied, and rejects a broken copy;
+//   - the template is what issue 6 asks for: the three functions with their
+//     handler names, Globals, the bucket's protections, least-privilege
+//     policies, substitutions that match the placeholders exactly;
+//   - retries and catches follow the error contract (errorTypes of the
+//     functions) in every Lambda task;
+//   - the inline and distributed definitions differ only in the Map's mode.
+// Usage: node check_definitions.mjs <repo root>
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const root = process.argv[2];
+const { LocalStack } = await import(join(root, 'local/workflow/template.mjs'));
+const validatorBin = join(root, 'local/node_modules/asl-validator/dist/bin/asl-validator.js');
+const work = mkdtempSync(join(tmpdir(), 'workflow-defs-'));
+let failures = 0;
+
+function check(name, fn) {
+  try {
+    fn();
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${err.message.split('\n').join('\n     ')}`);
+  }
+}
+
+function aslValidator(path) {
+  return spawnSync(process.execPath, [validatorBin, '--json-path', path], { encoding: 'utf8', timeout: 30000 });
+}
+
+const HANDLERS = ['SplitDateRange', 'GenerateSubReport', 'MergeSubReports'];
+const AWS_LAMBDA_TRANSIENT = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException',
+  'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+const OUR_RETRYABLE = ['StoreUnavailable', 'StoreThrottled'];
+const NEVER_RETRIED = ['InvalidInput', 'StoreAccessDenied', 'StoreNotFound', 'MergeMismatch', 'InjectedFault', 'States.ALL', 'States.TaskFailed'];
+
+const stacks = {
+  INLINE: new LocalStack(join(root, 'template.yaml'), { parameters: { DataBucketName: 'data-bucket', MapMode: 'INLINE' } }),
+  DISTRIBUTED: new LocalStack(join(root, 'template.yaml'), { parameters: { DataBucketName: 'data-bucket', MapMode: 'DISTRIBUTED' } }),
+};
+const t = stacks.INLINE.template;
+
+// ---- asl-validator ----
+for (const [mode, stack] of Object.entries(stacks)) {
+  const id = stack.stateMachineId();
+  const file = join(root, t.Resources[id].Properties.DefinitionUri);
+  check(`asl-validator accepts ${t.Resources[id].Properties.DefinitionUri} as written`, () => {
+    const r = aslValidator(file);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
+  check(`asl-validator accepts the ${mode} definition with its substitutions`, () => {
+    const resolved = join(work, `${mode}.json`);
+    writeFileSync(resolved, JSON.stringify(stack.definition().definition));
+    const r = aslValidator(resolved);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
+}
+check('asl-validator rejects a definition whose Catch leads nowhere (the check can fail)', () => {
+  const def = stacks.INLINE.definition().definition;
+  def.States.MergeSubReports.Catch[0].Next = 'NoSuchState';
+  const broken = join(work, 'broken.json');
+  writeFileSync(broken, JSON.stringify(def));
+  const r = aslValidator(broken);
+  assert.notEqual(r.status, 0, 'a broken definition was accepted');
+});
+
+// ---- template ----
+check('SAM transform and Globals: provided.al2023, x86_64, Timeout, MemorySize, DATA_STORE/REPORT_STORE', () => {
+  assert.equal(t.Transform, 'AWS::Serverless-2016-10-31');
+  const g = t.Globals.Function;
+  assert.equal(g.Runtime, 'provided.al2023');
+  assert.deepEqual(g.Architectures, ['x86_64']);
+  assert.ok(g.Timeout && g.MemorySize, 'Timeout and MemorySize set');
+  assert.ok(g.Environment.Variables.DATA_STORE && g.Environment.Variables.REPORT_STORE);
+  for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
+});
+
+check('exactly the three functions, Handler = logical ID = handler name', () => {
+  const fns = stacks.INLINE.functions();
+  assert.deepEqual([...fns].sort(), [...HANDLERS].sort());
+  for (const fn of fns) assert.equal(stacks.INLINE.functionProperties(fn).Handler, fn);
+});
+
+check('reports bucket: SSE, all public access blocked, TLS only, lifecycle for uploads/parts/old reports', () => {
+  const b = t.Resources.ReportsBucket.Properties;
+  assert.ok(b.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm);
+  for (const k of ['BlockPublicAcls', 'BlockPublicPolicy', 'IgnorePublicAcls', 'RestrictPublicBuckets']) {
+    assert.equal(b.PublicAccessBlockConfiguration[k], true, k);
+  }
+  const rules = b.LifecycleConfiguration.Rules;
+  assert.ok(rules.some((r) => r.AbortIncompleteMultipartUpload && r.Prefix === 'reports/'));
+  assert.ok(rules.some((r) => r.ExpirationInDays && r.Prefix === 'reports/'));
+  const deny = t.Resources.ReportsBucketPolicy.Properties.PolicyDocument.Statement[0];
+  assert.equal(deny.Effect, 'Deny');
+  assert.equal(deny.Condition.Bool['aws:SecureTransport'], 'false');
+});
+
+function statements(stack, id) {
+  const props = stack.evaluate(stack.resources[id].Properties);
+  return props.Policies.flatMap((p) => {
+    assert.ok(typeof p === 'object' && p.Statement, `${id}: only inline statements (no broad managed policies): ${JSON.stringify(p)}`);
+    return p.Statement;
+  });
+}
+const list = (v) => (Array.isArray(v) ? v : [v]);
+
+check('function policies: read only the data prefix, write only reports/, listings conditioned on a prefix', () => {
+  const stack = stacks.INLINE;
+  const dataObjects = 'arn:aws:s3:::data-bucket/datalake/prospects/*';
+  const reportObjects = 'arn:aws:s3:::reportsbucket/reports/*';
+  const writes = new Set(['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload']);
+  for (const fn of HANDLERS) {
+    for (const st of statements(stack, fn)) {
+      assert.equal(st.Effect, 'Allow');
+      for (const action of list(st.Action)) {
+        assert.ok(!action.includes('*'), `${fn}: wildcard action ${action}`);
+        for (const res of list(st.Resource)) {
+          assert.ok(!/^\*$|:::\*|\/\*\*?$/.test(res) || res.endsWith('/prospects/*') || res.endsWith('/reports/*'), `${fn}: broad resource ${res}`);
+          if (action === 's3:ListBucket') {
+            assert.ok(!res.includes('/'), `${fn}: ListBucket is a bucket action`);
+            const prefix = st.Condition?.StringLike?.['s3:prefix'];
+            assert.ok(prefix === 'datalake/prospects/*' || prefix === 'reports/*', `${fn}: ListBucket on ${res} without a prefix condition`);
+          } else if (writes.has(action)) {
+            assert.equal(res, reportObjects, `${fn}: ${action} outside reports/`);
+          } else if (action === 's3:GetObject') {
+            assert.ok(res === dataObjects || res === reportObjects, `${fn}: GetObject on ${res}`);
+          }
+        }
+      }
+    }
+  }
+  // SplitDateRange only lists; GenerateSubReport never deletes.
+  const split = statements(stack, 'SplitDateRange').flatMap((s) => list(s.Action));
+  assert.deepEqual([...new Set(split)], ['s3:ListBucket']);
+  const gen = statements(stack, 'GenerateSubReport').flatMap((s) => list(s.Action));
+  assert.ok(!gen.includes('s3:DeleteObject'));
+});
+
+for (const [mode, stack] of Object.entries(stacks)) {
+  const id = stack.stateMachineId();
+  const fnArns = HANDLERS.map((h) => `arn:aws:lambda:us-east-1:123456789012:function:${h}`);
+  check(`${mode} state machine role: invoke exactly the three functions, publish only to the topic`, () => {
+    const sts = statements(stack, id);
+    const invoke = sts.filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
+    assert.equal(invoke.length, 1);
+    assert.deepEqual([...list(invoke[0].Resource)].sort(), [...fnArns].sort());
+    const publish = sts.filter((s) => list(s.Action).includes('sns:Publish'));
+    assert.equal(publish.length, 1);
+    assert.deepEqual(list(publish[0].Resource), ['arn:aws:sns:us-east-1:123456789012:ReportTopic']);
+    for (const s of sts) {
+      for (const a of list(s.Action)) assert.ok(!a.includes('*'), `wildcard action ${a}`);
+      for (const r of list(s.Resource)) assert.ok(r !== '*', 'Resource *');
+    }
+  });
+
+  check(`${mode}: DefinitionSubstitutions match the file's placeholders exactly`, () => {
+    const props = t.Resources[id].Properties;
+    const text = readFileSync(join(root, props.DefinitionUri), 'utf8');
+    const placeholders = new Set([...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]));
+    assert.deepEqual([...placeholders].sort(), Object.keys(props.DefinitionSubstitutions).sort());
+  });
+
+  check(`${mode}: Lambda tasks use the plain function ARNs, retry the transient errors with FULL jitter, never retry InvalidInput, catch to the failure path`, () => {
+    const { definition } = stack.definition();
+    const tasks = [];
+    const walk = (states) => {
+      for (const [name, s] of Object.entries(states)) {
+        if (s.Type === 'Task') tasks.push([name, s]);
+        if (s.ItemProcessor) walk(s.ItemProcessor.States);
+      }
+    };
+    walk(definition.States);
+    const lambdaTasks = tasks.filter(([, s]) => s.Resource.startsWith('arn:aws:lambda:'));
+    assert.deepEqual(lambdaTasks.map(([n]) => n).sort(), [...HANDLERS].sort());
+    for (const [name, s] of lambdaTasks) {
+      assert.equal(s.Resource, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+      const retried = s.Retry.flatMap((r) => r.ErrorEquals);
+      for (const e of [...AWS_LAMBDA_TRANSIENT, ...OUR_RETRYABLE, 'Runtime.ExitError']) assert.ok(retried.includes(e), `${name} does not retry ${e}`);
+      for (const e of NEVER_RETRIED) assert.ok(!retried.includes(e), `${name} retries ${e}`);
+      for (const r of s.Retry) {
+        assert.equal(r.JitterStrategy, 'FULL', `${name}: ${r.ErrorEquals[0]} retrier without full jitter`);
+        assert.ok(r.BackoffRate > 1 && r.MaxAttempts >= 1 && r.IntervalSeconds >= 1);
+      }
+      assert.ok(s.TimeoutSeconds, `${name}: TimeoutSeconds (the local default of 60 s would be too short)`);
+    }
+    for (const name of ['SplitDateRange', 'GenerateSubReports', 'MergeSubReports']) {
+      assert.deepEqual(definition.States[name].Catch, [{ ErrorEquals: ['States.ALL'], Next: 'DescribeFailure' }], name);
+    }
+    assert.equal(definition.States.SplitDateRange.Parameters['reportId.$'], '$$.Execution.Name');
+    const map = definition.States.GenerateSubReports;
+    assert.equal(map.ItemProcessor.ProcessorConfig.Mode, mode);
+    assert.ok(map.ItemsPath && map.ItemSelector && map.MaxConcurrencyPath);
+    assert.ok(map.ItemProcessor.States.GenerateSubReport.ResultSelector, 'iterations trim their results');
+    assert.equal(definition.States.ReportFailed.Type, 'Fail');
+    for (const [, s] of tasks.filter(([, s]) => !s.Resource.startsWith('arn:aws:lambda:'))) {
+      assert.equal(s.Resource, 'arn:aws:states:::sns:publish');
+      assert.equal(s.Parameters.TopicArn, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
+    }
+  });
+}
+
+check('inline and distributed definitions differ only in the Map processor (and comments)', () => {
+  const strip = (def) => {
+    const copy = structuredClone(def);
+    delete copy.Comment;
+    const map = copy.States.GenerateSubReports;
+    for (const k of ['Comment', 'Label', 'ToleratedFailurePercentage']) delete map[k];
+    delete map.ItemProcessor.ProcessorConfig;
+    return copy;
+  };
+  assert.deepEqual(strip(stacks.DISTRIBUTED.definition().definition), strip(stacks.INLINE.definition().definition));
+});
+
+rmSync(work, { recursive: true, force: true });
+if (failures) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log('all checks passed');
