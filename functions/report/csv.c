@@ -1,0 +1,228 @@
+/*
+ * One NDJSON event -> one CSV row. JSON is parsed with cJSON; the CSV side
+ * is RFC 4180 (CRLF rows, quotes doubled, quoted when needed) with the
+ * OWASP CSV-injection guard on text cells.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "report.h"
+
+const char lambda_report_csv_header[] =
+    "event_id,occurred_at,prospect_id,type,country,course,channel,extra\r\n";
+
+const char *const lambda_report_skip_names[LAMBDA_SKIP_COUNT] = {
+    "none", "badJson", "badUtf8", "missingField", "wrongCustomer", "tooLong",
+};
+
+/* The fields with a column of their own, in column order after event_id. */
+static const char *const known_fields[] = {"eventId", "occurredAt", "prospectId", "type",
+                                           "country", "course", "channel", "customerId"};
+
+int lambda_report_buf_add(lambda_report_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return -1;
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void lambda_report_buf_free(lambda_report_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int lambda_report_csv_field(lambda_report_buf *b, const char *s, size_t n, int text)
+{
+    int guard = text && n > 0 &&
+                (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                 s[0] == '\r');
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (quote && lambda_report_buf_add(b, "\"", 1))
+        return -1;
+    if (guard && lambda_report_buf_add(b, "'", 1))
+        return -1;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '"')
+            continue;
+        if (lambda_report_buf_add(b, s + start, i - start + 1) || lambda_report_buf_add(b, "\"", 1))
+            return -1;
+        start = i + 1;
+    }
+    if (lambda_report_buf_add(b, s + start, n - start))
+        return -1;
+    return quote ? lambda_report_buf_add(b, "\"", 1) : 0;
+}
+
+int lambda_report_valid_utf8(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        /* overlong forms, surrogates, beyond U+10FFFF */
+        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static const char *nonempty_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* A cell from any JSON value: strings as text (guarded), numbers and
+ * booleans as JSON writes them, null/absent empty, objects and arrays as
+ * compact JSON. */
+static int value_field(lambda_report_buf *row, const cJSON *v)
+{
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (cJSON_IsString(v))
+        return lambda_report_csv_field(row, v->valuestring, strlen(v->valuestring), 1);
+    char *json = cJSON_PrintUnformatted(v);
+    if (!json)
+        return -1;
+    int rc = lambda_report_csv_field(row, json, strlen(json), !cJSON_IsNumber(v) && !cJSON_IsBool(v));
+    free(json);
+    return rc;
+}
+
+static int is_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
+        if (strcmp(name, known_fields[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The fields without a column, as one compact JSON object (in source
+ * order), or nothing when there are none. */
+static int extra_field(lambda_report_buf *row, const cJSON *event)
+{
+    cJSON *extra = NULL;
+    for (const cJSON *f = event->child; f; f = f->next) {
+        if (!f->string || is_known(f->string))
+            continue;
+        if (!extra && !(extra = cJSON_CreateObject()))
+            return -1;
+        cJSON *copy = cJSON_Duplicate(f, 1);
+        if (!copy) {
+            cJSON_Delete(extra);
+            return -1;
+        }
+        cJSON_AddItemToObject(extra, f->string, copy);
+    }
+    if (!extra)
+        return 0;
+    int rc = value_field(row, extra);
+    cJSON_Delete(extra);
+    return rc;
+}
+
+int lambda_report_event_to_row(const char *line, size_t len, const char *customer,
+                               lambda_report_buf *row, lambda_report_skip *reason)
+{
+    *reason = LAMBDA_SKIP_NONE;
+    if (!lambda_report_valid_utf8(line, len)) {
+        *reason = LAMBDA_SKIP_BAD_UTF8;
+        return 0;
+    }
+    const char *end = NULL;
+    cJSON *ev = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (ev && end) {
+        /* Only whitespace may follow the value on its line. */
+        for (const char *p = end; p < line + len; p++)
+            if (*p != ' ' && *p != '\t' && *p != '\r') {
+                cJSON_Delete(ev);
+                ev = NULL;
+                break;
+            }
+    }
+    if (!cJSON_IsObject(ev)) {
+        cJSON_Delete(ev);
+        *reason = LAMBDA_SKIP_BAD_JSON;
+        return 0;
+    }
+    const char *event_id = nonempty_string(ev, "eventId");
+    const char *cust = nonempty_string(ev, "customerId");
+    const char *type = nonempty_string(ev, "type");
+    const char *at = nonempty_string(ev, "occurredAt");
+    const cJSON *prospect = cJSON_GetObjectItemCaseSensitive(ev, "prospectId");
+    int prospect_ok = (cJSON_IsString(prospect) && prospect->valuestring[0]) ||
+                      cJSON_IsNumber(prospect);
+    if (!event_id || !type || !at || !prospect_ok || !cust || !lambda_report_valid_timestamp(at)) {
+        cJSON_Delete(ev);
+        *reason = LAMBDA_SKIP_MISSING_FIELD;
+        return 0;
+    }
+    if (strcmp(cust, customer) != 0) {
+        cJSON_Delete(ev);
+        *reason = LAMBDA_SKIP_WRONG_CUSTOMER;
+        return 0;
+    }
+    size_t mark = row->len;
+    int rc = lambda_report_csv_field(row, event_id, strlen(event_id), 1);
+    rc = rc || lambda_report_buf_add(row, ",", 1) ||
+         lambda_report_csv_field(row, at, strlen(at), 1) || lambda_report_buf_add(row, ",", 1) ||
+         value_field(row, prospect) || lambda_report_buf_add(row, ",", 1) ||
+         lambda_report_csv_field(row, type, strlen(type), 1);
+    static const char *const optional[] = {"country", "course", "channel"};
+    for (size_t i = 0; i < 3 && !rc; i++)
+        rc = lambda_report_buf_add(row, ",", 1) ||
+             value_field(row, cJSON_GetObjectItemCaseSensitive(ev, optional[i]));
+    rc = rc || lambda_report_buf_add(row, ",", 1) || extra_field(row, ev) ||
+         lambda_report_buf_add(row, "\r\n", 2);
+    cJSON_Delete(ev);
+    if (rc) {
+        row->len = mark;
+        return -1;
+    }
+    return 1;
+}

@@ -1,0 +1,138 @@
+/*
+ * Calendar arithmetic on day numbers (days since 1970-01-01), after Howard
+ * Hinnant's days_from_civil/civil_from_days: exact for the proleptic
+ * Gregorian calendar, no time zones, no libc locale.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+int64_t lambda_report_days_from_civil(int y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+void lambda_report_civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yoe + era * 400) + (*m <= 2);
+}
+
+static int days_in_month(int y, unsigned m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 ? 28 + leap : days[m - 1];
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int lambda_report_parse_date(const char *s, int64_t *day)
+{
+    int y, m, d;
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    if (digits(s, 4, &y) || digits(s + 5, 2, &m) || digits(s + 8, 2, &d))
+        return -1;
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m))
+        return -1;
+    *day = lambda_report_days_from_civil(y, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+void lambda_report_format_date(int64_t day, char out[11])
+{
+    int y;
+    unsigned m, d;
+    lambda_report_civil_from_days(day, &y, &m, &d);
+    int yy = y < 0 ? 0 : y % 10000;
+    out[0] = (char)('0' + yy / 1000);
+    out[1] = (char)('0' + yy / 100 % 10);
+    out[2] = (char)('0' + yy / 10 % 10);
+    out[3] = (char)('0' + yy % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10 % 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10 % 10);
+    out[9] = (char)('0' + d % 10);
+    out[10] = '\0';
+}
+
+int lambda_report_valid_timestamp(const char *s)
+{
+    /* YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM) */
+    size_t n = strlen(s);
+    if (n < 20)
+        return 0;
+    char date[11];
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    int64_t day;
+    int hh, mi, ss;
+    if (lambda_report_parse_date(date, &day) != 0 || (s[10] != 'T' && s[10] != 't'))
+        return 0;
+    if (digits(s + 11, 2, &hh) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
+        digits(s + 17, 2, &ss) || hh > 23 || mi > 59 || ss > 60)
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+        return 1;
+    int oh, om;
+    if ((*p == '+' || *p == '-') && strlen(p) == 6 && !digits(p + 1, 2, &oh) && p[3] == ':' &&
+        !digits(p + 4, 2, &om) && oh <= 23 && om <= 59)
+        return 1;
+    return 0;
+}
+
+static int charset_ok(const char *s, size_t max, int allow_dot)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '-' || (allow_dot && c == '.');
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+int lambda_report_valid_customer(const char *s) { return charset_ok(s, 64, 0); }
+
+int lambda_report_valid_report_id(const char *s)
+{
+    return charset_ok(s, 80, 1) && s[0] != '.';
+}

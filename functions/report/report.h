@@ -1,0 +1,141 @@
+/*
+ * The report's building blocks, free of I/O so they can be unit-tested:
+ * calendar dates, byte-balanced splitting, the NDJSON line reader, event
+ * validation and CSV rows. The handlers (handlers.c) wire them to stores.
+ */
+#ifndef LAMBDA_REPORT_H
+#define LAMBDA_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lambda/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- dates: days since 1970-01-01 (proleptic Gregorian) ---- */
+
+/* Parses exactly "YYYY-MM-DD" naming a day that exists (years 1..9999);
+ * 0 on success. */
+int lambda_report_parse_date(const char *s, int64_t *day);
+/* Writes "YYYY-MM-DD" (11 bytes with the NUL). */
+void lambda_report_format_date(int64_t day, char out[11]);
+int64_t lambda_report_days_from_civil(int y, unsigned m, unsigned d);
+void lambda_report_civil_from_days(int64_t day, int *y, unsigned *m, unsigned *d);
+
+/* customerId: [A-Za-z0-9_-]{1,64}. reportId: [A-Za-z0-9_.-]{1,80}, not
+ * starting with '.'. Neither can escape a key prefix. */
+int lambda_report_valid_customer(const char *s);
+int lambda_report_valid_report_id(const char *s);
+
+/* ---- splitting ---- */
+
+typedef struct lambda_report_day {
+    int64_t day;
+    uint64_t bytes;
+} lambda_report_day;
+
+typedef struct lambda_report_part {
+    int64_t from, to; /* inclusive */
+    uint64_t bytes;
+} lambda_report_part;
+
+/* Cuts [from, to] into consecutive parts near `target` bytes each, from the
+ * days that hold data (`days`, ascending, inside the range). Parts tile the
+ * range: the first starts at `from`, the last ends at `to`. A day is never
+ * split, so one day larger than the target is a part of its own. No data:
+ * zero parts. Returns the number of parts written to `parts` (capacity at
+ * least n_days). */
+size_t lambda_report_split(int64_t from, int64_t to, const lambda_report_day *days,
+                           size_t n_days, uint64_t target, lambda_report_part *parts);
+
+/* ---- NDJSON lines ---- */
+
+/* Called once per line without its terminator ("\n" or "\r\n"). A line
+ * longer than the reader's limit arrives once with too_long set (and its
+ * head only). Returning non-zero stops the reader. */
+typedef int (*lambda_report_line_fn)(const char *line, size_t len, int too_long, void *ud);
+
+typedef struct lambda_report_lines {
+    char *buf;
+    size_t len, cap, max_line;
+    int discarding;   /* inside a too-long line, waiting for its end */
+    int at_start;     /* at the start of an object: a BOM may follow */
+    lambda_report_line_fn fn;
+    void *ud;
+} lambda_report_lines;
+
+/* max_line bounds memory: no line ever needs more. */
+int lambda_report_lines_init(lambda_report_lines *r, size_t max_line, lambda_report_line_fn fn,
+                             void *ud);
+/* Starts a new object (resets BOM detection; a pending partial line must
+ * have been finished with lambda_report_lines_finish()). */
+void lambda_report_lines_reset(lambda_report_lines *r);
+int lambda_report_lines_feed(lambda_report_lines *r, const char *data, size_t len);
+/* Flushes a last line without a terminator. */
+int lambda_report_lines_finish(lambda_report_lines *r);
+void lambda_report_lines_free(lambda_report_lines *r);
+
+/* ---- CSV ---- */
+
+/* A growable output buffer. */
+typedef struct lambda_report_buf {
+    char *data;
+    size_t len, cap;
+} lambda_report_buf;
+
+int lambda_report_buf_add(lambda_report_buf *b, const char *s, size_t n);
+void lambda_report_buf_free(lambda_report_buf *b);
+
+/* Appends one RFC 4180 field. `text` cells that start with = + - @ TAB or
+ * CR are prefixed with a single quote (OWASP CSV injection advice); a field
+ * is quoted when it holds a comma, quote, CR or LF, quotes doubled. */
+int lambda_report_csv_field(lambda_report_buf *b, const char *s, size_t n, int text);
+
+/* The report's header line, CRLF-terminated. */
+extern const char lambda_report_csv_header[];
+
+/* Why a line was skipped. */
+typedef enum lambda_report_skip {
+    LAMBDA_SKIP_NONE = 0,
+    LAMBDA_SKIP_BAD_JSON,      /* not JSON, or not an object, or trailing junk */
+    LAMBDA_SKIP_BAD_UTF8,
+    LAMBDA_SKIP_MISSING_FIELD, /* eventId/prospectId/type/occurredAt missing or malformed */
+    LAMBDA_SKIP_WRONG_CUSTOMER,
+    LAMBDA_SKIP_TOO_LONG,
+    LAMBDA_SKIP_COUNT
+} lambda_report_skip;
+
+extern const char *const lambda_report_skip_names[LAMBDA_SKIP_COUNT];
+
+int lambda_report_valid_utf8(const char *s, size_t n);
+/* RFC 3339 date-time ("2024-02-29T10:00:00Z", fraction and offset allowed). */
+int lambda_report_valid_timestamp(const char *s);
+
+/* Turns one NDJSON line into one CSV row (CRLF-terminated) appended to
+ * `row`, or returns the reason the line is skipped (row untouched). Returns
+ * -1 only when out of memory. */
+int lambda_report_event_to_row(const char *line, size_t len, const char *customer,
+                               lambda_report_buf *row, lambda_report_skip *reason);
+
+/* ---- handlers (handlers.c) ---- */
+
+/* Opens DATA_STORE / REPORT_STORE once per process (the bootstrap's init
+ * hook); 0 or -1 with err. */
+int lambda_report_init_stores(lambda_error *err);
+void lambda_report_close_stores(void);
+
+cJSON *lambda_report_split_date_range(const cJSON *event, const lambda_context *ctx,
+                                      lambda_error *err, void *userdata);
+cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_context *ctx,
+                                         lambda_error *err, void *userdata);
+cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context *ctx,
+                                       lambda_error *err, void *userdata);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAMBDA_REPORT_H */

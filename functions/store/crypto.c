@@ -1,0 +1,50 @@
+/*
+ * The store's only cryptography: SHA-256 (S3 payload hashes) and
+ * HMAC-SHA256 (presigned URLs), taken from the TLS library the build links:
+ * OpenSSL's libcrypto normally, mbedTLS in the static musl build
+ * (LAMBDA_USE_MBEDTLS). Nothing here is hand-written crypto.
+ */
+#include "store_internal.h"
+
+#ifdef LAMBDA_USE_MBEDTLS
+#include <mbedtls/md.h>
+#include <mbedtls/sha256.h>
+
+void lambda_store_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    mbedtls_sha256_ret(data, len, out, 0);
+}
+
+void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
+                              size_t len, unsigned char out[32])
+{
+    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key_len, data, len,
+                    out);
+}
+#else
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+void lambda_store_sha256(const void *data, size_t len, unsigned char out[32])
+{
+    unsigned int n = 32;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
+                              size_t len, unsigned char out[32])
+{
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);
+}
+#endif
+
+void lambda_store_hex(const unsigned char *in, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}

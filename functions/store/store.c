@@ -1,0 +1,274 @@
+/*
+ * Store front end: URL parsing, key validation and dispatch to the file or
+ * S3 backend. Validation lives here so that neither backend can be reached
+ * with a key that escapes the store's root.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+int lambda_store_fail(lambda_error *err, const char *type, const char *fmt, ...)
+{
+    if (err) {
+        snprintf(err->type, sizeof err->type, "%s", type);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* S3 bucket names: 3-63 of [a-z0-9.-], starting and ending alphanumeric. */
+static int valid_bucket(const char *b, size_t n)
+{
+    if (n < 3 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '.' && c != '-')
+            return 0;
+        if ((i == 0 || i == n - 1) && !alnum)
+            return 0;
+    }
+    return 1;
+}
+
+/* Segments of a path or key: no empty, "." or ".." segment, no control
+ * characters, no backslash (a Windows-style escape on some tools). */
+static int valid_segments(const char *s, size_t n)
+{
+    size_t seg = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '/') {
+            const char *p = s + seg;
+            size_t len = i - seg;
+            if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                return 0;
+            seg = i + 1;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_error *err)
+{
+    memset(loc, 0, sizeof *loc);
+    if (!url || !*url)
+        return lambda_store_fail(err, "InvalidInput", "store URL is empty");
+    if (strncmp(url, "file://", 7) == 0) {
+        const char *p = url + 7;
+        size_t n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+            n--;
+        if (n == 0 || p[0] != '/')
+            return lambda_store_fail(err, "InvalidInput",
+                                     "file store URL must be file:///absolute/path");
+        if (n >= sizeof loc->path)
+            return lambda_store_fail(err, "InvalidInput", "file store path too long");
+        if (n > 1 && !valid_segments(p + 1, n - 1))
+            return lambda_store_fail(err, "InvalidInput",
+                                     "file store path has empty, '.' or '..' segments");
+        memcpy(loc->path, p, n);
+        loc->path[n] = '\0';
+        return 0;
+    }
+    if (strncmp(url, "s3://", 5) == 0) {
+        const char *b = url + 5;
+        const char *slash = strchr(b, '/');
+        size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+        if (!valid_bucket(b, blen))
+            return lambda_store_fail(err, "InvalidInput",
+                                     "invalid S3 bucket name in store URL");
+        memcpy(loc->bucket, b, blen);
+        loc->bucket[blen] = '\0';
+        loc->is_s3 = 1;
+        if (slash) {
+            const char *p = slash + 1;
+            size_t n = strlen(p);
+            while (n > 0 && p[n - 1] == '/')
+                n--;
+            if (n >= sizeof loc->prefix)
+                return lambda_store_fail(err, "InvalidInput", "S3 prefix too long");
+            if (n > 0 && !valid_segments(p, n))
+                return lambda_store_fail(err, "InvalidInput",
+                                         "S3 prefix has empty, '.' or '..' segments");
+            memcpy(loc->prefix, p, n);
+            loc->prefix[n] = '\0';
+        }
+        return 0;
+    }
+    return lambda_store_fail(err, "InvalidInput",
+                             "store URL must start with file:// or s3://");
+}
+
+int lambda_store_check_key(const char *key, lambda_error *err)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0 || n > 1000)
+        return lambda_store_fail(err, "InvalidInput", "store key is empty or too long");
+    if (!valid_segments(key, n))
+        return lambda_store_fail(err, "InvalidInput",
+                                 "store key has empty, '.' or '..' segments or control characters");
+    return 0;
+}
+
+/* A prefix may end with '/' or be empty; otherwise the same rules. */
+static int check_prefix(const char *prefix, lambda_error *err)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n == 0)
+        return 0;
+    if (prefix[n - 1] == '/')
+        n--;
+    if (n == 0 || n > 1000 || !valid_segments(prefix, n))
+        return lambda_store_fail(err, "InvalidInput", "invalid store prefix");
+    return 0;
+}
+
+int lambda_store_open(const char *url, lambda_store **out, lambda_error *err)
+{
+    lambda_store_location loc;
+    *out = NULL;
+    if (lambda_store_parse_url(url, &loc, err) != 0)
+        return -1;
+    int rc = loc.is_s3 ? lambda_store_s3_open(&loc, out, err)
+                       : lambda_store_file_open(&loc, out, err);
+    if (rc != 0)
+        return -1;
+    (*out)->loc = loc;
+    if (loc.is_s3)
+        snprintf((*out)->url, sizeof (*out)->url, "s3://%s%s%s", loc.bucket,
+                 loc.prefix[0] ? "/" : "", loc.prefix);
+    else
+        snprintf((*out)->url, sizeof (*out)->url, "file://%s", loc.path);
+    return 0;
+}
+
+void lambda_store_close(lambda_store *store)
+{
+    if (store)
+        store->ops->close(store);
+}
+
+const char *lambda_store_url(const lambda_store *store) { return store->url; }
+
+int lambda_store_is_s3(const lambda_store *store) { return store->loc.is_s3; }
+
+int lambda_store_list(lambda_store *store, const char *prefix, const char *start_after,
+                      lambda_store_list_fn fn, void *userdata, lambda_error *err)
+{
+    if (check_prefix(prefix, err) != 0)
+        return -1;
+    return store->ops->list(store, prefix ? prefix : "", start_after, fn, userdata, err);
+}
+
+int lambda_store_get(lambda_store *store, const char *key, uint64_t offset, uint64_t length,
+                     lambda_store_sink_fn sink, void *userdata, lambda_error *err)
+{
+    if (lambda_store_check_key(key, err) != 0)
+        return -1;
+    return store->ops->get(store, key, offset, length, sink, userdata, err);
+}
+
+int lambda_store_stat(lambda_store *store, const char *key, uint64_t *size, int *exists,
+                      lambda_error *err)
+{
+    if (lambda_store_check_key(key, err) != 0)
+        return -1;
+    return store->ops->stat(store, key, size, exists, err);
+}
+
+int lambda_store_put_begin(lambda_store *store, const char *key, lambda_store_writer **out,
+                           lambda_error *err)
+{
+    *out = NULL;
+    if (lambda_store_check_key(key, err) != 0)
+        return -1;
+    return store->ops->put_begin(store, key, out, err);
+}
+
+int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len,
+                           lambda_error *err)
+{
+    if (len == 0)
+        return 0;
+    if (w->store->ops->put_write(w, data, len, err) != 0)
+        return -1;
+    w->bytes += len;
+    return 0;
+}
+
+int lambda_store_put_append(lambda_store_writer *w, const char *src_key, uint64_t size,
+                            lambda_error *err)
+{
+    if (lambda_store_check_key(src_key, err) != 0)
+        return -1;
+    if (size == 0)
+        return 0;
+    if (w->store->ops->put_append(w, src_key, size, err) != 0)
+        return -1;
+    w->bytes += size;
+    return 0;
+}
+
+uint64_t lambda_store_put_bytes(const lambda_store_writer *w) { return w->bytes; }
+
+int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err)
+{
+    return w->store->ops->put_commit(w, err);
+}
+
+void lambda_store_put_abort(lambda_store_writer *w)
+{
+    if (w)
+        w->store->ops->put_abort(w);
+}
+
+int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data,
+                            size_t len, lambda_error *err)
+{
+    lambda_store_writer *w;
+    if (lambda_store_put_begin(store, key, &w, err) != 0)
+        return -1;
+    if (lambda_store_put_write(w, data, len, err) != 0) {
+        lambda_store_put_abort(w);
+        return -1;
+    }
+    return lambda_store_put_commit(w, err);
+}
+
+int lambda_store_copy(lambda_store *store, const char *src_key, const char *dst_key,
+                      lambda_error *err)
+{
+    if (lambda_store_check_key(src_key, err) != 0 || lambda_store_check_key(dst_key, err) != 0)
+        return -1;
+    return store->ops->copy(store, src_key, dst_key, err);
+}
+
+int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err)
+{
+    if (lambda_store_check_key(key, err) != 0)
+        return -1;
+    return store->ops->del(store, key, err);
+}
+
+char *lambda_store_presign_get(lambda_store *store, const char *key, long expires_s,
+                               lambda_error *err)
+{
+    if (lambda_store_check_key(key, err) != 0)
+        return NULL;
+    if (expires_s < 1 || expires_s > 604800) {
+        lambda_store_fail(err, "InvalidInput", "URL expiry must be 1..604800 seconds");
+        return NULL;
+    }
+    if (!store->ops->presign)
+        return NULL;
+    return store->ops->presign(store, key, expires_s, err);
+}

@@ -1,0 +1,416 @@
+/*
+ * File backend: a store is a directory; a key is a relative path under it.
+ * Puts go to a hidden temporary file in the destination directory and are
+ * renamed into place on commit, so a reader sees a whole object or none.
+ * Listings walk the tree in the same byte order as S3 and skip hidden
+ * (temporary) files.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define FILE_IO_CHUNK (256 * 1024)
+
+typedef struct file_writer {
+    lambda_store_writer base;
+    int fd;
+    char tmp[4400];
+    char dst[4400];
+} file_writer;
+
+static const lambda_store_ops file_ops;
+
+int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
+                           lambda_error *err)
+{
+    struct stat st;
+    if (stat(loc->path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return lambda_store_fail(err, errno == EACCES ? "StoreAccessDenied" : "StoreNotFound",
+                                 "file store directory %s does not exist", loc->path);
+    lambda_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    s->ops = &file_ops;
+    *out = s;
+    return 0;
+}
+
+static void file_close(lambda_store *s) { free(s); }
+
+static int full_path(const lambda_store *s, const char *key, char *buf, size_t n,
+                     lambda_error *err)
+{
+    if ((size_t)snprintf(buf, n, "%s/%s", s->loc.path, key) >= n)
+        return lambda_store_fail(err, "InvalidInput", "store key too long");
+    return 0;
+}
+
+/* errno after a failed open/read/write, as one of the store's errorTypes. */
+static int io_fail(lambda_error *err, int e, const char *what, const char *key)
+{
+    const char *type = "StoreUnavailable";
+    if (e == ENOENT || e == ENOTDIR)
+        type = "StoreNotFound";
+    else if (e == EACCES || e == EPERM || e == EROFS)
+        type = "StoreAccessDenied";
+    return lambda_store_fail(err, type, "%s %s: %s", what, key, strerror(e));
+}
+
+/* ---- listing ---- */
+
+typedef struct list_walk {
+    lambda_store_list_fn fn;
+    void *ud;
+    const char *prefix;
+    const char *start_after;
+    char key[4400];
+    int stopped;
+    lambda_error *err;
+} list_walk;
+
+typedef struct dir_entry {
+    char *name;
+    int is_dir;
+} dir_entry;
+
+/* Directories sort as "name/": that makes a per-directory sort agree with
+ * the byte order of whole keys, because no sibling name contains '/'. */
+static int entry_cmp(const void *a, const void *b)
+{
+    const dir_entry *x = a, *y = b;
+    size_t lx = strlen(x->name), ly = strlen(y->name);
+    size_t n = lx < ly ? lx : ly;
+    int c = memcmp(x->name, y->name, n);
+    if (c)
+        return c;
+    int cx = lx > n ? (unsigned char)x->name[n] : (x->is_dir ? '/' : -1);
+    int cy = ly > n ? (unsigned char)y->name[n] : (y->is_dir ? '/' : -1);
+    return cx - cy;
+}
+
+/* Could any key under `key` + "/" (or the key itself) match the prefix? */
+static int may_match(const char *key, size_t keylen, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    size_t n = keylen < pl ? keylen : pl;
+    return memcmp(key, prefix, n) == 0;
+}
+
+static int walk(list_walk *w, const char *dir_path, size_t keylen)
+{
+    DIR *d = opendir(dir_path);
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0; /* an absent prefix lists nothing, like S3 */
+        return io_fail(w->err, errno, "cannot list", dir_path);
+    }
+    dir_entry *ents = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", ".." and temporary files */
+        char path[4400];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir_path, de->d_name) >= sizeof path)
+            continue;
+        struct stat st;
+        if (stat(path, &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            dir_entry *grown = realloc(ents, cap * sizeof *ents);
+            if (!grown) {
+                rc = lambda_store_fail(w->err, "StoreUnavailable", "out of memory");
+                goto done;
+            }
+            ents = grown;
+        }
+        ents[n].name = strdup(de->d_name);
+        ents[n].is_dir = S_ISDIR(st.st_mode);
+        if (!ents[n].name) {
+            rc = lambda_store_fail(w->err, "StoreUnavailable", "out of memory");
+            goto done;
+        }
+        n++;
+    }
+    qsort(ents, n, sizeof *ents, entry_cmp);
+    for (size_t i = 0; i < n && !w->stopped && rc == 0; i++) {
+        size_t nl = strlen(ents[i].name);
+        if (keylen + nl + 2 >= sizeof w->key)
+            continue;
+        memcpy(w->key + keylen, ents[i].name, nl + 1);
+        size_t kl = keylen + nl;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir_path, ents[i].name);
+        if (ents[i].is_dir) {
+            w->key[kl] = '/';
+            w->key[kl + 1] = '\0';
+            /* Skip subtrees wholly before start_after (earlier dates). */
+            if (w->start_after && strncmp(w->key, w->start_after, kl + 1) != 0 &&
+                strcmp(w->key, w->start_after) < 0)
+                continue;
+            if (may_match(w->key, kl + 1, w->prefix))
+                rc = walk(w, path, kl + 1);
+            continue;
+        }
+        if (strncmp(w->key, w->prefix, strlen(w->prefix)) != 0)
+            continue;
+        if (w->start_after && strcmp(w->key, w->start_after) <= 0)
+            continue;
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue; /* deleted while listing */
+        if (w->fn(w->key, (uint64_t)st.st_size, w->ud))
+            w->stopped = 1;
+    }
+done:
+    for (size_t i = 0; i < n; i++)
+        free(ents[i].name);
+    free(ents);
+    closedir(d);
+    return rc;
+}
+
+static int file_list(lambda_store *s, const char *prefix, const char *start_after,
+                     lambda_store_list_fn fn, void *ud, lambda_error *err)
+{
+    list_walk *w = calloc(1, sizeof *w);
+    if (!w)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    w->fn = fn;
+    w->ud = ud;
+    w->prefix = prefix;
+    w->start_after = start_after;
+    w->err = err;
+    /* Start at the deepest directory the prefix names, not at the root. */
+    const char *slash = strrchr(prefix, '/');
+    size_t keylen = slash ? (size_t)(slash - prefix + 1) : 0;
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/%.*s", s->loc.path, (int)keylen, prefix);
+    memcpy(w->key, prefix, keylen);
+    w->key[keylen] = '\0';
+    int rc = walk(w, dir, keylen);
+    free(w);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int file_get(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
+                    lambda_store_sink_fn sink, void *ud, lambda_error *err)
+{
+    char path[4400];
+    if (full_path(s, key, path, sizeof path, err) != 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return io_fail(err, errno, "cannot open", key);
+    int rc = 0;
+    if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+        rc = io_fail(err, errno, "cannot seek in", key);
+        goto out;
+    }
+    char *buf = malloc(FILE_IO_CHUNK);
+    if (!buf) {
+        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        goto out;
+    }
+    uint64_t left = length ? length : UINT64_MAX;
+    while (left > 0) {
+        size_t want = left < FILE_IO_CHUNK ? (size_t)left : FILE_IO_CHUNK;
+        ssize_t r = read(fd, buf, want);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = io_fail(err, errno, "cannot read", key);
+            break;
+        }
+        if (r == 0) {
+            if (length && left)
+                rc = lambda_store_fail(err, "StoreUnavailable", "%s is shorter than expected", key);
+            break;
+        }
+        left -= (uint64_t)r;
+        if (sink(buf, (size_t)r, ud) != 0) {
+            if (err && !err->type[0])
+                lambda_store_fail(err, "StoreUnavailable", "reading %s was aborted", key);
+            rc = -1;
+            break;
+        }
+    }
+    free(buf);
+out:
+    close(fd);
+    return rc;
+}
+
+static int file_stat(lambda_store *s, const char *key, uint64_t *size, int *exists,
+                     lambda_error *err)
+{
+    char path[4400];
+    if (full_path(s, key, path, sizeof path, err) != 0)
+        return -1;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            *exists = 0;
+            *size = 0;
+            return 0;
+        }
+        return io_fail(err, errno, "cannot stat", key);
+    }
+    *exists = S_ISREG(st.st_mode);
+    *size = *exists ? (uint64_t)st.st_size : 0;
+    return 0;
+}
+
+/* ---- writing ---- */
+
+static int mkdirs(char *path, lambda_error *err)
+{
+    /* path is a file path: create every directory before its last '/'. */
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, 0755);
+        int e = errno;
+        *p = '/';
+        if (r != 0 && e != EEXIST)
+            return io_fail(err, e, "cannot create directory for", path);
+    }
+    return 0;
+}
+
+static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer **out,
+                          lambda_error *err)
+{
+    file_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    w->base.store = s;
+    w->fd = -1;
+    if (full_path(s, key, w->dst, sizeof w->dst, err) != 0 || mkdirs(w->dst, err) != 0) {
+        free(w);
+        return -1;
+    }
+    const char *slash = strrchr(w->dst, '/');
+    /* pid + writer address: unique among live writers, no shared counter
+     * (handlers may run on several threads). */
+    snprintf(w->tmp, sizeof w->tmp, "%.*s/.%s.tmp-%ld-%p", (int)(slash - w->dst), w->dst,
+             slash + 1, (long)getpid(), (void *)w);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        int e = errno;
+        free(w);
+        return io_fail(err, e, "cannot create", key);
+    }
+    *out = &w->base;
+    return 0;
+}
+
+static int file_put_write(lambda_store_writer *base, const void *data, size_t len,
+                          lambda_error *err)
+{
+    file_writer *w = (file_writer *)base;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t r = write(w->fd, p, len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return io_fail(err, errno, "cannot write", w->dst);
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+static int append_sink(const char *data, size_t len, void *ud)
+{
+    void **args = ud;
+    return file_put_write(args[0], data, len, args[1]);
+}
+
+static int file_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
+                           lambda_error *err)
+{
+    void *args[2] = {base, err};
+    return file_get(base->store, src_key, 0, size, append_sink, args, err);
+}
+
+static void file_put_abort(lambda_store_writer *base)
+{
+    file_writer *w = (file_writer *)base;
+    if (w->fd >= 0)
+        close(w->fd);
+    unlink(w->tmp);
+    free(w);
+}
+
+static int file_put_commit(lambda_store_writer *base, lambda_error *err)
+{
+    file_writer *w = (file_writer *)base;
+    int rc = 0;
+    if (close(w->fd) != 0)
+        rc = io_fail(err, errno, "cannot close", w->dst);
+    w->fd = -1;
+    if (rc == 0 && rename(w->tmp, w->dst) != 0)
+        rc = io_fail(err, errno, "cannot publish", w->dst);
+    if (rc != 0)
+        unlink(w->tmp);
+    free(w);
+    return rc;
+}
+
+static int file_copy(lambda_store *s, const char *src, const char *dst, lambda_error *err)
+{
+    uint64_t size;
+    int exists;
+    if (file_stat(s, src, &size, &exists, err) != 0)
+        return -1;
+    if (!exists)
+        return lambda_store_fail(err, "StoreNotFound", "no such object %s", src);
+    lambda_store_writer *w;
+    if (file_put_begin(s, dst, &w, err) != 0)
+        return -1;
+    if (size && file_put_append(w, src, size, err) != 0) {
+        file_put_abort(w);
+        return -1;
+    }
+    return file_put_commit(w, err);
+}
+
+static int file_delete(lambda_store *s, const char *key, lambda_error *err)
+{
+    char path[4400];
+    if (full_path(s, key, path, sizeof path, err) != 0)
+        return -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return io_fail(err, errno, "cannot delete", key);
+    return 0;
+}
+
+static const lambda_store_ops file_ops = {
+    .list = file_list,
+    .get = file_get,
+    .stat = file_stat,
+    .put_begin = file_put_begin,
+    .put_write = file_put_write,
+    .put_append = file_put_append,
+    .put_commit = file_put_commit,
+    .put_abort = file_put_abort,
+    .copy = file_copy,
+    .del = file_delete,
+    .presign = NULL,
+    .close = file_close,
+};

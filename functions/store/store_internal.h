@@ -1,0 +1,94 @@
+/*
+ * Internals shared by the store front end (store.c), its backends
+ * (store_file.c, store_s3.c), the S3 XML parsers (s3_xml.c) and the crypto
+ * shim (crypto.c). Not part of the store's public interface; unit tests
+ * include it to reach the parsers.
+ */
+#ifndef LAMBDA_STORE_INTERNAL_H
+#define LAMBDA_STORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "store.h"
+
+/* Fills `err` (printf-style) and returns -1. */
+int lambda_store_fail(lambda_error *err, const char *type, const char *fmt, ...)
+    LAMBDA_PRINTF(3, 4);
+
+/* One backend: the front end validates keys and then dispatches here. */
+typedef struct lambda_store_ops {
+    int (*list)(lambda_store *s, const char *prefix, const char *start_after,
+                lambda_store_list_fn fn, void *ud, lambda_error *err);
+    int (*get)(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
+               lambda_store_sink_fn sink, void *ud, lambda_error *err);
+    int (*stat)(lambda_store *s, const char *key, uint64_t *size, int *exists,
+                lambda_error *err);
+    int (*put_begin)(lambda_store *s, const char *key, lambda_store_writer **out,
+                     lambda_error *err);
+    int (*put_write)(lambda_store_writer *w, const void *data, size_t len, lambda_error *err);
+    int (*put_append)(lambda_store_writer *w, const char *src_key, uint64_t size,
+                      lambda_error *err);
+    int (*put_commit)(lambda_store_writer *w, lambda_error *err);
+    void (*put_abort)(lambda_store_writer *w);
+    int (*copy)(lambda_store *s, const char *src, const char *dst, lambda_error *err);
+    int (*del)(lambda_store *s, const char *key, lambda_error *err);
+    char *(*presign)(lambda_store *s, const char *key, long expires_s, lambda_error *err);
+    void (*close)(lambda_store *s);
+} lambda_store_ops;
+
+/* Every backend's store and writer start with these. */
+struct lambda_store {
+    const lambda_store_ops *ops;
+    char url[4200];
+    lambda_store_location loc;
+};
+
+struct lambda_store_writer {
+    lambda_store *store;
+    uint64_t bytes;
+};
+
+int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
+                           lambda_error *err);
+int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
+                         lambda_error *err);
+
+/* ---- crypto shim (OpenSSL libcrypto, or mbedTLS with LAMBDA_USE_MBEDTLS) ---- */
+void lambda_store_sha256(const void *data, size_t len, unsigned char out[32]);
+void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
+                              size_t len, unsigned char out[32]);
+/* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
+void lambda_store_hex(const unsigned char *in, size_t len, char *out);
+
+/* ---- S3 XML responses, parsed with expat ---- */
+
+/* One page of ListObjectsV2. `fn` sees each <Contents> entry's Key (as S3
+ * sent it, i.e. with the store prefix) and Size, in document order; it may
+ * return non-zero to stop. */
+typedef struct lambda_s3_list_page {
+    int truncated;              /* <IsTruncated>true</IsTruncated> */
+    char next_token[2048];      /* <NextContinuationToken> */
+    char last_key[1100];        /* the last Key seen (fallback for StartAfter) */
+    size_t count;
+    int stopped;                /* fn returned non-zero */
+} lambda_s3_list_page;
+
+int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
+                         lambda_store_list_fn fn, void *ud, lambda_error *err);
+
+/* <Error><Code>…</Code><Message>…</Message></Error>: returns 1 and fills
+ * code/message when the document is an S3 error, 0 otherwise. */
+int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_len,
+                          char *message, size_t message_len);
+
+/* Text of the first element named `name` anywhere in the document (e.g.
+ * UploadId, ETag): 0 when found, -1 otherwise. */
+int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *out,
+                         size_t out_len);
+
+/* AWS SigV4 UriEncode: unreserved characters kept, everything else %XX;
+ * '/' kept only when keep_slash. Returns a malloc'd string. */
+char *lambda_s3_uri_encode(const char *s, int keep_slash);
+
+#endif /* LAMBDA_STORE_INTERNAL_H */

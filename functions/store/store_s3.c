@@ -1,0 +1,1048 @@
+/*
+ * S3 backend: libcurl with its built-in SigV4 signing (CURLOPT_AWS_SIGV4).
+ *
+ * curl 7.88 signs what it is given, so this file supplies what it does not:
+ * the x-amz-content-sha256 header (the payload's SHA-256, from the crypto
+ * shim), query strings already sorted and AWS-encoded, and the session
+ * token header. Presigned GET URLs are the one thing curl cannot produce;
+ * they are signed here with HMAC-SHA256 from the linked TLS library.
+ *
+ * Every request runs through s3_perform(): exponential backoff with full
+ * jitter on 5xx, SlowDown/429, connection failures and bodies shorter than
+ * their Content-Length; a streamed GET resumes with a Range request so its
+ * sink sees each byte once. Credentials live only in curl's USERPWD and are
+ * never formatted into a message.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+#define S3_MIN_PART (5u * 1024 * 1024)          /* S3's smallest non-last part */
+#define S3_MAX_COPY_PART (5ull * 1024 * 1024 * 1024)
+#define S3_MAX_PARTS 10000
+#define S3_MAX_COLLECT (16u * 1024 * 1024)      /* XML replies we keep in memory */
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+typedef struct s3_store {
+    lambda_store base;
+    CURL *curl;
+    char endpoint[512];  /* scheme://host[:port], no trailing '/' */
+    int path_style;
+    char region[64];
+    char sigv4[128];
+    char userpwd[1024];  /* secret: never printed */
+    char *token_header;  /* "x-amz-security-token: …", secret */
+    char access_key[256];
+    char secret_key[512];
+    int max_attempts;
+    long retry_base_ms;
+    size_t part_size;
+    unsigned int seed;
+} s3_store;
+
+typedef struct s3_request {
+    const char *op;            /* for messages: "GET", "ListObjectsV2", … */
+    const char *method;
+    const char *key;           /* full key (store prefix included), NULL: bucket */
+    const char *query;         /* sorted and encoded, without '?', or NULL */
+    const char *body;
+    size_t body_len;
+    int has_body;
+    struct curl_slist *headers; /* extra headers (copy source …) */
+    lambda_store_sink_fn sink; /* streams a 2xx body instead of collecting it */
+    void *sink_ud;
+    uint64_t range_start;      /* streamed GET: first byte */
+    uint64_t range_len;        /* 0: to the end */
+} s3_request;
+
+typedef struct s3_response {
+    long status;
+    char *body;
+    size_t body_len, body_cap;
+    char etag[256];
+    uint64_t content_length;
+    int have_content_length;
+    uint64_t received;   /* this attempt's body bytes */
+    uint64_t delivered;  /* bytes passed to the sink over all attempts */
+    int sink_failed;
+    int collect_overflow;
+    CURL *curl;
+    s3_request *rq;
+} s3_response;
+
+static const lambda_store_ops s3_ops;
+
+/* ---- setup ---- */
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
+                         lambda_error *err)
+{
+    const char *ak = getenv("AWS_ACCESS_KEY_ID");
+    const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
+    if (!ak || !*ak || !sk || !*sk)
+        return lambda_store_fail(err, "StoreAccessDenied",
+                                 "no AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) "
+                                 "in the environment");
+    s3_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    s->base.ops = &s3_ops;
+    s->base.loc = *loc;
+    snprintf(s->region, sizeof s->region, "%s",
+             env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1")));
+    const char *endpoint = env_or("AWS_ENDPOINT_URL_S3", env_or("AWS_ENDPOINT_URL", NULL));
+    if (endpoint) {
+        size_t n = strlen(endpoint);
+        while (n > 0 && endpoint[n - 1] == '/')
+            n--;
+        if (n >= sizeof s->endpoint || (strncmp(endpoint, "http://", 7) != 0 &&
+                                         strncmp(endpoint, "https://", 8) != 0)) {
+            free(s);
+            return lambda_store_fail(err, "InvalidInput",
+                                     "AWS_ENDPOINT_URL(_S3) must be an http(s) URL");
+        }
+        memcpy(s->endpoint, endpoint, n);
+        s->path_style = 1;
+    } else if (strchr(loc->bucket, '.')) {
+        /* Dotted names break the TLS wildcard of virtual-hosted URLs. */
+        snprintf(s->endpoint, sizeof s->endpoint, "https://s3.%s.amazonaws.com", s->region);
+        s->path_style = 1;
+    } else {
+        snprintf(s->endpoint, sizeof s->endpoint, "https://%s.s3.%s.amazonaws.com",
+                 loc->bucket, s->region);
+    }
+    snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:s3", s->region);
+    snprintf(s->userpwd, sizeof s->userpwd, "%s:%s", ak, sk);
+    snprintf(s->access_key, sizeof s->access_key, "%s", ak);
+    snprintf(s->secret_key, sizeof s->secret_key, "%s", sk);
+    const char *token = getenv("AWS_SESSION_TOKEN");
+    if (token && *token) {
+        size_t n = strlen(token) + 32;
+        s->token_header = malloc(n);
+        if (s->token_header)
+            snprintf(s->token_header, n, "x-amz-security-token: %s", token);
+    }
+    s->max_attempts = atoi(env_or("LAMBDA_STORE_MAX_ATTEMPTS", "5"));
+    if (s->max_attempts < 1 || s->max_attempts > 20)
+        s->max_attempts = 5;
+    s->retry_base_ms = atol(env_or("LAMBDA_STORE_RETRY_BASE_MS", "100"));
+    if (s->retry_base_ms < 1 || s->retry_base_ms > 10000)
+        s->retry_base_ms = 100;
+    unsigned long long part = strtoull(env_or("LAMBDA_S3_PART_SIZE", "8388608"), NULL, 10);
+    if (part < S3_MIN_PART)
+        part = S3_MIN_PART;
+    if (part > 512ull * 1024 * 1024)
+        part = 512ull * 1024 * 1024;
+    s->part_size = (size_t)part;
+    s->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+    s->curl = curl_easy_init();
+    if (!s->curl) {
+        free(s->token_header);
+        free(s);
+        return lambda_store_fail(err, "StoreUnavailable", "cannot initialise libcurl");
+    }
+    *out = &s->base;
+    return 0;
+}
+
+static void s3_close(lambda_store *base)
+{
+    s3_store *s = (s3_store *)base;
+    curl_easy_cleanup(s->curl);
+    if (s->token_header)
+        memset(s->token_header, 0, strlen(s->token_header));
+    free(s->token_header);
+    memset(s->userpwd, 0, sizeof s->userpwd);
+    memset(s->secret_key, 0, sizeof s->secret_key);
+    free(s);
+}
+
+/* The bucket-relative key: the store prefix, '/', the key. */
+static int full_key(const s3_store *s, const char *key, char *buf, size_t n, lambda_error *err)
+{
+    int r = s->base.loc.prefix[0] ? snprintf(buf, n, "%s/%s", s->base.loc.prefix, key)
+                                  : snprintf(buf, n, "%s", key);
+    if (r < 0 || (size_t)r >= n)
+        return lambda_store_fail(err, "InvalidInput", "store key too long");
+    return 0;
+}
+
+/* Path part of a request URL: "/bucket/key" (path-style) or "/key". */
+static char *request_path(const s3_store *s, const char *key)
+{
+    char *enc = key ? lambda_s3_uri_encode(key, 1) : strdup("");
+    if (!enc)
+        return NULL;
+    size_t n = strlen(enc) + strlen(s->base.loc.bucket) + 4;
+    char *path = malloc(n);
+    if (path) {
+        if (s->path_style)
+            snprintf(path, n, key ? "/%s/%s" : "/%s", s->base.loc.bucket, enc);
+        else
+            snprintf(path, n, "/%s", enc);
+    }
+    free(enc);
+    return path;
+}
+
+/* ---- transfer callbacks ---- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    s3_response *rs = ud;
+    size_t len = size * nmemb;
+    long status = 0;
+    curl_easy_getinfo(rs->curl, CURLINFO_RESPONSE_CODE, &status);
+    rs->received += len;
+    if (status >= 200 && status < 300 && rs->rq->sink) {
+        if (rs->rq->sink(data, len, rs->rq->sink_ud) != 0) {
+            rs->sink_failed = 1;
+            return 0;
+        }
+        rs->delivered += len;
+        return len;
+    }
+    if (rs->body_len + len + 1 > S3_MAX_COLLECT) {
+        rs->collect_overflow = 1;
+        return len; /* keep the head: enough for an error document */
+    }
+    if (rs->body_len + len + 1 > rs->body_cap) {
+        size_t cap = rs->body_cap ? rs->body_cap : 4096;
+        while (cap < rs->body_len + len + 1)
+            cap *= 2;
+        char *grown = realloc(rs->body, cap);
+        if (!grown)
+            return 0;
+        rs->body = grown;
+        rs->body_cap = cap;
+    }
+    memcpy(rs->body + rs->body_len, data, len);
+    rs->body_len += len;
+    rs->body[rs->body_len] = '\0';
+    return len;
+}
+
+static void copy_header_value(const char *v, size_t n, char *out, size_t out_len)
+{
+    while (n > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n > 0 && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+        n--;
+    if (n >= out_len)
+        n = out_len - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    s3_response *rs = ud;
+    size_t len = size * nmemb;
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        /* A new response (after a 100 Continue, say): forget the last. */
+        rs->etag[0] = '\0';
+        rs->have_content_length = 0;
+    } else if (len > 5 && strncasecmp(data, "etag:", 5) == 0) {
+        copy_header_value(data + 5, len - 5, rs->etag, sizeof rs->etag);
+    } else if (len > 15 && strncasecmp(data, "content-length:", 15) == 0) {
+        char v[32];
+        copy_header_value(data + 15, len - 15, v, sizeof v);
+        rs->content_length = strtoull(v, NULL, 10);
+        rs->have_content_length = 1;
+    }
+    return len;
+}
+
+/* ---- the request loop ---- */
+
+static void backoff(s3_store *s, int attempt)
+{
+    long cap = s->retry_base_ms << (attempt < 10 ? attempt : 10);
+    if (cap > 5000)
+        cap = 5000;
+    long ms = cap / 2 + (long)(rand_r(&s->seed) % (unsigned long)(cap / 2 + 1));
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void response_reset(s3_response *rs)
+{
+    rs->status = 0;
+    rs->body_len = 0;
+    if (rs->body)
+        rs->body[0] = '\0';
+    rs->etag[0] = '\0';
+    rs->have_content_length = 0;
+    rs->content_length = 0;
+    rs->received = 0;
+    rs->collect_overflow = 0;
+}
+
+static void response_free(s3_response *rs)
+{
+    free(rs->body);
+    rs->body = NULL;
+}
+
+typedef enum { OUT_OK, OUT_RETRY, OUT_FAIL } outcome;
+
+/* Classifies a finished HTTP exchange; fills err for failures (and for
+ * retryable ones, in case they are the last attempt). */
+static outcome classify(const s3_request *rq, s3_response *rs, const char *what,
+                        lambda_error *err)
+{
+    char code[128] = "", message[512] = "";
+    int is_error_doc = lambda_s3_parse_error(rs->body, rs->body_len, code, sizeof code,
+                                             message, sizeof message);
+    long st = rs->status;
+    if (st >= 200 && st < 300 && !is_error_doc) {
+        if (rs->have_content_length && rs->received != rs->content_length &&
+            strcmp(rq->method, "HEAD") != 0) {
+            lambda_store_fail(err, "StoreUnavailable",
+                              "S3 %s %s: body truncated (%llu of %llu bytes)", rq->op, what,
+                              (unsigned long long)rs->received,
+                              (unsigned long long)rs->content_length);
+            return OUT_RETRY;
+        }
+        return OUT_OK;
+    }
+    if (st >= 200 && st < 300)
+        st = strcmp(code, "SlowDown") == 0 ? 503 : 500; /* 200 with <Error> */
+    const char *shown = code[0] ? code : "no error code";
+    if (st == 429 || (st == 503 && (strcmp(code, "SlowDown") == 0 || !code[0]))) {
+        lambda_store_fail(err, "StoreThrottled", "S3 %s %s: throttled (HTTP %ld %s)", rq->op,
+                          what, st, shown);
+        return OUT_RETRY;
+    }
+    if (st >= 500) {
+        lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: HTTP %ld %s %s", rq->op, what,
+                          st, shown, message);
+        return OUT_RETRY;
+    }
+    if (st == 403 || st == 401 || strcmp(code, "InvalidAccessKeyId") == 0 ||
+        strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidToken") == 0) {
+        lambda_store_fail(err, "StoreAccessDenied", "S3 %s %s: access denied (HTTP %ld %s)",
+                          rq->op, what, st, shown);
+        return OUT_FAIL;
+    }
+    if (st == 404) {
+        lambda_store_fail(err, "StoreNotFound", "S3 %s %s: not found (%s)", rq->op, what,
+                          code[0] ? code : "HTTP 404");
+        return OUT_FAIL;
+    }
+    lambda_store_fail(err, "StoreError", "S3 %s %s: HTTP %ld %s %s", rq->op, what, st, shown,
+                      message);
+    return OUT_FAIL;
+}
+
+static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
+{
+    const char *what = rq->key ? rq->key : s->base.loc.bucket;
+    char *path = request_path(s, rq->key);
+    if (!path)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    size_t url_len = strlen(s->endpoint) + strlen(path) + (rq->query ? strlen(rq->query) : 0) + 4;
+    char *url = malloc(url_len);
+    if (!url) {
+        free(path);
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    }
+    snprintf(url, url_len, "%s%s%s%s", s->endpoint, path, rq->query ? "?" : "",
+             rq->query ? rq->query : "");
+    free(path);
+
+    char sha_header[100];
+    if (rq->has_body && rq->body_len) {
+        unsigned char digest[32];
+        char hex[65];
+        lambda_store_sha256(rq->body, rq->body_len, digest);
+        lambda_store_hex(digest, 32, hex);
+        snprintf(sha_header, sizeof sha_header, "x-amz-content-sha256: %s", hex);
+    } else {
+        snprintf(sha_header, sizeof sha_header, "x-amz-content-sha256: %s", EMPTY_SHA256);
+    }
+
+    memset(rs, 0, sizeof *rs);
+    rs->curl = s->curl;
+    rs->rq = rq;
+    int rc = -1;
+    for (int attempt = 1; attempt <= s->max_attempts; attempt++) {
+        if (attempt > 1)
+            backoff(s, attempt - 1);
+        response_reset(rs);
+        struct curl_slist *h = NULL;
+        h = curl_slist_append(h, sha_header);
+        h = curl_slist_append(h, "Expect:");
+        if (s->token_header)
+            h = curl_slist_append(h, s->token_header);
+        if (rq->has_body)
+            h = curl_slist_append(h, "Content-Type: application/octet-stream");
+        for (struct curl_slist *e = rq->headers; e; e = e->next)
+            h = curl_slist_append(h, e->data);
+        char range[80];
+        int ranged = 0;
+        if (rq->sink && (rq->range_start || rq->range_len || rs->delivered)) {
+            uint64_t from = rq->range_start + rs->delivered;
+            if (rq->range_len)
+                snprintf(range, sizeof range, "Range: bytes=%llu-%llu",
+                         (unsigned long long)from,
+                         (unsigned long long)(rq->range_start + rq->range_len - 1));
+            else
+                snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)from);
+            h = curl_slist_append(h, range);
+            ranged = 1;
+        }
+
+        CURL *c = s->curl;
+        curl_easy_reset(c);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
+        curl_easy_setopt(c, CURLOPT_USERPWD, s->userpwd);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+        /* A stalled transfer is a failed one: under 1 byte/s for 30 s. */
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+        if (strcmp(rq->method, "HEAD") == 0) {
+            curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        } else if (rq->has_body) {
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+        } else if (strcmp(rq->method, "GET") != 0) {
+            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+        }
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+        curl_slist_free_all(h);
+
+        if (rs->sink_failed) {
+            if (err && !err->type[0])
+                lambda_store_fail(err, "StoreUnavailable", "reading %s was aborted", what);
+            break;
+        }
+        if (cc != CURLE_OK) {
+            lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: %s", rq->op, what,
+                              curl_easy_strerror(cc));
+            continue; /* resets, refused connections, timeouts, short bodies */
+        }
+        if (ranged && rs->status == 200) {
+            /* The server ignored our Range: its body restarted at byte 0. */
+            lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: Range ignored by server",
+                              rq->op, what);
+            break;
+        }
+        outcome o = classify(rq, rs, what, err);
+        if (o == OUT_OK) {
+            rc = 0;
+            break;
+        }
+        if (o == OUT_FAIL)
+            break;
+    }
+    if (rc != 0 && err && strstr(err->message, "attempt") == NULL && !rs->sink_failed &&
+        (strcmp(err->type, "StoreUnavailable") == 0 || strcmp(err->type, "StoreThrottled") == 0)) {
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, sizeof err->message - n, " (after %d attempts)",
+                 s->max_attempts);
+    }
+    free(url);
+    return rc;
+}
+
+/* ---- listing ---- */
+
+typedef struct list_ctx {
+    const s3_store *s;
+    lambda_store_list_fn fn;
+    void *ud;
+} list_ctx;
+
+static int strip_prefix(const char *key, uint64_t size, void *ud)
+{
+    list_ctx *lc = ud;
+    const char *p = lc->s->base.loc.prefix;
+    size_t pl = strlen(p);
+    if (pl) {
+        if (strncmp(key, p, pl) != 0 || key[pl] != '/')
+            return 0;
+        key += pl + 1;
+    }
+    return lc->fn(key, size, lc->ud);
+}
+
+static int s3_list(lambda_store *base, const char *prefix, const char *start_after,
+                   lambda_store_list_fn fn, void *ud, lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    char full_prefix[2100], full_after[2100] = "";
+    if (full_key(s, prefix, full_prefix, sizeof full_prefix, err) != 0)
+        return -1;
+    if (!prefix[0] && s->base.loc.prefix[0])
+        snprintf(full_prefix, sizeof full_prefix, "%s/", s->base.loc.prefix);
+    if (start_after && *start_after && full_key(s, start_after, full_after, sizeof full_after, err) != 0)
+        return -1;
+    char *enc_prefix = lambda_s3_uri_encode(full_prefix, 0);
+    char *token = NULL;
+    list_ctx lc = {s, fn, ud};
+    int rc = 0;
+    for (;;) {
+        char *enc_after = lambda_s3_uri_encode(full_after, 0);
+        char *enc_token = token ? lambda_s3_uri_encode(token, 0) : NULL;
+        size_t qn = 128 + strlen(enc_prefix) + strlen(enc_after) + (enc_token ? strlen(enc_token) : 0);
+        char *query = malloc(qn);
+        if (!query || !enc_after || !enc_prefix) {
+            free(query);
+            free(enc_after);
+            free(enc_token);
+            rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+            break;
+        }
+        /* Parameters in sorted order: curl signs the query as written. */
+        int n = 0;
+        if (enc_token)
+            n += snprintf(query + n, qn - (size_t)n, "continuation-token=%s&", enc_token);
+        n += snprintf(query + n, qn - (size_t)n, "list-type=2&max-keys=1000&prefix=%s", enc_prefix);
+        if (!enc_token && full_after[0])
+            snprintf(query + n, qn - (size_t)n, "&start-after=%s", enc_after);
+        free(enc_after);
+        free(enc_token);
+        s3_request rq = {.op = "ListObjectsV2", .method = "GET", .key = NULL, .query = query};
+        s3_response rs;
+        rc = s3_perform(s, &rq, &rs, err);
+        free(query);
+        lambda_s3_list_page page;
+        if (rc == 0)
+            rc = lambda_s3_parse_list(rs.body ? rs.body : "", rs.body_len, &page, strip_prefix,
+                                      &lc, err);
+        response_free(&rs);
+        if (rc != 0 || page.stopped || !page.truncated)
+            break;
+        free(token);
+        token = NULL;
+        if (page.next_token[0]) {
+            token = strdup(page.next_token);
+        } else {
+            snprintf(full_after, sizeof full_after, "%s", page.last_key);
+        }
+        if (page.count == 0 && !token) {
+            rc = lambda_store_fail(err, "StoreUnavailable", "S3 listing made no progress");
+            break;
+        }
+    }
+    free(token);
+    free(enc_prefix);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+static int s3_get(lambda_store *base, const char *key, uint64_t offset, uint64_t length,
+                  lambda_store_sink_fn sink, void *ud, lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    char fk[2100];
+    if (full_key(s, key, fk, sizeof fk, err) != 0)
+        return -1;
+    s3_request rq = {.op = "GetObject", .method = "GET", .key = fk, .sink = sink,
+                     .sink_ud = ud, .range_start = offset, .range_len = length};
+    s3_response rs;
+    int rc = s3_perform(s, &rq, &rs, err);
+    if (rc == 0 && length && rs.delivered != length)
+        rc = lambda_store_fail(err, "StoreUnavailable", "S3 GetObject %s: short read", key);
+    response_free(&rs);
+    return rc;
+}
+
+static int s3_stat(lambda_store *base, const char *key, uint64_t *size, int *exists,
+                   lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    char fk[2100];
+    if (full_key(s, key, fk, sizeof fk, err) != 0)
+        return -1;
+    s3_request rq = {.op = "HeadObject", .method = "HEAD", .key = fk};
+    s3_response rs;
+    int rc = s3_perform(s, &rq, &rs, err);
+    *exists = 0;
+    *size = 0;
+    if (rc == 0) {
+        *exists = 1;
+        *size = rs.content_length;
+    } else if (strcmp(err->type, "StoreNotFound") == 0) {
+        /* A missing key is an answer, not an error. (HEAD has no body, so a
+         * missing bucket looks the same; the next call names it.) */
+        err->type[0] = '\0';
+        err->message[0] = '\0';
+        rc = 0;
+    }
+    response_free(&rs);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+typedef struct s3_writer {
+    lambda_store_writer base;
+    char key[2100];
+    char *buf;
+    size_t len;
+    char upload_id[1024];
+    int parts;
+    char (*etags)[128];
+    size_t etag_cap;
+} s3_writer;
+
+static int s3_put_begin(lambda_store *base, const char *key, lambda_store_writer **out,
+                        lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    s3_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    w->base.store = base;
+    if (full_key(s, key, w->key, sizeof w->key, err) != 0) {
+        free(w);
+        return -1;
+    }
+    w->buf = malloc(s->part_size);
+    if (!w->buf) {
+        free(w);
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    }
+    *out = &w->base;
+    return 0;
+}
+
+static int start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
+{
+    s3_request rq = {.op = "CreateMultipartUpload", .method = "POST", .key = w->key,
+                     .query = "uploads=", .has_body = 1, .body = "", .body_len = 0};
+    s3_response rs;
+    int rc = s3_perform(s, &rq, &rs, err);
+    if (rc == 0 && lambda_s3_parse_text(rs.body, rs.body_len, "UploadId", w->upload_id,
+                                        sizeof w->upload_id) != 0)
+        rc = lambda_store_fail(err, "StoreUnavailable",
+                               "S3 CreateMultipartUpload %s: no UploadId in reply", w->key);
+    response_free(&rs);
+    return rc;
+}
+
+static int record_etag(s3_writer *w, const char *etag, lambda_error *err)
+{
+    if (!etag[0])
+        return lambda_store_fail(err, "StoreUnavailable", "S3 part of %s has no ETag", w->key);
+    if ((size_t)w->parts == w->etag_cap) {
+        size_t cap = w->etag_cap ? 2 * w->etag_cap : 64;
+        void *grown = realloc(w->etags, cap * sizeof *w->etags);
+        if (!grown)
+            return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        w->etags = grown;
+        w->etag_cap = cap;
+    }
+    snprintf(w->etags[w->parts], sizeof w->etags[0], "%s", etag);
+    w->parts++;
+    return 0;
+}
+
+/* Query of a part request: parameters sorted, uploadId encoded. */
+static char *part_query(const s3_writer *w, int part_no)
+{
+    char *enc = lambda_s3_uri_encode(w->upload_id, 0);
+    if (!enc)
+        return NULL;
+    size_t n = strlen(enc) + 48;
+    char *q = malloc(n);
+    if (q)
+        snprintf(q, n, "partNumber=%d&uploadId=%s", part_no, enc);
+    free(enc);
+    return q;
+}
+
+static int next_part_ok(s3_store *s, s3_writer *w, lambda_error *err)
+{
+    if (w->parts >= S3_MAX_PARTS)
+        return lambda_store_fail(err, "StoreError", "%s would need more than %d parts",
+                                 w->key, S3_MAX_PARTS);
+    if (!w->upload_id[0])
+        return start_multipart(s, w, err);
+    return 0;
+}
+
+static int flush_part(s3_store *s, s3_writer *w, lambda_error *err)
+{
+    if (next_part_ok(s, w, err) != 0)
+        return -1;
+    char *q = part_query(w, w->parts + 1);
+    if (!q)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    s3_request rq = {.op = "UploadPart", .method = "PUT", .key = w->key, .query = q,
+                     .has_body = 1, .body = w->buf, .body_len = w->len};
+    s3_response rs;
+    int rc = s3_perform(s, &rq, &rs, err);
+    if (rc == 0)
+        rc = record_etag(w, rs.etag, err);
+    response_free(&rs);
+    free(q);
+    if (rc == 0)
+        w->len = 0;
+    return rc;
+}
+
+static int s3_put_write(lambda_store_writer *base, const void *data, size_t len,
+                        lambda_error *err)
+{
+    s3_writer *w = (s3_writer *)base;
+    s3_store *s = (s3_store *)base->store;
+    const char *p = data;
+    while (len > 0) {
+        size_t room = s->part_size - w->len;
+        size_t n = len < room ? len : room;
+        memcpy(w->buf + w->len, p, n);
+        w->len += n;
+        p += n;
+        len -= n;
+        if (w->len == s->part_size && flush_part(s, w, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t from,
+                     uint64_t to, lambda_error *err)
+{
+    if (next_part_ok(s, w, err) != 0)
+        return -1;
+    char *enc_src = lambda_s3_uri_encode(src_full, 1);
+    char *q = part_query(w, w->parts + 1);
+    size_t hn = (enc_src ? strlen(enc_src) : 0) + strlen(s->base.loc.bucket) + 32;
+    char *src_header = malloc(hn);
+    int rc;
+    if (!enc_src || !q || !src_header) {
+        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    } else {
+        char range[96];
+        snprintf(src_header, hn, "x-amz-copy-source: /%s/%s", s->base.loc.bucket, enc_src);
+        snprintf(range, sizeof range, "x-amz-copy-source-range: bytes=%llu-%llu",
+                 (unsigned long long)from, (unsigned long long)to);
+        struct curl_slist *h = curl_slist_append(NULL, src_header);
+        h = curl_slist_append(h, range);
+        s3_request rq = {.op = "UploadPartCopy", .method = "PUT", .key = w->key, .query = q,
+                         .headers = h};
+        s3_response rs;
+        rc = s3_perform(s, &rq, &rs, err);
+        char etag[128];
+        if (rc == 0) {
+            if (lambda_s3_parse_text(rs.body, rs.body_len, "ETag", etag, sizeof etag) != 0)
+                rc = lambda_store_fail(err, "StoreUnavailable",
+                                       "S3 UploadPartCopy %s: no ETag in reply", w->key);
+            else
+                rc = record_etag(w, etag, err);
+        }
+        response_free(&rs);
+        curl_slist_free_all(h);
+    }
+    free(enc_src);
+    free(q);
+    free(src_header);
+    return rc;
+}
+
+typedef struct into_writer {
+    s3_writer *w;
+    lambda_error *err;
+} into_writer;
+
+static int into_writer_sink(const char *data, size_t len, void *ud)
+{
+    into_writer *iw = ud;
+    return s3_put_write(&iw->w->base, data, len, iw->err);
+}
+
+static int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
+                         lambda_error *err)
+{
+    s3_writer *w = (s3_writer *)base;
+    s3_store *s = (s3_store *)base->store;
+    char src_full[2100];
+    if (full_key(s, src_key, src_full, sizeof src_full, err) != 0)
+        return -1;
+    into_writer iw = {w, err};
+    uint64_t off = 0;
+    while (off < size) {
+        uint64_t remaining = size - off;
+        if (w->len == 0 && remaining >= S3_MIN_PART) {
+            uint64_t n = remaining < S3_MAX_COPY_PART ? remaining : S3_MAX_COPY_PART;
+            /* Never leave a tail under 5 MiB that is not the object's end
+             * to be copied alone later: it would go through the buffer. */
+            if (copy_part(s, w, src_full, off, off + n - 1, err) != 0)
+                return -1;
+            off += n;
+            continue;
+        }
+        uint64_t need = w->len < S3_MIN_PART ? S3_MIN_PART - w->len : 0;
+        if (w->len > 0 && remaining >= need + S3_MIN_PART) {
+            /* Top the buffer up to a legal part from this object's head,
+             * send it, then copy the rest server-side. */
+            if (need && s3_get(base->store, src_key, off, need, into_writer_sink, &iw, err) != 0)
+                return -1;
+            off += need;
+            if (w->len > 0 && flush_part(s, w, err) != 0)
+                return -1;
+            continue;
+        }
+        /* Small object (or small tail): through the bounded buffer. */
+        if (s3_get(base->store, src_key, off, remaining, into_writer_sink, &iw, err) != 0)
+            return -1;
+        off = size;
+    }
+    return 0;
+}
+
+static void writer_free(s3_writer *w)
+{
+    free(w->buf);
+    free(w->etags);
+    free(w);
+}
+
+static void abort_upload(s3_store *s, s3_writer *w)
+{
+    if (!w->upload_id[0])
+        return;
+    char *enc = lambda_s3_uri_encode(w->upload_id, 0);
+    if (!enc)
+        return;
+    size_t n = strlen(enc) + 16;
+    char *q = malloc(n);
+    if (q) {
+        snprintf(q, n, "uploadId=%s", enc);
+        s3_request rq = {.op = "AbortMultipartUpload", .method = "DELETE", .key = w->key, .query = q};
+        s3_response rs;
+        lambda_error ignored = {{0}, {0}};
+        s3_perform(s, &rq, &rs, &ignored); /* best effort: lifecycle rules clean up */
+        response_free(&rs);
+    }
+    free(q);
+    free(enc);
+}
+
+static void s3_put_abort(lambda_store_writer *base)
+{
+    s3_writer *w = (s3_writer *)base;
+    abort_upload((s3_store *)base->store, w);
+    writer_free(w);
+}
+
+static int complete_upload(s3_store *s, s3_writer *w, lambda_error *err)
+{
+    size_t cap = 128 + (size_t)w->parts * 200;
+    char *xml = malloc(cap);
+    char *enc = lambda_s3_uri_encode(w->upload_id, 0);
+    char *q = enc ? malloc(strlen(enc) + 16) : NULL;
+    if (!xml || !q) {
+        free(xml);
+        free(enc);
+        free(q);
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    }
+    sprintf(q, "uploadId=%s", enc);
+    size_t n = (size_t)snprintf(xml, cap, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    for (int i = 0; i < w->parts; i++)
+        n += (size_t)snprintf(xml + n, cap - n,
+                              "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", i + 1,
+                              w->etags[i]);
+    n += (size_t)snprintf(xml + n, cap - n, "</CompleteMultipartUpload>");
+    s3_request rq = {.op = "CompleteMultipartUpload", .method = "POST", .key = w->key,
+                     .query = q, .has_body = 1, .body = xml, .body_len = n};
+    s3_response rs;
+    int rc = s3_perform(s, &rq, &rs, err);
+    response_free(&rs);
+    free(xml);
+    free(enc);
+    free(q);
+    return rc;
+}
+
+static int s3_put_commit(lambda_store_writer *base, lambda_error *err)
+{
+    s3_writer *w = (s3_writer *)base;
+    s3_store *s = (s3_store *)base->store;
+    int rc;
+    if (!w->upload_id[0]) {
+        s3_request rq = {.op = "PutObject", .method = "PUT", .key = w->key, .has_body = 1,
+                         .body = w->buf, .body_len = w->len};
+        s3_response rs;
+        rc = s3_perform(s, &rq, &rs, err);
+        response_free(&rs);
+    } else {
+        rc = w->len > 0 ? flush_part(s, w, err) : 0;
+        if (rc == 0)
+            rc = complete_upload(s, w, err);
+        if (rc != 0)
+            abort_upload(s, w);
+    }
+    writer_free(w);
+    return rc;
+}
+
+static int s3_copy(lambda_store *base, const char *src, const char *dst, lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    char fs[2100], fd[2100];
+    if (full_key(s, src, fs, sizeof fs, err) != 0 || full_key(s, dst, fd, sizeof fd, err) != 0)
+        return -1;
+    char *enc = lambda_s3_uri_encode(fs, 1);
+    if (!enc)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    size_t hn = strlen(enc) + strlen(s->base.loc.bucket) + 32;
+    char *hdr = malloc(hn);
+    int rc;
+    if (!hdr) {
+        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    } else {
+        snprintf(hdr, hn, "x-amz-copy-source: /%s/%s", s->base.loc.bucket, enc);
+        struct curl_slist *h = curl_slist_append(NULL, hdr);
+        s3_request rq = {.op = "CopyObject", .method = "PUT", .key = fd, .headers = h};
+        s3_response rs;
+        rc = s3_perform(s, &rq, &rs, err);
+        response_free(&rs);
+        curl_slist_free_all(h);
+    }
+    free(hdr);
+    free(enc);
+    return rc;
+}
+
+static int s3_delete(lambda_store *base, const char *key, lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    char fk[2100];
+    if (full_key(s, key, fk, sizeof fk, err) != 0)
+        return -1;
+    s3_request rq = {.op = "DeleteObject", .method = "DELETE", .key = fk};
+    s3_response rs;
+    int rc = s3_perform(s, &rq, &rs, err);
+    response_free(&rs);
+    if (rc != 0 && strcmp(err->type, "StoreNotFound") == 0 && strstr(err->message, "NoSuchKey")) {
+        err->type[0] = '\0';
+        err->message[0] = '\0';
+        rc = 0;
+    }
+    return rc;
+}
+
+/* ---- presigned GET (SigV4 query signing) ---- */
+
+static void hmac(const unsigned char *key, size_t key_len, const char *msg, unsigned char out[32])
+{
+    lambda_store_hmac_sha256(key, key_len, msg, strlen(msg), out);
+}
+
+static char *s3_presign(lambda_store *base, const char *key, long expires_s, lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    char fk[2100];
+    if (full_key(s, key, fk, sizeof fk, err) != 0)
+        return NULL;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char amz_date[32], day[16];
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+
+    const char *host = strstr(s->endpoint, "://") + 3;
+    char *path = request_path(s, fk);
+    char scope[256], credential[600];
+    snprintf(scope, sizeof scope, "%s/%s/s3/aws4_request", day, s->region);
+    snprintf(credential, sizeof credential, "%s/%s", s->access_key, scope);
+    char *enc_cred = lambda_s3_uri_encode(credential, 0);
+    const char *token = getenv("AWS_SESSION_TOKEN");
+    char *enc_token = token && *token ? lambda_s3_uri_encode(token, 0) : NULL;
+    size_t qn = 512 + (enc_cred ? strlen(enc_cred) : 0) + (enc_token ? strlen(enc_token) : 0);
+    char *query = malloc(qn);
+    char *canonical = NULL, *url = NULL;
+    if (!path || !enc_cred || !query || (token && *token && !enc_token)) {
+        lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        goto out;
+    }
+    /* Sorted by name: Algorithm, Credential, Date, Expires, Security-Token,
+     * SignedHeaders. */
+    int qlen = snprintf(query, qn,
+                        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s&X-Amz-Date=%s"
+                        "&X-Amz-Expires=%ld",
+                        enc_cred, amz_date, expires_s);
+    if (enc_token)
+        qlen += snprintf(query + qlen, qn - (size_t)qlen, "&X-Amz-Security-Token=%s", enc_token);
+    snprintf(query + qlen, qn - (size_t)qlen, "&X-Amz-SignedHeaders=host");
+
+    size_t cn = strlen(path) + strlen(query) + strlen(host) + 128;
+    canonical = malloc(cn);
+    if (!canonical) {
+        lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        goto out;
+    }
+    snprintf(canonical, cn, "GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", path, query, host);
+    unsigned char digest[32], k[32];
+    char hex[65], to_sign[512], sig[65];
+    lambda_store_sha256(canonical, strlen(canonical), digest);
+    lambda_store_hex(digest, 32, hex);
+    snprintf(to_sign, sizeof to_sign, "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, hex);
+    char secret[600];
+    snprintf(secret, sizeof secret, "AWS4%s", s->secret_key);
+    hmac((const unsigned char *)secret, strlen(secret), day, k);
+    memset(secret, 0, sizeof secret);
+    hmac(k, 32, s->region, k);
+    hmac(k, 32, "s3", k);
+    hmac(k, 32, "aws4_request", k);
+    hmac(k, 32, to_sign, digest);
+    lambda_store_hex(digest, 32, sig);
+    size_t un = strlen(s->endpoint) + strlen(path) + strlen(query) + 100;
+    url = malloc(un);
+    if (!url)
+        lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    else
+        snprintf(url, un, "%s%s?%s&X-Amz-Signature=%s", s->endpoint, path, query, sig);
+out:
+    free(path);
+    free(enc_cred);
+    free(enc_token);
+    free(query);
+    free(canonical);
+    return url;
+}
+
+static const lambda_store_ops s3_ops = {
+    .list = s3_list,
+    .get = s3_get,
+    .stat = s3_stat,
+    .put_begin = s3_put_begin,
+    .put_write = s3_put_write,
+    .put_append = s3_put_append,
+    .put_commit = s3_put_commit,
+    .put_abort = s3_put_abort,
+    .copy = s3_copy,
+    .del = s3_delete,
+    .presign = s3_presign,
+    .close = s3_close,
+};
