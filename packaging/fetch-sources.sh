@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Puts the pinned third-party tarballs of the static musl build (sources.txt)
+# in the cache directory and checks each against its pinned SHA256.
+#
+#   fetch-sources.sh [--cache DIR] [--from debian|upstream]
+#
+# --from debian (the default: build machines have no internet, only the
+#   Debian mirror) takes Debian's "orig" tarball, which is upstream's tarball,
+#   with `apt-get source --download-only`. It adds a deb-src entry for
+#   bookworm itself (idempotent; as root or through sudo) because CI starts
+#   from a fresh machine.
+# --from upstream downloads the pinned upstream URL with curl instead.
+#
+# A tarball already in the cache with the right SHA256 is kept. Anything that
+# does not match its pin is deleted and the script fails: it never falls back
+# to an unpinned source.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${LAMBDA_SOURCES_CACHE:-$here/cache}
+from=debian
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cache) cache=$2; shift 2 ;;
+    --from) from=$2; shift 2 ;;
+    *) echo "usage: $0 [--cache DIR] [--from debian|upstream]" >&2; exit 2 ;;
+  esac
+done
+case "$from" in debian|upstream) ;; *) echo "fetch-sources: --from debian|upstream" >&2; exit 2 ;; esac
+
+log() { printf '[fetch-sources] %s\n' "$*" >&2; }
+die() { printf '[fetch-sources] error: %s\n' "$*" >&2; exit 1; }
+
+src_list=/etc/apt/sources.list.d/lambda-c-deb-src.sources
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root or sudo to run: $*"
+  fi
+}
+
+# apt can only fetch source packages with a deb-src entry. Debian 12 images
+# ship only binary entries, so add the same mirrors as deb-src once.
+ensure_deb_src() {
+  if apt-get source --print-uris -qq "$1" 2>/dev/null | grep -q "$2"; then
+    return 0
+  fi
+  if [ ! -f "$src_list" ]; then
+    log "adding deb-src entries for bookworm ($src_list)"
+    as_root tee "$src_list" >/dev/null <<'EOF'
+# Added by lambda-c packaging/fetch-sources.sh: Debian source packages for
+# the static musl build (the orig tarballs are checked against pinned SHA256).
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  fi
+  log "apt-get update (source indexes)"
+  as_root apt-get update -qq
+  apt-get source --print-uris -qq "$1" 2>/dev/null | grep -q "$2" \
+    || die "Debian has no source package '$1' with $2 (apt-get source --print-uris $1)"
+}
+
+fetch_debian() { # package orig-file dest
+  ensure_deb_src "$1" "$2"
+  local tmp
+  tmp=$(mktemp -d "$cache/.apt.XXXXXX")
+  # apt's sandbox user must be able to write there when we run as root.
+  chmod 0777 "$tmp"
+  # The .dsc/.debian.tar.xz of a newer security upload can be missing from a
+  # mirror while the orig tarball (shared by every Debian revision) is there:
+  # what matters is the orig tarball and its SHA256, checked by the caller.
+  (cd "$tmp" && apt-get source --download-only -qq "$1" >/dev/null 2>"$tmp/.err") || true
+  if [ ! -f "$tmp/$2" ]; then
+    cat "$tmp/.err" >&2
+    rm -rf "$tmp"
+    die "apt-get source $1 did not provide $2"
+  fi
+  mv "$tmp/$2" "$3"
+  rm -rf "$tmp"
+}
+
+fetch_upstream() { # url dest
+  curl -fsSL --retry 3 -o "$2" "$1" || die "download failed: $1"
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+mkdir -p "$cache"
+# Several builds (or ctest jobs) may fetch at once: one at a time.
+exec 9>"$cache/.lock"
+flock -w 600 9 || die "timed out waiting for $cache/.lock"
+
+while read -r name version sha256 deb_pkg deb_file url; do
+  case "$name" in ''|'#'*) continue ;; esac
+  dest="$cache/$name-$version.tar.gz"
+  if [ -f "$dest" ] && [ "$(sha256_of "$dest")" = "$sha256" ]; then
+    continue
+  fi
+  rm -f "$dest" "$dest.part"
+  if [ "$from" = debian ]; then
+    log "$name $version: Debian source package $deb_pkg ($deb_file)"
+    fetch_debian "$deb_pkg" "$deb_file" "$dest.part"
+  else
+    log "$name $version: $url"
+    fetch_upstream "$url" "$dest.part"
+  fi
+  got=$(sha256_of "$dest.part")
+  if [ "$got" != "$sha256" ]; then
+    rm -f "$dest.part"
+    die "$name $version: SHA256 mismatch (pinned $sha256, got $got); refusing to use it"
+  fi
+  mv "$dest.part" "$dest"
+  log "$name $version: SHA256 verified"
+done <"$here/sources.txt"
