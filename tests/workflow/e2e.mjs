@@ -1,0 +1,333 @@
+// End-to-end cases of the report workflow: local/workflow/run.mjs (the real
+// ASL under aws-local-stepfunctions) invoking the real `bootstrap` through
+// `lambda-local`, on generated data, checked against an independent
+// computation from the source files.
+//
+//   node e2e.mjs --case NAME --root REPO --lambda-local PATH --bootstrap PATH --gen PATH
+//
+// Cases: handlers, file, s3, transient, permanent, invalid, distributed.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
+const root = args.root;
+const work = mkdtempSync(join(tmpdir(), `workflow-${args.case}-`));
+const cleanups = [];
+const CUSTOMER = 'cust0001';
+const FROM = '2024-01-01';
+const TO = '2024-01-31';
+const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+
+function log(msg) { console.log(`[e2e ${args.case}] ${msg}`); }
+
+// ---- data ----
+
+// Seeded sample data in a file store: two customers over a bit more than the
+// tested range, so that the range filter and the customer filter matter.
+function generate(storeDir) {
+  const r = spawnSync(args.gen, ['--store', `file://${storeDir}`, '--customers', '2', '--from', '2023-12-25',
+    '--days', '42', '--events', '400', '--seed', '7', '--bad-per-mille', '20'], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(r.status, 0, `generator failed: ${r.stdout}${r.stderr}`);
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+// The expected report, computed from the source files without any of the
+// functions' code: every line of the customer's day files in [from, to]
+// (days in order, files by name) that is a valid event of that customer.
+function expectedEvents(storeDir, customer, from, to) {
+  const base = join(storeDir, 'prospects', `customer=${customer}`);
+  const ids = [];
+  let invalid = 0;
+  const days = existsSync(base) ? readdirSync(base).filter((d) => d.startsWith('date=')).sort() : [];
+  for (const dayDir of days) {
+    const day = dayDir.slice(5);
+    if (day < from || day > to) continue;
+    for (const file of readdirSync(join(base, dayDir)).filter((f) => f.endsWith('.ndjson')).sort()) {
+      const buf = readFileSync(join(base, dayDir, file));
+      for (const raw of buf.toString('latin1').split('\n')) {
+        const line = Buffer.from(raw.replace(/\r$/, ''), 'latin1');
+        if (line.length === 0) continue;
+        let ev;
+        try {
+          ev = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(line).replace(/^\uFEFF/, ''));
+        } catch { invalid++; continue; }
+        const ok = ev && typeof ev === 'object' && !Array.isArray(ev)
+          && typeof ev.eventId === 'string' && ev.eventId !== ''
+          && ev.customerId === customer
+          && typeof ev.prospectId === 'string' && ev.prospectId !== ''
+          && typeof ev.type === 'string' && ev.type !== ''
+          && typeof ev.occurredAt === 'string' && RFC3339.test(ev.occurredAt);
+        if (ok) ids.push(ev.eventId); else invalid++;
+      }
+    }
+  }
+  return { ids, invalid };
+}
+
+// RFC 4180 records of a CSV text.
+function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', i = 0, quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (c === '"') { quoted = false; i++; continue; }
+      field += c; i++; continue;
+    }
+    if (c === '"' && field === '') { quoted = true; i++; continue; }
+    if (c === ',') { row.push(field); field = ''; i++; continue; }
+    if (c === '\r' && text[i + 1] === '\n') { i++; continue; }
+    if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; i++; continue; }
+    field += c; i++;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+// The report's event ids, formula protection (a leading ') undone.
+function reportEventIds(csvText) {
+  const rows = parseCsv(csvText);
+  assert.deepEqual(rows[0].slice(0, 4), ['event_id', 'occurred_at', 'prospect_id', 'type'], 'report header');
+  return rows.slice(1).map((r) => (/^'[=+\-@\t\r]/.test(r[0]) ? r[0].slice(1) : r[0]));
+}
+
+function assertSameEvents(csvText, expected) {
+  const got = reportEventIds(csvText);
+  assert.equal(got.length, expected.ids.length, `report rows ${got.length} != ${expected.ids.length} expected`);
+  assert.equal(new Set(got).size, got.length, 'duplicate eventIds in the report');
+  const want = new Set(expected.ids);
+  const missing = got.filter((id) => !want.has(id));
+  assert.deepEqual(missing, [], 'eventIds in the report that should not be there');
+  assert.deepEqual([...want].filter((id) => !got.includes(id)), [], 'eventIds missing from the report');
+}
+
+// ---- running the workflow ----
+
+function runWorkflow(name, { customer = CUSTOMER, from = FROM, to = TO, dataStore, reportStore, endpoint, env = {}, extra = [], childEnv = {} }) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const files = { result: join(dir, 'result.json'), events: join(dir, 'events.jsonl'), notifications: join(dir, 'notifications.jsonl'), log: join(dir, 'lambda-local.log') };
+  const cli = [join(root, 'local/workflow/run.mjs'), '--customer', customer, '--from', from, '--to', to,
+    '--data-store', dataStore, '--lambda-local', args['lambda-local'], '--bootstrap', args.bootstrap,
+    '--report-id', `e2e-${name}`, '--concurrency', '3', '--param', 'PartSizeBytes=1048576', '--timeout', '240',
+    '--result', files.result, '--events', files.events, '--notifications', files.notifications, '--log', files.log, ...extra];
+  if (reportStore) cli.push('--report-store', reportStore);
+  if (endpoint) cli.push('--endpoint', endpoint);
+  for (const [k, v] of Object.entries(env)) cli.push('--env', `${k}=${v}`);
+  const r = spawnSync(process.execPath, cli, { encoding: 'utf8', timeout: 300000, env: { ...process.env, ...childEnv } });
+  log(`run ${name}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+  const result = existsSync(files.result) ? JSON.parse(readFileSync(files.result, 'utf8')) : null;
+  const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, result, events: read(files.events), notifications: read(files.notifications), logText: existsSync(files.log) ? readFileSync(files.log, 'utf8') : '' };
+}
+
+function partsFromEvents(events) {
+  const split = events.find((e) => e.type === 'StateExited' && e.state.name === 'SplitDateRange');
+  return split.output.parts.length;
+}
+
+function assertSucceeded(run, expected, reportText) {
+  assert.equal(run.status, 0, `workflow failed: ${run.result?.error}: ${run.result?.cause}`);
+  assert.equal(run.result.status, 'SUCCEEDED');
+  const out = run.result.output;
+  assert.equal(out.rows, expected.ids.length, 'rows in the merge output');
+  assert.ok(partsFromEvents(run.events) >= 2, `the range should be cut into several parts (got ${partsFromEvents(run.events)})`);
+  assert.equal(out.parts, partsFromEvents(run.events), 'parts merged = parts split');
+  assertSameEvents(reportText, expected);
+  const notes = run.notifications;
+  assert.equal(notes.length, 1, 'one notification');
+  assert.equal(notes[0].state, 'NotifySuccess');
+  const message = JSON.parse(notes[0].Message);
+  assert.equal(message.uri, out.uri, 'the notification carries the report location');
+  assert.match(run.stdout, /Report\s+\S+report\.csv/);
+  assert.match(run.stdout, /Rows\s+[\d,]+/);
+  return message;
+}
+
+function listFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath ?? d.path, d.name));
+}
+
+// ---- loopback S3 ----
+
+async function startS3(dir) {
+  const require = createRequire(join(root, 'local/package.json'));
+  const S3rver = require('@20minutes/s3rver');
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir,
+    configureBuckets: [{ name: 'lambda-c-data' }, { name: 'lambda-c-reports' }] });
+  const { port } = await server.run();
+  cleanups.push(() => server.close());
+  return `http://127.0.0.1:${port}`;
+}
+
+function aws(endpoint, ...cli) {
+  const r = spawnSync(AWS, ['--endpoint-url', endpoint, '--region', 'us-east-1', ...cli], {
+    encoding: 'utf8', timeout: 120000,
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+  });
+  assert.equal(r.status, 0, `aws ${cli.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+// ---- cases ----
+
+const cases = {
+  // Every Handler of template.yaml is routed by the real bootstrap: an empty
+  // event reaches the handler and comes back as its own InvalidInput (an
+  // unknown handler would fail differently).
+  async handlers() {
+    const { LocalStack } = await import(join(root, 'local/workflow/template.mjs'));
+    const stack = new LocalStack(join(root, 'template.yaml'), { parameters: { DataBucketName: 'b' } });
+    const store = join(work, 'store');
+    mkdirSync(store);
+    const envFile = join(work, 'env.json');
+    writeFileSync(envFile, JSON.stringify({ Parameters: { DATA_STORE: `file://${store}`, REPORT_STORE: `file://${store}` } }));
+    const eventFile = join(work, 'event.json');
+    writeFileSync(eventFile, '{}');
+    for (const fn of stack.functions()) {
+      const handler = stack.functionProperties(fn).Handler;
+      const r = spawnSync(args['lambda-local'], ['invoke', fn, '-e', eventFile, '--template', join(root, 'template.yaml'),
+        '--bootstrap', args.bootstrap, '--env-vars', envFile], { encoding: 'utf8', timeout: 60000 });
+      log(`invoke ${fn} (Handler ${handler}): exit ${r.status}\n${r.stdout}${r.stderr.split('\n').slice(-5).join('\n')}`);
+      const body = JSON.parse(r.stdout.trim().split('\n').pop());
+      assert.equal(body.errorType, 'InvalidInput', `${handler}: ${r.stdout}`);
+    }
+  },
+
+  async file() {
+    const store = join(work, 'store');
+    generate(store);
+    const expected = expectedEvents(store, CUSTOMER, FROM, TO);
+    assert.ok(expected.ids.length > 100, 'generated data has events in range');
+    const run = runWorkflow('file', { dataStore: `file://${store}` });
+    const dir = join(store, 'reports', CUSTOMER, 'e2e-file');
+    const report = join(dir, 'report.csv');
+    assert.ok(existsSync(report), `${report} exists`);
+    assertSucceeded(run, expected, readFileSync(report, 'utf8'));
+    assert.deepEqual(listFiles(dir).map((f) => f.slice(dir.length + 1)), ['report.csv'], 'parts removed after the merge');
+    assert.equal(run.result.output.uri, `file://${report}`);
+  },
+
+  async distributed() {
+    const store = join(work, 'store');
+    generate(store);
+    const expected = expectedEvents(store, CUSTOMER, FROM, TO);
+    const run = runWorkflow('distributed', { dataStore: `file://${store}`, extra: ['--map-mode', 'DISTRIBUTED'] });
+    assert.match(run.stdout, /report-distributed\.asl\.json/);
+    const dir = join(store, 'reports', CUSTOMER, 'e2e-distributed');
+    assertSucceeded(run, expected, readFileSync(join(dir, 'report.csv'), 'utf8'));
+    assert.deepEqual(listFiles(dir).map((f) => f.slice(dir.length + 1)), ['report.csv']);
+  },
+
+  async s3() {
+    const store = join(work, 'store');
+    generate(store);
+    const expected = expectedEvents(store, CUSTOMER, FROM, TO);
+    const endpoint = await startS3(join(work, 's3rver'));
+    aws(endpoint, 's3', 'cp', '--recursive', '--quiet', join(store, 'prospects'), 's3://lambda-c-data/datalake/prospects');
+    const run = runWorkflow('s3', { dataStore: 's3://lambda-c-data/datalake', reportStore: 's3://lambda-c-reports', endpoint,
+      childEnv: { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' } });
+    const key = `reports/${CUSTOMER}/e2e-s3/report.csv`;
+    const local = join(work, 'report.csv');
+    aws(endpoint, 's3', 'cp', '--quiet', `s3://lambda-c-reports/${key}`, local);
+    const message = assertSucceeded(run, expected, readFileSync(local, 'utf8'));
+    assert.equal(run.result.output.uri, `s3://lambda-c-reports/${key}`);
+    const listing = aws(endpoint, 's3api', 'list-objects-v2', '--bucket', 'lambda-c-reports', '--prefix', `reports/${CUSTOMER}/e2e-s3/`);
+    assert.deepEqual(JSON.parse(listing).Contents.map((o) => o.Key), [key], 'parts removed after the merge');
+    // The link in the notification downloads the very report.
+    const link = Object.values(message).find((v) => typeof v === 'string' && v.startsWith('http'));
+    assert.ok(link, `a download link in ${JSON.stringify(message)}`);
+    const res = await fetch(link, { signal: AbortSignal.timeout(30000) });
+    assert.equal(res.status, 200, `GET ${link}`);
+    assert.equal(await res.text(), readFileSync(local, 'utf8'), 'the link serves the report');
+  },
+
+  async transient() {
+    const store = join(work, 'store');
+    generate(store);
+    const expected = expectedEvents(store, CUSTOMER, FROM, TO);
+    const clean = runWorkflow('clean', { dataStore: `file://${store}` });
+    assert.equal(clean.status, 0, clean.result?.cause);
+    const state = join(work, 'fault-state');
+    mkdirSync(state);
+    const faulty = runWorkflow('faulty', { dataStore: `file://${store}`, env: { REPORT_TEST_FAULT: 'transient:1', REPORT_TEST_FAULT_STATE: state } });
+    const report = (id) => readFileSync(join(store, 'reports', CUSTOMER, id, 'report.csv'), 'utf8');
+    assertSucceeded(faulty, expected, report('e2e-faulty'));
+    assert.equal(report('e2e-faulty'), report('e2e-clean'), 'same report, byte for byte, as without the fault');
+    const failed = faulty.events.filter((e) => e.type === 'StateFailed');
+    assert.equal(failed.length, 1, `exactly one failed attempt: ${JSON.stringify(failed)}`);
+    assert.equal(failed[0].state.name, 'GenerateSubReport');
+    assert.equal(failed[0].index, 1);
+    assert.equal(failed[0].Error, 'StoreUnavailable');
+    assert.match(JSON.stringify(failed[0].Cause), /injected transient fault/);
+    const retried = faulty.events.filter((e) => e.type === 'StateRetried');
+    assert.equal(retried.length, 1);
+    assert.ok(retried[0].retry.retrier.ErrorEquals.includes('StoreUnavailable'));
+    assert.equal(faulty.result.attempts['GenerateSubReport[1]'], 2);
+  },
+
+  async permanent() {
+    const store = join(work, 'store');
+    generate(store);
+    const run = runWorkflow('permanent', { dataStore: `file://${store}`, env: { REPORT_TEST_FAULT: 'permanent:0' } });
+    assert.equal(run.status, 1, 'the execution fails');
+    assert.equal(run.result.status, 'FAILED');
+    assert.equal(run.result.error, 'InjectedFault');
+    assert.match(run.result.cause, /InjectedFault/);
+    assert.match(run.stderr, /Execution FAILED: InjectedFault/);
+    assert.equal(run.result.attempts['GenerateSubReport[0]'], 1, 'a permanent fault is not retried');
+    assert.ok(!run.events.some((e) => e.type === 'StateEntered' && e.state.name === 'MergeSubReports'), 'no merge');
+    assert.equal(run.notifications.length, 1);
+    assert.equal(run.notifications[0].state, 'NotifyFailure');
+    const msg = JSON.parse(run.notifications[0].Message);
+    assert.equal(msg.status, 'FAILED');
+    assert.equal(msg.error, 'InjectedFault');
+    assert.match(msg.cause, /InjectedFault/);
+    assert.equal(msg.reportId, 'e2e-permanent');
+    assert.ok(!existsSync(join(store, 'reports', CUSTOMER, 'e2e-permanent', 'report.csv')), 'no report');
+  },
+
+  async invalid() {
+    const store = join(work, 'store');
+    generate(store);
+    const inputs = {
+      reversed: { from: '2024-01-31', to: '2024-01-01' },
+      baddate: { from: '2024-02-30', to: '2024-03-01' },
+      badcustomer: { customer: '../cust0001' },
+    };
+    for (const [name, input] of Object.entries(inputs)) {
+      const run = runWorkflow(name, { dataStore: `file://${store}`, ...input });
+      assert.equal(run.status, 1, `${name}: the execution fails`);
+      assert.equal(run.result.error, 'InvalidInput', `${name}: ${run.result.error}: ${run.result.cause}`);
+      const failed = run.events.filter((e) => e.type === 'StateFailed');
+      assert.deepEqual(failed.map((e) => e.state.name), ['SplitDateRange'], `${name}: fails at SplitDateRange, once`);
+      assert.ok(!run.events.some((e) => e.type === 'StateRetried'), `${name}: no retries`);
+      assert.equal(run.result.attempts.SplitDateRange, 1);
+      assert.ok(!run.events.some((e) => e.type === 'StateEntered' && e.state.name === 'GenerateSubReports'), `${name}: no Map`);
+      assert.equal(JSON.parse(run.notifications[0].Message).error, 'InvalidInput');
+    }
+    assert.deepEqual(listFiles(join(store, 'reports')), [], 'no objects written');
+  },
+};
+
+let exitCode = 0;
+try {
+  if (!cases[args.case]) throw new Error(`unknown case ${args.case}`);
+  await cases[args.case]();
+  log('PASS');
+} catch (err) {
+  exitCode = 1;
+  log(`FAIL: ${err.stack}`);
+} finally {
+  for (const fn of cleanups.reverse()) await fn();
+  if (exitCode === 0) rmSync(work, { recursive: true, force: true });
+  else log(`work dir kept: ${work}`);
+}
+process.exit(exitCode);
