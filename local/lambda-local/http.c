@@ -1,0 +1,127 @@
+/* libmicrohttpd plumbing shared by both HTTP sides of the emulator. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common.h"
+
+static void body_append(lambda_local_body *b, const char *data, size_t n)
+{
+    if (b->too_large || b->len + n > b->limit) {
+        /* Keep counting nothing: the request is answered 413 at its end. */
+        b->too_large = true;
+        free(b->data);
+        b->data = NULL;
+        b->len = b->cap = 0;
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            abort();
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+}
+
+bool lambda_local_http_collect(void **req_cls, const char *upload_data,
+                               size_t *upload_data_size, size_t limit,
+                               lambda_local_body **body_out)
+{
+    lambda_local_body *body = *req_cls;
+    if (!body) {
+        body = lambda_local_calloc(1, sizeof *body);
+        body->limit = limit;
+        *req_cls = body;
+        return false;
+    }
+    if (*upload_data_size > 0) {
+        body_append(body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return false;
+    }
+    *body_out = body;
+    return true;
+}
+
+char *lambda_local_body_take(lambda_local_body *body, size_t *len)
+{
+    char *data = body->data;
+    if (!data)
+        data = lambda_local_calloc(1, 1);
+    data[body->len] = '\0';
+    *len = body->len;
+    body->data = NULL;
+    body->len = body->cap = 0;
+    return data;
+}
+
+void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                                 enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    lambda_local_body *body = *req_cls;
+    if (body) {
+        free(body->data);
+        free(body);
+        *req_cls = NULL;
+    }
+}
+
+enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status,
+                                       char *body, size_t len, const char *const *headers)
+{
+    struct MHD_Response *res;
+    if (body)
+        res = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    else
+        res = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!res) {
+        free(body);
+        return MHD_NO;
+    }
+    for (size_t i = 0; headers && headers[i]; i += 2)
+        if (headers[i + 1])
+            MHD_add_response_header(res, headers[i], headers[i + 1]);
+    enum MHD_Result r = MHD_queue_response(conn, status, res);
+    MHD_destroy_response(res);
+    return r;
+}
+
+struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
+                                           MHD_AccessHandlerCallback handler, void *cls,
+                                           uint16_t *bound_port, char *err, size_t errlen)
+{
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+        snprintf(err, errlen, "bad IPv4 address '%s'", host);
+        return NULL;
+    }
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
+        NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, lambda_local_http_completed, NULL,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)128, MHD_OPTION_END);
+    if (!d) {
+        snprintf(err, errlen, "cannot listen on %s:%u", host, (unsigned)port);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *bound_port = info ? info->port : port;
+    return d;
+}

@@ -1,0 +1,46 @@
+/*
+ * Small helpers over libmicrohttpd shared by the Runtime API and the Invoke
+ * API: request bodies collected across MHD's callbacks, and responses.
+ */
+#ifndef LAMBDA_LOCAL_HTTP_H
+#define LAMBDA_LOCAL_HTTP_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A request body; beyond `limit` bytes the rest is counted, not stored. */
+typedef struct lambda_local_body {
+    char *data;
+    size_t len, cap, limit;
+    bool too_large;
+} lambda_local_body;
+
+/* The usual MHD access-handler prologue: allocates the body on the first
+ * call, stores upload chunks on the next ones. Returns true when the
+ * request is complete and `*body_out` is ready; otherwise the handler must
+ * return MHD_YES. */
+bool lambda_local_http_collect(void **req_cls, const char *upload_data,
+                               size_t *upload_data_size, size_t limit,
+                               lambda_local_body **body_out);
+
+/* Takes the data out of the body (malloc'd, NUL-terminated). */
+char *lambda_local_body_take(lambda_local_body *body, size_t *len);
+
+/* MHD_OPTION_NOTIFY_COMPLETED callback freeing the body. */
+void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                                 enum MHD_RequestTerminationCode toe);
+
+/* Queues a response; takes `body` (malloc'd, may be NULL). `headers` is a
+ * NULL-terminated list of name, value pairs (values may be NULL: skipped). */
+enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status,
+                                       char *body, size_t len, const char *const *headers);
+
+/* Starts a thread-per-connection daemon on host:port (port 0 = any), so a
+ * handler may block (long-poll /next, synchronous invokes). */
+struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
+                                           MHD_AccessHandlerCallback handler, void *cls,
+                                           uint16_t *bound_port, char *err, size_t errlen);
+
+#endif

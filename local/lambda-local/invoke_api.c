@@ -1,0 +1,252 @@
+/* The Invoke API server (libmicrohttpd, one thread per connection so that a
+ * synchronous invoke simply waits for its result). */
+#include "invoke_api.h"
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "http.h"
+
+#define FUNCTIONS_PREFIX "/2015-03-31/functions/"
+#define INVOCATIONS_SUFFIX "/invocations"
+
+struct lambda_local_invoke_api {
+    struct MHD_Daemon *daemon;
+    lambda_local_pool *const *pools;
+    size_t count;
+};
+
+/* Splits "name", "name:qualifier", "123456789012:function:name[:q]" or
+ * "arn:aws:lambda:region:123456789012:function:name[:q]". */
+static void split_function_name(const char *full, char *name, size_t namelen, char *qual,
+                                size_t quallen)
+{
+    char *copy = lambda_local_strdup(full);
+    char *parts[9] = {0};
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ":", &save); tok && n < 9; tok = strtok_r(NULL, ":", &save))
+        parts[n++] = tok;
+    size_t at = 0; /* index of the name */
+    if (n >= 7 && strcmp(parts[0], "arn") == 0 && strcmp(parts[5], "function") == 0)
+        at = 6;
+    else if (n >= 3 && strcmp(parts[1], "function") == 0)
+        at = 2;
+    snprintf(name, namelen, "%s", n > at ? parts[at] : "");
+    snprintf(qual, quallen, "%s", n > at + 1 ? parts[at + 1] : "");
+    free(copy);
+}
+
+lambda_local_pool *lambda_local_find_pool(lambda_local_pool *const *pools, size_t count,
+                                          const char *function_name, const char *qualifier,
+                                          char **invoked_arn)
+{
+    char name[256], qual[128];
+    split_function_name(function_name, name, sizeof name, qual, sizeof qual);
+    if (qualifier && *qualifier)
+        snprintf(qual, sizeof qual, "%s", qualifier);
+
+    lambda_local_pool *found = NULL;
+    for (size_t i = 0; i < count && !found; i++)
+        if (strcmp(lambda_local_pool_function(pools[i])->name, name) == 0)
+            found = pools[i];
+    if (!found && strcmp(name, "function") == 0 && count == 1)
+        found = pools[0]; /* the RIE's single-function path */
+    const char *shown = found ? lambda_local_pool_function(found)->name : name;
+    *invoked_arn = lambda_local_format("arn:aws:lambda:%s:%s:function:%s%s%s",
+                                       lambda_local_globals.region,
+                                       lambda_local_globals.account, shown, *qual ? ":" : "",
+                                       qual);
+    return found;
+}
+
+/* Service errors in the shape the AWS SDKs parse: x-amzn-ErrorType names
+ * the exception, the body carries the message. */
+static enum MHD_Result send_service_error(struct MHD_Connection *conn, unsigned status,
+                                          const char *type, const char *message)
+{
+    char request_id[37];
+    lambda_local_uuid(request_id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Type", "User");
+    cJSON_AddStringToObject(o, "Message", message);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!body)
+        abort();
+    const char *headers[] = {"Content-Type", "application/json",
+                             "x-amzn-ErrorType", type,
+                             "x-amzn-RequestId", request_id,
+                             NULL};
+    return lambda_local_http_send(conn, status, body, strlen(body), headers);
+}
+
+/* X-Amz-Client-Context is base64 on the wire; runtimes get the JSON. */
+static char *decode_client_context(const char *b64)
+{
+    size_t n = strlen(b64);
+    if (n == 0 || n % 4 != 0)
+        return NULL;
+    unsigned char *out = malloc(n / 4 * 3 + 1);
+    if (!out)
+        abort();
+    int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
+    if (len < 0) {
+        free(out);
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts padding as zero bytes. */
+    for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
+        len--;
+    out[len] = '\0';
+    return (char *)out;
+}
+
+static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_invocation *inv)
+{
+    char *body = inv->result;
+    size_t len = inv->result_len;
+    inv->result = NULL;
+    const char *headers[] = {"Content-Type", "application/json",
+                             "X-Amz-Executed-Version", "$LATEST",
+                             "x-amzn-RequestId", inv->request_id,
+                             "X-Amz-Function-Error", inv->function_error ? "Unhandled" : NULL,
+                             NULL};
+    enum MHD_Result r = lambda_local_http_send(conn, 200, body, len, headers);
+    return r;
+}
+
+static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Connection *conn,
+                                     const char *function_name, lambda_local_body *body)
+{
+    const char *qualifier =
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "Qualifier");
+    char *arn = NULL;
+    lambda_local_pool *pool =
+        lambda_local_find_pool(api->pools, api->count, function_name, qualifier, &arn);
+    if (!pool) {
+        char *msg = lambda_local_format("Function not found: %s", arn);
+        free(arn);
+        enum MHD_Result r = send_service_error(conn, 404, "ResourceNotFoundException", msg);
+        free(msg);
+        return r;
+    }
+    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Invocation-Type");
+    if (!type)
+        type = "RequestResponse";
+    bool event = strcmp(type, "Event") == 0;
+    if (!event && strcmp(type, "RequestResponse") != 0 && strcmp(type, "DryRun") != 0) {
+        free(arn);
+        return send_service_error(conn, 400, "InvalidParameterValueException",
+                                  "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
+    }
+    if (body->too_large) {
+        free(arn);
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "Request must be smaller than %d bytes for the InvokeFunction operation",
+                 LAMBDA_LOCAL_REQUEST_LIMIT);
+        return send_service_error(conn, 413, "RequestTooLargeException", msg);
+    }
+    /* Lambda takes an empty payload as {} and refuses what is not JSON. */
+    size_t len = 0;
+    char *payload = lambda_local_body_take(body, &len);
+    if (len == 0) {
+        free(payload);
+        payload = lambda_local_strdup("{}");
+        len = 2;
+    }
+    cJSON *parsed = cJSON_ParseWithLength(payload, len);
+    if (!parsed) {
+        free(payload);
+        free(arn);
+        return send_service_error(conn, 400, "InvalidRequestContentException",
+                                  "Could not parse request body into json");
+    }
+    cJSON_Delete(parsed);
+    if (strcmp(type, "DryRun") == 0) {
+        free(payload);
+        free(arn);
+        return lambda_local_http_send(conn, 204, NULL, 0, NULL);
+    }
+
+    lambda_local_invocation *inv = lambda_local_invocation_new(payload, len);
+    free(payload);
+    inv->invoked_arn = arn;
+    inv->asynchronous = event;
+    const char *cc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Client-Context");
+    if (cc)
+        inv->client_context = decode_client_context(cc);
+    const char *trace = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amzn-Trace-Id");
+    if (trace && *trace) {
+        free(inv->trace_id);
+        inv->trace_id = lambda_local_strdup(trace);
+    }
+    lambda_local_pool_submit(pool, inv);
+    enum MHD_Result r;
+    if (event) {
+        /* Accepted; the result only shows in the logs. */
+        const char *headers[] = {"x-amzn-RequestId", inv->request_id, NULL};
+        r = lambda_local_http_send(conn, 202, NULL, 0, headers);
+    } else {
+        lambda_local_invocation_wait(inv);
+        r = send_result(conn, inv);
+    }
+    lambda_local_invocation_release(inv);
+    return r;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version,
+                              const char *upload_data, size_t *upload_data_size,
+                              void **req_cls)
+{
+    (void)version;
+    lambda_local_invoke_api *api = cls;
+    lambda_local_body *body = NULL;
+    if (!lambda_local_http_collect(req_cls, upload_data, upload_data_size,
+                                   LAMBDA_LOCAL_REQUEST_LIMIT, &body))
+        return MHD_YES;
+
+    /* MHD hands us the path already percent-decoded, so a URL-encoded ARN
+     * arrives with its colons. */
+    size_t url_len = strlen(url), pre = strlen(FUNCTIONS_PREFIX), suf = strlen(INVOCATIONS_SUFFIX);
+    if (strncmp(url, FUNCTIONS_PREFIX, pre) != 0 || url_len <= pre + suf ||
+        strcmp(url + url_len - suf, INVOCATIONS_SUFFIX) != 0)
+        return send_service_error(conn, 404, "UnknownOperationException", "Unknown operation");
+    if (strcmp(method, "POST") != 0)
+        return send_service_error(conn, 405, "UnknownOperationException",
+                                  "Invoke must be a POST");
+    char *name = lambda_local_format("%.*s", (int)(url_len - pre - suf), url + pre);
+    enum MHD_Result r = handle_invoke(api, conn, name, body);
+    free(name);
+    return r;
+}
+
+lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_t port,
+                                                       lambda_local_pool *const *pools,
+                                                       size_t count, uint16_t *bound_port,
+                                                       char *err, size_t errlen)
+{
+    lambda_local_invoke_api *api = lambda_local_calloc(1, sizeof *api);
+    api->pools = pools;
+    api->count = count;
+    api->daemon = lambda_local_http_start(host, port, handle, api, bound_port, err, errlen);
+    if (!api->daemon) {
+        free(api);
+        return NULL;
+    }
+    return api;
+}
+
+void lambda_local_invoke_api_stop(lambda_local_invoke_api *api)
+{
+    if (!api)
+        return;
+    MHD_stop_daemon(api->daemon);
+    free(api);
+}

@@ -1,0 +1,539 @@
+/* Per-function invocation queue and execution-environment state machine. */
+#include "pool.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "common.h"
+
+/* How long a bootstrap may linger after /runtime/init/error before it is
+ * killed (Lambda resets the sandbox; the runtime is expected to exit). */
+#define INIT_FAILED_GRACE_US 1000000
+/* Shutdown: SIGTERM, then SIGKILL after this long, give up after the next. */
+#define SHUTDOWN_TERM_US 500000
+#define SHUTDOWN_GIVE_UP_US 10000000
+
+struct lambda_local_pool {
+    const lambda_local_function *fn;
+    int max_envs;
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond; /* /next waiters: new work, or stopping */
+    pthread_cond_t gone_cond; /* shutdown: an environment went away */
+    lambda_local_invocation *queue_head, *queue_tail;
+    size_t queue_len;
+    lambda_local_env *envs;
+    int env_count;  /* environments alive, including those being torn down */
+    int idle_count; /* /next calls waiting for work */
+    unsigned next_env_id;
+    bool closing;
+};
+
+lambda_local_pool *lambda_local_pool_new(const lambda_local_function *fn, int max_envs)
+{
+    lambda_local_pool *pool = lambda_local_calloc(1, sizeof *pool);
+    pool->fn = fn;
+    pool->max_envs = max_envs > 0 ? max_envs : 1;
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->work_cond, NULL);
+    pthread_cond_init(&pool->gone_cond, NULL);
+    return pool;
+}
+
+const lambda_local_function *lambda_local_pool_function(const lambda_local_pool *pool)
+{
+    return pool->fn;
+}
+
+/* ---- helpers; "_locked" ones run with pool->lock held ---- */
+
+static void set_deadline(const lambda_local_pool *pool, lambda_local_invocation *inv)
+{
+    int64_t ms = (int64_t)(pool->fn->timeout_s * 1000.0);
+    inv->deadline_us = lambda_local_mono_us() + ms * 1000;
+    inv->deadline_ms = lambda_local_wall_ms() + ms;
+}
+
+static void enqueue_locked(lambda_local_pool *pool, lambda_local_invocation *inv)
+{
+    inv->next = NULL;
+    if (pool->queue_tail)
+        pool->queue_tail->next = inv;
+    else
+        pool->queue_head = inv;
+    pool->queue_tail = inv;
+    pool->queue_len++;
+    pthread_cond_broadcast(&pool->work_cond);
+}
+
+static lambda_local_invocation *dequeue_locked(lambda_local_pool *pool)
+{
+    lambda_local_invocation *inv = pool->queue_head;
+    if (!inv)
+        return NULL;
+    pool->queue_head = inv->next;
+    if (!pool->queue_head)
+        pool->queue_tail = NULL;
+    pool->queue_len--;
+    inv->next = NULL;
+    return inv;
+}
+
+/* A new environment reserved for `inv`: its init time counts against the
+ * invocation's timeout, as in the official emulator. */
+static lambda_local_env *new_env_locked(lambda_local_pool *pool, lambda_local_invocation *inv)
+{
+    set_deadline(pool, inv);
+    lambda_local_env *env = lambda_local_env_new(pool, pool->fn, ++pool->next_env_id, inv);
+    env->started_us = lambda_local_mono_us();
+    env->next = pool->envs;
+    pool->envs = env;
+    pool->env_count++;
+    return env;
+}
+
+static void unlink_locked(lambda_local_pool *pool, lambda_local_env *env)
+{
+    for (lambda_local_env **p = &pool->envs; *p; p = &(*p)->next) {
+        if (*p == env) {
+            *p = env->next;
+            return;
+        }
+    }
+}
+
+/* A slot is free: start an environment for the oldest queued invocation,
+ * unless a waiting environment will take it anyway. */
+static lambda_local_env *refill_locked(lambda_local_pool *pool)
+{
+    if (pool->closing || !pool->queue_head || pool->env_count >= pool->max_envs ||
+        (size_t)pool->idle_count >= pool->queue_len)
+        return NULL;
+    return new_env_locked(pool, dequeue_locked(pool));
+}
+
+/* Starts `env` (lock not held); when the bootstrap cannot be started the
+ * invocation gets Lambda's Runtime.InvalidEntrypoint and the slot goes to
+ * the next queued invocation. */
+static void start_envs(lambda_local_pool *pool, lambda_local_env *env)
+{
+    while (env) {
+        char err[512];
+        if (lambda_local_env_start(env, err, sizeof err) == 0)
+            return;
+        pthread_mutex_lock(&pool->lock);
+        unlink_locked(pool, env);
+        pool->env_count--;
+        lambda_local_invocation *inv = env->reserved;
+        env->reserved = NULL;
+        lambda_local_env *next = refill_locked(pool);
+        pthread_cond_broadcast(&pool->gone_cond);
+        pthread_mutex_unlock(&pool->lock);
+        lambda_local_log_line("RequestId: %s Error: %s\nRuntime.InvalidEntrypoint",
+                              inv->request_id, err);
+        lambda_local_invocation_fail(inv, "Runtime.InvalidEntrypoint", "RequestId: %s Error: %s",
+                                     inv->request_id, err);
+        lambda_local_env_free(env);
+        env = next;
+    }
+}
+
+/* END and REPORT lines, as CloudWatch shows them. `status` is NULL for a
+ * normal end, else e.g. "timeout" with `error_type`. */
+static void report_locked(lambda_local_env *env, const lambda_local_invocation *inv,
+                          long max_rss_kb, const char *status, const char *error_type)
+{
+    double ms = (double)(lambda_local_mono_us() - inv->started_us) / 1000.0;
+    if (max_rss_kb <= 0)
+        max_rss_kb = lambda_local_process_peak_rss_kb(env->proc.pid);
+    char init[64] = "";
+    if (env->report_init) {
+        snprintf(init, sizeof init, "\tInit Duration: %.2f ms", (double)env->init_us / 1000.0);
+        env->report_init = false;
+    }
+    char tail[160] = "";
+    if (status)
+        snprintf(tail, sizeof tail, "\tStatus: %s%s%s", status,
+                 error_type ? "\tError Type: " : "", error_type ? error_type : "");
+    lambda_local_log_line("END RequestId: %s", inv->request_id);
+    lambda_local_log_line("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %lld ms\t"
+                          "Memory Size: %d MB\tMax Memory Used: %ld MB%s%s",
+                          inv->request_id, ms, (long long)ms + 1, env->fn->memory_mb,
+                          (max_rss_kb + 1023) / 1024, init, tail);
+}
+
+/* The invocation is over for this environment. */
+static void finish_locked(lambda_local_env *env, lambda_local_invocation *inv)
+{
+    env->current = NULL;
+    snprintf(env->last_request_id, sizeof env->last_request_id, "%s", inv->request_id);
+    env->state = LAMBDA_LOCAL_ENV_READY;
+}
+
+/* Looks up the invocation a /response or /error names. */
+static int check_request_locked(lambda_local_env *env, const char *request_id)
+{
+    if (env->current && strcmp(env->current->request_id, request_id) == 0)
+        return 0;
+    if (strcmp(env->last_request_id, request_id) == 0)
+        return 403; /* answered already: InvalidStateTransition */
+    return 400;     /* InvalidRequestID */
+}
+
+/* ---- the invoking side ---- */
+
+void lambda_local_pool_submit(lambda_local_pool *pool, lambda_local_invocation *inv)
+{
+    lambda_local_invocation_retain(inv); /* the pool's reference */
+    pthread_mutex_lock(&pool->lock);
+    if (pool->closing) {
+        pthread_mutex_unlock(&pool->lock);
+        lambda_local_invocation_fail(inv, "ServiceException", "lambda-local is shutting down");
+        return;
+    }
+    lambda_local_env *env = NULL;
+    if ((size_t)pool->idle_count > pool->queue_len || pool->env_count >= pool->max_envs)
+        enqueue_locked(pool, inv);
+    else
+        env = new_env_locked(pool, inv);
+    pthread_mutex_unlock(&pool->lock);
+    start_envs(pool, env);
+}
+
+static void kill_all_locked(lambda_local_pool *pool, int sig)
+{
+    for (lambda_local_env *e = pool->envs; e; e = e->next)
+        lambda_local_process_kill(&e->proc, sig);
+}
+
+void lambda_local_pool_shutdown(lambda_local_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->closing = true;
+    lambda_local_invocation *queued = pool->queue_head;
+    pool->queue_head = pool->queue_tail = NULL;
+    pool->queue_len = 0;
+    kill_all_locked(pool, SIGTERM);
+    int64_t start = lambda_local_mono_us();
+    bool killed = false;
+    while (pool->env_count > 0) {
+        int64_t waited = lambda_local_mono_us() - start;
+        if (!killed && waited >= SHUTDOWN_TERM_US) {
+            kill_all_locked(pool, SIGKILL);
+            killed = true;
+        }
+        if (waited >= SHUTDOWN_GIVE_UP_US) {
+            lambda_local_log("function %s: %d environment(s) did not stop", pool->fn->name,
+                             pool->env_count);
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&pool->gone_cond, &pool->lock, &ts);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    while (queued) {
+        lambda_local_invocation *next = queued->next;
+        lambda_local_invocation_fail(queued, "ServiceException", "lambda-local is shutting down");
+        queued = next;
+    }
+}
+
+void lambda_local_pool_free(lambda_local_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->work_cond);
+    pthread_cond_destroy(&pool->gone_cond);
+    free(pool);
+}
+
+/* ---- the Runtime API side ---- */
+
+/* Fails an invocation the runtime dropped by asking for the next one. */
+static void fail_abandoned(lambda_local_invocation *inv)
+{
+    if (inv)
+        lambda_local_invocation_fail(inv, "Runtime.Unknown",
+                                     "RequestId: %s Error: the runtime asked for the next "
+                                     "invocation without answering this one",
+                                     inv->request_id);
+}
+
+lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
+{
+    lambda_local_pool *pool = env->pool;
+    lambda_local_invocation *abandoned = NULL;
+    pthread_mutex_lock(&pool->lock);
+    if (env->state == LAMBDA_LOCAL_ENV_INIT) {
+        env->init_us = lambda_local_mono_us() - env->started_us;
+        env->report_init = true;
+    } else if (env->state == LAMBDA_LOCAL_ENV_BUSY) {
+        abandoned = env->current;
+        report_locked(env, abandoned, 0, "error", "Runtime.Unknown");
+        finish_locked(env, abandoned);
+    }
+    if (env->state == LAMBDA_LOCAL_ENV_FAILED || env->state == LAMBDA_LOCAL_ENV_DEAD ||
+        env->stopping) {
+        pthread_mutex_unlock(&pool->lock);
+        fail_abandoned(abandoned);
+        return NULL;
+    }
+    env->state = LAMBDA_LOCAL_ENV_READY;
+
+    lambda_local_invocation *inv = env->reserved;
+    env->reserved = NULL;
+    if (!inv) {
+        pool->idle_count++;
+        while (!pool->queue_head && !env->stopping)
+            pthread_cond_wait(&pool->work_cond, &pool->lock);
+        pool->idle_count--;
+        if (env->stopping) {
+            pthread_mutex_unlock(&pool->lock);
+            fail_abandoned(abandoned);
+            return NULL;
+        }
+        inv = dequeue_locked(pool);
+        set_deadline(pool, inv);
+    }
+    env->current = inv;
+    env->state = LAMBDA_LOCAL_ENV_BUSY;
+    inv->started_us = lambda_local_mono_us();
+    lambda_local_invocation_retain(inv); /* for the caller's response */
+    pthread_mutex_unlock(&pool->lock);
+
+    lambda_local_log_line("START RequestId: %s Version: $LATEST", inv->request_id);
+    lambda_local_env_wake(env); /* new deadline */
+    fail_abandoned(abandoned);
+    return inv;
+}
+
+int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body,
+                              size_t len, bool too_large)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    int status = check_request_locked(env, request_id);
+    if (status != 0) {
+        pthread_mutex_unlock(&pool->lock);
+        free(body);
+        return status;
+    }
+    lambda_local_invocation *inv = env->current;
+    if (too_large)
+        report_locked(env, inv, 0, "error", "Function.ResponseSizeTooLarge");
+    else
+        report_locked(env, inv, 0, NULL, NULL);
+    finish_locked(env, inv);
+    pthread_mutex_unlock(&pool->lock);
+    lambda_local_env_wake(env);
+
+    if (too_large) {
+        free(body);
+        lambda_local_log_line("RequestId: %s Error: Response payload size exceeded maximum "
+                              "allowed payload size (%d bytes).",
+                              inv->request_id, LAMBDA_LOCAL_RESPONSE_LIMIT);
+        lambda_local_invocation_fail(inv, "Function.ResponseSizeTooLarge",
+                                     "Response payload size exceeded maximum allowed payload "
+                                     "size (%d bytes).",
+                                     LAMBDA_LOCAL_RESPONSE_LIMIT);
+        return 413;
+    }
+    lambda_local_invocation_complete(inv, false, body, len);
+    return 202;
+}
+
+/* Lambda passes the runtime's error document on; a body that is not a JSON
+ * object is wrapped so that the invoker still gets errorType/errorMessage. */
+static char *normalise_error(char *body, size_t *len, const char *error_type)
+{
+    cJSON *doc = cJSON_ParseWithLength(body, *len);
+    bool ok = cJSON_IsObject(doc);
+    cJSON_Delete(doc);
+    if (ok)
+        return body;
+    char *wrapped = lambda_local_error_json(error_type ? error_type : "Runtime.Unknown",
+                                            body, len);
+    free(body);
+    return wrapped;
+}
+
+int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body,
+                            size_t len, const char *error_type)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    int status = check_request_locked(env, request_id);
+    if (status != 0) {
+        pthread_mutex_unlock(&pool->lock);
+        free(body);
+        return status;
+    }
+    lambda_local_invocation *inv = env->current;
+    report_locked(env, inv, 0, NULL, NULL);
+    finish_locked(env, inv);
+    pthread_mutex_unlock(&pool->lock);
+    lambda_local_env_wake(env);
+
+    body = normalise_error(body, &len, error_type);
+    lambda_local_invocation_complete(inv, true, body, len);
+    return 202;
+}
+
+int lambda_local_pool_init_error(lambda_local_env *env, char *body, size_t len,
+                                 const char *error_type)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    if (env->state != LAMBDA_LOCAL_ENV_INIT || !env->reserved) {
+        pthread_mutex_unlock(&pool->lock);
+        free(body);
+        return 403;
+    }
+    lambda_local_invocation *inv = env->reserved;
+    env->reserved = NULL;
+    env->state = LAMBDA_LOCAL_ENV_FAILED;
+    env->failed_us = lambda_local_mono_us();
+    double init_ms = (double)(env->failed_us - env->started_us) / 1000.0;
+    pthread_mutex_unlock(&pool->lock);
+    lambda_local_env_wake(env); /* grace deadline, then kill */
+
+    body = normalise_error(body, &len, error_type);
+    lambda_local_log_line("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
+                          "Error Type: %s",
+                          init_ms, error_type ? error_type : "Runtime.Unknown");
+    lambda_local_log_line("RequestId: %s Error: init failed: %.*s", inv->request_id,
+                          (int)len, body);
+    lambda_local_invocation_complete(inv, true, body, len);
+    return 202;
+}
+
+/* ---- the supervisor side ---- */
+
+void lambda_local_pool_env_spawned(lambda_local_env *env, const lambda_local_process *proc)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    env->proc = *proc;
+    if (pool->closing)
+        lambda_local_process_kill(&env->proc, SIGKILL);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+int64_t lambda_local_pool_env_deadline(lambda_local_env *env)
+{
+    lambda_local_pool *pool = env->pool;
+    int64_t deadline = -1;
+    pthread_mutex_lock(&pool->lock);
+    if (env->state == LAMBDA_LOCAL_ENV_INIT && env->reserved)
+        deadline = env->reserved->deadline_us;
+    else if (env->state == LAMBDA_LOCAL_ENV_BUSY && env->current)
+        deadline = env->current->deadline_us;
+    else if (env->state == LAMBDA_LOCAL_ENV_FAILED)
+        deadline = env->failed_us + INIT_FAILED_GRACE_US;
+    pthread_mutex_unlock(&pool->lock);
+    return deadline;
+}
+
+void lambda_local_pool_env_expired(lambda_local_env *env)
+{
+    lambda_local_pool *pool = env->pool;
+    int64_t now = lambda_local_mono_us();
+    lambda_local_invocation *inv = NULL;
+    pthread_mutex_lock(&pool->lock);
+    if (env->state == LAMBDA_LOCAL_ENV_INIT && env->reserved &&
+        now >= env->reserved->deadline_us) {
+        inv = env->reserved;
+        env->reserved = NULL;
+        inv->started_us = env->started_us;
+    } else if (env->state == LAMBDA_LOCAL_ENV_BUSY && env->current &&
+               now >= env->current->deadline_us) {
+        inv = env->current;
+        env->current = NULL;
+    } else if (env->state == LAMBDA_LOCAL_ENV_FAILED &&
+               now >= env->failed_us + INIT_FAILED_GRACE_US) {
+        lambda_local_process_kill(&env->proc, SIGKILL);
+    }
+    if (!inv) {
+        pthread_mutex_unlock(&pool->lock);
+        return;
+    }
+    /* Lambda kills the sandbox; the next invocation starts a fresh one. */
+    long rss = lambda_local_process_peak_rss_kb(env->proc.pid);
+    lambda_local_process_kill(&env->proc, SIGKILL);
+    env->state = LAMBDA_LOCAL_ENV_FAILED;
+    env->failed_us = now;
+    double timeout = pool->fn->timeout_s;
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    lambda_local_log_line("%s %s Task timed out after %.2f seconds", stamp, inv->request_id,
+                          timeout);
+    report_locked(env, inv, rss, "timeout", NULL);
+    pthread_mutex_unlock(&pool->lock);
+    lambda_local_invocation_fail(inv, "Sandbox.Timedout",
+                                 "RequestId: %s Error: Task timed out after %.2f seconds",
+                                 inv->request_id, timeout);
+}
+
+void lambda_local_pool_env_exited(lambda_local_env *env, int status, long max_rss_kb)
+{
+    lambda_local_pool *pool = env->pool;
+    char how[128];
+    lambda_local_describe_exit(status, how, sizeof how);
+    pthread_mutex_lock(&pool->lock);
+    bool in_init = env->reserved != NULL;
+    lambda_local_invocation *inv = in_init ? env->reserved : env->current;
+    env->reserved = env->current = NULL;
+    if (inv && !in_init)
+        report_locked(env, inv, max_rss_kb, "error", "Runtime.ExitError");
+    else if (!inv && env->state != LAMBDA_LOCAL_ENV_FAILED && !pool->closing)
+        lambda_local_log("function %s: execution environment %u exited (%s)", pool->fn->name,
+                         env->id, how);
+    env->state = LAMBDA_LOCAL_ENV_DEAD;
+    env->stopping = true;
+    pthread_cond_broadcast(&pool->work_cond);
+    pthread_mutex_unlock(&pool->lock);
+    if (!inv)
+        return;
+    /* Lambda's words: a clean exit during init gave no reason at all. */
+    char reason[192];
+    if (in_init && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        snprintf(reason, sizeof reason, "Runtime exited without providing a reason");
+    else
+        snprintf(reason, sizeof reason, "Runtime exited with error: %s", how);
+    lambda_local_log_line("RequestId: %s Error: %s\nRuntime.ExitError", inv->request_id, reason);
+    lambda_local_invocation_fail(inv, "Runtime.ExitError", "RequestId: %s Error: %s",
+                                 inv->request_id, reason);
+}
+
+void lambda_local_pool_env_gone(lambda_local_env *env)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    unlink_locked(pool, env);
+    pthread_mutex_unlock(&pool->lock);
+    /* Free before giving the slot back, so that once shutdown sees zero
+     * environments nothing of this one is left. */
+    lambda_local_env_free(env);
+
+    pthread_mutex_lock(&pool->lock);
+    pool->env_count--;
+    lambda_local_env *next = refill_locked(pool);
+    pthread_cond_broadcast(&pool->gone_cond);
+    pthread_mutex_unlock(&pool->lock);
+    start_envs(pool, next);
+}
