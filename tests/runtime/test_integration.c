@@ -356,6 +356,55 @@ static void test_response_413_logged_loop_goes_on(void **state)
     assert_int_equal(child_wait(&fx->proc, 0), -1);
 }
 
+static void test_response_400_403_loop_goes_on(void **state)
+{
+    fixture *fx = *state;
+    fx->api = fake_api_start();
+    fake_api_fault_post(fx->api, 400); /* InvalidRequestID */
+    fake_api_fault_post(fx->api, 403); /* InvalidStateTransition */
+    const char *a = fake_api_push_body(fx->api, "{}");
+    const char *b = fake_api_push_body(fx->api, "not json"); /* on /error */
+    fake_api_push_body(fx->api, "{\"third\":3}");
+    start(fx, "echo", NULL);
+    assert_int_equal(wait_one(fx, 0)->status_sent, 400);
+    assert_int_equal(wait_one(fx, 1)->status_sent, 403);
+    const fake_result *r = wait_one(fx, 2);
+    assert_int_equal(r->status_sent, 202);
+    assert_string_equal(r->body, "{\"third\":3}");
+    const char *err = err_text(fx);
+    char want[128];
+    snprintf(want, sizeof want, "rejected the response for request %s: HTTP 400", a);
+    assert_contains(err, want);
+    snprintf(want, sizeof want, "rejected the error for request %s: HTTP 403", b);
+    assert_contains(err, want);
+}
+
+static void test_api_500_stops_all_workers(void **state)
+{
+    fixture *fx = *state;
+    fx->api = fake_api_start();
+    fake_api_fault_next(fx->api, FAKE_FAULT_STATUS, 500);
+    const char *env[] = {"AWS_LAMBDA_MAX_CONCURRENCY=3", NULL};
+    int64_t t0 = fake_now_ms();
+    start(fx, "echo", env);
+    /* The other two workers are parked in /next; they must notice. */
+    assert_int_equal(child_wait(&fx->proc, 15000), 0);
+    assert_int_equal(child_exit_code(&fx->proc), 2);
+    assert_true(fake_now_ms() - t0 < 8000);
+    assert_int_equal(fake_api_result(fx->api, 0), NULL);
+}
+
+static void test_no_runtime_api(void **state)
+{
+    fixture *fx = *state;
+    const char *argv[] = {TEST_BOOTSTRAP, NULL};
+    const char *env[] = {"_HANDLER=echo", NULL};
+    assert_int_equal(child_spawn(&fx->proc, argv, env), 0);
+    assert_int_equal(child_wait(&fx->proc, 10000), 0);
+    assert_int_equal(child_exit_code(&fx->proc), 1);
+    assert_contains(err_text(fx), "AWS_LAMBDA_RUNTIME_API is not set");
+}
+
 static void test_slow_next(void **state)
 {
     fixture *fx = *state;
@@ -702,6 +751,9 @@ int main(int argc, char **argv)
         TEST(test_api_500_on_next_exits),
         TEST(test_api_500_on_response_exits),
         TEST(test_response_413_logged_loop_goes_on),
+        TEST(test_response_400_403_loop_goes_on),
+        TEST(test_api_500_stops_all_workers),
+        TEST(test_no_runtime_api),
         TEST(test_slow_next),
         TEST(test_crash_segv),
         TEST(test_crash_abort),

@@ -15,6 +15,36 @@
  *     cJSON object (or NULL after lambda_error_set()).
  *
  * Everything a handler receives is valid only for the duration of the call.
+ *
+ * Errors the runtime itself produces (errorType, posted like handler errors):
+ *   Runtime.InvalidEvent           the event is not JSON (JSON handlers only)
+ *   Runtime.NoResponse             a raw handler answered neither success nor
+ *                                  failure, or a JSON handler returned NULL
+ *                                  without lambda_error_set()
+ *   Runtime.HandlerError           a failure whose type was NULL or empty
+ *   Runtime.SerializationError     the returned cJSON could not be printed
+ *   Runtime.OutOfMemory            a response could not be copied
+ *   Function.ResponseSizeTooLarge  the payload exceeds LAMBDA_RESPONSE_LIMIT
+ * and at init (posted to /runtime/init/error, then lambda_run returns 1):
+ *   Runtime.HandlerNotFound        _HANDLER unset or not in the table
+ *   Runtime.InvalidHandlerTable    an entry without a name or without
+ *                                  exactly one of json/raw
+ *   Runtime.InitError              the init hook failed without a type
+ *
+ * Thread safety. With AWS_LAMBDA_MAX_CONCURRENCY > 1 (Lambda Managed
+ * Instances) several invocations run at once, one per worker thread, each
+ * with its own Runtime API connection. A handler must then:
+ *   - keep per-invocation state on the stack or in its own allocations, and
+ *     read invocation facts only from `ctx` / lambda_context_current();
+ *   - guard shared state it mutates (caches, counters, connection pools)
+ *     with a mutex, or make it per thread (_Thread_local);
+ *   - not rely on _X_AMZN_TRACE_ID (the runtime sets it per invocation only
+ *     with one worker; use ctx->trace_id) and not call setenv/putenv;
+ *   - not use non-reentrant libc calls (strtok, localtime, ...: use the _r
+ *     versions).
+ * `userdata` is shared by every worker. lambda_log() is safe from any
+ * thread (one write(2) per record, so lines never interleave). The init and
+ * shutdown hooks run alone.
  */
 #ifndef LAMBDA_RUNTIME_H
 #define LAMBDA_RUNTIME_H
@@ -153,12 +183,22 @@ typedef struct lambda_runtime_config {
 
     /* Optional. Runs once when Lambda shuts the environment down (SIGTERM);
      * it has about 300 ms. When set, the runtime registers an internal no-op
-     * extension so that Lambda sends SIGTERM at all. Must be quick. */
+     * extension so that Lambda sends SIGTERM at all. Must be quick. It runs
+     * on a dedicated thread (not in a signal handler, so it may call any
+     * function) while invocations may still be in flight; the process then
+     * ends with _exit(0). */
     void (*shutdown)(void);
 } lambda_runtime_config;
 
 /* Runs the loop until a non-recoverable Runtime API state. Returns the
- * process exit status for main() to return. With AWS_LAMBDA_MAX_CONCURRENCY
+ * process exit status for main() to return: 1 after an init error (or
+ * without AWS_LAMBDA_RUNTIME_API), 2 when the Runtime API stayed unreachable
+ * through ~4 s of bounded retries or answered 5xx (the runtime then exits
+ * promptly, as the API's specification asks). 400/403/413 on a response are
+ * logged with the request id and the loop goes on. A fatal signal in a
+ * handler (SEGV, ABRT, BUS, FPE, ILL) writes one line with the signal and
+ * request id (plus a backtrace on glibc) to stderr and the process dies by
+ * that signal. With AWS_LAMBDA_MAX_CONCURRENCY
  * > 1 (Lambda Managed Instances) that many threads each poll /next: handlers
  * must then be thread-safe (no unguarded globals; the context is per call). */
 int lambda_run(const lambda_runtime_config *config);
@@ -181,9 +221,14 @@ typedef enum lambda_log_level {
 } lambda_log_level;
 
 /* Writes one log record to stderr, tagged with the current invocation's
- * request id. Plain text by default; one JSON object per line when
- * AWS_LAMBDA_LOG_FORMAT=JSON. Records below AWS_LAMBDA_LOG_LEVEL are
- * dropped. Never log credentials. */
+ * request id. Plain text by default:
+ *     2026-11-26T17:00:50.095Z<TAB>request-id<TAB>INFO<TAB>message
+ * ("-" outside an invocation; newlines in the message become '\r' so that
+ * CloudWatch keeps one record). With AWS_LAMBDA_LOG_FORMAT=JSON, one JSON
+ * object per line: {"timestamp","level","message","requestId"} (timestamp in
+ * RFC 3339 UTC with milliseconds; requestId only inside an invocation).
+ * Records below AWS_LAMBDA_LOG_LEVEL (TRACE DEBUG INFO WARN ERROR FATAL,
+ * default INFO) are dropped. Safe from any thread. Never log credentials. */
 void lambda_log(lambda_log_level level, const char *fmt, ...) LAMBDA_PRINTF(2, 3);
 
 #ifdef __cplusplus
