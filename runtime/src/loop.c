@@ -193,6 +193,7 @@ static int work(worker *w)
     lambda_response res;
     memset(&inv, 0, sizeof inv);
     memset(&res, 0, sizeof res);
+    lambda_signals_thread_altstack();
     int status;
     for (;;) {
         status = next_invocation(w, &inv);
@@ -206,6 +207,7 @@ static int work(worker *w)
     }
     lambda_invocation_free(&inv);
     lambda_response_free(&res);
+    lambda_signals_thread_altstack_release();
     return status ? status : atomic_load(&w->rt->status);
 }
 

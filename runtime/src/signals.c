@@ -1,8 +1,12 @@
+/* sigaltstack and SA_ONSTACK are XSI. */
+#define _XOPEN_SOURCE 700
+
 #include "signals.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -105,6 +109,40 @@ static void on_fatal(int sig)
     raise(sig);
 }
 
+/* 64 KB: the handler formats on the stack and glibc's backtrace needs
+ * room (MINSIGSTKSZ is far too small for it). */
+#define ALTSTACK_SIZE (64 * 1024)
+static _Thread_local void *tls_altstack;
+
+void lambda_signals_thread_altstack(void)
+{
+    if (tls_altstack)
+        return;
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = malloc(ALTSTACK_SIZE);
+    ss.ss_size = ALTSTACK_SIZE;
+    if (!ss.ss_sp)
+        return;
+    if (sigaltstack(&ss, NULL) != 0) {
+        free(ss.ss_sp);
+        return;
+    }
+    tls_altstack = ss.ss_sp;
+}
+
+void lambda_signals_thread_altstack_release(void)
+{
+    if (!tls_altstack)
+        return;
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, NULL);
+    free(tls_altstack);
+    tls_altstack = NULL;
+}
+
 void lambda_signals_install_fatal(void)
 {
 #ifdef __GLIBC__
@@ -117,7 +155,7 @@ void lambda_signals_install_fatal(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_fatal;
-    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaction(sigs[i], &sa, NULL);

@@ -12,6 +12,12 @@
 
 void lambda_signals_install_fatal(void);
 
+/* Gives the calling thread an alternate signal stack, so that a stack
+ * overflow in a handler still gets its line. Each worker thread calls it
+ * once; _release() before the thread ends. */
+void lambda_signals_thread_altstack(void);
+void lambda_signals_thread_altstack_release(void);
+
 /* Records (a copy of) the calling thread's current request id for the fatal
  * signal line; NULL clears it. */
 void lambda_signals_set_request_id(const char *request_id);

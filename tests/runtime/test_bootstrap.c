@@ -4,7 +4,8 @@
  *   echo      JSON event echoed back
  *   echo_raw  raw handler: the bytes back (application/octet-stream)
  *   fail      {"errorType":"X","errorMessage":"m"} -> that error
- *   crash     {"signal":"SEGV"|"ABRT"|"BUS"|"FPE"} -> dies by it;
+ *   crash     {"signal":"SEGV"|"ABRT"|"BUS"|"FPE"} -> dies by it
+ *             ({"signal":"STACK"}: a stack overflow, so SIGSEGV);
  *             {"exit":N} -> exit(N)
  *   sleep     {"ms":N} sleeps N ms, then echoes the event
  *   big       {"bytes":N} -> a JSON string of about N bytes
@@ -55,6 +56,18 @@ static cJSON *fail(const cJSON *event, const lambda_context *ctx,
     return lambda_error_set(err, type, "%s", message ? message : "");
 }
 
+/* Recursion that only a stack overflow stops (the volatile limit hides
+ * that from the compiler, which would otherwise refuse or loop it). */
+static volatile int recursion_limit = -1;
+static int recurse(int n)
+{
+    volatile char frame[1024];
+    frame[0] = (char)n;
+    if (n == recursion_limit)
+        return frame[0];
+    return recurse(n + 1) + frame[0];
+}
+
 static cJSON *crash(const cJSON *event, const lambda_context *ctx,
                     lambda_error *err, void *userdata)
 {
@@ -71,6 +84,8 @@ static cJSON *crash(const cJSON *event, const lambda_context *ctx,
          * is hidden from the optimiser so it cannot fold the fault away). */
         static volatile uintptr_t bad_address = 16;
         *(volatile int *)bad_address = 1;
+    } else if (strcmp(name, "STACK") == 0) {
+        recurse(1);
     } else if (strcmp(name, "ABRT") == 0) {
         abort();
     } else if (strcmp(name, "BUS") == 0) {

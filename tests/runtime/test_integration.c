@@ -425,6 +425,7 @@ static void test_slow_next(void **state)
 
 static void crash_by(fixture *fx, const char *name, int sig)
 {
+    const char *sig_name = strcmp(name, "STACK") == 0 ? "SEGV" : name;
     fx->api = fake_api_start();
     char event[64];
     snprintf(event, sizeof event, "{\"signal\":\"%s\"}", name);
@@ -437,7 +438,7 @@ static void crash_by(fixture *fx, const char *name, int sig)
                  sig, fx->proc.status, err);
     char line[128];
     snprintf(line, sizeof line, "fatal signal SIG%s (%d) in handler, RequestId: %s",
-             name, sig, id);
+             sig_name, sig, id);
     assert_contains(err, line);
 }
 
@@ -449,6 +450,11 @@ static void test_crash_segv(void **state)
 static void test_crash_abort(void **state)
 {
     crash_by(*state, "ABRT", SIGABRT);
+}
+
+static void test_crash_stack_overflow(void **state)
+{
+    crash_by(*state, "STACK", SIGSEGV);
 }
 
 static void test_crash_exit(void **state)
@@ -757,6 +763,7 @@ int main(int argc, char **argv)
         TEST(test_slow_next),
         TEST(test_crash_segv),
         TEST(test_crash_abort),
+        TEST(test_crash_stack_overflow),
         TEST(test_crash_exit),
         TEST(test_json_logs_level_filter),
         TEST(test_text_logs_default),
