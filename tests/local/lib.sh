@@ -81,6 +81,18 @@ invoke() {
     "$WORK/out.json" > "$WORK/meta.json" 2> "$WORK/cli.err"
 }
 
+# gone PID: true once PID has exited (a zombie awaiting its reaper counts
+# as exited), waiting up to 5 s.
+gone() {
+  local st
+  for _ in $(seq 50); do
+    st=$(ps -o stat= -p "$1" 2>/dev/null || true)
+    case "$st" in ""|Z*) return 0 ;; esac
+    sleep 0.1
+  done
+  return 1
+}
+
 # jget FILE EXPR: a value out of a JSON file (jq, -r).
 jget() { jq -r "$2" "$1"; }
 
