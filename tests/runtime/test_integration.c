@@ -440,6 +440,9 @@ static void crash_by(fixture *fx, const char *name, int sig)
     snprintf(line, sizeof line, "fatal signal SIG%s (%d) in handler, RequestId: %s",
              sig_name, sig, id);
     assert_contains(err, line);
+#ifdef __GLIBC__
+    assert_contains(err, "lambda-c: backtrace:\n");
+#endif
 }
 
 static void test_crash_segv(void **state)
@@ -690,6 +693,22 @@ static void test_no_hook_no_extension(void **state)
     assert_int_equal(child_term_signal(&fx->proc), SIGTERM);
 }
 
+/* ---- lambda_run_handler ---------------------------------------------------- */
+
+static void test_run_handler_ignores_handler_env(void **state)
+{
+    fixture *fx = *state;
+    fx->api = fake_api_start();
+    fake_api_push_body(fx->api, "hello, Lambda");
+    const char *argv[] = {RUN_HANDLER_BOOTSTRAP, NULL};
+    start_with(fx, argv, "anything.at_all", NULL);
+    const fake_result *r = wait_one(fx, 0);
+    assert_false(r->is_error);
+    assert_string_equal(r->body, "HELLO, LAMBDA");
+    assert_string_equal(r->content_type, "text/plain");
+    assert_null(fake_api_wait_init_error(fx->api, 0));
+}
+
 /* ---- 10,000 invocations under valgrind ---------------------------------- */
 
 static void test_valgrind_10000(void **state)
@@ -773,6 +792,7 @@ int main(int argc, char **argv)
         TEST(test_concurrency_context_per_call),
         TEST(test_shutdown_hook_on_sigterm),
         TEST(test_no_hook_no_extension),
+        TEST(test_run_handler_ignores_handler_env),
         TEST(test_valgrind_10000),
     };
     if (argc > 1) {
