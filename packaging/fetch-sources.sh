@@ -11,6 +11,8 @@
 #   from a fresh machine.
 # --from upstream downloads the pinned upstream URL with curl instead.
 #
+# LAMBDA_SOURCES_LIST names another pin list (the tests use it).
+#
 # A tarball already in the cache with the right SHA256 is kept. Anything that
 # does not match its pin is deleted and the script fails: it never falls back
 # to an unpinned source.
@@ -121,4 +123,4 @@ while read -r name version sha256 deb_pkg deb_file url; do
   fi
   mv "$dest.part" "$dest"
   log "$name $version: SHA256 verified"
-done <"$here/sources.txt"
+done <"${LAMBDA_SOURCES_LIST:-$here/sources.txt}"
