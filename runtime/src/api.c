@@ -200,11 +200,19 @@ static struct curl_slist *post_headers(const lambda_invocation *inv,
                  value);
         ADD(line);
     }
-    /* Echo only what /next sent: absent means absent. */
+    /* Echo only what /next sent: absent means absent. Sized to the value:
+     * a truncated id would be rejected as stale. */
     if (inv && inv->invocation_id) {
-        snprintf(line, sizeof line, "Lambda-Runtime-Invocation-Id: %s",
-                 inv->invocation_id);
-        ADD(line);
+        size_t n = strlen(inv->invocation_id) + sizeof "Lambda-Runtime-Invocation-Id: ";
+        char *echo = malloc(n);
+        if (!echo)
+            goto fail;
+        snprintf(echo, n, "Lambda-Runtime-Invocation-Id: %s", inv->invocation_id);
+        next = curl_slist_append(h, echo);
+        free(echo);
+        if (!next)
+            goto fail;
+        h = next;
     }
 #undef ADD
     return h;

@@ -30,8 +30,11 @@ void lambda_response_success(lambda_response *res, const char *payload,
 {
     res->kind = LAMBDA_RESPONSE_SUCCESS;
     lambda_buf_clear(&res->payload);
-    snprintf(res->content_type, sizeof res->content_type, "%s",
-             content_type && *content_type ? content_type : "application/json");
+    /* Same rule as the error type: it becomes a header, so no control
+     * characters (CR/LF would let a handler inject headers). */
+    lambda_error_header_value(res->content_type, sizeof res->content_type,
+                              content_type && *content_type ? content_type
+                                                            : "application/json");
     if (lambda_buf_append(&res->payload, payload ? payload : "",
                           payload ? len : 0) != 0) {
         res->kind = LAMBDA_RESPONSE_FAILURE;

@@ -585,6 +585,12 @@ static void test_invocation_id_echo(void **state)
     fx->api = fake_api_start();
     fake_event ev = {0};
     ev.body = "{}";
+    /* Longer than any fixed header buffer would hold. */
+    char long_id[700];
+    memset(long_id, 'i', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    ev.invocation_id = long_id;
+    fake_api_push(fx->api, &ev);
     ev.invocation_id = "inv-0001-abcd";
     fake_api_push(fx->api, &ev);
     fake_api_push_body(fx->api, "{}");
@@ -594,9 +600,12 @@ static void test_invocation_id_echo(void **state)
     start(fx, "echo", NULL);
     const fake_result *r = wait_one(fx, 0);
     assert_non_null(r->invocation_id);
+    assert_string_equal(r->invocation_id, long_id);
+    r = wait_one(fx, 1);
+    assert_non_null(r->invocation_id);
     assert_string_equal(r->invocation_id, "inv-0001-abcd");
-    assert_null(wait_one(fx, 1)->invocation_id); /* absent stays absent */
-    r = wait_one(fx, 2);
+    assert_null(wait_one(fx, 2)->invocation_id); /* absent stays absent */
+    r = wait_one(fx, 3);
     assert_true(r->is_error);
     assert_non_null(r->invocation_id);
     assert_string_equal(r->invocation_id, "inv-0003-efgh");

@@ -392,6 +392,20 @@ static void test_dispatch_raw(void **state)
     lambda_response_free(&res);
 }
 
+static void r_evil_type(const lambda_request *req, lambda_response *res, void *u)
+{
+    lambda_response_success(res, "x", 1, "text/plain\r\nX-Evil: 1");
+}
+
+static void test_content_type_sanitised(void **state)
+{
+    const lambda_handler h = {"evil", NULL, r_evil_type, NULL};
+    lambda_response res;
+    dispatch(&h, "", &res, 1000);
+    assert_string_equal(res.content_type, "text/plain__X-Evil: 1");
+    lambda_response_free(&res);
+}
+
 static void test_dispatch_size_limit(void **state)
 {
     lambda_response res;
@@ -500,6 +514,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dispatch_json),
         cmocka_unit_test(test_dispatch_raw),
         cmocka_unit_test(test_dispatch_size_limit),
+        cmocka_unit_test(test_content_type_sanitised),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_concurrency_parse),
