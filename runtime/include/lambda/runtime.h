@@ -43,8 +43,9 @@
  *   - not use non-reentrant libc calls (strtok, localtime, ...: use the _r
  *     versions).
  * `userdata` is shared by every worker. lambda_log() is safe from any
- * thread (one write(2) per record, so lines never interleave). The init and
- * shutdown hooks run alone.
+ * thread (one write(2) per record, so lines never interleave). The init
+ * hook runs alone, before any worker; the shutdown hook runs on its own
+ * thread while invocations may still be in flight.
  */
 #ifndef LAMBDA_RUNTIME_H
 #define LAMBDA_RUNTIME_H
