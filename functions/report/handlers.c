@@ -144,7 +144,9 @@ static int get_int(const cJSON *obj, const char *name, int64_t min, int64_t max,
     if (!cJSON_IsNumber(v))
         return -1;
     double d = v->valuedouble;
-    if (d != (double)(int64_t)d || d < (double)min || d > (double)max)
+    /* Range first (NaN-safe): converting an out-of-range double to int64_t
+     * is undefined behaviour. */
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
         return -1;
     *out = (int64_t)d;
     return 0;
