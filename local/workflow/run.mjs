@@ -102,15 +102,10 @@ function bucketOf(storeUrl) {
 }
 
 // The environment each function gets locally: the template's (Globals merged,
-// intrinsics resolved) with the stores pointed at the local ones, plus what
-// an S3 endpoint needs, plus the caller's extras (test switches).
+// intrinsics resolved) with the stores pointed at the local ones, plus the
+// caller's extras (test switches).
 function functionEnvironment(stack, opts) {
-  const extra = { DATA_STORE: opts.dataStore, REPORT_STORE: opts.reportStore, AWS_REGION: LOCAL_REGION, ...opts.env };
-  if (opts.endpoint) {
-    extra.AWS_ENDPOINT_URL_S3 = opts.endpoint;
-    extra.AWS_ACCESS_KEY_ID = process.env.AWS_ACCESS_KEY_ID ?? 'S3RVER';
-    extra.AWS_SECRET_ACCESS_KEY = process.env.AWS_SECRET_ACCESS_KEY ?? 'S3RVER';
-  }
+  const extra = { DATA_STORE: opts.dataStore, REPORT_STORE: opts.reportStore, ...opts.env };
   const envVars = {};
   for (const fn of stack.functions()) {
     envVars[fn] = { ...stack.functionProperties(fn).Environment.Variables, ...extra };
@@ -118,12 +113,40 @@ function functionEnvironment(stack, opts) {
   return envVars;
 }
 
+// lambda-local, like `sam local`, lets --env-vars override only variables
+// the template declares. Variables that only exist locally (the test-only
+// REPORT_TEST_FAULT switch) therefore go into a derived template: the same
+// functions, their properties resolved by template.mjs, the extras declared.
+function derivedTemplate(stack, envVars) {
+  const resources = {};
+  for (const fn of stack.functions()) {
+    const props = stack.functionProperties(fn);
+    for (const k of ['Timeout', 'MemorySize']) if (props[k] !== undefined) props[k] = Number(props[k]);
+    props.CodeUri = resolve(stack.dir, props.CodeUri);
+    props.Environment = { Variables: envVars[fn] };
+    delete props.Policies;
+    resources[fn] = { Type: 'AWS::Serverless::Function', Properties: props };
+  }
+  return { AWSTemplateFormatVersion: '2010-09-09', Transform: 'AWS::Serverless-2016-10-31',
+    Description: `Derived by local/workflow/run.mjs from ${stack.path} for one local run`, Resources: resources };
+}
+
 // Starts lambda-local on a port it picks and resolves with its URL once it
 // prints its listening line.
-function startLambdaLocal(opts, envFile, logFile, maxConcurrency) {
-  const args = ['start-lambda', '--template', opts.template, '--host', '127.0.0.1', '--port', '0',
+function startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency) {
+  const args = ['start-lambda', '--template', templateFile, '--host', '127.0.0.1', '--port', '0',
     '--bootstrap', opts.bootstrap, '--env-vars', envFile, '--max-concurrency', String(maxConcurrency)];
-  const child = spawn(opts.lambdaLocal, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // Lambda hands a function its role's credentials; lambda-local passes its
+  // own AWS_ACCESS_KEY_ID/SECRET and AWS_ENDPOINT_URL* on, so the S3
+  // endpoint and its credentials go into the emulator's environment.
+  const env = { ...process.env, AWS_REGION: LOCAL_REGION };
+  delete env.AWS_ENDPOINT_URL_LAMBDA;
+  if (opts.endpoint) {
+    env.AWS_ENDPOINT_URL_S3 = opts.endpoint;
+    env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
+    env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
+  }
+  const child = spawn(opts.lambdaLocal, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   const log = createWriteStream(logFile);
   child.stderr.pipe(log);
   const url = new Promise((resolveUrl, reject) => {
@@ -189,30 +212,38 @@ class Progress {
 async function followEvents(eventLogs, progress, eventsFile, attempts) {
   const out = eventsFile ? createWriteStream(eventsFile) : null;
   const key = (ev) => (ev.index === undefined ? ev.state.name : `${ev.state.name}[${ev.index}]`);
+  const caught = new Set();
   for await (const ev of eventLogs) {
     out?.write(`${JSON.stringify(ev)}\n`);
     switch (ev.type) {
-      case 'StateExited':
-        attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
-        if (ev.state.name === 'SplitDateRange') {
-          progress.total = ev.output?.parts?.length ?? 0;
+      case 'StateCaught':
+        caught.add(key(ev));
+        break;
+      case 'StateExited': {
+        // A caught state exits too, but its last attempt was already counted
+        // as failed.
+        if (!caught.delete(key(ev))) attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
+        const output = ev.state.output;
+        if (ev.state.name === 'SplitDateRange' && Array.isArray(output?.parts)) {
+          progress.total = output.parts.length;
           progress.line(`SplitDateRange: ${progress.total} part(s)`);
+        } else if (ev.state.name === 'GenerateSubReport' && ev.index !== undefined) {
+          progress.done++;
+          const width = String(progress.total).length;
+          const rows = output?.rows !== undefined ? `: ${formatCount(output.rows)} rows` : '';
+          progress.line(`part ${String(progress.done).padStart(width)}/${progress.total} done (index ${ev.index}${rows})`);
         } else if (ev.state.name === 'MergeSubReports') {
-          progress.line('MergeSubReports: report written');
+          progress.line(`MergeSubReports: ${formatCount(output?.rows)} rows from ${formatCount(output?.parts)} part(s)`);
         }
         break;
+      }
       case 'StateFailed':
         attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
-        progress.line(`${key(ev)} failed: ${ev.Error}: ${String(ev.Cause?.errorMessage ?? ev.Cause).slice(0, 300)}`);
+        if (ev.state.type === 'Task') progress.line(`${key(ev)} failed: ${ev.Error}: ${String(ev.Cause?.errorMessage ?? ev.Cause).slice(0, 300)}`);
         break;
       case 'StateRetried':
         progress.line(`${key(ev)} retry #${ev.retry.attempt} (${ev.retry.retrier.ErrorEquals.slice(0, 2).join(', ')}...)`);
         break;
-      case 'MapIterationSucceeded': {
-        progress.done++;
-        progress.line(`part ${String(progress.done).padStart(String(progress.total).length)}/${progress.total} done (index ${ev.index})`);
-        break;
-      }
       default:
         break;
     }
@@ -270,7 +301,13 @@ async function main() {
   progress.line(`definition ${definitionPath.replace(`${root}/`, '')} (Map ${stack.parameters.MapMode}, MaxConcurrency ${stack.parameters.MaxConcurrency})`);
   progress.line(`data ${opts.dataStore}${opts.reportStore !== opts.dataStore ? `, reports ${opts.reportStore}` : ''}`);
 
-  const emulator = startLambdaLocal(opts, envFile, logFile, maxConcurrency);
+  let templateFile = opts.template;
+  if (Object.keys(opts.env).length > 0) {
+    templateFile = join(work, 'template.local.json');
+    writeFileSync(templateFile, JSON.stringify(derivedTemplate(stack, JSON.parse(readFileSync(envFile, 'utf8'))), null, 2));
+    progress.line(`extra function environment ${Object.keys(opts.env).join(', ')}: lambda-local reads ${templateFile}`);
+  }
+  const emulator = startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency);
   let status = 2;
   const summary = { reportId: opts.reportId, input: null, status: 'NOT_STARTED', attempts: {}, notifications: [] };
   const onSignal = () => { summary.status = 'ABORTED'; execution?.abort(); };
