@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -34,14 +35,51 @@ static void body_append(lambda_local_body *b, const char *data, size_t n)
     b->len += n;
 }
 
+void lambda_local_http_tracker_init(lambda_local_http_tracker *t)
+{
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->idle, NULL);
+    t->active = 0;
+}
+
+void lambda_local_http_tracker_destroy(lambda_local_http_tracker *t)
+{
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->idle);
+}
+
+void lambda_local_http_tracker_wait_idle(lambda_local_http_tracker *t, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->lock);
+    while (t->active > 0)
+        if (pthread_cond_timedwait(&t->idle, &t->lock, &until) != 0)
+            break;
+    pthread_mutex_unlock(&t->lock);
+}
+
 bool lambda_local_http_collect(void **req_cls, const char *upload_data,
                                size_t *upload_data_size, size_t limit,
+                               lambda_local_http_tracker *tracker,
                                lambda_local_body **body_out)
 {
     lambda_local_body *body = *req_cls;
     if (!body) {
         body = lambda_local_calloc(1, sizeof *body);
         body->limit = limit;
+        if (tracker) {
+            pthread_mutex_lock(&tracker->lock);
+            tracker->active++;
+            pthread_mutex_unlock(&tracker->lock);
+            body->tracked = true;
+        }
         *req_cls = body;
         return false;
     }
@@ -69,11 +107,17 @@ char *lambda_local_body_take(lambda_local_body *body, size_t *len)
 void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                                  enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     (void)toe;
+    lambda_local_http_tracker *tracker = cls;
     lambda_local_body *body = *req_cls;
     if (body) {
+        if (tracker && body->tracked) {
+            pthread_mutex_lock(&tracker->lock);
+            if (--tracker->active == 0)
+                pthread_cond_broadcast(&tracker->idle);
+            pthread_mutex_unlock(&tracker->lock);
+        }
         free(body->data);
         free(body);
         *req_cls = NULL;
@@ -102,6 +146,7 @@ enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned sta
 
 struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
                                            MHD_AccessHandlerCallback handler, void *cls,
+                                           lambda_local_http_tracker *tracker,
                                            uint16_t *bound_port, char *err, size_t errlen)
 {
     struct sockaddr_in addr;
@@ -113,9 +158,11 @@ struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
         return NULL;
     }
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+            MHD_USE_ITC, /* ITC: MHD_quiesce_daemon() at shutdown */
+        0,
         NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, lambda_local_http_completed, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, lambda_local_http_completed, (void *)tracker,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)128, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s:%u", host, (unsigned)port);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "http.h"
@@ -14,8 +15,12 @@
 #define FUNCTIONS_PREFIX "/2015-03-31/functions/"
 #define INVOCATIONS_SUFFIX "/invocations"
 
+/* How long answered invokes get to reach their clients at shutdown. */
+#define DRAIN_TIMEOUT_MS 3000
+
 struct lambda_local_invoke_api {
     struct MHD_Daemon *daemon;
+    lambda_local_http_tracker requests;
     lambda_local_pool *const *pools;
     size_t count;
 };
@@ -209,7 +214,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     lambda_local_invoke_api *api = cls;
     lambda_local_body *body = NULL;
     if (!lambda_local_http_collect(req_cls, upload_data, upload_data_size,
-                                   LAMBDA_LOCAL_REQUEST_LIMIT, &body))
+                                   LAMBDA_LOCAL_REQUEST_LIMIT, &api->requests, &body))
         return MHD_YES;
 
     /* MHD hands us the path already percent-decoded, so a URL-encoded ARN
@@ -235,8 +240,11 @@ lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_
     lambda_local_invoke_api *api = lambda_local_calloc(1, sizeof *api);
     api->pools = pools;
     api->count = count;
-    api->daemon = lambda_local_http_start(host, port, handle, api, bound_port, err, errlen);
+    lambda_local_http_tracker_init(&api->requests);
+    api->daemon = lambda_local_http_start(host, port, handle, api, &api->requests, bound_port,
+                                          err, errlen);
     if (!api->daemon) {
+        lambda_local_http_tracker_destroy(&api->requests);
         free(api);
         return NULL;
     }
@@ -247,6 +255,13 @@ void lambda_local_invoke_api_stop(lambda_local_invoke_api *api)
 {
     if (!api)
         return;
+    /* No new connections; let the answers already given reach their
+     * clients, then stop. */
+    MHD_socket listener = MHD_quiesce_daemon(api->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener); /* ours now, per MHD's contract */
+    lambda_local_http_tracker_wait_idle(&api->requests, DRAIN_TIMEOUT_MS);
     MHD_stop_daemon(api->daemon);
+    lambda_local_http_tracker_destroy(&api->requests);
     free(api);
 }

@@ -107,7 +107,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     lambda_local_runtime_api *api = cls;
     lambda_local_body *body = NULL;
     if (!lambda_local_http_collect(req_cls, upload_data, upload_data_size,
-                                   LAMBDA_LOCAL_RESPONSE_LIMIT, &body))
+                                   LAMBDA_LOCAL_RESPONSE_LIMIT, NULL, &body))
         return MHD_YES;
 
     bool is_get = strcmp(method, "GET") == 0;
@@ -149,7 +149,8 @@ lambda_local_runtime_api *lambda_local_runtime_api_start(lambda_local_env *env,
 {
     lambda_local_runtime_api *api = lambda_local_calloc(1, sizeof *api);
     api->env = env;
-    api->daemon = lambda_local_http_start("127.0.0.1", 0, handle, api, port, err, errlen);
+    api->daemon = lambda_local_http_start("127.0.0.1", 0, handle, api, NULL, port, err,
+                                          errlen);
     if (!api->daemon) {
         free(api);
         return NULL;
