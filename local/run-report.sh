@@ -8,12 +8,14 @@
 #
 #   bash local/run-report.sh [--customer ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 #                            [--store URL] [--endpoint URL] [--concurrency N]
-#                            [--map-mode INLINE|DISTRIBUTED] [--build-dir DIR]
+#                            [--part-size BYTES] [--map-mode INLINE|DISTRIBUTED] [--build-dir DIR]
 #                            [--no-setup] [-- more options for local/workflow/run.mjs]
 #
 # --store is file:///abs/dir (default: <repo>/.local-data) or
 # s3://bucket/prefix with --endpoint http://HOST:PORT for an S3-compatible
 # server (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+# --part-size is the template's PartSizeBytes: 4 MiB here so that the sample
+# range is cut into several parts (deployed default: 64 MiB).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +26,7 @@ customer="cust0001"
 from="2024-01-01"
 to="2024-06-30"
 concurrency=4
+part_size=4194304
 map_mode=INLINE
 setup=1
 extra=()
@@ -39,10 +42,11 @@ while [ $# -gt 0 ]; do
     --store) need "$@"; store=$2; shift 2 ;;
     --endpoint) need "$@"; endpoint=$2; shift 2 ;;
     --concurrency) need "$@"; concurrency=$2; shift 2 ;;
+    --part-size) need "$@"; part_size=$2; shift 2 ;;
     --map-mode) need "$@"; map_mode=$2; shift 2 ;;
     --build-dir) need "$@"; build_dir=$(realpath -m "$2"); shift 2 ;;
     --no-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -78,12 +82,14 @@ has_data() {
   esac
 }
 if ! has_data; then
+  case "$store" in file://*) mkdir -p "${store#file://}" ;; esac
   log "generating sample data into $store (customers cust0001..cust0003, 2024-01-01..2024-12-31)"
   "$gen" --store "$store" --customers 3 --from 2024-01-01 --days 366 --events 400 --seed 42 >/dev/null
 fi
 
 args=(--customer "$customer" --from "$from" --to "$to" --data-store "$store"
-      --concurrency "$concurrency" --map-mode "$map_mode" --build "$build_dir"
+      --concurrency "$concurrency" --param "PartSizeBytes=$part_size"
+      --map-mode "$map_mode" --build "$build_dir"
       --notifications "$build_dir/workflow/notifications.jsonl"
       --log "$build_dir/workflow/lambda-local.log")
 [ -n "$endpoint" ] && args+=(--endpoint "$endpoint")
