@@ -188,6 +188,20 @@ static int read_variables(template_ctx *t, lambda_local_function *fn, yaml_node_
     return 0;
 }
 
+/* LoggingConfig: Lambda passes the format and level to the runtime as
+ * AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL (the level only in JSON). */
+static void read_logging(template_ctx *t, lambda_local_function *fn, yaml_node_t *logging)
+{
+    char *format = NULL, *level = NULL;
+    if (read_scalar(t, map_get(t, logging, "LogFormat"), &format) == VALUE_OK)
+        lambda_local_function_set_var(fn, "AWS_LAMBDA_LOG_FORMAT", format);
+    if (format && strcmp(format, "JSON") == 0 &&
+        read_scalar(t, map_get(t, logging, "ApplicationLogLevel"), &level) == VALUE_OK)
+        lambda_local_function_set_var(fn, "AWS_LAMBDA_LOG_LEVEL", level);
+    free(format);
+    free(level);
+}
+
 static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
                          yaml_node_t *globals, const char *base_dir,
                          lambda_local_functions *out)
@@ -220,6 +234,7 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
     if (read_variables(t, fn, map_get(t, globals, "Environment")) != 0 ||
         read_variables(t, fn, map_get(t, props, "Environment")) != 0)
         return -1;
+    read_logging(t, fn, property(t, props, globals, "LoggingConfig"));
     return 0;
 }
 

@@ -28,6 +28,8 @@ check "Globals: Handler" [ "$(jget "$WORK/out.json" .env._HANDLER)" = context ]
 check "Globals: MemorySize 256" [ "$(jget "$WORK/out.json" .memory_limit_mb)" = 256 ]
 rem=$(jget "$WORK/out.json" .remaining_ms)
 check "Globals: Timeout 7 s (remaining $rem ms)" [ "$rem" -gt 3000 ] && [ "$rem" -le 7000 ]
+check "LoggingConfig: AWS_LAMBDA_LOG_FORMAT/LEVEL" \
+  [ "$(jq -r '"\(.env.AWS_LAMBDA_LOG_FORMAT) \(.env.AWS_LAMBDA_LOG_LEVEL)"' "$WORK/out.json")" = "JSON WARN" ]
 root=$(jget "$WORK/out.json" .env.LAMBDA_TASK_ROOT)
 check "zip CodeUri: unpacked into a private temp dir ($root)" [ "${root#"$WORK/tmp/lambda-local-"}" != "$root" ]
 check "zip CodeUri: bootstrap unpacked executable" [ -x "$root/bootstrap" ]
