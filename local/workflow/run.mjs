@@ -12,7 +12,7 @@
 // printed), 2 bad usage or the local setup could not start.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -146,7 +146,14 @@ function startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency) 
     env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
     env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
   }
-  const child = spawn(opts.lambdaLocal, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
+  // Its own process group, so that a terminal's Ctrl-C reaches only this
+  // runner, which then stops the emulator in order. If this runner is killed
+  // outright (a test timeout), setpriv's parent-death signal still stops the
+  // emulator instead of leaving it listening.
+  const [cmd, argv] = existsSync('/usr/bin/setpriv')
+    ? ['/usr/bin/setpriv', ['--pdeathsig', 'TERM', '--', opts.lambdaLocal, ...args]]
+    : [opts.lambdaLocal, args];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
   const log = createWriteStream(logFile);
   child.stderr.pipe(log);
   const url = new Promise((resolveUrl, reject) => {
@@ -287,6 +294,13 @@ async function main() {
     if (!(err instanceof TemplateError) && !(err instanceof SyntaxError) && err.code !== 'ENOENT') throw err;
     console.error(`run.mjs: ${opts.template}: ${err.message}`);
     return 2;
+  }
+
+  for (const [what, path] of [['lambda-local', opts.lambdaLocal], ['bootstrap', opts.bootstrap]]) {
+    if (!existsSync(path)) {
+      console.error(`run.mjs: ${what} not found at ${path}: build it (bash local/setup.sh) or pass --build / --${what === 'bootstrap' ? 'bootstrap' : 'lambda-local'}`);
+      return 2;
+    }
   }
 
   const work = mkdtempSync(join(tmpdir(), 'lambda-c-run-'));

@@ -203,6 +203,28 @@ async function aws(endpoint, ...cli) {
 // ---- cases ----
 
 const cases = {
+  // Bad usage and a broken setup end with status 2 and a message that names
+  // the problem, and never leave the emulator running.
+  async usage() {
+    const runner = join(root, 'local/workflow/run.mjs');
+    const base = ['--customer', CUSTOMER, '--from', FROM, '--to', TO, '--lambda-local', args['lambda-local'], '--bootstrap', args.bootstrap];
+    const expectations = [
+      [['--from', FROM], /--customer is required/],
+      [[...base, '--data-store', 'ftp://x'], /expected file:\/\/\/abs\/dir or s3:\/\/bucket/],
+      [[...base, '--param', 'NoSuchParameter=1'], /unknown template parameter NoSuchParameter/],
+      [[...base, '--map-mode', 'SIDEWAYS'], /MapMode=SIDEWAYS: allowed values are INLINE, DISTRIBUTED/],
+      [[...base, '--concurrency', 'lots'], /MaxConcurrency=lots is not a number/],
+      [[...base, '--lambda-local', join(work, 'missing')], /lambda-local not found at .*missing: build it/],
+      [[...base, '--template', join(work, 'no-template.yaml')], /no-template\.yaml/],
+    ];
+    for (const [argv, pattern] of expectations) {
+      const r = await exec(process.execPath, [runner, ...argv], { timeoutMs: 60000 });
+      log(`run.mjs ${argv.slice(-2).join(' ')}: exit ${r.status}: ${r.stderr.split('\n')[0]}`);
+      assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, pattern);
+    }
+  },
+
   // Every Handler of template.yaml is routed by the real bootstrap: an empty
   // event reaches the handler and comes back as its own InvalidInput (an
   // unknown handler would fail differently).
