@@ -53,7 +53,7 @@ static int emit(lambda_report_lines *r)
 }
 
 /* Appends to the pending line; past max_line the line is reported once as
- * too long and the rest of it is dropped. */
+ * too long (without content: it is only counted) and the rest dropped. */
 static int append(lambda_report_lines *r, const char *s, size_t n)
 {
     if (r->discarding)
@@ -61,10 +61,9 @@ static int append(lambda_report_lines *r, const char *s, size_t n)
     if (r->len + n > r->max_line + 1) { /* +1: room for a trailing '\r' */
         r->discarding = 1;
         r->at_start = 0;
-        size_t keep = r->len;
         r->len = 0;
-        r->buf[keep < r->cap ? keep : r->cap] = '\0';
-        return r->fn(r->buf, keep, 1, r->ud);
+        r->buf[0] = '\0';
+        return r->fn(r->buf, 0, 1, r->ud);
     }
     if (r->len + n > r->cap) {
         size_t cap = r->cap;

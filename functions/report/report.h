@@ -54,8 +54,8 @@ size_t lambda_report_split(int64_t from, int64_t to, const lambda_report_day *da
 /* ---- NDJSON lines ---- */
 
 /* Called once per line without its terminator ("\n" or "\r\n"). A line
- * longer than the reader's limit arrives once with too_long set (and its
- * head only). Returning non-zero stops the reader. */
+ * longer than the reader's limit arrives once with too_long set and no
+ * content. Returning non-zero stops the reader. */
 typedef int (*lambda_report_line_fn)(const char *line, size_t len, int too_long, void *ud);
 
 typedef struct lambda_report_lines {

@@ -386,7 +386,7 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         response_reset(rs);
         struct curl_slist *h = NULL;
         h = curl_slist_append(h, sha_header);
-        h = curl_slist_append(h, "Expect:");
+        /* No "Expect:" override: curl 7.88 would sign the empty header. */
         if (s->token_header)
             h = curl_slist_append(h, s->token_header);
         if (rq->has_body)
@@ -767,15 +767,35 @@ static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t f
     return rc;
 }
 
-typedef struct into_writer {
-    s3_writer *w;
-    lambda_error *err;
-} into_writer;
-
-static int into_writer_sink(const char *data, size_t len, void *ud)
+/* Appends GET bytes straight into the writer's buffer. It never flushes:
+ * a flush would re-enter curl from inside this transfer's callback, so
+ * callers ask for no more than the buffer's room and flush afterwards. */
+static int buffer_sink(const char *data, size_t len, void *ud)
 {
-    into_writer *iw = ud;
-    return s3_put_write(&iw->w->base, data, len, iw->err);
+    s3_writer *w = ud;
+    s3_store *s = (s3_store *)w->base.store;
+    if (w->len + len > s->part_size)
+        return -1;
+    memcpy(w->buf + w->len, data, len);
+    w->len += len;
+    return 0;
+}
+
+/* Bytes [off, off+n) of an object through the bounded buffer. */
+static int read_into_buffer(s3_store *s, s3_writer *w, const char *src_key, uint64_t off,
+                            uint64_t n, lambda_error *err)
+{
+    while (n > 0) {
+        uint64_t room = s->part_size - w->len;
+        uint64_t k = n < room ? n : room;
+        if (s3_get(&s->base, src_key, off, k, buffer_sink, w, err) != 0)
+            return -1;
+        off += k;
+        n -= k;
+        if (w->len == s->part_size && flush_part(s, w, err) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 static int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
@@ -786,14 +806,11 @@ static int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_
     char src_full[2100];
     if (full_key(s, src_key, src_full, sizeof src_full, err) != 0)
         return -1;
-    into_writer iw = {w, err};
     uint64_t off = 0;
     while (off < size) {
         uint64_t remaining = size - off;
         if (w->len == 0 && remaining >= S3_MIN_PART) {
             uint64_t n = remaining < S3_MAX_COPY_PART ? remaining : S3_MAX_COPY_PART;
-            /* Never leave a tail under 5 MiB that is not the object's end
-             * to be copied alone later: it would go through the buffer. */
             if (copy_part(s, w, src_full, off, off + n - 1, err) != 0)
                 return -1;
             off += n;
@@ -803,7 +820,7 @@ static int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_
         if (w->len > 0 && remaining >= need + S3_MIN_PART) {
             /* Top the buffer up to a legal part from this object's head,
              * send it, then copy the rest server-side. */
-            if (need && s3_get(base->store, src_key, off, need, into_writer_sink, &iw, err) != 0)
+            if (need && read_into_buffer(s, w, src_key, off, need, err) != 0)
                 return -1;
             off += need;
             if (w->len > 0 && flush_part(s, w, err) != 0)
@@ -811,7 +828,7 @@ static int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_
             continue;
         }
         /* Small object (or small tail): through the bounded buffer. */
-        if (s3_get(base->store, src_key, off, remaining, into_writer_sink, &iw, err) != 0)
+        if (read_into_buffer(s, w, src_key, off, remaining, err) != 0)
             return -1;
         off = size;
     }

@@ -1,0 +1,406 @@
+/*
+ * Unit tests of the report's building blocks: dates, splitting, NDJSON
+ * lines, event validation and CSV rows.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "report.h"
+
+static int64_t day_of(const char *s)
+{
+    int64_t d = 0;
+    assert_int_equal(lambda_report_parse_date(s, &d), 0);
+    return d;
+}
+
+static void test_dates_parse(void **state)
+{
+    (void)state;
+    int64_t d;
+    assert_int_equal(day_of("1970-01-01"), 0);
+    assert_int_equal(day_of("1970-01-02"), 1);
+    assert_int_equal(day_of("1969-12-31"), -1);
+    /* leap days: 2024 and 2000 are leap years, 2023 and 1900 are not */
+    assert_int_equal(lambda_report_parse_date("2024-02-29", &d), 0);
+    assert_int_equal(lambda_report_parse_date("2000-02-29", &d), 0);
+    assert_int_equal(lambda_report_parse_date("2023-02-29", &d), -1);
+    assert_int_equal(lambda_report_parse_date("1900-02-29", &d), -1);
+    /* month ends and days that do not exist */
+    assert_int_equal(lambda_report_parse_date("2024-04-30", &d), 0);
+    assert_int_equal(lambda_report_parse_date("2024-04-31", &d), -1);
+    assert_int_equal(lambda_report_parse_date("2024-12-31", &d), 0);
+    assert_int_equal(lambda_report_parse_date("2024-13-01", &d), -1);
+    assert_int_equal(lambda_report_parse_date("2024-00-10", &d), -1);
+    assert_int_equal(lambda_report_parse_date("2024-01-00", &d), -1);
+    /* shape */
+    assert_int_equal(lambda_report_parse_date("2024-1-01", &d), -1);
+    assert_int_equal(lambda_report_parse_date("2024-01-01T00", &d), -1);
+    assert_int_equal(lambda_report_parse_date("20240101", &d), -1);
+    assert_int_equal(lambda_report_parse_date("", &d), -1);
+    assert_int_equal(lambda_report_parse_date(NULL, &d), -1);
+    assert_int_equal(lambda_report_parse_date("０２４-01-01", &d), -1);
+    assert_int_equal(lambda_report_parse_date("0000-01-01", &d), -1);
+}
+
+static void test_dates_arithmetic(void **state)
+{
+    (void)state;
+    assert_int_equal(day_of("2024-03-01") - day_of("2024-02-28"), 2); /* leap */
+    assert_int_equal(day_of("2023-03-01") - day_of("2023-02-28"), 1);
+    assert_int_equal(day_of("2025-01-01") - day_of("2024-01-01"), 366);
+    assert_int_equal(day_of("2024-01-01") - day_of("2023-01-01"), 365);
+    char buf[11];
+    /* round trip over 30 years, every day */
+    for (int64_t d = day_of("1999-12-01"); d < day_of("2030-01-31"); d++) {
+        lambda_report_format_date(d, buf);
+        assert_int_equal(day_of(buf), d);
+    }
+    lambda_report_format_date(day_of("2024-02-29") + 1, buf);
+    assert_string_equal(buf, "2024-03-01");
+    lambda_report_format_date(day_of("2024-12-31") + 1, buf);
+    assert_string_equal(buf, "2025-01-01");
+}
+
+static void test_timestamps_and_ids(void **state)
+{
+    (void)state;
+    assert_true(lambda_report_valid_timestamp("2024-02-29T23:59:59Z"));
+    assert_true(lambda_report_valid_timestamp("2024-02-29T23:59:59.123456Z"));
+    assert_true(lambda_report_valid_timestamp("2024-02-29T23:59:59+02:00"));
+    assert_false(lambda_report_valid_timestamp("2023-02-29T00:00:00Z"));
+    assert_false(lambda_report_valid_timestamp("2024-01-01 00:00:00Z"));
+    assert_false(lambda_report_valid_timestamp("2024-01-01T24:00:00Z"));
+    assert_false(lambda_report_valid_timestamp("2024-01-01T00:00:00"));
+    assert_false(lambda_report_valid_timestamp("2024-01-01T00:00:00.Z"));
+    assert_true(lambda_report_valid_customer("acme_01-x"));
+    assert_false(lambda_report_valid_customer(""));
+    assert_false(lambda_report_valid_customer("a/b"));
+    assert_false(lambda_report_valid_customer(".."));
+    assert_false(lambda_report_valid_customer("a b"));
+    char long_id[70];
+    memset(long_id, 'a', 65);
+    long_id[65] = '\0';
+    assert_false(lambda_report_valid_customer(long_id));
+    long_id[64] = '\0';
+    assert_true(lambda_report_valid_customer(long_id));
+    assert_true(lambda_report_valid_report_id("exec-2024.01_a"));
+    assert_false(lambda_report_valid_report_id(".."));
+    assert_false(lambda_report_valid_report_id(".hidden"));
+    assert_false(lambda_report_valid_report_id("a/b"));
+}
+
+/* ---- splitting ---- */
+
+static void test_split_empty(void **state)
+{
+    (void)state;
+    lambda_report_part parts[4];
+    assert_int_equal(lambda_report_split(10, 20, NULL, 0, 100, parts), 0);
+    lambda_report_day zero[] = {{12, 0}, {13, 0}};
+    assert_int_equal(lambda_report_split(10, 20, zero, 2, 100, parts), 0);
+    /* days outside the range do not count */
+    lambda_report_day outside[] = {{5, 1000}, {25, 1000}};
+    assert_int_equal(lambda_report_split(10, 20, outside, 2, 100, parts), 0);
+}
+
+static void test_split_tiles_and_balances(void **state)
+{
+    (void)state;
+    /* A busy month (30 days x 100) then a quiet year (335 days x 9): with
+     * a target of 1000 each part should carry about 1000 bytes. */
+    lambda_report_day days[400];
+    size_t n = 0;
+    int64_t from = 1000, to = 1000 + 364;
+    uint64_t total = 0;
+    for (int64_t d = from; d <= to; d++) {
+        uint64_t b = d < from + 30 ? 100 : 9;
+        if (d % 7 == 3)
+            continue; /* some empty days */
+        days[n].day = d;
+        days[n].bytes = b;
+        total += b;
+        n++;
+    }
+    lambda_report_part parts[400];
+    size_t np = lambda_report_split(from, to, days, n, 1000, parts);
+    assert_true(np >= 4 && np <= 8);
+    /* tiles [from, to] with no gap or overlap, bytes add up */
+    uint64_t sum = 0;
+    assert_int_equal(parts[0].from, from);
+    assert_int_equal(parts[np - 1].to, to);
+    for (size_t i = 0; i < np; i++) {
+        assert_true(parts[i].from <= parts[i].to);
+        if (i > 0)
+            assert_int_equal(parts[i].from, parts[i - 1].to + 1);
+        sum += parts[i].bytes;
+        /* balanced: every part but the last within 50% of the target */
+        if (i + 1 < np)
+            assert_true(parts[i].bytes >= 500 && parts[i].bytes <= 1500);
+    }
+    assert_int_equal(sum, total);
+    /* the busy month needs about as many days per part as 1000/100; the
+     * quiet year about 1000/9 */
+    assert_true(parts[0].to - parts[0].from + 1 <= 12);
+    assert_true(parts[np - 2].to - parts[np - 2].from + 1 >= 90);
+}
+
+static void test_split_big_day_and_single(void **state)
+{
+    (void)state;
+    lambda_report_day days[] = {{1, 10}, {2, 5000}, {3, 10}};
+    lambda_report_part parts[3];
+    size_t np = lambda_report_split(0, 9, days, 3, 1000, parts);
+    /* the 5000-byte day stands alone; the small ones join neighbours */
+    assert_int_equal(np, 3);
+    assert_int_equal(parts[0].from, 0);
+    assert_int_equal(parts[0].to, 1);
+    assert_int_equal(parts[1].from, 2);
+    assert_int_equal(parts[1].to, 2);
+    assert_int_equal(parts[1].bytes, 5000);
+    assert_int_equal(parts[2].from, 3);
+    assert_int_equal(parts[2].to, 9);
+    /* a huge target: one part for the whole range */
+    np = lambda_report_split(0, 9, days, 3, 1u << 30, parts);
+    assert_int_equal(np, 1);
+    assert_int_equal(parts[0].from, 0);
+    assert_int_equal(parts[0].to, 9);
+    assert_int_equal(parts[0].bytes, 5020);
+}
+
+/* ---- CSV ---- */
+
+static char *field(const char *s, int text)
+{
+    static lambda_report_buf b;
+    b.len = 0;
+    assert_int_equal(lambda_report_csv_field(&b, s, strlen(s), text), 0);
+    lambda_report_buf_add(&b, "", 0);
+    return b.data;
+}
+
+static void test_csv_quoting(void **state)
+{
+    (void)state;
+    assert_string_equal(field("plain", 1), "plain");
+    assert_string_equal(field("", 1), "");
+    assert_string_equal(field("a,b", 1), "\"a,b\"");
+    assert_string_equal(field("say \"hi\"", 1), "\"say \"\"hi\"\"\"");
+    assert_string_equal(field("\"", 1), "\"\"\"\"");
+    assert_string_equal(field("line1\nline2", 1), "\"line1\nline2\"");
+    assert_string_equal(field("cr\rhere", 1), "\"cr\rhere\"");
+    assert_string_equal(field("Économie ünïcödé", 1), "Économie ünïcödé");
+    assert_string_equal(field("  spaces kept  ", 1), "  spaces kept  ");
+}
+
+static void test_csv_formula_protection(void **state)
+{
+    (void)state;
+    assert_string_equal(field("=SUM(A1:A2)", 1), "'=SUM(A1:A2)");
+    assert_string_equal(field("+33 1 23", 1), "'+33 1 23");
+    assert_string_equal(field("-dash", 1), "'-dash");
+    assert_string_equal(field("@mention", 1), "'@mention");
+    assert_string_equal(field("\tTAB", 1), "'\tTAB");
+    assert_string_equal(field("\rCR", 1), "\"'\rCR\"");
+    /* with quoting: the guard goes inside the quotes */
+    assert_string_equal(field("=HYPERLINK(\"http://x\",\"y\")", 1),
+                        "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+    /* numbers from JSON numbers are not text: -3 stays a number */
+    assert_string_equal(field("-3.5", 0), "-3.5");
+    /* not at the start: untouched */
+    assert_string_equal(field("a=b", 1), "a=b");
+}
+
+static char *row_of(const char *line, const char *customer, lambda_report_skip *why)
+{
+    static lambda_report_buf b;
+    b.len = 0;
+    int r = lambda_report_event_to_row(line, strlen(line), customer, &b, why);
+    assert_true(r >= 0);
+    if (r == 0) {
+        assert_int_equal(b.len, 0);
+        return NULL;
+    }
+    lambda_report_buf_add(&b, "", 0);
+    return b.data;
+}
+
+static void test_event_rows(void **state)
+{
+    (void)state;
+    lambda_report_skip why;
+    const char *ok = "{\"eventId\":\"e1\",\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
+                     "\"occurredAt\":\"2024-01-01T00:00:00Z\",\"country\":\"FR\",\"score\":3}";
+    assert_string_equal(row_of(ok, "c", &why), "e1,2024-01-01T00:00:00Z,p,t,FR,,,\"{\"\"score\"\":3}\"\r\n");
+    assert_int_equal(why, LAMBDA_SKIP_NONE);
+    /* numeric prospect id, nested extra, formula in a value */
+    const char *num = "{\"eventId\":\"=e2\",\"customerId\":\"c\",\"prospectId\":-42,\"type\":\"t\","
+                      "\"occurredAt\":\"2024-01-01T00:00:00Z\",\"channel\":\"@x\"}";
+    assert_string_equal(row_of(num, "c", &why), "'=e2,2024-01-01T00:00:00Z,-42,t,,,'@x,\r\n");
+    /* trailing whitespace is fine, trailing junk is not */
+    char padded[600];
+    snprintf(padded, sizeof padded, "%s  \t", ok);
+    assert_non_null(row_of(padded, "c", &why));
+    snprintf(padded, sizeof padded, "%s x", ok);
+    assert_null(row_of(padded, "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_BAD_JSON);
+    /* skips, each with its reason */
+    assert_null(row_of("not json", "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_BAD_JSON);
+    assert_null(row_of("[1,2]", "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_BAD_JSON);
+    assert_null(row_of("{\"eventId\":\"e1\",\"customerId\":\"c\"", "c", &why)); /* truncated */
+    assert_int_equal(why, LAMBDA_SKIP_BAD_JSON);
+    assert_null(row_of("{\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
+                       "\"occurredAt\":\"2024-01-01T00:00:00Z\"}", "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_MISSING_FIELD);
+    assert_null(row_of("{\"eventId\":\"e\",\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
+                       "\"occurredAt\":\"yesterday\"}", "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_MISSING_FIELD);
+    assert_null(row_of(ok, "other", &why));
+    assert_int_equal(why, LAMBDA_SKIP_WRONG_CUSTOMER);
+    assert_null(row_of("{\"eventId\":\"\xC3\x28\",\"customerId\":\"c\"}", "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_BAD_UTF8);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(lambda_report_valid_utf8("abc", 3));
+    assert_true(lambda_report_valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 9));
+    assert_false(lambda_report_valid_utf8("\xC3", 1));           /* cut */
+    assert_false(lambda_report_valid_utf8("\xC0\xAF", 2));       /* overlong */
+    assert_false(lambda_report_valid_utf8("\xED\xA0\x80", 3));   /* surrogate */
+    assert_false(lambda_report_valid_utf8("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(lambda_report_valid_utf8("\xFF", 1));
+}
+
+/* ---- NDJSON lines ---- */
+
+typedef struct seen {
+    char lines[16][64];
+    int too_long[16];
+    int n;
+} seen;
+
+static int on_line(const char *line, size_t len, int too_long, void *ud)
+{
+    seen *s = ud;
+    assert_true(s->n < 16);
+    snprintf(s->lines[s->n], sizeof s->lines[0], "%.*s", (int)(len < 60 ? len : 60), line);
+    s->too_long[s->n] = too_long;
+    s->n++;
+    return 0;
+}
+
+/* Feeds `data` one byte at a time and all at once: same lines either way. */
+static void lines_of(const char *data, size_t len, size_t max_line, seen *out)
+{
+    seen bytewise = {0};
+    lambda_report_lines r;
+    assert_int_equal(lambda_report_lines_init(&r, max_line, on_line, &bytewise), 0);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(lambda_report_lines_feed(&r, data + i, 1), 0);
+    assert_int_equal(lambda_report_lines_finish(&r), 0);
+    lambda_report_lines_free(&r);
+    memset(out, 0, sizeof *out);
+    assert_int_equal(lambda_report_lines_init(&r, max_line, on_line, out), 0);
+    assert_int_equal(lambda_report_lines_feed(&r, data, len), 0);
+    assert_int_equal(lambda_report_lines_finish(&r), 0);
+    lambda_report_lines_free(&r);
+    assert_int_equal(bytewise.n, out->n);
+    for (int i = 0; i < out->n; i++) {
+        assert_string_equal(bytewise.lines[i], out->lines[i]);
+        assert_int_equal(bytewise.too_long[i], out->too_long[i]);
+    }
+}
+
+static void test_lines_crlf_bom_last_line(void **state)
+{
+    (void)state;
+    seen s;
+    const char data[] = "\xEF\xBB\xBF{\"a\":1}\r\n{\"b\":2}\n\n{\"c\":3"; /* BOM, CRLF, blank, no final newline */
+    lines_of(data, sizeof data - 1, 1024, &s);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.lines[0], "{\"a\":1}");
+    assert_string_equal(s.lines[1], "{\"b\":2}");
+    assert_string_equal(s.lines[2], "");
+    assert_string_equal(s.lines[3], "{\"c\":3");
+    /* a BOM in the middle of an object is data, not stripped */
+    const char mid[] = "x\n\xEF\xBB\xBFy\n";
+    lines_of(mid, sizeof mid - 1, 1024, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.lines[1], "\xEF\xBB\xBFy");
+}
+
+static void test_lines_too_long(void **state)
+{
+    (void)state;
+    char data[300];
+    memset(data, 'x', sizeof data);
+    memcpy(data, "ok\n", 3);
+    data[250] = '\n';
+    memcpy(data + 251, "next\n", 5);
+    size_t len = 256;
+    seen s;
+    lines_of(data, len, 100, &s);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.lines[0], "ok");
+    assert_int_equal(s.too_long[1], 1);
+    assert_string_equal(s.lines[1], "");
+    assert_string_equal(s.lines[2], "next");
+    assert_int_equal(s.too_long[2], 0);
+    /* exactly max_line bytes plus CRLF still fits */
+    char exact[110];
+    memset(exact, 'y', 100);
+    memcpy(exact + 100, "\r\n", 2);
+    lines_of(exact, 102, 100, &s);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.too_long[0], 0);
+}
+
+static void test_lines_reset_between_objects(void **state)
+{
+    (void)state;
+    seen s = {0};
+    lambda_report_lines r;
+    assert_int_equal(lambda_report_lines_init(&r, 64, on_line, &s), 0);
+    assert_int_equal(lambda_report_lines_feed(&r, "\xEF\xBB\xBF" "a\nb", 6), 0);
+    assert_int_equal(lambda_report_lines_finish(&r), 0);
+    lambda_report_lines_reset(&r);
+    assert_int_equal(lambda_report_lines_feed(&r, "\xEF\xBB\xBF" "c\n", 5), 0);
+    assert_int_equal(lambda_report_lines_finish(&r), 0);
+    lambda_report_lines_free(&r);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.lines[0], "a");
+    assert_string_equal(s.lines[1], "b");
+    assert_string_equal(s.lines[2], "c");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dates_parse),
+        cmocka_unit_test(test_dates_arithmetic),
+        cmocka_unit_test(test_timestamps_and_ids),
+        cmocka_unit_test(test_split_empty),
+        cmocka_unit_test(test_split_tiles_and_balances),
+        cmocka_unit_test(test_split_big_day_and_single),
+        cmocka_unit_test(test_csv_quoting),
+        cmocka_unit_test(test_csv_formula_protection),
+        cmocka_unit_test(test_event_rows),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_lines_crlf_bom_last_line),
+        cmocka_unit_test(test_lines_too_long),
+        cmocka_unit_test(test_lines_reset_between_objects),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    return rc;
+}
