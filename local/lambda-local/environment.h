@@ -43,6 +43,9 @@ typedef struct lambda_local_env {
     lambda_local_process proc;
     lambda_local_env_state state;
     bool stopping;                     /* tells a blocked /next to give up */
+    bool shutdown_requested;           /* extensions get their SHUTDOWN event */
+    bool shutdown_delivered;
+    int extensions;                    /* registered through the Extensions API */
     lambda_local_invocation *reserved; /* the invocation that caused the cold start */
     lambda_local_invocation *current;  /* the invocation being run */
     char last_request_id[37];          /* to tell a second answer from a wrong id */

@@ -215,6 +215,11 @@ void lambda_local_pool_shutdown(lambda_local_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
     pool->closing = true;
+    /* As Lambda: SHUTDOWN to extensions, SIGTERM to the runtime, SIGKILL
+     * for what is still there after a moment. */
+    for (lambda_local_env *e = pool->envs; e; e = e->next)
+        e->shutdown_requested = true;
+    pthread_cond_broadcast(&pool->work_cond);
     lambda_local_invocation *queued = pool->queue_head;
     pool->queue_head = pool->queue_tail = NULL;
     pool->queue_len = 0;
@@ -417,6 +422,31 @@ int lambda_local_pool_init_error(lambda_local_env *env, char *body, size_t len,
                           (int)len, body);
     lambda_local_invocation_complete(inv, true, body, len);
     return 202;
+}
+
+int lambda_local_pool_extension_register(lambda_local_env *env)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    int status = env->state == LAMBDA_LOCAL_ENV_INIT ? 200 : 403;
+    if (status == 200)
+        env->extensions++;
+    pthread_mutex_unlock(&pool->lock);
+    return status;
+}
+
+bool lambda_local_pool_extension_next(lambda_local_env *env)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    /* Only SHUTDOWN is ever delivered (INVOKE events are not emulated). */
+    while (!env->stopping && !(env->shutdown_requested && !env->shutdown_delivered))
+        pthread_cond_wait(&pool->work_cond, &pool->lock);
+    bool deliver = !env->stopping && !env->shutdown_delivered;
+    if (deliver)
+        env->shutdown_delivered = true;
+    pthread_mutex_unlock(&pool->lock);
+    return deliver;
 }
 
 /* ---- the supervisor side ---- */

@@ -53,6 +53,12 @@ int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char 
 int lambda_local_pool_init_error(lambda_local_env *env, char *body, size_t len,
                                  const char *error_type);
 
+/* Extensions API: register is only allowed during init (200, else 403). */
+int lambda_local_pool_extension_register(lambda_local_env *env);
+/* event/next: blocks until the environment shuts down; true once to deliver
+ * SHUTDOWN, false when the process is gone (or it was delivered). */
+bool lambda_local_pool_extension_next(lambda_local_env *env);
+
 /* --- Supervisor side --- */
 
 /* Records the started process (kills it at once if shutdown began). */

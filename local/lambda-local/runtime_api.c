@@ -1,6 +1,7 @@
 /* The Runtime API server of an execution environment (libmicrohttpd). */
 #include "runtime_api.h"
 
+#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "pool.h"
 
 #define PREFIX "/2018-06-01/runtime/"
+#define EXTENSION "/2020-01-01/extension/"
 #define INVOCATION PREFIX "invocation/"
 
 struct lambda_local_runtime_api {
@@ -83,6 +85,49 @@ static enum MHD_Result handle_next(lambda_local_runtime_api *api, struct MHD_Con
     return r;
 }
 
+/* Extensions API, enough for a runtime's internal extension (what
+ * lambda-c registers to get a SHUTDOWN before SIGTERM): register during
+ * init, then event/next, which answers SHUTDOWN when the environment ends. */
+static enum MHD_Result handle_extension(lambda_local_runtime_api *api,
+                                        struct MHD_Connection *conn, const char *url,
+                                        const char *method)
+{
+    const lambda_local_function *fn = api->env->fn;
+    if (strcmp(url, EXTENSION "register") == 0 && strcmp(method, "POST") == 0) {
+        if (!MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Lambda-Extension-Name"))
+            return send_error(conn, 400, "InvalidRequest", "Lambda-Extension-Name is missing");
+        if (lambda_local_pool_extension_register(api->env) != 200)
+            return send_error(conn, 403, "Extension.InvalidState",
+                              "extensions register during init only");
+        char id[37];
+        lambda_local_uuid(id);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "functionName", fn->name);
+        cJSON_AddStringToObject(o, "functionVersion", "$LATEST");
+        cJSON_AddStringToObject(o, "handler", fn->handler ? fn->handler : "");
+        char *body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!body)
+            abort();
+        const char *headers[] = {"Content-Type", "application/json",
+                                 "Lambda-Extension-Identifier", id, NULL};
+        return lambda_local_http_send(conn, 200, body, strlen(body), headers);
+    }
+    if (strcmp(url, EXTENSION "event/next") == 0 && strcmp(method, "GET") == 0) {
+        if (!MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Lambda-Extension-Identifier"))
+            return send_error(conn, 403, "Extension.InvalidExtensionIdentifier",
+                              "Lambda-Extension-Identifier is missing");
+        if (!lambda_local_pool_extension_next(api->env))
+            return send_error(conn, 500, "ServiceException", "execution environment is gone");
+        char *body = lambda_local_format(
+            "{\"eventType\":\"SHUTDOWN\",\"shutdownReason\":\"spindown\",\"deadlineMs\":%" PRId64 "}",
+            lambda_local_wall_ms() + 500);
+        const char *headers[] = {"Content-Type", "application/json", NULL};
+        return lambda_local_http_send(conn, 200, body, strlen(body), headers);
+    }
+    return send_error(conn, 404, "NotFound", "unknown Extensions API path");
+}
+
 /* /invocation/{id}/response or /error: splits the id off the URL. */
 static bool parse_invocation_url(const char *url, char *id, size_t idlen, const char **verb)
 {
@@ -140,6 +185,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                          : lambda_local_pool_error(api->env, id, data, len, error_type);
         return send_verdict(conn, status);
     }
+    if (strncmp(url, EXTENSION, strlen(EXTENSION)) == 0)
+        return handle_extension(api, conn, url, method);
     return send_error(conn, 404, "NotFound", "unknown Runtime API path");
 }
 

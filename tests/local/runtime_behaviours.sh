@@ -5,7 +5,8 @@
 # `lambda-local invoke` as the Invoke API only takes JSON), an unknown
 # handler (init error Runtime.HandlerNotFound, every time in a fresh
 # process), log records tagged with the request id (text and JSON), and the
-# shutdown hook running on lambda-local's SIGTERM.
+# shutdown hook running on lambda-local's SIGTERM (its internal extension
+# registering through the Extensions API).
 source "$(dirname "$0")/lib.sh"
 
 echo '{"Parameters": {"LAMBDA_TEST_SHUTDOWN_HOOK": "1"}}' > "$WORK/env.json"
@@ -39,6 +40,8 @@ check "log records carry the request id" grep -Eq "	$rid	ERROR	test record at ER
 
 stop_server
 check "shutdown hook ran on lambda-local's SIGTERM" grep -q 'lambda-test-bootstrap: shutdown hook ran' "$WORK/server.err"
+check "the runtime's internal extension registered (Extensions API)" \
+  bash -c "! grep -q 'could not register the internal extension' '$WORK/server.err'"
 
 # An event that is not JSON reaches the runtime through `lambda-local invoke`.
 printf 'this is not json' > "$WORK/bad-event"
