@@ -141,7 +141,8 @@ static int walk(list_walk *w, const char *dir_path, size_t keylen)
         }
         n++;
     }
-    qsort(ents, n, sizeof *ents, entry_cmp);
+    if (n > 1)
+        qsort(ents, n, sizeof *ents, entry_cmp);
     for (size_t i = 0; i < n && !w->stopped && rc == 0; i++) {
         size_t nl = strlen(ents[i].name);
         if (keylen + nl + 2 >= sizeof w->key)
