@@ -31,7 +31,7 @@ expect_figure() { # what, row prefix, text the measured row must contain
 
 if [ -x "$build/tests/runtime/lambda-test-bootstrap" ]; then
   expect_figure "overhead" "1. Per-invocation overhead" "ratio **"
-  expect_figure "server check" "1b. Is the server the bottleneck?" "% of one core"
+  expect_figure "server check" "1c. Is the server the bottleneck?" "% of one core"
   expect_figure "memory" "3. Memory" "peak RSS (VmHWM)"
 fi
 if [ -x "$build/bench/lambda-bench-floor" ]; then
