@@ -9,10 +9,15 @@
 #ifdef LAMBDA_USE_MBEDTLS
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
 
 void lambda_store_sha256(const void *data, size_t len, unsigned char out[32])
 {
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+    mbedtls_sha256(data, len, out, 0);
+#else
     mbedtls_sha256_ret(data, len, out, 0);
+#endif
 }
 
 void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
