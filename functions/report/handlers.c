@@ -373,6 +373,7 @@ static int injected_fault(const char *report_id, int64_t index, lambda_error *er
 
 typedef struct key_list {
     char **keys;
+    uint64_t *sizes; /* as listed: a read must deliver exactly this much */
     size_t n, cap;
     uint64_t bytes;
     const char *prefix;
@@ -392,17 +393,21 @@ static int collect_key(const char *key, uint64_t size, void *ud)
     if (kl->n == kl->cap) {
         size_t cap = kl->cap ? kl->cap * 2 : 64;
         char **grown = realloc(kl->keys, cap * sizeof *grown);
-        if (!grown) {
+        if (grown)
+            kl->keys = grown;
+        uint64_t *sizes = grown ? realloc(kl->sizes, cap * sizeof *sizes) : NULL;
+        if (!sizes) {
             kl->oom = 1;
             return 1;
         }
-        kl->keys = grown;
+        kl->sizes = sizes;
         kl->cap = cap;
     }
     if (!(kl->keys[kl->n] = strdup(key))) {
         kl->oom = 1;
         return 1;
     }
+    kl->sizes[kl->n] = size;
     kl->n++;
     kl->bytes += size;
     return 0;
@@ -417,6 +422,7 @@ typedef struct gen_state {
     uint64_t skipped[LAMBDA_SKIP_COUNT];
     lambda_error *err;
     int failed;
+    uint64_t object_bytes; /* bytes read from the current object */
 } gen_state;
 
 static int flush_rows(gen_state *g)
@@ -458,6 +464,7 @@ static int on_line(const char *line, size_t len, int too_long, void *ud)
 static int feed_lines(const char *data, size_t len, void *ud)
 {
     gen_state *g = ud;
+    g->object_bytes += len;
     return lambda_report_lines_feed(&g->lines, data, len);
 }
 
@@ -502,8 +509,22 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
         goto done;
     for (size_t i = 0; i < kl.n; i++) {
         lambda_report_lines_reset(&g.lines);
-        if (lambda_store_get(data, kl.keys[i], 0, 0, feed_lines, &g, err) != 0 ||
-            lambda_report_lines_finish(&g.lines) != 0) {
+        g.object_bytes = 0;
+        if (lambda_store_get(data, kl.keys[i], 0, 0, feed_lines, &g, err) != 0) {
+            g.failed = 1;
+            break;
+        }
+        /* A body short of the listed size with a matching Content-Length is
+         * invisible to HTTP: without this check its rows would be lost. */
+        if (g.object_bytes != kl.sizes[i]) {
+            lambda_error_set(err, "StoreUnavailable",
+                             "%s: read %" PRIu64 " bytes, the listing said %" PRIu64
+                             " (truncated, or changed while reading)",
+                             kl.keys[i], g.object_bytes, kl.sizes[i]);
+            g.failed = 1;
+            break;
+        }
+        if (lambda_report_lines_finish(&g.lines) != 0) {
             g.failed = 1;
             break;
         }
@@ -557,6 +578,7 @@ done:
     for (size_t i = 0; i < kl.n; i++)
         free(kl.keys[i]);
     free(kl.keys);
+    free(kl.sizes);
     lambda_report_lines_free(&g.lines);
     lambda_report_buf_free(&g.row);
     lambda_store_close(data);
