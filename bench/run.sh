@@ -508,7 +508,7 @@ target_for() {
 }
 
 section_fanout() {
-  local name="6. Fan-out: local workflow (state machine + lambda-local), wall time"
+  local name="6. Fan-out: local workflow (state machine + lambda-local), execution wall time"
   local miss=""
   [ -x "$node24" ] || miss="Node 24 (local/node_modules) not installed"
   [ -f "$runner" ] || miss="local/workflow/run.mjs missing"
@@ -533,11 +533,18 @@ section_fanout() {
       if "$node24" "$runner" --customer "$customer" --from "$data_from" --to "$data_to" \
            --data-store "file://$data_dir" --report-store "file://$store" --build "$build_dir" \
            --env SPLIT_TARGET_BYTES="$target" --concurrency "$k" --report-id "fan$k-$r" \
-           --result "$res" --log "$work/fan-lambda-local.log" --timeout 600 --quiet \
-           >>"$work/fanout.log" 2>&1; then
+           --result "$res" --events "$res.events" --log "$work/fan-lambda-local.log" \
+           --timeout 600 --quiet >>"$work/fanout.log" 2>&1; then
+        # The execution proper: ExecutionStarted -> ExecutionSucceeded in the
+        # interpreter's event log (not Node's start-up, the definition's
+        # validation, or lambda-local's start).
         local line
-        line=$("$node24" -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-                             console.log(r.seconds, r.output.parts, r.output.rows)' "$res")
+        line=$("$node24" -e 'const fs = require("fs");
+          const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+          const ev = fs.readFileSync(process.argv[2], "utf8").trim().split("\n").map(JSON.parse);
+          const t = (type) => ev.find((e) => e.type === type).timestamp;
+          console.log((t("ExecutionSucceeded") - t("ExecutionStarted")) / 1000, r.output.parts, r.output.rows)' \
+          "$res" "$res.events")
         secs+=("${line%% *}"); parts=$(cut -d' ' -f2 <<<"$line")
       else
         failed "workflow with $k parts failed: $(tail -3 "$work/fanout.log" | tr '\n' ' ')"
@@ -609,6 +616,7 @@ section_emulator() {
   stop_local
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 data_ok=1
 if [ -x "$report_gen" ]; then
   log "generating $gen_days days × ~$gen_rows events with lambda-report-gen"
@@ -633,7 +641,7 @@ mkdir -p "$(dirname "$out")"
   echo "## lambda-c benchmarks"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, mode: $mode."
-  echo "Machine: $(nproc) cores ($(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(uname -sr)."
+  echo "Machine: $(nproc) cores ($(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(uname -sr); load average before the run: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Figures are median (min–max, n = repetitions); each baseline was measured in this same run."
   echo
   echo "| Benchmark | lambda-c | Baseline (same run) | Result | Target |"
