@@ -152,6 +152,7 @@ function assertSucceeded(run, expected, reportText) {
   assert.equal(run.result.status, 'SUCCEEDED');
   const out = run.result.output;
   assert.equal(out.rows, expected.ids.length, 'rows in the merge output');
+  assert.equal(out.skipped, expected.invalid, 'skipped lines counted, not silently dropped');
   assert.ok(partsFromEvents(run.events) >= 2, `the range should be cut into several parts (got ${partsFromEvents(run.events)})`);
   assert.equal(out.parts, partsFromEvents(run.events), 'parts merged = parts split');
   assertSameEvents(reportText, expected);
@@ -172,6 +173,20 @@ function assertPartsRemoved(names) {
   assert.ok(names.includes('report.csv'), `report.csv among ${names}`);
   assert.deepEqual(names.filter((n) => n.startsWith('part-')), [], 'parts removed after the merge');
   assert.deepEqual(names.filter((n) => !['report.csv', 'plan.json', 'manifest.json'].includes(n)), [], 'nothing else left');
+}
+
+// The functions helper's own independent checker (tests/functions), when
+// present, as a second oracle: it also checks the row order (day, key, line),
+// the skipped-line count and formula neutralisation.
+async function crossCheck(storeDir, reportFile, mergeOutput) {
+  const checker = join(root, 'tests/functions/check_report.py');
+  if (!existsSync(checker)) { log('tests/functions/check_report.py absent: cross-check skipped'); return; }
+  const resultFile = join(work, 'merge-output.json');
+  writeFileSync(resultFile, JSON.stringify(mergeOutput));
+  const r = await exec('python3', [checker, '--source', storeDir, '--customer', CUSTOMER, '--from', FROM, '--to', TO,
+    '--report', reportFile, '--result', resultFile], { timeoutMs: 120000 });
+  log(`check_report.py: exit ${r.status} ${r.stdout.trim()}`);
+  assert.equal(r.status, 0, `check_report.py: ${r.stdout}${r.stderr}`);
 }
 
 function listFiles(dir) {
@@ -259,6 +274,7 @@ const cases = {
     assertSucceeded(run, expected, readFileSync(report, 'utf8'));
     assertPartsRemoved(listFiles(dir).map((f) => f.slice(dir.length + 1)));
     assert.equal(run.result.output.uri, `file://${report}`);
+    await crossCheck(store, report, run.result.output);
   },
 
   async distributed() {
@@ -284,6 +300,7 @@ const cases = {
     const local = join(work, 'report.csv');
     await aws(endpoint, 's3', 'cp', '--quiet', `s3://lambda-c-reports/${key}`, local);
     const message = assertSucceeded(run, expected, readFileSync(local, 'utf8'));
+    await crossCheck(store, local, run.result.output);
     assert.equal(run.result.output.uri, `s3://lambda-c-reports/${key}`);
     const listing = await aws(endpoint, 's3api', 'list-objects-v2', '--bucket', 'lambda-c-reports', '--prefix', `reports/${CUSTOMER}/e2e-s3/`);
     assertPartsRemoved(JSON.parse(listing).Contents.map((o) => o.Key.slice(`reports/${CUSTOMER}/e2e-s3/`.length)));
