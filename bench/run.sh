@@ -40,11 +40,11 @@ done
 if [ "$quick" -eq 1 ]; then
   reps=2; inv=300; cold_runs=3; mem_n=300; mem_check=30
   gen_days=4; gen_rows=300; parts_list="1 2"; invoke_n=20; invoke_warm=3
-  jq_reps=1; fan_reps=1
+  jq_reps=1; fan_reps=1; overhead_reps=2
 else
   reps=5; inv=10000; cold_runs=25; mem_n=10000; mem_check=1000
   gen_days=16; gen_rows=10000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
-  jq_reps=3; fan_reps=2
+  jq_reps=3; fan_reps=2; overhead_reps=7
 fi
 
 log() { printf '[bench] %s\n' "$*" >&2; }
@@ -178,9 +178,9 @@ section_overhead() {
   if [ ! -x "$test_bootstrap" ]; then
     row "$name" "n/a: lambda-test-bootstrap not built" "" "" "≥ 0.95"; return
   fi
-  log "1. overhead: $reps × $inv invocations, echo handler vs bare libcurl"
+  log "1. overhead: $overhead_reps × $inv invocations, echo handler vs bare libcurl"
   local r echo_rates=() bare_rates=() cpu=() two=() echo_cpu=() bare_cpu=() ok=1
-  for ((r = 0; r < reps; r++)); do
+  for ((r = 0; r < overhead_reps; r++)); do
     # Interleaved, so drift on a shared machine hits both sides alike.
     if env _HANDLER=echo LAMBDA_TASK_ROOT="${test_bootstrap%/*}" "${lambda_env[@]}" "$bs" --timeout 120 --invocations "$inv" \
          --expect '{"hello":"world"}' -- "$test_bootstrap" >"$work/o.kv" 2>>"$work/overhead.log" &&
