@@ -349,6 +349,20 @@ static outcome classify(const s3_request *rq, s3_response *rs, const char *what,
     return OUT_FAIL;
 }
 
+/* A 416 to a resumed GET whose range starts exactly at the object's end
+ * (S3's InvalidRange names ActualObjectSize): every byte had arrived and the
+ * connection only fell short of a too-long Content-Length. */
+static int resume_was_complete(const s3_response *rs, uint64_t end)
+{
+    char v[32];
+    if (rs->status != 416 || !rs->body ||
+        lambda_s3_parse_text(rs->body, rs->body_len, "ActualObjectSize", v, sizeof v) != 0)
+        return 0;
+    char *e;
+    unsigned long long size = strtoull(v, &e, 10);
+    return e != v && *e == '\0' && size == end;
+}
+
 static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
 {
     const char *what = rq->key ? rq->key : s->base.loc.bucket;
@@ -449,6 +463,11 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
             /* The server ignored our Range: its body restarted at byte 0. */
             lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: Range ignored by server",
                               rq->op, what);
+            break;
+        }
+        if (ranged && rs->delivered > 0 && !rq->range_len &&
+            resume_was_complete(rs, rq->range_start + rs->delivered)) {
+            rc = 0;
             break;
         }
         outcome o = classify(rq, rs, what, err);
