@@ -158,3 +158,53 @@ def result(status, headers, body):
 
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+class Server:
+    """A helper server (s3rver, the fault proxy) that prints
+    '... listening on 127.0.0.1:PORT' once bound; stopped on exit."""
+
+    def __init__(self, args, work, name, env=None):
+        import re
+        self.log = open(os.path.join(work, name + ".log"), "w+")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=env, start_new_session=True)
+        self.port = None
+        deadline = time.time() + 30
+        while time.time() < deadline and self.port is None:
+            self.log.flush()
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", open(self.log.name).read())
+            if m:
+                self.port = int(m.group(1))
+            elif self.proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.05)
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("%s did not start: %s" % (name, open(self.log.name).read()[-2000:]))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def http_call(port, method, path, body=None, timeout=30):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
