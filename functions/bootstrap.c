@@ -29,7 +29,6 @@ int main(void)
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = lambda_run(&config);
-    lambda_report_close_stores();
     curl_global_cleanup();
     return rc;
 }

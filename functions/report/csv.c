@@ -143,21 +143,20 @@ static int is_known(const char *name)
 }
 
 /* The fields without a column, as one compact JSON object (in source
- * order), or nothing when there are none. */
-static int extra_field(lambda_report_buf *row, const cJSON *event)
+ * order), or nothing when there are none. The fields are moved out of the
+ * event (not copied): the event is discarded right after. */
+static int extra_field(lambda_report_buf *row, cJSON *event)
 {
     cJSON *extra = NULL;
-    for (const cJSON *f = event->child; f; f = f->next) {
-        if (!f->string || is_known(f->string))
-            continue;
-        if (!extra && !(extra = cJSON_CreateObject()))
-            return -1;
-        cJSON *copy = cJSON_Duplicate(f, 1);
-        if (!copy) {
-            cJSON_Delete(extra);
-            return -1;
+    cJSON *f = event->child;
+    while (f) {
+        cJSON *next = f->next;
+        if (f->string && !is_known(f->string)) {
+            if (!extra && !(extra = cJSON_CreateObject()))
+                return -1;
+            cJSON_AddItemToObject(extra, f->string, cJSON_DetachItemViaPointer(event, f));
         }
-        cJSON_AddItemToObject(extra, f->string, copy);
+        f = next;
     }
     if (!extra)
         return 0;

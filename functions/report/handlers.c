@@ -105,8 +105,6 @@ int lambda_report_init_stores(lambda_error *err)
     return 0;
 }
 
-void lambda_report_close_stores(void) {}
-
 /* Stores are opened per invocation: handles are not thread-safe and the
  * runtime may run several invocations at once (Managed Instances). */
 static int open_stores(lambda_store **data, lambda_store **report, lambda_error *err)

@@ -122,10 +122,11 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
 
 /* ---- handlers (handlers.c) ---- */
 
-/* Opens DATA_STORE / REPORT_STORE once per process (the bootstrap's init
- * hook); 0 or -1 with err. */
+/* Reads DATA_STORE / REPORT_STORE (default: DATA_STORE) and opens each
+ * once to check it (the bootstrap's init hook); 0 or -1 with err. The
+ * handlers then open their own handles per invocation, so concurrent
+ * invocations (AWS_LAMBDA_MAX_CONCURRENCY > 1) share nothing mutable. */
 int lambda_report_init_stores(lambda_error *err);
-void lambda_report_close_stores(void);
 
 cJSON *lambda_report_split_date_range(const cJSON *event, const lambda_context *ctx,
                                       lambda_error *err, void *userdata);
