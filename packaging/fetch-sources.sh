@@ -44,8 +44,14 @@ as_root() {
 
 # apt can only fetch source packages with a deb-src entry. Debian 12 images
 # ship only binary entries, so add the same mirrors as deb-src once.
+has_orig() { # package orig-file: does apt know the source package's orig tarball?
+  local uris
+  uris=$(apt-get source --print-uris -qq "$1" 2>/dev/null) || return 1
+  grep -qF "$2" <<<"$uris"
+}
+
 ensure_deb_src() {
-  if apt-get source --print-uris -qq "$1" 2>/dev/null | grep -q "$2"; then
+  if has_orig "$1" "$2"; then
     return 0
   fi
   if [ ! -f "$src_list" ]; then
@@ -68,7 +74,7 @@ EOF
   fi
   log "apt-get update (source indexes)"
   as_root apt-get update -qq
-  apt-get source --print-uris -qq "$1" 2>/dev/null | grep -q "$2" \
+  has_orig "$1" "$2" \
     || die "Debian has no source package '$1' with $2 (apt-get source --print-uris $1)"
 }
 
