@@ -1,0 +1,390 @@
+/*
+ * The three handlers called in-process on a temporary file store: exact
+ * report bytes for a small hand-written data set (order, quoting, formula
+ * guard, BOM/CRLF/long/invalid lines), idempotent re-runs, both merge
+ * modes, and every error path the workflow matches. Running in-process
+ * lets LeakSanitizer see each handler's allocations (the bootstrap under
+ * the emulator is killed, not exited).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "report.h"
+#include "store.h"
+
+static char root[256];
+static char url[300];
+static lambda_store *store;
+
+static void put(const char *key, const char *data)
+{
+    lambda_error err = {{0}, {0}};
+    if (lambda_store_put_buffer(store, key, data, strlen(data), &err) != 0)
+        fail_msg("put %s: %s", key, err.message);
+}
+
+static int collect(const char *data, size_t len, void *ud)
+{
+    return lambda_report_buf_add(ud, data, len);
+}
+
+/* The object's bytes as a NUL-terminated malloc'd string, or NULL. */
+static char *get(const char *key)
+{
+    lambda_error err = {{0}, {0}};
+    lambda_report_buf b = {0};
+    if (lambda_store_get(store, key, 0, 0, collect, &b, &err) != 0) {
+        free(b.data);
+        return NULL;
+    }
+    lambda_report_buf_add(&b, "", 0);
+    return b.data;
+}
+
+static int exists(const char *key)
+{
+    uint64_t size;
+    int e = 0;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_stat(store, key, &size, &e, &err), 0);
+    return e;
+}
+
+typedef cJSON *(*handler_fn)(const cJSON *, const lambda_context *, lambda_error *, void *);
+
+/* Calls a handler with a JSON text; returns its output (or NULL with err). */
+static cJSON *call(handler_fn fn, const char *json, lambda_error *err)
+{
+    cJSON *ev = cJSON_Parse(json);
+    assert_non_null(ev);
+    memset(err, 0, sizeof *err);
+    lambda_context ctx = {.request_id = "test", .deadline_ms = INT64_MAX};
+    cJSON *out = fn(ev, &ctx, err, NULL);
+    cJSON_Delete(ev);
+    return out;
+}
+
+static void expect_error(handler_fn fn, const char *json, const char *type)
+{
+    lambda_error err;
+    cJSON *out = call(fn, json, &err);
+    if (out) {
+        char *s = cJSON_PrintUnformatted(out);
+        cJSON_Delete(out);
+        fail_msg("expected %s for %s, got %s", type, json, s);
+    }
+    if (strcmp(err.type, type) != 0)
+        fail_msg("expected %s for %s, got %s: %s", type, json, err.type, err.message);
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    assert_true(cJSON_IsNumber(v));
+    return v->valuedouble;
+}
+
+#define EV(id, day, extra)                                                                  \
+    "{\"eventId\":\"" id "\",\"customerId\":\"c1\",\"prospectId\":\"p\",\"type\":\"t\","    \
+    "\"occurredAt\":\"" day "T10:00:00Z\"" extra "}"
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "%s/functions-handlers-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(root))
+        return -1;
+    snprintf(url, sizeof url, "file://%s", root);
+    lambda_error err = {{0}, {0}};
+    if (lambda_store_open(url, &store, &err) != 0)
+        return -1;
+    char longline[400];
+    memset(longline, 'x', sizeof longline);
+    memcpy(longline, "{\"eventId\":\"", 12);
+    longline[sizeof longline - 1] = '\0';
+    /* 2024-02-28: BOM + CRLF, a formula, a line too long, another customer */
+    char day1[2000];
+    snprintf(day1, sizeof day1,
+             "\xEF\xBB\xBF" EV("a1", "2024-02-28", ",\"channel\":\"=cmd()\"") "\r\n"
+             "%s\r\n"
+             "{\"eventId\":\"o1\",\"customerId\":\"other\",\"prospectId\":\"p\",\"type\":\"t\","
+             "\"occurredAt\":\"2024-02-28T10:00:00Z\"}\r\n",
+             longline);
+    put("prospects/customer=c1/date=2024-02-28/a.ndjson", day1);
+    put("prospects/customer=c1/date=2024-02-28/b.ndjson",
+        EV("a2", "2024-02-28", ",\"country\":\"FR\",\"note\":\"x, \\\"y\\\"\"") "\n\n");
+    /* 2024-02-29 (leap day): invalid UTF-8, missing field, then a cut line */
+    put("prospects/customer=c1/date=2024-02-29/a.ndjson",
+        EV("b1", "2024-02-29", ",\"score\":-3") "\n"
+        "{\"eventId\":\"\xC3\x28\"}\n"
+        "{\"eventId\":\"b2\",\"customerId\":\"c1\"}\n"
+        "{\"eventId\":\"b3\",\"custo");
+    /* 2024-03-01 */
+    put("prospects/customer=c1/date=2024-03-01/a.ndjson",
+        EV("c1", "2024-03-01", ",\"course\":\"Line1\\nLine2\"") "\n");
+    /* outside any range used below, and a non-source key */
+    put("prospects/customer=c1/date=2024-03-05/a.ndjson", EV("z1", "2024-03-05", "") "\n");
+    put("prospects/customer=c1/date=2024-03-01/readme.txt", "not an ndjson object");
+    setenv("REPORT_MAX_LINE", "200", 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lambda_store_close(store);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char expected_csv[] =
+    "event_id,occurred_at,prospect_id,type,country,course,channel,extra\r\n"
+    "a1,2024-02-28T10:00:00Z,p,t,,,'=cmd(),\r\n"
+    "a2,2024-02-28T10:00:00Z,p,t,FR,,,\"{\"\"note\"\":\"\"x, \\\"\"y\\\"\"\"\"}\"\r\n"
+    "b1,2024-02-29T10:00:00Z,p,t,,,,\"{\"\"score\"\":-3}\"\r\n"
+    "c1,2024-03-01T10:00:00Z,p,t,,\"Line1\nLine2\",,\r\n";
+
+static void test_init_errors(void **state)
+{
+    (void)state;
+    lambda_error err = {{0}, {0}};
+    unsetenv("DATA_STORE");
+    unsetenv("REPORT_STORE");
+    assert_int_equal(lambda_report_init_stores(&err), -1);
+    assert_string_equal(err.type, "InvalidConfiguration");
+    setenv("DATA_STORE", "ftp://x", 1);
+    assert_int_equal(lambda_report_init_stores(&err), -1);
+    assert_string_equal(err.type, "InvalidInput");
+    setenv("DATA_STORE", "file:///nonexistent/functions/store", 1);
+    assert_int_equal(lambda_report_init_stores(&err), -1);
+    assert_string_equal(err.type, "StoreNotFound");
+    setenv("DATA_STORE", url, 1);
+    assert_int_equal(lambda_report_init_stores(&err), 0);
+}
+
+/* split -> generate each part -> merge; returns the merge output */
+static cJSON *run_report(const char *rid, const char *target, int with_parts)
+{
+    lambda_error err;
+    char ev[512];
+    snprintf(ev, sizeof ev, "{\"customerId\":\"c1\",\"from\":\"2024-02-27\",\"to\":\"2024-03-02\","
+             "\"reportId\":\"%s\",\"targetBytes\":%s}", rid, target);
+    cJSON *split = call(lambda_report_split_date_range, ev, &err);
+    if (!split)
+        fail_msg("split: %s: %s", err.type, err.message);
+    int n = (int)num(split, "partCount");
+    assert_int_equal(num(split, "objects"), 4); /* readme.txt and 03-05 not counted */
+    assert_int_equal(num(split, "dataDays"), 3);
+    cJSON *parts = cJSON_GetObjectItemCaseSensitive(split, "parts");
+    assert_int_equal(cJSON_GetArraySize(parts), n);
+    cJSON *results = cJSON_CreateArray();
+    uint64_t rows = 0;
+    for (int i = 0; i < n; i++) {
+        cJSON *in = cJSON_CreateObject();
+        cJSON_AddStringToObject(in, "customerId", "c1");
+        cJSON_AddStringToObject(in, "reportId", rid);
+        cJSON_AddItemToObject(in, "part", cJSON_Duplicate(cJSON_GetArrayItem(parts, i), 1));
+        char *text = cJSON_PrintUnformatted(in);
+        cJSON_Delete(in);
+        cJSON *out = call(lambda_report_generate_sub_report, text, &err);
+        free(text);
+        if (!out)
+            fail_msg("generate %d: %s: %s", i, err.type, err.message);
+        assert_int_equal(num(out, "index"), i);
+        rows += (uint64_t)num(out, "rows");
+        cJSON_AddItemToArray(results, out);
+    }
+    assert_int_equal(rows, 4);
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddStringToObject(in, "customerId", "c1");
+    cJSON_AddStringToObject(in, "reportId", rid);
+    if (with_parts)
+        cJSON_AddItemToObject(in, "parts", results);
+    else
+        cJSON_Delete(results);
+    char *text = cJSON_PrintUnformatted(in);
+    cJSON_Delete(in);
+    cJSON *merged = call(lambda_report_merge_sub_reports, text, &err);
+    free(text);
+    if (!merged)
+        fail_msg("merge: %s: %s", err.type, err.message);
+    assert_int_equal(num(merged, "parts"), n);
+    cJSON_Delete(split);
+    return merged;
+}
+
+static void test_report_exact_bytes(void **state)
+{
+    (void)state;
+    cJSON *m = run_report("exact", "1", 1); /* one part per data day */
+    assert_int_equal(num(m, "parts"), 3);
+    assert_int_equal(num(m, "rows"), 4);
+    /* long line, other customer, bad UTF-8, missing field, cut line */
+    assert_int_equal(num(m, "skipped"), 5);
+    assert_int_equal(num(m, "bytes"), strlen(expected_csv));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(m, "key")->valuestring,
+                        "reports/c1/exact/report.csv");
+    assert_null(cJSON_GetObjectItemCaseSensitive(m, "url")); /* file store */
+    char *csv = get("reports/c1/exact/report.csv");
+    assert_non_null(csv);
+    assert_string_equal(csv, expected_csv);
+    free(csv);
+    assert_false(exists("reports/c1/exact/part-000000.csv"));
+    assert_false(exists("reports/c1/exact/part-000002.json"));
+    assert_true(exists("reports/c1/exact/manifest.json"));
+    cJSON_Delete(m);
+
+    /* a retried merge after the parts are gone answers the same */
+    lambda_error err;
+    cJSON *again = call(lambda_report_merge_sub_reports,
+                        "{\"customerId\":\"c1\",\"reportId\":\"exact\"}", &err);
+    assert_non_null(again);
+    assert_int_equal(num(again, "rows"), 4);
+    assert_int_equal(num(again, "skipped"), 5);
+    cJSON_Delete(again);
+}
+
+static void test_rerun_and_listing_mode(void **state)
+{
+    (void)state;
+    cJSON *a = run_report("rerun", "1000000", 0); /* one part, merged by listing */
+    assert_int_equal(num(a, "parts"), 1);
+    char *first = get("reports/c1/rerun/report.csv");
+    cJSON_Delete(a);
+    cJSON *b = run_report("rerun", "1000000", 1);
+    char *second = get("reports/c1/rerun/report.csv");
+    assert_string_equal(first, second);
+    assert_string_equal(first, expected_csv);
+    free(first);
+    free(second);
+    cJSON_Delete(b);
+}
+
+static void test_empty_range(void **state)
+{
+    (void)state;
+    lambda_error err;
+    cJSON *s = call(lambda_report_split_date_range,
+                    "{\"customerId\":\"c1\",\"from\":\"2023-01-01\",\"to\":\"2023-12-31\","
+                    "\"reportId\":\"empty\"}", &err);
+    assert_non_null(s);
+    assert_int_equal(num(s, "partCount"), 0);
+    cJSON_Delete(s);
+    cJSON *m = call(lambda_report_merge_sub_reports,
+                    "{\"customerId\":\"c1\",\"reportId\":\"empty\",\"parts\":[]}", &err);
+    assert_non_null(m);
+    assert_int_equal(num(m, "rows"), 0);
+    char *csv = get("reports/c1/empty/report.csv");
+    assert_string_equal(csv, lambda_report_csv_header);
+    free(csv);
+    cJSON_Delete(m);
+}
+
+static void test_invalid_input(void **state)
+{
+    (void)state;
+    handler_fn split = lambda_report_split_date_range;
+    handler_fn gen = lambda_report_generate_sub_report;
+    handler_fn merge = lambda_report_merge_sub_reports;
+    expect_error(split, "[1]", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-02-30\",\"to\":\"2024-03-01\",\"reportId\":\"r\"}", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-03-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\"}", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c/1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\"}", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\"}", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":20240101,\"to\":\"2024-02-01\",\"reportId\":\"r\"}", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\",\"targetBytes\":1.5}", "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\",\"maxParts\":0}", "InvalidInput");
+    expect_error(gen, "{\"customerId\":\"c1\",\"reportId\":\"r\"}", "InvalidInput");
+    expect_error(gen, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"part\":{\"index\":\"0\",\"from\":\"2024-01-01\",\"to\":\"2024-01-02\"}}", "InvalidInput");
+    expect_error(gen, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"part\":{\"index\":0,\"from\":\"2024-01-03\",\"to\":\"2024-01-02\"}}", "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":{}}", "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[{\"index\":0,\"rows\":1,\"bytes\":1},{\"index\":0,\"rows\":1,\"bytes\":1}]}", "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[{\"index\":5,\"rows\":1,\"bytes\":1}]}", "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[],\"partCount\":2}", "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"urlExpiresIn\":0}", "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"no-plan\"}", "InvalidInput");
+}
+
+static void test_merge_mismatch(void **state)
+{
+    (void)state;
+    lambda_error err;
+    const char *part = "{\"customerId\":\"c1\",\"reportId\":\"bad\",\"part\":"
+                       "{\"index\":0,\"from\":\"2024-02-27\",\"to\":\"2024-03-02\"}}";
+    cJSON *out = call(lambda_report_generate_sub_report, part, &err);
+    assert_non_null(out);
+    char claims[256];
+    snprintf(claims, sizeof claims, "{\"customerId\":\"c1\",\"reportId\":\"bad\",\"parts\":"
+             "[{\"index\":0,\"rows\":4,\"bytes\":%.0f,\"skipped\":5}]}", num(out, "bytes") + 1);
+    cJSON_Delete(out);
+    /* the claimed size differs from the stored part */
+    expect_error(lambda_report_merge_sub_reports, claims, "MergeMismatch");
+    /* a part missing */
+    expect_error(lambda_report_merge_sub_reports,
+                 "{\"customerId\":\"c1\",\"reportId\":\"bad\",\"partCount\":2}", "MergeMismatch");
+    /* a part altered after its manifest was written */
+    put("reports/c1/bad/part-000000.csv", "tampered\r\n");
+    expect_error(lambda_report_merge_sub_reports,
+                 "{\"customerId\":\"c1\",\"reportId\":\"bad\",\"partCount\":1}", "MergeMismatch");
+    assert_false(exists("reports/c1/bad/report.csv"));
+}
+
+static void test_fault_switch(void **state)
+{
+    (void)state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/faults", root);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    setenv("REPORT_TEST_FAULT_STATE", dir, 1);
+    const char *p1 = "{\"customerId\":\"c1\",\"reportId\":\"f\",\"part\":"
+                     "{\"index\":1,\"from\":\"2024-02-27\",\"to\":\"2024-02-28\"}}";
+    const char *p0 = "{\"customerId\":\"c1\",\"reportId\":\"f\",\"part\":"
+                     "{\"index\":0,\"from\":\"2024-02-27\",\"to\":\"2024-02-28\"}}";
+    setenv("REPORT_TEST_FAULT", "transient:1", 1);
+    expect_error(lambda_report_generate_sub_report, p1, "StoreUnavailable");
+    lambda_error err;
+    cJSON *ok = call(lambda_report_generate_sub_report, p1, &err);
+    assert_non_null(ok);
+    cJSON_Delete(ok);
+    ok = call(lambda_report_generate_sub_report, p0, &err); /* other parts untouched */
+    assert_non_null(ok);
+    cJSON_Delete(ok);
+    setenv("REPORT_TEST_FAULT", "permanent:0", 1);
+    expect_error(lambda_report_generate_sub_report, p0, "InjectedFault");
+    expect_error(lambda_report_generate_sub_report, p0, "InjectedFault");
+    unsetenv("REPORT_TEST_FAULT");
+    ok = call(lambda_report_generate_sub_report, p0, &err);
+    assert_non_null(ok);
+    cJSON_Delete(ok);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_errors),
+        cmocka_unit_test(test_report_exact_bytes),
+        cmocka_unit_test(test_rerun_and_listing_mode),
+        cmocka_unit_test(test_empty_range),
+        cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_merge_mismatch),
+        cmocka_unit_test(test_fault_switch),
+    };
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    curl_global_cleanup();
+    return rc;
+}
