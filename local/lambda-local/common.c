@@ -99,6 +99,29 @@ void *lambda_local_calloc(size_t n, size_t size)
     return p;
 }
 
+char *lambda_local_read_stream(FILE *f, size_t *len)
+{
+    size_t cap = 4096, n = 0, got;
+    char *buf = lambda_local_calloc(1, cap);
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger)
+                out_of_memory();
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 /* Each line is formatted first and written with one call, so lines from
  * concurrent environments never interleave mid-line. */
 static void write_line(const char *prefix, const char *fmt, va_list ap)

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LAMBDA_LOCAL_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -42,6 +43,10 @@ void lambda_local_random_hex(char *out, size_t n);
 char *lambda_local_format(const char *fmt, ...) LAMBDA_LOCAL_PRINTF(1, 2);
 char *lambda_local_strdup(const char *s);
 void *lambda_local_calloc(size_t n, size_t size);
+
+/* Reads a whole stream (NUL-terminated, length in *len); NULL on a read
+ * error. */
+char *lambda_local_read_stream(FILE *f, size_t *len);
 
 /* "lambda-local: ..." diagnostics of the emulator itself, on stderr. */
 void lambda_local_log(const char *fmt, ...) LAMBDA_LOCAL_PRINTF(1, 2);

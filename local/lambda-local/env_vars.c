@@ -16,29 +16,12 @@ static char *read_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
+    size_t len = 0;
+    char *text = lambda_local_read_stream(f, &len);
     fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
+    if (!text)
+        snprintf(err, errlen, "%s: read error", path);
+    return text;
 }
 
 /* SAM accepts numbers and booleans and passes them on as strings. */

@@ -90,7 +90,9 @@ static bool is_reserved(const char *name)
         "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
         "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", NULL};
+        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+        /* Managed Instances only: one environment runs one invocation here. */
+        "AWS_LAMBDA_MAX_CONCURRENCY", NULL};
     for (size_t i = 0; reserved[i]; i++)
         if (strcmp(name, reserved[i]) == 0)
             return true;

@@ -29,6 +29,7 @@
 #include "template.h"
 
 #define DEFAULT_MAX_CONCURRENCY 10
+#define DEFAULT_PORT 3001 /* sam local start-lambda's */
 
 typedef struct options {
     bool invoke_mode;
@@ -49,7 +50,7 @@ typedef struct options {
 static void usage(FILE *out)
 {
     fputs("usage: lambda-local start-lambda [--template template.yaml] [--host 127.0.0.1]\n"
-          "                    [--port N (0 = pick)] [--bootstrap PATH] [--env-vars FILE.json]\n"
+          "                    [--port N (default 3001, 0 = pick)] [--bootstrap PATH] [--env-vars FILE.json]\n"
           "                    [--max-concurrency N] [--function NAME=HANDLER ...]\n"
           "                    [--timeout SECONDS] [--port-file FILE]\n"
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
@@ -89,6 +90,7 @@ static int parse_options(int argc, char **argv, options *o)
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
+    o->port = DEFAULT_PORT;
     o->max_concurrency = DEFAULT_MAX_CONCURRENCY;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
@@ -211,39 +213,25 @@ static int load_functions(const options *o, lambda_local_functions *fns)
     return 0;
 }
 
+/* The event of `invoke -e`: a file, "-" for stdin, or {} without -e. */
 static char *read_event(const char *path, size_t *len)
 {
-    FILE *f = path && strcmp(path, "-") != 0 ? fopen(path, "rb") : NULL;
-    if (path && strcmp(path, "-") != 0 && !f) {
-        fprintf(stderr, "lambda-local: %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
     if (!path) {
         *len = 2;
         return lambda_local_strdup("{}");
     }
-    FILE *in = f ? f : stdin;
-    size_t cap = 4096, n = 0, got;
-    char *buf = malloc(cap);
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, in)) > 0) {
-        n += got;
-        if (cap - n < 2) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
+    bool from_stdin = strcmp(path, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "lambda-local: %s: %s\n", path, strerror(errno));
+        return NULL;
     }
-    if (f)
+    char *event = lambda_local_read_stream(f, len);
+    if (!from_stdin)
         fclose(f);
-    if (!buf)
-        abort();
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    if (!event)
+        fprintf(stderr, "lambda-local: %s: read error\n", path);
+    return event;
 }
 
 /* The signal thread of the invoke subcommand: Ctrl-C stops the pools (and

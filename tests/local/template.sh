@@ -56,8 +56,8 @@ check "env: AWS_LAMBDA_LOG_STREAM_NAME" grep -Eq '^AWS_LAMBDA_LOG_STREAM_NAME=[0
 
 invoke DirFn '{"ms":50}'
 check "folder CodeUri: invoked" [ "$(jq -c . "$WORK/out.json")" = '{"ms":50}' ]
-invoke DirFn '{"ms":3000}'
-check "function Timeout 1 s overrides Globals" grep -q 'Task timed out after 1.00 seconds' "$WORK/out.json"
+invoke DirFn '{"ms":6000}'
+check "function Timeout 2 s overrides Globals" grep -q 'Task timed out after 2.00 seconds' "$WORK/out.json"
 check "function MemorySize 512 in REPORT" grep -q 'Memory Size: 512 MB' "$WORK/server.err"
 
 rc=0; invoke Queue '{}' || rc=$?
@@ -76,7 +76,7 @@ out=$("$LAMBDA_LOCAL" invoke DirFn -e "$WORK/event.json" --template "$proj/templ
 check "invoke subcommand: exit 0 and the payload" [ "$(jq -c . <<<"$out")" = '{"ms":1,"via":"invoke"}' ]
 check "invoke subcommand: REPORT on stderr" grep -q '^REPORT RequestId' "$WORK/invoke.err"
 rc=0
-out=$(echo '{"ms":5000}' | timeout 30 "$LAMBDA_LOCAL" invoke DirFn -e - --template "$proj/template.yaml" 2>/dev/null) || rc=$?
+out=$(echo '{"ms":6000}' | timeout 30 "$LAMBDA_LOCAL" invoke DirFn -e - --template "$proj/template.yaml" 2>/dev/null) || rc=$?
 check "invoke subcommand: a function error exits 1" [ "$rc" = 1 ]
 check "invoke subcommand: ...and prints the error" [ "$(jq -r .errorType <<<"$out")" = Sandbox.Timedout ]
 rc=0
