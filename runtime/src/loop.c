@@ -1,3 +1,6 @@
+/* putenv() (XSI) for _X_AMZN_TRACE_ID, see set_trace_env(). */
+#define _XOPEN_SOURCE 700
+
 #include "loop.h"
 
 #include <pthread.h>
@@ -161,6 +164,31 @@ static int deliver(worker *w, const lambda_invocation *inv,
     }
 }
 
+/* glibc's setenv() keeps every distinct value it was ever given (so that
+ * old getenv() pointers stay valid): a new trace id per invocation grew the
+ * heap by ~150 bytes each time. The runtime owns the "_X_AMZN_TRACE_ID=…"
+ * string instead, hands it to putenv() and frees the one it replaces. Only
+ * used with one worker (see invoke()). */
+static char *trace_env;
+
+static void set_trace_env(const char *trace_id)
+{
+    static const char name[] = "_X_AMZN_TRACE_ID=";
+    char *s = NULL;
+    if (trace_id) {
+        size_t n = sizeof name + strlen(trace_id);
+        if ((s = malloc(n)) != NULL)
+            snprintf(s, n, "%s%s", name, trace_id);
+    }
+    if (!s || putenv(s) != 0) {
+        free(s);
+        s = NULL;
+        unsetenv("_X_AMZN_TRACE_ID");
+    }
+    free(trace_env); /* no longer in environ */
+    trace_env = s;
+}
+
 static void invoke(worker *w, lambda_invocation *inv, lambda_response *res)
 {
     runtime *rt = w->rt;
@@ -168,12 +196,8 @@ static void invoke(worker *w, lambda_invocation *inv, lambda_response *res)
     /* Lambda's rule: _X_AMZN_TRACE_ID per invocation; setenv is not
      * thread-safe, so concurrent workers leave it alone (the trace id is in
      * the context). */
-    if (!rt->concurrent) {
-        if (inv->trace_id)
-            setenv("_X_AMZN_TRACE_ID", inv->trace_id, 1);
-        else
-            unsetenv("_X_AMZN_TRACE_ID");
-    }
+    if (!rt->concurrent)
+        set_trace_env(inv->trace_id);
     lambda_context_set_current(&inv->ctx);
     lambda_signals_set_request_id(inv->request_id);
 
