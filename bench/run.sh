@@ -376,8 +376,17 @@ make_data() {
   [ "${#data_files[@]}" -gt 0 ]
 }
 
-# now_s: seconds since the epoch, to the nanosecond
-now_s() { date +%s.%N; }
+# timed OUT CMD... : runs CMD with stdout to OUT; sets t_real and t_cpu
+# (user + system seconds of CMD); returns CMD's status.
+timed() {
+  local out=$1; shift
+  local TIMEFORMAT='%3R %3U %3S' rc u sy
+  { time "$@" >"$out" 2>>"$work/timed.log"; } 2>"$work/time.txt"
+  rc=$?
+  read -r t_real u sy <"$work/time.txt"
+  t_cpu=$(calc "$u + $sy")
+  return $rc
+}
 
 # The same transform as GenerateSubReport, in jq: lines that are JSON
 # objects of the right customer with the required fields become one CSV row
@@ -397,7 +406,7 @@ jq_filter='fromjson?
 # --- 5. report throughput -----------------------------------------------------------
 
 report_one() { # label, bootstrap -> sets gsr_rate_mb; adds a row
-  local label=$1 boot=$2 logf="$work/report.log" r walls=() rows=""
+  local label=$1 boot=$2 logf="$work/report.log" r walls=() cpus=() rows=""
   mkdir -p "$work/reports"
   printf '{"customerId":"%s","reportId":"bench","part":{"index":0,"from":"%s","to":"%s"}}\n' \
     "$customer" "$data_from" "$data_to" >"$work/gsr.json"
@@ -406,7 +415,7 @@ report_one() { # label, bootstrap -> sets gsr_rate_mb; adds a row
          LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
          --save-response "$work/gsr.out" -- "$boot" >"$work/g.kv" 2>>"$logf" &&
        [ "$(kv errors "$work/g.kv")" = 0 ]; then
-      walls+=("$(kv wall_s "$work/g.kv")")
+      walls+=("$(kv wall_s "$work/g.kv")"); cpus+=("$(kv child_cpu_s "$work/g.kv")")
       rows=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
     else
       failed "GenerateSubReport ($label) failed: $(tail -3 "$logf" | tr '\n' ' ')"
@@ -421,6 +430,8 @@ report_one() { # label, bootstrap -> sets gsr_rate_mb; adds a row
   rps=$(printf '%s\n' "${walls[@]}" | awk -v n="$rows" '{ print n / $1 }' | stats)
   gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$rows") rows)"
   gsr_mb=${mb%% *}
+  # CPU seconds of the whole bootstrap process (its init included).
+  gsr_cpu_mb=$(printf '%s\n' "${cpus[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
 }
 
 section_report() {
@@ -435,10 +446,10 @@ section_report() {
   log "5. report throughput: $(fmt "$data_bytes") bytes in ${#data_files[@]} files; GenerateSubReport ×$reps, jq ×$jq_reps, cat ×$reps"
 
   # Baselines first: the I/O floor and jq, on the very same files.
-  local r t0 t1 cat_walls=() jq_walls=() jq_rows="" jq_line cat_line
+  local r cat_walls=() jq_walls=() jq_cpus=() jq_rows="" jq_line cat_line
   for ((r = 0; r < reps; r++)); do
-    t0=$(now_s); cat "${data_files[@]}" >"$work/cat.out"; t1=$(now_s)
-    cat_walls+=("$(calc "$t1 - $t0")")
+    timed "$work/cat.out" cat "${data_files[@]}" || failed "cat failed"
+    cat_walls+=("$t_real")
   done
   local cs
   cs=$(printf '%s\n' "${cat_walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
@@ -447,18 +458,17 @@ section_report() {
   local jq_mb=""
   if command -v jq >/dev/null 2>&1; then
     for ((r = 0; r < jq_reps; r++)); do
-      t0=$(now_s)
-      if ! jq -rR --arg c "$customer" "$jq_filter" "${data_files[@]}" >"$work/jq.csv" 2>>"$work/jq.log"; then
-        failed "jq transform failed: $(tail -2 "$work/jq.log" | tr '\n' ' ')"; jq_walls=(); break
+      if ! timed "$work/jq.csv" jq -rR --arg c "$customer" "$jq_filter" "${data_files[@]}"; then
+        failed "jq transform failed: $(tail -2 "$work/timed.log" | tr '\n' ' ')"; jq_walls=(); break
       fi
-      t1=$(now_s)
-      jq_walls+=("$(calc "$t1 - $t0")")
+      jq_walls+=("$t_real"); jq_cpus+=("$t_cpu")
     done
     if [ "${#jq_walls[@]}" -gt 0 ]; then
       jq_rows=$(wc -l <"$work/jq.csv")
       local jm
       jm=$(printf '%s\n' "${jq_walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
       jq_mb=${jm%% *}
+      jq_cpu_mb=$(printf '%s\n' "${jq_cpus[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
       jq_line="jq @csv: $(spread "$jm" 1) MB/s, $(fmt "$(calc "$jq_rows / $(printf '%s\n' "${jq_walls[@]}" | stats | cut -d' ' -f1)")") rows/s"
     fi
   else
@@ -475,7 +485,7 @@ section_report() {
       verdict="≥ 5× jq: $(met "$ratio" 5)"
       if [ "$jq_rows" = "$gsr_rows" ]; then same="same $(fmt "$jq_rows") rows"
       else same="rows differ: jq $jq_rows, GenerateSubReport $gsr_rows"; failed "jq and GenerateSubReport rows differ ($jq_rows vs $gsr_rows)"; fi
-      ratio="**$(fmt "$ratio" 1)× jq**, $(fmt "$(calc "100 * $gsr_mb / $cat_mb")" 0) % of the cat floor; $same"
+      ratio="**$(fmt "$ratio" 1)× jq** (per CPU second: $(fmt "$(calc "$gsr_cpu_mb / $jq_cpu_mb")" 1)×), $(fmt "$(calc "100 * $gsr_mb / $cat_mb")" 0) % of the cat floor; $same"
     fi
     row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]} ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON)" \
         "$gsr_result" "$jq_line; $cat_line" "$ratio" "$verdict"
