@@ -36,7 +36,8 @@ typedef struct lambda_local_functions {
     size_t count;
 } lambda_local_functions;
 
-/* Appends a function with default settings and returns it. */
+/* Appends a function with default settings and returns it. The list may
+ * move: pointers into it are valid until the next add. */
 lambda_local_function *lambda_local_functions_add(lambda_local_functions *fns,
                                                   const char *name);
 lambda_local_function *lambda_local_functions_find(const lambda_local_functions *fns,

@@ -271,7 +271,7 @@ static int run_invoke(const options *o, lambda_local_pool **pools, size_t count,
     }
     signal_watch w = {.set = *signals, .pools = pools, .count = count};
     pthread_t watcher;
-    pthread_create(&watcher, NULL, watch_signals, &w);
+    bool watching = pthread_create(&watcher, NULL, watch_signals, &w) == 0;
 
     /* Unlike the Invoke API, the event is passed as it is (like `sam local
      * invoke`), so runtimes can be tested with events that are not JSON. */
@@ -286,8 +286,10 @@ static int run_invoke(const options *o, lambda_local_pool **pools, size_t count,
     int rc = inv->function_error ? 1 : 0;
     lambda_local_invocation_release(inv);
 
-    pthread_kill(watcher, SIGUSR1);
-    pthread_join(watcher, NULL);
+    if (watching) {
+        pthread_kill(watcher, SIGUSR1);
+        pthread_join(watcher, NULL);
+    }
     return rc;
 }
 
@@ -324,7 +326,8 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
     do
         sigwait(signals, &sig);
     while (sig == SIGUSR1);
-    lambda_local_log("%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lambda_local_log("%s received, shutting down",
+                     sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
     /* Pools first: that answers every waiting invoke, so the HTTP threads
      * can finish and the daemon can stop. */
     for (size_t i = 0; i < count; i++)
