@@ -5,12 +5,11 @@
 # executable `bootstrap` (the static one; with FLAVOUR=glibc the bundle) in
 # ARTIFACTS_DIR.
 #
-#   test_sam_makefile.sh MAKEFILE BUILD_DIR STATIC_ZIP
+#   test_sam_makefile.sh MAKEFILE BUILD_DIR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
-[ $# -eq 3 ] || fail "usage: $0 MAKEFILE BUILD_DIR STATIC_ZIP"
-makefile=$1 build=$2 zip=$3
-unzip -q "$zip" bootstrap -d "$work/zip"
+[ $# -eq 2 ] || fail "usage: $0 MAKEFILE BUILD_DIR"
+makefile=$1 build=$2
 
 # SAM's scratch directory: a copy of CodeUri (packaging/).
 mkdir -p "$work/scratch"
@@ -21,8 +20,10 @@ for fn in SplitDateRange GenerateSubReport MergeSubReports; do
      make --no-print-directory --makefile "$makefile" "build-$fn" BUILD_DIR="$build") \
     >"$work/make.log" 2>&1 || { cat "$work/make.log" >&2; fail "make build-$fn failed"; }
   [ -x "$work/artifacts/$fn/bootstrap" ] || fail "build-$fn left no executable bootstrap"
-  cmp -s "$work/artifacts/$fn/bootstrap" "$work/zip/bootstrap" \
-    || fail "build-$fn's bootstrap is not the static zip's"
+  cmp -s "$work/artifacts/$fn/bootstrap" "$build/musl/out/bootstrap" \
+    || fail "build-$fn's bootstrap is not the superbuild's static bootstrap"
+  headers=$(readelf -lW "$work/artifacts/$fn/bootstrap")
+  if grep -q INTERP <<<"$headers"; then fail "build-$fn's bootstrap is not static"; fi
 done
 
 (cd "$work/scratch" && ARTIFACTS_DIR=$work/artifacts/glibc \
