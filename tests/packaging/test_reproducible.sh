@@ -10,6 +10,10 @@ source "$here/lib.sh"
 [ $# -eq 3 ] || fail "usage: $0 BUILD_DIR STATIC_ZIP GLIBC_ZIP"
 build=$1 static_zip=$2 glibc_zip=$3
 musl=$build/musl
+# Bring both zips up to date first, so the two builds compared below see
+# the same sources.
+cmake --build "$build" --target package-static package-glibc >"$work/build.log" 2>&1 \
+  || { tail -40 "$work/build.log" >&2; fail "build failed"; }
 for z in "$static_zip" "$glibc_zip"; do [ -f "$z" ] || fail "$z is missing"; done
 
 # Layout: bootstrap at the root, mode 0755, fixed 1980 timestamps, sorted.
