@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -291,6 +292,32 @@ static int mkdirs(char *path, lambda_error *err)
     return 0;
 }
 
+/* A writer killed mid-write (a timeout, a crash) leaves its temporary file
+ * behind and nothing else would ever remove it: the next writer of the same
+ * key removes those whose process is gone. */
+static void remove_stale_tmp(const char *dir, const char *name)
+{
+    char prefix[512];
+    int n = snprintf(prefix, sizeof prefix, ".%s.tmp-", name);
+    DIR *d = n > 0 && (size_t)n < sizeof prefix ? opendir(dir) : NULL;
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, (size_t)n) != 0)
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + n, &end, 10);
+        if (end == e->d_name + n || *end != '-' || pid <= 0 || pid == (long)getpid() ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* not ours to judge, or its writer may still be alive */
+        char path[4400 + 260];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+}
+
 static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer **out,
                           lambda_error *err)
 {
@@ -304,6 +331,9 @@ static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer 
         return -1;
     }
     const char *slash = strrchr(w->dst, '/');
+    char dir[sizeof w->dst];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - w->dst), w->dst);
+    remove_stale_tmp(dir, slash + 1);
     /* pid + writer address: unique among live writers, no shared counter
      * (handlers may run on several threads). */
     snprintf(w->tmp, sizeof w->tmp, "%.*s/.%s.tmp-%ld-%p", (int)(slash - w->dst), w->dst,
