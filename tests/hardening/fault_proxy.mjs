@@ -16,6 +16,8 @@
 //                 the body, then closes cleanly
 //   long-length   forwards, announces Content-Length + 100, sends the whole
 //                 body, then closes
+//   delay         waits rule.ms (default 1000) before forwarding (a window
+//                 in which a test can kill the client mid-upload)
 //   short-length  forwards, announces Content-Length - 100 and sends only
 //                 that many bytes: a short body no HTTP client can notice
 import http from 'node:http'
@@ -80,6 +82,7 @@ const server = http.createServer(async (req, res) => {
     res.end(xml)
     return
   }
+  if (rule && rule.fault === 'delay') await new Promise((resolve) => setTimeout(resolve, rule.ms || 1000))
   const up = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (ur) => {
     const chunks = []
     ur.on('data', (c) => chunks.push(c))
@@ -89,7 +92,7 @@ const server = http.createServer(async (req, res) => {
       delete headers['transfer-encoding']
       // A HEAD answer has no body but the object's Content-Length: keep it.
       if (req.method !== 'HEAD') headers['content-length'] = String(full.length)
-      if (!rule || full.length < 2) {
+      if (!rule || rule.fault === 'delay' || full.length < 2) {
         res.writeHead(ur.statusCode, headers)
         res.end(full)
         return
