@@ -27,7 +27,8 @@ pkgs=(build-essential cmake pkg-config git ca-certificates
       libcurl4-openssl-dev libssl-dev libcjson-dev libexpat1-dev
       libmicrohttpd-dev libyaml-dev libcmocka-dev
       musl-tools dpkg-dev zip unzip file jq valgrind openssl awscli
-      clang-14 libclang-rt-14-dev util-linux procps time python3)
+      clang-14 libclang-rt-14-dev util-linux procps time python3
+      curl busybox-static)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
