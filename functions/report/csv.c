@@ -17,9 +17,10 @@ const char *const lambda_report_skip_names[LAMBDA_SKIP_COUNT] = {
     "none", "badJson", "badUtf8", "missingField", "wrongCustomer", "tooLong",
 };
 
-/* The fields with a column of their own, in column order after event_id. */
-static const char *const known_fields[] = {"eventId", "occurredAt", "prospectId", "type",
-                                           "country", "course", "channel", "customerId"};
+/* The fields the row uses by name; every other field goes to `extra`. */
+enum { F_EVENT, F_AT, F_PROSPECT, F_TYPE, F_COUNTRY, F_COURSE, F_CHANNEL, F_CUSTOMER, F_COUNT };
+static const char *const known_fields[F_COUNT] = {"eventId", "occurredAt", "prospectId", "type",
+                                                  "country", "course", "channel", "customerId"};
 
 int lambda_report_buf_add(lambda_report_buf *b, const char *s, size_t n)
 {
@@ -76,6 +77,12 @@ int lambda_report_valid_utf8(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
+        /* ASCII runs, eight bytes at a time: most of every line. */
+        uint64_t word;
+        while (i + 8 <= n && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ull) == 0))
+            i += 8;
+        if (i >= n)
+            break;
         unsigned char c = s[i];
         if (c < 0x80) {
             i++;
@@ -111,9 +118,8 @@ int lambda_report_valid_utf8(const char *str, size_t n)
     return 1;
 }
 
-static const char *nonempty_string(const cJSON *obj, const char *name)
+static const char *nonempty_string(const cJSON *v)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
@@ -134,35 +140,35 @@ static int value_field(lambda_report_buf *row, const cJSON *v)
     return rc;
 }
 
-static int is_known(const char *name)
+static int known_index(const char *name)
 {
-    for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
-        if (strcmp(name, known_fields[i]) == 0)
-            return 1;
-    return 0;
+    for (int i = 0; i < F_COUNT; i++)
+        if (name[0] == known_fields[i][0] && strcmp(name, known_fields[i]) == 0)
+            return i;
+    return -1;
 }
 
-/* The fields without a column, as one compact JSON object (in source
- * order), or nothing when there are none. The fields are moved out of the
- * event (not copied): the event is discarded right after. */
-static int extra_field(lambda_report_buf *row, cJSON *event)
+/* One pass over the event: the known fields (first occurrence wins, as
+ * with cJSON_GetObjectItem) into `f`, the others moved into *extra (the
+ * event is discarded right after, so moving beats copying). */
+static int sort_fields(cJSON *event, const cJSON *f[F_COUNT], cJSON **extra)
 {
-    cJSON *extra = NULL;
-    cJSON *f = event->child;
-    while (f) {
-        cJSON *next = f->next;
-        if (f->string && !is_known(f->string)) {
-            if (!extra && !(extra = cJSON_CreateObject()))
+    *extra = NULL;
+    cJSON *item = event->child;
+    while (item) {
+        cJSON *next = item->next;
+        int k = item->string ? known_index(item->string) : -1;
+        if (k >= 0) {
+            if (!f[k])
+                f[k] = item;
+        } else if (item->string) {
+            if (!*extra && !(*extra = cJSON_CreateObject()))
                 return -1;
-            cJSON_AddItemToObject(extra, f->string, cJSON_DetachItemViaPointer(event, f));
+            cJSON_AddItemToObject(*extra, item->string, cJSON_DetachItemViaPointer(event, item));
         }
-        f = next;
+        item = next;
     }
-    if (!extra)
-        return 0;
-    int rc = value_field(row, extra);
-    cJSON_Delete(extra);
-    return rc;
+    return 0;
 }
 
 int lambda_report_event_to_row(const char *line, size_t len, const char *customer,
@@ -189,21 +195,27 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
         *reason = LAMBDA_SKIP_BAD_JSON;
         return 0;
     }
-    const char *event_id = nonempty_string(ev, "eventId");
-    const char *cust = nonempty_string(ev, "customerId");
-    const char *type = nonempty_string(ev, "type");
-    const char *at = nonempty_string(ev, "occurredAt");
-    const cJSON *prospect = cJSON_GetObjectItemCaseSensitive(ev, "prospectId");
-    int prospect_ok = (cJSON_IsString(prospect) && prospect->valuestring[0]) ||
-                      cJSON_IsNumber(prospect);
-    if (!event_id || !type || !at || !prospect_ok || !cust || !lambda_report_valid_timestamp(at)) {
+    const cJSON *f[F_COUNT] = {0};
+    cJSON *extra;
+    if (sort_fields(ev, f, &extra) != 0) {
         cJSON_Delete(ev);
-        *reason = LAMBDA_SKIP_MISSING_FIELD;
-        return 0;
+        return -1;
     }
-    if (strcmp(cust, customer) != 0) {
+    const char *event_id = nonempty_string(f[F_EVENT]);
+    const char *cust = nonempty_string(f[F_CUSTOMER]);
+    const char *type = nonempty_string(f[F_TYPE]);
+    const char *at = nonempty_string(f[F_AT]);
+    const cJSON *prospect = f[F_PROSPECT];
+    int prospect_ok = nonempty_string(prospect) || cJSON_IsNumber(prospect);
+    lambda_report_skip why = LAMBDA_SKIP_NONE;
+    if (!event_id || !type || !at || !prospect_ok || !cust || !lambda_report_valid_timestamp(at))
+        why = LAMBDA_SKIP_MISSING_FIELD;
+    else if (strcmp(cust, customer) != 0)
+        why = LAMBDA_SKIP_WRONG_CUSTOMER;
+    if (why != LAMBDA_SKIP_NONE) {
+        cJSON_Delete(extra);
         cJSON_Delete(ev);
-        *reason = LAMBDA_SKIP_WRONG_CUSTOMER;
+        *reason = why;
         return 0;
     }
     size_t mark = row->len;
@@ -212,12 +224,12 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
          lambda_report_csv_field(row, at, strlen(at), 1) || lambda_report_buf_add(row, ",", 1) ||
          value_field(row, prospect) || lambda_report_buf_add(row, ",", 1) ||
          lambda_report_csv_field(row, type, strlen(type), 1);
-    static const char *const optional[] = {"country", "course", "channel"};
-    for (size_t i = 0; i < 3 && !rc; i++)
-        rc = lambda_report_buf_add(row, ",", 1) ||
-             value_field(row, cJSON_GetObjectItemCaseSensitive(ev, optional[i]));
-    rc = rc || lambda_report_buf_add(row, ",", 1) || extra_field(row, ev) ||
+    for (int i = F_COUNTRY; i <= F_CHANNEL && !rc; i++)
+        rc = lambda_report_buf_add(row, ",", 1) || value_field(row, f[i]);
+    /* extra: the other fields as one compact JSON object, in source order */
+    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && value_field(row, extra)) ||
          lambda_report_buf_add(row, "\r\n", 2);
+    cJSON_Delete(extra);
     cJSON_Delete(ev);
     if (rc) {
         row->len = mark;
