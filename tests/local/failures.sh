@@ -25,7 +25,11 @@ check "timeout: FunctionError Unhandled" [ "$(jget "$WORK/meta.json" .FunctionEr
 check "timeout: errorType Sandbox.Timedout" [ "$(jget "$WORK/out.json" .errorType)" = Sandbox.Timedout ]
 check "timeout: Lambda's message" \
   grep -Eq '"RequestId: [0-9a-f-]{36} Error: Task timed out after 3.00 seconds"' "$WORK/out.json"
-check "timeout: answered long before the 20 s sleep ($took_ms ms)" [ "$took_ms" -lt 15000 ]
+# Server side (the CLI's own start-up can take seconds on a loaded machine):
+# the emulator acted at the 3 s deadline, not at the end of the 20 s sleep.
+dur=$(grep 'Status: timeout' "$WORK/server.err" | sed 's/.*	Duration: \([0-9]*\)\..*/\1/')
+check "timeout: acted at the deadline (REPORT Duration $dur ms, CLI round trip $took_ms ms)" \
+  [ -n "$dur" ] && [ "$dur" -lt 10000 ]
 check "timeout: logged like CloudWatch" grep -Eq 'Z [0-9a-f-]{36} Task timed out after 3.00 seconds$' "$WORK/server.err"
 check "timeout: REPORT Status: timeout" grep -q 'Status: timeout' "$WORK/server.err"
 child=$(cat "$WORK"/mark/child.* | head -1)
