@@ -64,6 +64,17 @@ def changes(before, after):
     return sorted(out)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "ERROR: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_clean(what, text):
+    """In a sanitizer build a report may only reach a process's stderr: any
+    such line fails the test."""
+    hits = [line for line in text.splitlines() if any(m in line for m in SANITIZER_MARKS)]
+    return check("no sanitizer report from %s" % what, not hits, "\n".join(hits[:5]))
+
+
 class Emulator:
     """lambda-local start-lambda in direct mode on port 0 with the given
     functions (name -> handler) and environment for the functions."""
@@ -135,6 +146,7 @@ class Emulator:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+            sanitizer_clean("lambda-local and its bootstraps", self.stderr() + self.stdout())
 
     def __enter__(self):
         return self

@@ -121,7 +121,9 @@ def stop(proc):
     if proc.poll() is None:
         proc.kill()
     out, err = proc.communicate(timeout=10)
-    return err.decode(errors="replace")
+    err = err.decode(errors="replace")
+    hlib.sanitizer_clean("the bootstrap", err)
+    return err
 
 
 # ---- hostile request ids and large values ----

@@ -82,11 +82,17 @@ with hlib.Emulator(lambda_local, test_bootstrap, {"echo": "echo"}, {}, work,
         check("bootstrap fds do not grow", b100[1] <= b10[1], "%d -> %d" % (b10[1], b100[1]))
         # Allocator noise is tens of kB; a leak of even 16 bytes per
         # invocation over 90% of 20,000 would be 288 kB.
-        check("bootstrap RSS does not grow (<= +256 kB)", b100[0] <= b10[0] + 256,
-              "%d -> %d kB" % (b10[0], b100[0]))
+        if os.environ.get("LAMBDA_SOAK_SANITIZED"):
+            # ASan's quarantine holds freed memory by design, so RSS grows;
+            # leaks are LeakSanitizer's job at exit in that build.
+            print("skip: RSS bounds in a sanitizer build")
+        else:
+            check("bootstrap RSS does not grow (<= +256 kB)", b100[0] <= b10[0] + 256,
+                  "%d -> %d kB" % (b10[0], b100[0]))
         check("lambda-local fds do not grow", l100[1] <= l10[1], "%d -> %d" % (l10[1], l100[1]))
-        check("lambda-local RSS does not grow (<= +1024 kB)", l100[0] <= l10[0] + 1024,
-              "%d -> %d kB" % (l10[0], l100[0]))
+        if not os.environ.get("LAMBDA_SOAK_SANITIZED"):
+            check("lambda-local RSS does not grow (<= +1024 kB)", l100[0] <= l10[0] + 1024,
+                  "%d -> %d kB" % (l10[0], l100[0]))
     else:
         check("samples taken at 10% and 100%", False, str(marks))
 if hlib.FAILURES:
