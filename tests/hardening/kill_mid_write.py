@@ -46,7 +46,8 @@ FUNCS = {"S": "SplitDateRange", "G": "GenerateSubReport", "M": "MergeSubReports"
 RANGE = ("2024-01-01", "2024-01-03")
 
 
-def bootstraps(em):
+def bootstraps(em, handler="GenerateSubReport"):
+    """The bootstrap processes lambda-local runs for `handler`."""
     out = []
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -54,7 +55,13 @@ def bootstraps(em):
                 stat = open("/proc/%s/stat" % d).read()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == em.proc.pid:
+            if int(stat.rsplit(")", 1)[1].split()[1]) != em.proc.pid:
+                continue
+            try:
+                env = open("/proc/%s/environ" % d, "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if ("_HANDLER=" + handler).encode() in env:
                 out.append(int(d))
     return out
 
@@ -166,8 +173,14 @@ for kind in stores:
             return out
 
         def in_write():
-            return any(".tmp" in k and os.path.getsize(os.path.join(root, "reports", "cust0001", "killed", k)) > 0
-                       for k in prefix_keys("killed"))
+            """The part's temporary file exists and has data (being written)."""
+            for k in prefix_keys("killed"):
+                if k.startswith(".part-000000.csv.tmp"):
+                    try:
+                        return os.path.getsize(os.path.join(root, "reports", "cust0001", "killed", k)) > 0
+                    except OSError:  # renamed meanwhile
+                        return False
+            return False
     else:
         def s3_keys():
             """Objects s3rver holds, from its directory (<key>._S3rver_object)."""
