@@ -1,0 +1,7 @@
+#!/bin/sh
+# Runs the real bootstrap ($REAL_BOOTSTRAP) under valgrind ($VALGRIND), one
+# log per process in $VG_LOG_DIR. lambda-local gives a bootstrap only the
+# Lambda environment, so every path comes through the function's env vars.
+exec "$VALGRIND" --quiet --leak-check=full --show-leak-kinds=definite,indirect \
+  --errors-for-leak-kinds=definite,indirect --track-fds=no \
+  --log-file="$VG_LOG_DIR/vg.%p" "$REAL_BOOTSTRAP"
