@@ -45,7 +45,7 @@ if [ "$quick" -eq 1 ]; then
 else
   reps=5; inv=4000; cold_runs=25; mem_n=10000; mem_check=1000
   gen_days=16; gen_rows=10000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
-  jq_reps=3; fan_reps=2; overhead_reps=15
+  jq_reps=3; fan_reps=3; overhead_reps=15
 fi
 
 log() { printf '[bench] %s\n' "$*" >&2; }
