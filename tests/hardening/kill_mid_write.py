@@ -173,13 +173,25 @@ for kind in stores:
             return out
 
         def in_write():
-            """The part's temporary file exists and has data (being written)."""
-            for k in prefix_keys("killed"):
-                if k.startswith(".part-000000.csv.tmp"):
+            """GenerateSubReport holds a non-empty file open in the report's
+            prefix before part-000000.csv exists: the part is being written
+            (a hidden temporary file or an O_TMPFILE one alike)."""
+            pre = os.path.join(root, "reports", "cust0001", "killed")
+            if os.path.exists(os.path.join(pre, "part-000000.csv")):
+                return False
+            for pid in bootstraps(em):
+                fd_dir = "/proc/%d/fd" % pid
+                try:
+                    fds = os.listdir(fd_dir)
+                except OSError:
+                    continue
+                for fd in fds:
                     try:
-                        return os.path.getsize(os.path.join(root, "reports", "cust0001", "killed", k)) > 0
-                    except OSError:  # renamed meanwhile
-                        return False
+                        if os.readlink(os.path.join(fd_dir, fd)).startswith(pre + "/") and \
+                                os.stat(os.path.join(fd_dir, fd)).st_size > 0:
+                            return True
+                    except OSError:
+                        continue
             return False
     else:
         def s3_keys():
