@@ -1,11 +1,13 @@
 /*
  * File backend: a store is a directory; a key is a relative path under it.
- * Puts go to a hidden temporary file in the destination directory and are
- * renamed into place on commit, so a reader sees a whole object or none.
- * Listings walk the tree in the same byte order as S3 and skip hidden
- * (temporary) files.
+ * Puts go to an unnamed file (O_TMPFILE) in the destination directory that
+ * is given a hidden name and renamed into place on commit, so a reader sees
+ * a whole object or none, and a writer killed mid-write leaves nothing
+ * behind. Where O_TMPFILE is missing, a hidden named temporary file is used
+ * and the next writer of the key removes those of dead writers. Listings
+ * walk the tree in the same byte order as S3 and skip hidden files.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 typedef struct file_writer {
     lambda_store_writer base;
     int fd;
+    int unnamed; /* O_TMPFILE: w->tmp gets linked only at commit */
     char tmp[4400];
     char dst[4400];
 } file_writer;
@@ -326,19 +329,33 @@ static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer 
         return lambda_store_fail(err, "StoreUnavailable", "out of memory");
     w->base.store = s;
     w->fd = -1;
-    if (full_path(s, key, w->dst, sizeof w->dst, err) != 0 || mkdirs(w->dst, err) != 0) {
+    if (full_path(s, key, w->dst, sizeof w->dst, err) != 0) {
         free(w);
         return -1;
     }
     const char *slash = strrchr(w->dst, '/');
     char dir[sizeof w->dst];
     snprintf(dir, sizeof dir, "%.*s", (int)(slash - w->dst), w->dst);
-    remove_stale_tmp(dir, slash + 1);
+    struct stat st;
+    if (stat(dir, &st) != 0 && mkdirs(w->dst, err) != 0) {
+        free(w);
+        return -1;
+    }
     /* pid + writer address: unique among live writers, no shared counter
      * (handlers may run on several threads). */
     snprintf(w->tmp, sizeof w->tmp, "%.*s/.%s.tmp-%ld-%p", (int)(slash - w->dst), w->dst,
              slash + 1, (long)getpid(), (void *)w);
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+#ifdef O_TMPFILE
+    /* Committing links the unnamed file through /proc/self/fd. */
+    if (access("/proc/self/fd", X_OK) == 0) {
+        w->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+        w->unnamed = w->fd >= 0;
+    }
+#endif
+    if (w->fd < 0) {
+        remove_stale_tmp(dir, slash + 1);
+        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (w->fd < 0) {
         int e = errno;
         free(w);
@@ -384,7 +401,8 @@ static void file_put_abort(lambda_store_writer *base)
     file_writer *w = (file_writer *)base;
     if (w->fd >= 0)
         close(w->fd);
-    unlink(w->tmp);
+    if (!w->unnamed)
+        unlink(w->tmp);
     free(w);
 }
 
@@ -392,6 +410,17 @@ static int file_put_commit(lambda_store_writer *base, lambda_error *err)
 {
     file_writer *w = (file_writer *)base;
     int rc = 0;
+    if (w->unnamed) {
+        /* linkat cannot replace dst: name the file, then rename it over. */
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", w->fd);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp, AT_SYMLINK_FOLLOW) != 0) {
+            rc = io_fail(err, errno, "cannot publish", w->dst);
+            close(w->fd);
+            free(w);
+            return rc;
+        }
+    }
     if (close(w->fd) != 0)
         rc = io_fail(err, errno, "cannot close", w->dst);
     w->fd = -1;

@@ -372,6 +372,49 @@ static void test_fault_switch(void **state)
     cJSON_Delete(ok);
 }
 
+/* 10,000 parts merged in listing mode: the merge's input stays tiny
+ * whatever the number of parts, and the parts come out in index order. */
+static void test_merge_ten_thousand_parts(void **state)
+{
+    (void)state;
+    enum { N = 10000 };
+    char key[200], text[200];
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "reports/c1/many/part-%06d.csv", i);
+        int len = snprintf(text, sizeof text, "row-%d\r\n", i);
+        put(key, text);
+        snprintf(key, sizeof key, "reports/c1/many/part-%06d.json", i);
+        snprintf(text, sizeof text, "{\"index\":%d,\"rows\":1,\"bytes\":%d,\"skipped\":%d}", i,
+                 len, i % 2);
+        put(key, text);
+    }
+    lambda_error err;
+    const char *in = "{\"customerId\":\"c1\",\"reportId\":\"many\",\"partCount\":10000}";
+    cJSON *m = call(lambda_report_merge_sub_reports, in, &err);
+    if (!m)
+        fail_msg("merge: %s: %s", err.type, err.message);
+    assert_int_equal(num(m, "parts"), N);
+    assert_int_equal(num(m, "rows"), N);
+    assert_int_equal(num(m, "skipped"), N / 2);
+    char *out = cJSON_PrintUnformatted(m);
+    assert_true(strlen(in) + strlen(out) < 1024); /* far from 256 KB of state */
+    free(out);
+    cJSON_Delete(m);
+    char *csv = get("reports/c1/many/report.csv");
+    assert_non_null(csv);
+    const char *p = csv + strlen(lambda_report_csv_header);
+    for (int i = 0; i < N; i++) {
+        int len = snprintf(text, sizeof text, "row-%d\r\n", i);
+        if (strncmp(p, text, (size_t)len) != 0)
+            fail_msg("part %d out of place", i);
+        p += len;
+    }
+    assert_int_equal(*p, '\0');
+    free(csv);
+    assert_false(exists("reports/c1/many/part-000000.csv"));
+    assert_false(exists("reports/c1/many/part-009999.json"));
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -383,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_merge_mismatch),
         cmocka_unit_test(test_fault_switch),
+        cmocka_unit_test(test_merge_ten_thousand_parts),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();
