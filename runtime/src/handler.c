@@ -110,6 +110,23 @@ const lambda_handler *lambda_route(const lambda_handler *table, size_t count,
     return NULL;
 }
 
+int lambda_json_has_nul(const char *json, size_t len)
+{
+    const char *end = json + len;
+    for (const char *p = json; p + 6 <= end; p++) {
+        if (p[0] != '\\' || memcmp(p + 1, "u0000", 5) != 0)
+            continue;
+        /* An escape only if the backslashes before it are an even run:
+         * "\\\\u0000" is a literal backslash followed by "u0000". */
+        size_t before = 0;
+        for (const char *q = p; q > json && q[-1] == '\\'; q--)
+            before++;
+        if (before % 2 == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void dispatch_json(const lambda_handler *h, const lambda_request *req,
                           lambda_response *res)
 {
@@ -123,6 +140,13 @@ static void dispatch_json(const lambda_handler *h, const lambda_request *req,
                                 "event is not valid JSON (error at byte %zu "
                                 "of %zu)",
                                 at, req->payload_len);
+        return;
+    }
+    if (lambda_json_has_nul(req->payload, req->payload_len)) {
+        cJSON_Delete(event);
+        lambda_response_failure(res, "Runtime.InvalidEvent",
+                                "event holds a \\u0000 escape: a C handler "
+                                "would see the string cut at the NUL");
         return;
     }
     lambda_error err = {"", ""};

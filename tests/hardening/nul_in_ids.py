@@ -1,11 +1,8 @@
 #!/usr/bin/env python3
-"""KNOWN BUG (registered DISABLED until fixed; see tests/hardening/README.md).
-
-An escaped NUL in a JSON string ("cust0001\\u0000/../x") reaches the
-handlers as a C string cut at the NUL: the event is accepted as customer
-"cust0001" and report "nul" instead of being refused. No path escapes (the
-cut value is still validated), but the request is answered for an identity
-it did not name. Expected: InvalidInput for any id holding a NUL.
+"""An escaped NUL in a JSON string ("cust0001\\u0000/../x") would reach the
+handlers as a C string cut at the NUL (cJSON keeps no length), and the
+request would be answered for an identity it did not name. The runtime
+refuses such events before any handler runs: Runtime.InvalidEvent.
 
 usage: nul_in_ids.py LAMBDA_LOCAL BOOTSTRAP REPORT_GEN
 """
@@ -33,7 +30,8 @@ with hlib.Emulator(lambda_local, bootstrap, {"S": "SplitDateRange", "G": "Genera
         ("G", b'{"customerId":"cust0001\\u0000x","reportId":"r","part":{"index":0,"from":"2024-02-27","to":"2024-02-27"}}'),
     ]:
         etype, doc = hlib.result(*em.invoke(fn, payload))
-        check("NUL inside an id -> InvalidInput (%s)" % payload[:60].decode(), etype == "InvalidInput",
+        check("NUL inside an id -> Runtime.InvalidEvent (%s)" % payload[:60].decode(),
+              etype == "Runtime.InvalidEvent",
               "(got %s: %s)" % (etype, doc))
 hlib.rmtree(work)
 hlib.finish()

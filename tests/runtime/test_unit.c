@@ -367,6 +367,21 @@ static void test_dispatch_json(void **state)
     assert_string_equal(res.error.type, "Runtime.InvalidEvent");
     lambda_response_free(&res);
 
+    /* A NUL escape would reach the handler as a cut C string. */
+    dispatch(&table[0], "{\"id\":\"acme\\u0000/../x\"}", &res, 1000);
+    assert_int_equal(res.kind, LAMBDA_RESPONSE_FAILURE);
+    assert_string_equal(res.error.type, "Runtime.InvalidEvent");
+    assert_non_null(strstr(res.error.message, "u0000"));
+    assert_int_equal(calls, 1);
+    lambda_response_free(&res);
+
+    /* An escaped backslash followed by "u0000" is ordinary text. */
+    dispatch(&table[0], "{\"id\":\"a\\\\u0000\"}", &res, 1000);
+    assert_int_equal(res.kind, LAMBDA_RESPONSE_SUCCESS);
+    assert_int_equal(calls, 2);
+    lambda_response_free(&res);
+    calls = 1;
+
     dispatch(&table[1], "{}", &res, 1000);
     assert_string_equal(res.error.type, "Runtime.NoResponse");
     lambda_response_free(&res);

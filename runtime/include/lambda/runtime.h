@@ -17,7 +17,8 @@
  * Everything a handler receives is valid only for the duration of the call.
  *
  * Errors the runtime itself produces (errorType, posted like handler errors):
- *   Runtime.InvalidEvent           the event is not JSON (JSON handlers only)
+ *   Runtime.InvalidEvent           the event is not JSON, or holds a \u0000
+ *                                  escape (JSON handlers only)
  *   Runtime.NoResponse             a raw handler answered neither success nor
  *                                  failure, or a JSON handler returned NULL
  *                                  without lambda_error_set()
@@ -122,6 +123,18 @@ typedef struct lambda_error {
  *     return lambda_error_set(err, "InvalidInput", "bad date '%s'", s);      */
 void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...)
     LAMBDA_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Non-zero when the JSON text holds a "\u0000" escape. cJSON decodes it into
+ * a NUL byte inside a C string, so every string reader would silently see the
+ * value cut short there (an id "acme\u0000/../x" would read as "acme"). The
+ * runtime therefore refuses such events for JSON handlers
+ * (Runtime.InvalidEvent); call this on JSON you parse yourself. Meant for
+ * text that parsed as JSON: a backslash then only occurs inside strings. */
+int lambda_json_has_nul(const char *json, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Handlers                                                                  */
