@@ -8,13 +8,15 @@
 
 #include <cjson/cJSON.h>
 
+#include <lambda/runtime.h>
+
 #include "report.h"
 
 const char lambda_report_csv_header[] =
     "event_id,occurred_at,prospect_id,type,country,course,channel,extra\r\n";
 
 const char *const lambda_report_skip_names[LAMBDA_SKIP_COUNT] = {
-    "none", "badJson", "badUtf8", "missingField", "wrongCustomer", "tooLong",
+    "none", "badJson", "badUtf8", "missingField", "wrongCustomer", "tooLong", "nulEscape",
 };
 
 /* The fields the row uses by name; every other field goes to `extra`. */
@@ -193,6 +195,13 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
     if (!cJSON_IsObject(ev)) {
         cJSON_Delete(ev);
         *reason = LAMBDA_SKIP_BAD_JSON;
+        return 0;
+    }
+    /* cJSON keeps no string lengths: a value holding an escaped NUL would be
+     * written cut short, a silently wrong cell. Skip and count it instead. */
+    if (lambda_json_has_nul(line, len)) {
+        cJSON_Delete(ev);
+        *reason = LAMBDA_SKIP_NUL;
         return 0;
     }
     const cJSON *f[F_COUNT] = {0};

@@ -105,6 +105,7 @@ typedef enum lambda_report_skip {
     LAMBDA_SKIP_MISSING_FIELD, /* eventId/prospectId/type/occurredAt missing or malformed */
     LAMBDA_SKIP_WRONG_CUSTOMER,
     LAMBDA_SKIP_TOO_LONG,
+    LAMBDA_SKIP_NUL,           /* a \u0000 escape: cJSON would cut the value at the NUL */
     LAMBDA_SKIP_COUNT
 } lambda_report_skip;
 

@@ -41,6 +41,17 @@ def nonempty_str(v):
     return isinstance(v, str) and v != ""
 
 
+def holds_nul(v):
+    """A U+0000 anywhere in the event: the contract skips such lines."""
+    if isinstance(v, str):
+        return "\x00" in v
+    if isinstance(v, dict):
+        return any(holds_nul(k) or holds_nul(x) for k, x in v.items())
+    if isinstance(v, list):
+        return any(holds_nul(x) for x in v)
+    return False
+
+
 def classify(raw, customer):
     """Returns the eventId of a valid event, None for a skipped line, '' for
     a blank line (not an event, not counted)."""
@@ -52,6 +63,8 @@ def classify(raw, customer):
     except (UnicodeDecodeError, ValueError):
         return None
     if not isinstance(ev, dict):
+        return None
+    if holds_nul(ev):
         return None
     pid = ev.get("prospectId")
     pid_ok = nonempty_str(pid) or (isinstance(pid, (int, float)) and not isinstance(pid, bool))

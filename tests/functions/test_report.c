@@ -268,6 +268,10 @@ static void test_event_rows(void **state)
     assert_int_equal(why, LAMBDA_SKIP_WRONG_CUSTOMER);
     assert_null(row_of("{\"eventId\":\"\xC3\x28\",\"customerId\":\"c\"}", "c", &why));
     assert_int_equal(why, LAMBDA_SKIP_BAD_UTF8);
+    /* an escaped NUL would cut the cell: skipped with its own reason */
+    assert_null(row_of("{\"eventId\":\"e\\u0000x\",\"customerId\":\"c\",\"prospectId\":\"p\","
+                       "\"type\":\"t\",\"occurredAt\":\"2024-01-01T00:00:00Z\"}", "c", &why));
+    assert_int_equal(why, LAMBDA_SKIP_NUL);
 }
 
 static void test_utf8(void **state)

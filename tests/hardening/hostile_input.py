@@ -47,7 +47,7 @@ lines = [
     ev(2, country="+1+2", course="-2+3", channel="@SUM(A1)"),
     ev(3, type="\tvisit", country="\rcmd", course="a,b\"c\"\r\nd"),
     ev(4, country="\u0007bell\u001b[31m"),
-    ev(5, course="nul\u0000inside"),
+    ev(5, course="nul\u0000inside"),                                # escaped NUL: skipped (nulEscape)
     ev(6, nested=json.loads("[" * 200 + "]" * 200)),
     b'{"eventId":"e7","customerId":"evil","prospectId":"p","type":"t\xff\xfe",'
     b'"occurredAt":"2024-02-28T10:00:00Z"}',                      # invalid UTF-8
@@ -58,8 +58,7 @@ lines = [
 ]
 with open(os.path.join(day, "a.ndjson"), "wb") as f:
     f.write(b"\r\n".join(lines) + b"\r\n")
-EXPECT_ROWS = 8          # e1-e6, e10 ... and e9 is skipped, e7/e8/nesting skipped
-EXPECT_ROWS = 7
+EXPECT_ROWS = 6          # e1-e4, e6, e10; e5 (NUL), e7, e8, e9 and the nesting are skipped
 
 env = {"DATA_STORE": "file://" + store, "REPORT_MAX_LINE": "4096", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}
 # LAMBDA_VALGRIND=/usr/bin/valgrind: every bootstrap runs under valgrind
@@ -186,7 +185,7 @@ with hlib.Emulator(lambda_local, bootstrap, fns, env, work) as em:
                     {"customerId": "evil", "reportId": "h1", "partCount": len(parts)}, None)
     valid_reports.add(("evil", "h1"))
     check("hostile data: %d rows" % EXPECT_ROWS, gen and gen.get("rows") == EXPECT_ROWS, str(gen))
-    check("hostile data: 4 lines skipped and counted", gen and gen.get("skipped") == 4, str(gen))
+    check("hostile data: 5 lines skipped and counted", gen and gen.get("skipped") == 5, str(gen))
     manifest = os.path.join(store, "reports", "evil", "h1", "manifest.json")
     report = os.path.join(store, "reports", "evil", "h1", "report.csv")
     data = open(report, "rb").read() if os.path.exists(report) else b""
@@ -207,7 +206,7 @@ with hlib.Emulator(lambda_local, bootstrap, fns, env, work) as em:
     check("no cell a spreadsheet would run as a formula", not bad, str(bad))
     ids = sorted(r[0] for r in rows[1:])
     check("event ids kept (formula one neutralised)",
-          ids == sorted(["e1", "e2", "e3", "e4", "e5", "e6", "'=1+1"]), str(ids))
+          ids == sorted(["e1", "e2", "e3", "e4", "e6", "'=1+1"]), str(ids))
     e3 = [r for r in rows[1:] if r[0] == "e3"]
     check("quotes, comma and CRLF inside a cell survive the round trip",
           e3 and e3[0][5] == "a,b\"c\"\r\nd", str(e3))
