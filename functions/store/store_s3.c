@@ -44,6 +44,8 @@ typedef struct s3_store {
     long retry_base_ms;
     size_t part_size;
     unsigned int seed;
+    const char *ca_file; /* CURL_CA_BUNDLE or SSL_CERT_FILE, else curl's default */
+    const char *ca_path; /* SSL_CERT_DIR, else curl's default */
 } s3_store;
 
 typedef struct s3_request {
@@ -147,6 +149,11 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
         part = 512ull * 1024 * 1024;
     s->part_size = (size_t)part;
     s->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+    /* libcurl ignores these variables (only the curl tool reads them), yet
+     * users expect them to work: the static build's compiled-in bundle is
+     * Amazon Linux's /etc/pki/tls/certs/ca-bundle.crt, wrong elsewhere. */
+    s->ca_file = env_or("CURL_CA_BUNDLE", env_or("SSL_CERT_FILE", NULL));
+    s->ca_path = env_or("SSL_CERT_DIR", NULL);
     s->curl = curl_easy_init();
     if (!s->curl) {
         free(s->token_header);
@@ -432,6 +439,10 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        if (s->ca_file)
+            curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
+        if (s->ca_path)
+            curl_easy_setopt(c, CURLOPT_CAPATH, s->ca_path);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
         /* A stalled transfer is a failed one: under 1 byte/s for 30 s. */
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
