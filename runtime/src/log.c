@@ -137,9 +137,9 @@ char *lambda_log_format_record(const lambda_log_config *cfg,
     return format_text(level, request_id, ts, message);
 }
 
-/* One write(2) per record, so that lines from concurrent invocations never
- * interleave. */
-static void write_all(const char *s, size_t n)
+/* Callers pass one whole record, so one write(2) per record: lines from
+ * concurrent invocations never interleave. */
+void lambda_log_write_stderr(const char *s, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(STDERR_FILENO, s, n);
@@ -173,7 +173,7 @@ void lambda_logv(lambda_log_level level, const char *fmt, va_list ap)
                                           ctx ? ctx->request_id : NULL,
                                           lambda_now_ms(), message);
     if (line) {
-        write_all(line, strlen(line));
+        lambda_log_write_stderr(line, strlen(line));
         free(line);
     }
     if (message != small)

@@ -4,6 +4,7 @@
 #define LAMBDA_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lambda/runtime.h"
@@ -36,6 +37,10 @@ const char *lambda_log_level_name(lambda_log_level level);
 char *lambda_log_format_record(const lambda_log_config *cfg,
                                lambda_log_level level, const char *request_id,
                                int64_t unix_ms, const char *message);
+
+/* Writes all of s to stderr with write(2) only, retrying short writes:
+ * async-signal-safe, so the fatal-signal handler uses it too. */
+void lambda_log_write_stderr(const char *s, size_t n);
 
 /* RFC 3339 UTC with milliseconds, e.g. 2026-11-26T16:57:00.123Z. */
 void lambda_log_timestamp(char out[32], int64_t unix_ms);

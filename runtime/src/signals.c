@@ -78,28 +78,17 @@ size_t lambda_signals_format_line(char *out, size_t size, int sig,
     return at;
 }
 
-static void write_all(const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, s, n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 static void on_fatal(int sig)
 {
     char line[256];
     size_t n = lambda_signals_format_line(line, sizeof line, sig,
                                           tls_request_id);
-    write_all(line, n);
+    lambda_log_write_stderr(line, n);
 #ifdef __GLIBC__
     void *frames[48];
     int depth = backtrace(frames, 48);
     static const char head[] = LAMBDA_RUNTIME_NAME ": backtrace:\n";
-    write_all(head, sizeof head - 1);
+    lambda_log_write_stderr(head, sizeof head - 1);
     backtrace_symbols_fd(frames, depth, STDERR_FILENO);
 #endif
     /* SA_RESETHAND restored the default action; the re-raised signal is
