@@ -46,6 +46,7 @@ typedef struct s3_store {
     unsigned int seed;
     const char *ca_file; /* CURL_CA_BUNDLE or SSL_CERT_FILE, else curl's default */
     const char *ca_path; /* SSL_CERT_DIR, else curl's default */
+    char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 } s3_store;
 
 typedef struct s3_request {
@@ -370,6 +371,30 @@ static int resume_was_complete(const s3_response *rs, uint64_t end)
     return e != v && *e == '\0' && size == end;
 }
 
+/* A server certificate not trusted, or CA certificates that cannot be
+ * loaded: say so, with libcurl's detail and the CA file and directory in
+ * use, since curl_easy_strerror() alone ("SSL peer certificate or SSH remote
+ * key was not OK") names neither the cause nor the bundle to fix. */
+static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *what, CURLcode cc,
+                              lambda_error *err)
+{
+    const char *ca_file = s->ca_file, *ca_path = s->ca_path;
+#if LIBCURL_VERSION_NUM >= 0x075400 /* CURLINFO_CAINFO/CAPATH (built-in defaults): 7.84 */
+    char *built_in = NULL;
+    if (!ca_file && curl_easy_getinfo(s->curl, CURLINFO_CAINFO, &built_in) == CURLE_OK)
+        ca_file = built_in;
+    built_in = NULL;
+    if (!ca_path && curl_easy_getinfo(s->curl, CURLINFO_CAPATH, &built_in) == CURLE_OK)
+        ca_path = built_in;
+#endif
+    lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: %s: %s (CA file %s, CA dir %s)",
+                      rq->op, what,
+                      cc == CURLE_SSL_CACERT_BADFILE ? "cannot load the CA certificates"
+                                                     : "TLS server certificate not trusted",
+                      s->curl_error[0] ? s->curl_error : curl_easy_strerror(cc),
+                      ca_file ? ca_file : "none", ca_path ? ca_path : "none");
+}
+
 static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
 {
     const char *what = rq->key ? rq->key : s->base.loc.bucket;
@@ -439,6 +464,8 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        s->curl_error[0] = '\0';
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_error);
         if (s->ca_file)
             curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
         if (s->ca_path)
@@ -464,6 +491,10 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
             if (err && !err->type[0])
                 lambda_store_fail(err, "StoreUnavailable", "reading %s was aborted", what);
             break;
+        }
+        if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+            tls_trust_failure(s, rq, what, cc, err);
+            continue;
         }
         if (cc != CURLE_OK) {
             lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: %s", rq->op, what,
