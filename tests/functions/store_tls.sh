@@ -15,6 +15,9 @@
 #   SSL_CERT_FILE = another CA               -> StoreUnavailable, naming the
 #                                               certificate and the CA file
 #   SSL_CERT_FILE = a missing file           -> StoreUnavailable, naming it
+#   no CA variable (libcurl's built-in bundle: Debian's, or Amazon Linux's
+#   in the static build; neither holds the test CA) -> StoreUnavailable,
+#                                               naming the built-in path
 #
 #   store_tls.sh BOOTSTRAP LAMBDA_LOCAL REPORT_GEN
 # BOOTSTRAP is the glibc build's (tests/functions) or the static musl
@@ -103,14 +106,15 @@ cat >"$work/env.json" <<JSON
  $(env_for SplitBundleWins ",\"CURL_CA_BUNDLE\":\"$pki/ca.pem\",\"SSL_CERT_FILE\":\"$pki/other.pem\""),
  $(env_for SplitCertDir ",\"SSL_CERT_DIR\":\"$pki/dir\",\"SSL_CERT_FILE\":\"$pki/other.pem\""),
  $(env_for SplitWrongCa ",\"SSL_CERT_FILE\":\"$pki/other.pem\""),
- $(env_for SplitMissingCa ",\"SSL_CERT_FILE\":\"$pki/missing.pem\"")}
+ $(env_for SplitMissingCa ",\"SSL_CERT_FILE\":\"$pki/missing.pem\""),
+ $(env_for SplitNoCa "")}
 JSON
 "$lambda_local" start-lambda --host 127.0.0.1 --port 0 --port-file "$work/port" \
   --bootstrap "$bootstrap" --env-vars "$work/env.json" --timeout 60 \
   --function SplitCertFile=SplitDateRange --function GenerateSubReport=GenerateSubReport \
   --function MergeSubReports=MergeSubReports --function SplitBundleWins=SplitDateRange \
   --function SplitCertDir=SplitDateRange --function SplitWrongCa=SplitDateRange \
-  --function SplitMissingCa=SplitDateRange >"$work/local.out" 2>"$work/local.err" &
+  --function SplitMissingCa=SplitDateRange --function SplitNoCa=SplitDateRange >"$work/local.out" 2>"$work/local.err" &
 pids+=($!)
 wait_for "$work/local.out" "listening on" "${pids[-1]}"
 port=$(cat "$work/port")
@@ -174,6 +178,10 @@ expect_error SplitWrongCa "$split_event" StoreUnavailable \
 
 step "SSL_CERT_FILE = a missing file: the error names it"
 expect_error SplitMissingCa "$split_event" StoreUnavailable "$pki/missing.pem"
+
+step "no CA variable: libcurl's built-in bundle, named in the error"
+expect_error SplitNoCa "$split_event" StoreUnavailable \
+  "(certificate not trusted|cannot load the CA certificates).*\(CA file /[^,]+,"
 
 # Under ASan/UBSan the bootstrap's reports land in lambda-local's stderr.
 if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/local.err" >&2; then
