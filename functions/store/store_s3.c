@@ -372,7 +372,8 @@ static int resume_was_complete(const s3_response *rs, uint64_t end)
 }
 
 /* A server certificate not trusted, or CA certificates that cannot be
- * loaded: say so, with libcurl's detail and the CA file and directory in
+ * loaded: a configuration fault that no retry mends, so it is reported at
+ * once as StoreTlsError (which the state machine does not retry). Say so, with libcurl's detail and the CA file and directory in
  * use, since curl_easy_strerror() alone ("SSL peer certificate or SSH remote
  * key was not OK") names neither the cause nor the bundle to fix. */
 static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *what, CURLcode cc,
@@ -387,7 +388,7 @@ static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *wha
     if (!ca_path && curl_easy_getinfo(s->curl, CURLINFO_CAPATH, &built_in) == CURLE_OK)
         ca_path = built_in;
 #endif
-    lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: %s: %s (CA file %s, CA dir %s)",
+    lambda_store_fail(err, "StoreTlsError", "S3 %s %s: %s: %s (CA file %s, CA dir %s)",
                       rq->op, what,
                       cc == CURLE_SSL_CACERT_BADFILE ? "cannot load the CA certificates"
                                                      : "TLS server certificate not trusted",
@@ -494,7 +495,7 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         }
         if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
             tls_trust_failure(s, rq, what, cc, err);
-            continue;
+            break;
         }
         if (cc != CURLE_OK) {
             lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: %s", rq->op, what,

@@ -12,11 +12,11 @@
 #   CURL_CA_BUNDLE = test CA, SSL_CERT_FILE = another CA -> succeeds
 #   SSL_CERT_DIR = a hashed dir with the test CA, SSL_CERT_FILE = another
 #                  CA                        -> succeeds (CAPATH is used)
-#   SSL_CERT_FILE = another CA               -> StoreUnavailable, naming the
+#   SSL_CERT_FILE = another CA               -> StoreTlsError, naming the
 #                                               certificate and the CA file
-#   SSL_CERT_FILE = a missing file           -> StoreUnavailable, naming it
+#   SSL_CERT_FILE = a missing file           -> StoreTlsError, naming it
 #   no CA variable (libcurl's built-in bundle: Debian's, or Amazon Linux's
-#   in the static build; neither holds the test CA) -> StoreUnavailable,
+#   in the static build; neither holds the test CA) -> StoreTlsError,
 #                                               naming the built-in path
 #
 #   store_tls.sh BOOTSTRAP LAMBDA_LOCAL REPORT_GEN
@@ -173,14 +173,18 @@ expect_ok SplitCertDir "$split_event"
 [ "$(jq .partCount <<<"$body")" = "$parts" ] || fail "SplitCertDir answered $body"
 
 step "SSL_CERT_FILE = another CA: a clear certificate error"
-expect_error SplitWrongCa "$split_event" StoreUnavailable \
+expect_error SplitWrongCa "$split_event" StoreTlsError \
   "certificate.*$pki/other.pem|$pki/other.pem.*certificate"
+# A trust failure is configuration: answered at once, not after retries.
+if jq -r .errorMessage <<<"$body" | grep -q "attempts"; then
+  fail "a certificate failure must not be retried: $body"
+fi
 
 step "SSL_CERT_FILE = a missing file: the error names it"
-expect_error SplitMissingCa "$split_event" StoreUnavailable "$pki/missing.pem"
+expect_error SplitMissingCa "$split_event" StoreTlsError "$pki/missing.pem"
 
 step "no CA variable: libcurl's built-in bundle, named in the error"
-expect_error SplitNoCa "$split_event" StoreUnavailable \
+expect_error SplitNoCa "$split_event" StoreTlsError \
   "(certificate not trusted|cannot load the CA certificates).*\(CA file /[^,]+,"
 
 # Under ASan/UBSan the bootstrap's reports land in lambda-local's stderr.
@@ -188,4 +192,4 @@ if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/local.err" >&2
   fail "sanitizer report from the bootstrap"
 fi
 
-echo "ok: $(basename "$bootstrap") honours SSL_CERT_FILE, CURL_CA_BUNDLE (wins), SSL_CERT_DIR over HTTPS; wrong or missing CA -> StoreUnavailable naming the certificate problem"
+echo "ok: $(basename "$bootstrap") honours SSL_CERT_FILE, CURL_CA_BUNDLE (wins), SSL_CERT_DIR over HTTPS; wrong or missing CA -> StoreTlsError naming the certificate problem"
