@@ -35,7 +35,8 @@
  *         "uri":"s3://bucket/prefix/reports/…/report.csv","rows":…,"bytes":…,
  *         "parts":2,"skipped":3,
  *         "url":"https://…presigned…","urlExpiresIn":3600}   (S3 stores only)
- *   After a verified merge it writes manifest.json and deletes the parts; a
+ *   After a verified merge it writes manifest.json and deletes the parts
+ *   in one batch (lambda_store_delete_many: S3 DeleteObjects); a
  *   re-run that finds the parts gone answers from manifest.json.
  *
  * Errors: InvalidInput (bad event), StoreUnavailable / StoreThrottled
@@ -707,23 +708,32 @@ static cJSON *merge_output(lambda_store *report, const char *customer, const cha
     return out;
 }
 
+/* One batch delete of every part and manifest found (S3: one DeleteObjects
+ * request per 1000 keys instead of one DELETE per key). */
 static int delete_parts(lambda_store *report, const char *customer, const char *report_id,
                         const part_info *parts, size_t n, lambda_error *err)
 {
-    char key[300];
-    for (size_t i = 0; i < n; i++) {
-        if (parts[i].have_csv) {
-            snprintf(key, sizeof key, PART_KEY_FMT, customer, report_id, (int)i);
-            if (lambda_store_delete(report, key, err) != 0)
-                return -1;
+    char (*keys)[300] = malloc((2 * n + 1) * sizeof *keys);
+    const char **ptrs = malloc((2 * n + 1) * sizeof *ptrs);
+    size_t k = 0;
+    int rc = -1;
+    if (!keys || !ptrs) {
+        lambda_error_set(err, "StoreUnavailable", "out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (parts[i].have_csv)
+                snprintf(keys[k++], sizeof keys[0], PART_KEY_FMT, customer, report_id, (int)i);
+            if (parts[i].have_manifest)
+                snprintf(keys[k++], sizeof keys[0], PART_MANIFEST_FMT, customer, report_id,
+                         (int)i);
         }
-        if (parts[i].have_manifest) {
-            snprintf(key, sizeof key, PART_MANIFEST_FMT, customer, report_id, (int)i);
-            if (lambda_store_delete(report, key, err) != 0)
-                return -1;
-        }
+        for (size_t i = 0; i < k; i++)
+            ptrs[i] = keys[i];
+        rc = lambda_store_delete_many(report, ptrs, k, err);
     }
-    return 0;
+    free(keys);
+    free(ptrs);
+    return rc;
 }
 
 cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context *ctx,

@@ -1,12 +1,14 @@
 /*
- * The store's only cryptography: SHA-256 (S3 payload hashes) and
- * HMAC-SHA256 (presigned URLs), taken from the TLS library the build links:
+ * The store's only cryptography: SHA-256 (S3 payload hashes and the
+ * DeleteObjects body checksum, sent base64-encoded) and HMAC-SHA256
+ * (presigned URLs), taken from the TLS library the build links:
  * OpenSSL's libcrypto normally, mbedTLS in the static musl build
  * (LAMBDA_USE_MBEDTLS). Nothing here is hand-written crypto.
  */
 #include "store_internal.h"
 
 #ifdef LAMBDA_USE_MBEDTLS
+#include <mbedtls/base64.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
@@ -26,6 +28,13 @@ void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
     mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key_len, data, len,
                     out);
 }
+
+void lambda_store_base64(const unsigned char *in, size_t len, char *out)
+{
+    size_t written = 0;
+    mbedtls_base64_encode((unsigned char *)out, 4 * ((len + 2) / 3) + 1, &written, in, len);
+    out[written] = '\0';
+}
 #else
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -41,6 +50,11 @@ void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
 {
     unsigned int n = 32;
     HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);
+}
+
+void lambda_store_base64(const unsigned char *in, size_t len, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, in, (int)len); /* NUL-terminates */
 }
 #endif
 

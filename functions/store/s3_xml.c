@@ -254,6 +254,144 @@ int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *ou
     return found ? 0 : -1;
 }
 
+/* ---- DeleteObjects ---- */
+
+/* Bytes `s` takes once XML-escaped. */
+static size_t escaped_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '&' ? 5 : *s == '<' || *s == '>' ? 4 : *s == '"' || *s == '\'' ? 6 : 1;
+    return n;
+}
+
+static char *append_escaped(char *o, const char *s)
+{
+    for (; *s; s++) {
+        const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
+                        : *s == '"' ? "&quot;" : *s == '\'' ? "&apos;" : NULL;
+        if (rep) {
+            size_t k = strlen(rep);
+            memcpy(o, rep, k);
+            o += k;
+        } else {
+            *o++ = *s;
+        }
+    }
+    return o;
+}
+
+char *lambda_s3_delete_body(const char *const *keys, size_t n, size_t *len)
+{
+    static const char head[] = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                               "<Quiet>true</Quiet>";
+    static const char open_obj[] = "<Object><Key>", close_obj[] = "</Key></Object>";
+    static const char tail[] = "</Delete>";
+    size_t cap = sizeof head + sizeof tail;
+    for (size_t i = 0; i < n; i++)
+        cap += sizeof open_obj + sizeof close_obj + escaped_len(keys[i]);
+    char *xml = malloc(cap);
+    if (!xml)
+        return NULL;
+    char *o = xml;
+    memcpy(o, head, sizeof head - 1);
+    o += sizeof head - 1;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(o, open_obj, sizeof open_obj - 1);
+        o = append_escaped(o + sizeof open_obj - 1, keys[i]);
+        memcpy(o, close_obj, sizeof close_obj - 1);
+        o += sizeof close_obj - 1;
+    }
+    memcpy(o, tail, sizeof tail); /* with its NUL */
+    *len = (size_t)(o - xml) + sizeof tail - 1;
+    return xml;
+}
+
+/* The collected text, cut to fit `out`. */
+static void text_copy(const xml_text *t, char *out, size_t out_len)
+{
+    size_t n = t->len < out_len - 1 ? t->len : out_len - 1;
+    memcpy(out, t->buf, n);
+    out[n] = '\0';
+}
+
+typedef struct delete_state {
+    xml_text text;
+    int depth;
+    int root_ok;     /* root element is <DeleteResult> */
+    int in_error;    /* inside a depth-2 <Error> */
+    char key[1100], code[128], message[512];
+    int errors;
+    lambda_s3_delete_error_fn fn;
+    void *ud;
+} delete_state;
+
+static void XMLCALL delete_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    delete_state *st = ud;
+    st->depth++;
+    text_reset(&st->text);
+    const char *n = local_name(name);
+    if (st->depth == 1) {
+        st->root_ok = strcmp(n, "DeleteResult") == 0;
+    } else if (st->depth == 2 && strcmp(n, "Error") == 0) {
+        st->in_error = 1;
+        st->key[0] = st->code[0] = st->message[0] = '\0';
+    }
+}
+
+static void XMLCALL delete_end(void *ud, const XML_Char *name)
+{
+    delete_state *st = ud;
+    const char *n = local_name(name);
+    if (st->in_error && st->depth == 3) {
+        if (strcmp(n, "Key") == 0)
+            text_copy(&st->text, st->key, sizeof st->key);
+        else if (strcmp(n, "Code") == 0)
+            text_copy(&st->text, st->code, sizeof st->code);
+        else if (strcmp(n, "Message") == 0)
+            text_copy(&st->text, st->message, sizeof st->message);
+    } else if (st->in_error && st->depth == 2) {
+        st->in_error = 0;
+        st->errors++;
+        if (st->fn)
+            st->fn(st->key, st->code[0] ? st->code : "no error code", st->message, st->ud);
+    }
+    text_reset(&st->text);
+    st->depth--;
+}
+
+static void XMLCALL delete_text(void *ud, const XML_Char *s, int len)
+{
+    delete_state *st = ud;
+    text_add(&st->text, s, len);
+}
+
+int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_error_fn fn,
+                                  void *ud, lambda_error *err)
+{
+    delete_state *st = calloc(1, sizeof *st);
+    XML_Parser p = XML_ParserCreate("UTF-8");
+    if (!st || !p) {
+        free(st);
+        if (p)
+            XML_ParserFree(p);
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    }
+    st->fn = fn;
+    st->ud = ud;
+    XML_SetUserData(p, st);
+    XML_SetElementHandler(p, delete_start, delete_end);
+    XML_SetCharacterDataHandler(p, delete_text);
+    int rc = len ? run_parser(p, xml, len) : -1;
+    int errors = rc == 0 && st->root_ok ? st->errors : -1;
+    XML_ParserFree(p);
+    free(st);
+    if (errors < 0)
+        return lambda_store_fail(err, "StoreUnavailable", "malformed S3 DeleteObjects response");
+    return errors;
+}
+
 char *lambda_s3_uri_encode(const char *s, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";

@@ -259,6 +259,22 @@ int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err)
     return store->ops->del(store, key, err);
 }
 
+int lambda_store_delete_many(lambda_store *store, const char *const *keys, size_t n,
+                             lambda_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lambda_store_check_key(keys[i], err) != 0)
+            return -1;
+    if (n == 0)
+        return 0;
+    if (store->ops->del_many)
+        return store->ops->del_many(store, keys, n, err);
+    for (size_t i = 0; i < n; i++)
+        if (store->ops->del(store, keys[i], err) != 0)
+            return -1;
+    return 0;
+}
+
 char *lambda_store_presign_get(lambda_store *store, const char *key, long expires_s,
                                lambda_error *err)
 {

@@ -109,6 +109,17 @@ int lambda_store_copy(lambda_store *store, const char *src_key, const char *dst_
 /* Deletes an object; a missing object is not an error. */
 int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err);
 
+/* Deletes keys[0..n); missing objects are not errors. Every key is checked
+ * before anything is deleted. S3 sends DeleteObjects requests of at most
+ * 1000 keys (one request instead of one per key), re-sending keys that
+ * failed with a retryable code; the file store unlinks each. On failure
+ * some keys may already be gone (a re-run is safe) and `err` names a key
+ * that could not be deleted and S3's code for it (AccessDenied ->
+ * StoreAccessDenied, SlowDown -> StoreThrottled, InternalError ->
+ * StoreUnavailable, others StoreError). */
+int lambda_store_delete_many(lambda_store *store, const char *const *keys, size_t n,
+                             lambda_error *err);
+
 /* A presigned GET URL valid for `expires_s` seconds (1..604800), as a
  * malloc'd string. Only S3 stores have one: a file store returns NULL
  * without an error (err->type stays empty). */

@@ -33,6 +33,8 @@ typedef struct lambda_store_ops {
     void (*put_abort)(lambda_store_writer *w);
     int (*copy)(lambda_store *s, const char *src, const char *dst, lambda_error *err);
     int (*del)(lambda_store *s, const char *key, lambda_error *err);
+    /* NULL: the front end calls del once per key. */
+    int (*del_many)(lambda_store *s, const char *const *keys, size_t n, lambda_error *err);
     char *(*presign)(lambda_store *s, const char *key, long expires_s, lambda_error *err);
     void (*close)(lambda_store *s);
 } lambda_store_ops;
@@ -60,6 +62,9 @@ void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
                               size_t len, unsigned char out[32]);
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
 void lambda_store_hex(const unsigned char *in, size_t len, char *out);
+/* Standard base64 (with padding) of `len` bytes into `out`
+ * (4*((len+2)/3)+1 bytes), NUL-terminated. */
+void lambda_store_base64(const unsigned char *in, size_t len, char *out);
 
 /* ---- S3 XML responses, parsed with expat ---- */
 
@@ -86,6 +91,23 @@ int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_l
  * UploadId, ETag): 0 when found, -1 otherwise. */
 int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *out,
                          size_t out_len);
+
+/* DeleteObjects request body for keys[0..n) (full keys, store prefix
+ * included): <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…
+ * </Delete>, keys XML-escaped. Returns a malloc'd string (length in *len),
+ * NULL when out of memory. */
+char *lambda_s3_delete_body(const char *const *keys, size_t n, size_t *len);
+
+/* Called for each <Error> entry of a DeleteObjects reply (a key S3 could
+ * not delete), with its Key, Code and Message. */
+typedef void (*lambda_s3_delete_error_fn)(const char *key, const char *code,
+                                          const char *message, void *userdata);
+
+/* Parses a DeleteObjects reply (<DeleteResult>): returns the number of
+ * <Error> entries (each passed to fn), or -1 with StoreUnavailable when
+ * the document is not a DeleteResult. */
+int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_error_fn fn,
+                                  void *ud, lambda_error *err);
 
 /* AWS SigV4 UriEncode: unreserved characters kept, everything else %XX;
  * '/' kept only when keep_slash. Returns a malloc'd string. */

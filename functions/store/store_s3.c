@@ -1030,6 +1030,139 @@ static int s3_delete(lambda_store *base, const char *key, lambda_error *err)
     return rc;
 }
 
+/* ---- DeleteObjects ---- */
+
+#define S3_DELETE_BATCH 1000 /* S3's limit per DeleteObjects request */
+
+/* What one DeleteObjects reply said about the keys it could not delete. */
+typedef struct delete_round {
+    const char **keys;   /* the keys sent */
+    size_t n;
+    const char **retry;  /* those that failed with a retryable code (room for n) */
+    size_t n_retry;
+    lambda_error first;  /* the failure the caller will see */
+    int fatal;           /* a non-retryable failure was seen */
+} delete_round;
+
+/* Per-key codes: NoSuchKey means the key is already gone (success: S3
+ * itself reports missing keys as deleted); SlowDown and InternalError are
+ * worth re-sending; anything else fails the delete. */
+static void on_delete_error(const char *key, const char *code, const char *message, void *ud)
+{
+    delete_round *r = ud;
+    if (strcmp(code, "NoSuchKey") == 0)
+        return;
+    int throttled = strcmp(code, "SlowDown") == 0;
+    int retryable = throttled || strcmp(code, "InternalError") == 0 ||
+                    strcmp(code, "ServiceUnavailable") == 0;
+    const char *type = throttled ? "StoreThrottled"
+                       : retryable ? "StoreUnavailable"
+                       : strcmp(code, "AccessDenied") == 0 ? "StoreAccessDenied"
+                                                           : "StoreError";
+    if (!r->first.type[0] || (!retryable && !r->fatal))
+        lambda_store_fail(&r->first, type, "S3 DeleteObjects %s: %s %s", key, code, message);
+    if (!retryable) {
+        r->fatal = 1;
+        return;
+    }
+    /* `key` lives in the parser's buffer: keep our own copy's pointer. */
+    for (size_t i = 0; i < r->n_retry; i++)
+        if (strcmp(r->retry[i], key) == 0)
+            return;
+    for (size_t j = 0; j < r->n; j++)
+        if (strcmp(r->keys[j], key) == 0) {
+            r->retry[r->n_retry++] = r->keys[j];
+            return;
+        }
+    r->fatal = 1; /* an error about a key we never sent: do not guess */
+}
+
+/* One batch of at most S3_DELETE_BATCH full keys, re-sending keys that
+ * failed with a retryable code (with the same backoff as whole requests).
+ * `keys` is reordered in place. */
+static int delete_batch(s3_store *s, const char **keys, size_t n, lambda_error *err)
+{
+    const char **retry = malloc(n * sizeof *retry);
+    if (!retry)
+        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    int rc = -1;
+    for (int attempt = 1;; attempt++) {
+        size_t len;
+        char *xml = lambda_s3_delete_body(keys, n, &len);
+        if (!xml) {
+            lambda_store_fail(err, "StoreUnavailable", "out of memory");
+            break;
+        }
+        /* S3 requires an integrity header on DeleteObjects: a SHA-256
+         * checksum (accepted by general-purpose and directory buckets alike,
+         * unlike Content-MD5) from the crypto shim we already link. */
+        unsigned char digest[32];
+        char b64[48], checksum[96];
+        lambda_store_sha256(xml, len, digest);
+        lambda_store_base64(digest, 32, b64);
+        snprintf(checksum, sizeof checksum, "x-amz-checksum-sha256: %s", b64);
+        struct curl_slist *h = curl_slist_append(NULL, checksum);
+        h = curl_slist_append(h, "x-amz-sdk-checksum-algorithm: SHA256");
+        /* "delete=", not "delete": curl signs the query exactly as written. */
+        s3_request rq = {.op = "DeleteObjects", .method = "POST", .key = NULL,
+                         .query = "delete=", .has_body = 1, .body = xml, .body_len = len,
+                         .headers = h};
+        s3_response rs;
+        int prc = s3_perform(s, &rq, &rs, err);
+        curl_slist_free_all(h);
+        free(xml);
+        delete_round r = {.keys = keys, .n = n, .retry = retry};
+        int errors = prc == 0 ? lambda_s3_parse_delete_result(rs.body, rs.body_len,
+                                                              on_delete_error, &r, err)
+                              : -1;
+        response_free(&rs);
+        if (errors < 0)
+            break;
+        if (!r.first.type[0]) {
+            rc = 0; /* nothing failed, or only NoSuchKey */
+            break;
+        }
+        if (r.fatal || attempt >= s->max_attempts) {
+            *err = r.first;
+            if (!r.fatal) {
+                size_t k = strlen(err->message);
+                snprintf(err->message + k, sizeof err->message - k, " (after %d attempts)",
+                         attempt);
+            }
+            break;
+        }
+        backoff(s, attempt);
+        memmove(keys, retry, r.n_retry * sizeof *keys);
+        n = r.n_retry;
+    }
+    free(retry);
+    return rc;
+}
+
+static int s3_delete_many(lambda_store *base, const char *const *keys, size_t n,
+                          lambda_error *err)
+{
+    s3_store *s = (s3_store *)base;
+    size_t batch = n < S3_DELETE_BATCH ? n : S3_DELETE_BATCH;
+    char (*full)[2100] = malloc(batch * sizeof *full);
+    const char **ptrs = malloc(batch * sizeof *ptrs);
+    int rc = 0;
+    if (!full || !ptrs)
+        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+    for (size_t from = 0; rc == 0 && from < n; from += batch) {
+        size_t k = n - from < batch ? n - from : batch;
+        for (size_t i = 0; rc == 0 && i < k; i++) {
+            rc = full_key(s, keys[from + i], full[i], sizeof full[i], err);
+            ptrs[i] = full[i];
+        }
+        if (rc == 0)
+            rc = delete_batch(s, ptrs, k, err);
+    }
+    free(full);
+    free(ptrs);
+    return rc;
+}
+
 /* ---- presigned GET (SigV4 query signing) ---- */
 
 static void hmac(const unsigned char *key, size_t key_len, const char *msg, unsigned char out[32])
@@ -1122,6 +1255,7 @@ static const lambda_store_ops s3_ops = {
     .put_abort = s3_put_abort,
     .copy = s3_copy,
     .del = s3_delete,
+    .del_many = s3_delete_many,
     .presign = s3_presign,
     .close = s3_close,
 };

@@ -19,8 +19,14 @@ Scenarios (path /fake-bucket/pre/<name>):
   ListObjectsV2 on prefix pre/list/: three pages joined by continuation
   tokens (one with '/' and '=' to exercise query encoding)
   PUT upload/x: x-amz-content-sha256 must be the body's SHA-256
+  POST /fake-bucket?delete= (DeleteObjects): at most 1000 keys, Quiet,
+  x-amz-checksum-sha256 = base64 SHA-256 of the body with
+  x-amz-sdk-checksum-algorithm SHA256; per-key answers by key name:
+  del/denied AccessDenied, del/flaky InternalError once, del/gone NoSuchKey,
+  del/slow always SlowDown, del/500-once fails the whole request once
 Every request must carry Authorization (SigV4) and x-amz-content-sha256.
 """
+import base64
 import hashlib
 import http.server
 import os
@@ -28,9 +34,12 @@ import subprocess
 import sys
 import threading
 import urllib.parse
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape
 from collections import Counter
 
 counts = Counter()
+deleted = Counter()  # key -> DeleteObjects requests that named it
 problems = []
 TRUNC = "".join(chr(ord("a") + i % 26) for i in range(100)).encode()
 PAGES = {None: (["a", "b"], "tok/1="), "tok/1=": (["c", "d"], "tok2"), "tok2": (["e"], None)}
@@ -131,6 +140,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send(200, b"", {"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
 
 
+    def do_POST(self):
+        self.check_signed()
+        url = urllib.parse.urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if url.path != "/fake-bucket" or url.query != "delete=":
+            problems.append("unexpected POST " + self.path)
+            return self.send(400, error_xml("InvalidRequest", "unexpected POST"))
+        counts["delete"] += 1
+        if self.headers.get("x-amz-content-sha256") != hashlib.sha256(body).hexdigest():
+            problems.append("DeleteObjects payload hash does not match the body")
+        want = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        if (self.headers.get("x-amz-checksum-sha256") != want
+                or self.headers.get("x-amz-sdk-checksum-algorithm") != "SHA256"):
+            problems.append("DeleteObjects without a correct x-amz-checksum-sha256")
+            return self.send(400, error_xml("InvalidRequest", "Missing required header"))
+        ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+        root = ET.fromstring(body)
+        if root.tag != ns + "Delete" or root.findtext(ns + "Quiet") != "true":
+            problems.append("DeleteObjects body is not a quiet <Delete>")
+        keys = [o.findtext(ns + "Key") for o in root.findall(ns + "Object")]
+        if not keys or len(keys) > 1000:
+            problems.append("DeleteObjects with %d keys" % len(keys))
+        if "pre/del/500-once" in keys and counts["del-500"] == 0:
+            counts["del-500"] += 1
+            return self.send(500, error_xml("InternalError", "try again"))
+        out = "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for k in keys:
+            deleted[k] += 1
+            code = {"pre/del/denied": "AccessDenied", "pre/del/gone": "NoSuchKey",
+                    "pre/del/slow": "SlowDown"}.get(k)
+            if k == "pre/del/flaky":
+                counts["del-flaky"] += 1
+                if counts["del-flaky"] == 1:
+                    code = "InternalError"
+                elif len(keys) != 1:
+                    problems.append("the flaky key was re-sent with %d others" % (len(keys) - 1))
+            if code:
+                out += "<Error><Key>%s</Key><Code>%s</Code><Message>m</Message></Error>" % (
+                    escape(k), code)
+        out += "</DeleteResult>"
+        return self.send(200, out.encode(), {"Content-Type": "application/xml"})
+
+
 def main():
     if len(sys.argv) < 3 or sys.argv[1] != "--run":
         print(__doc__, file=sys.stderr)
@@ -152,10 +204,19 @@ def main():
     finally:
         server.shutdown()
     want = {"flaky": 3, "reset": 2, "truncated": 2, "slowdown": 3, "always-500": 3,
-            "denied": 1, "missing": 1, "list": 3, "put": 1}
+            "denied": 1, "missing": 1, "list": 3, "put": 1,
+            # 2501 keys in 3 batches; denied 1; flaky 2; gone 1; 500-once 2;
+            # slow 3 (every attempt)
+            "delete": 12, "del-flaky": 2}
     for k, v in want.items():
         if counts[k] != v:
             problems.append("%s requested %d times, expected %d" % (k, counts[k], v))
+    batch = ["pre/del/k%04d" % i for i in range(2500)] + ["pre/del/a&b<c>\"'"]
+    if any(deleted[k] != 1 for k in batch):
+        problems.append("batch keys not each deleted exactly once")
+    if deleted["pre/del/slow"] != 3 or deleted["pre/del/denied"] != 1:
+        problems.append("slow sent %d times (want 3), denied %d (want 1)"
+                        % (deleted["pre/del/slow"], deleted["pre/del/denied"]))
     for p in problems:
         print("fake_s3: " + p, file=sys.stderr)
     print("fake_s3: requests %s" % dict(counts))

@@ -1,6 +1,6 @@
 /*
  * The crypto shim against published vectors (FIPS 180-2 SHA-256, RFC 4231
- * HMAC-SHA256). Built twice: against OpenSSL (the normal build) and, when
+ * HMAC-SHA256, RFC 4648 base64). Built twice: against OpenSSL (the normal build) and, when
  * mbedTLS is installed, with LAMBDA_USE_MBEDTLS as the musl build uses it.
  */
 #include <setjmp.h>
@@ -51,11 +51,32 @@ static void test_hmac_sha256(void **state)
     assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+static void test_base64(void **state)
+{
+    (void)state;
+    /* RFC 4648 section 10 vectors */
+    const char *in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    const char *want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    char out[16];
+    for (int i = 0; i < 7; i++) {
+        memset(out, 'x', sizeof out);
+        lambda_store_base64((const unsigned char *)in[i], strlen(in[i]), out);
+        assert_string_equal(out, want[i]);
+    }
+    /* what DeleteObjects sends as x-amz-checksum-sha256 for a body "abc" */
+    unsigned char d[32];
+    char b64[48];
+    lambda_store_sha256("abc", 3, d);
+    lambda_store_base64(d, 32, b64);
+    assert_string_equal(b64, "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256),
         cmocka_unit_test(test_hmac_sha256),
+        cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

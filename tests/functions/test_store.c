@@ -187,6 +187,85 @@ static void test_xml_error_and_text(void **state)
     assert_string_equal(code, "InternalError");
 }
 
+typedef struct delete_errors {
+    char keys[4][64], codes[4][32], messages[4][64];
+    int n;
+} delete_errors;
+
+static void on_delete_error(const char *key, const char *code, const char *message, void *ud)
+{
+    delete_errors *d = ud;
+    snprintf(d->keys[d->n], sizeof d->keys[0], "%s", key);
+    snprintf(d->codes[d->n], sizeof d->codes[0], "%s", code);
+    snprintf(d->messages[d->n], sizeof d->messages[0], "%s", message);
+    d->n++;
+}
+
+static void test_xml_delete_body(void **state)
+{
+    (void)state;
+    const char *keys[] = {"p/a&b<c>d\"e'f.csv", "p/\xC3\xA9t\xC3\xA9 x+y=z", "p/part-000001.json"};
+    size_t len = 0;
+    char *xml = lambda_s3_delete_body(keys, 3, &len);
+    assert_non_null(xml);
+    const char *want =
+        "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+        "<Object><Key>p/a&amp;b&lt;c&gt;d&quot;e&apos;f.csv</Key></Object>"
+        "<Object><Key>p/\xC3\xA9t\xC3\xA9 x+y=z</Key></Object>"
+        "<Object><Key>p/part-000001.json</Key></Object></Delete>";
+    assert_string_equal(xml, want);
+    assert_int_equal(len, strlen(want));
+    free(xml);
+    /* no keys: still a well-formed document */
+    xml = lambda_s3_delete_body(keys, 0, &len);
+    assert_string_equal(xml, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                             "<Quiet>true</Quiet></Delete>");
+    free(xml);
+}
+
+static void test_xml_delete_result(void **state)
+{
+    (void)state;
+    lambda_error err = {{0}, {0}};
+    delete_errors d = {0};
+    /* verbose reply: Deleted entries are not errors; <Error> entries are,
+     * with their key unescaped */
+    const char *mixed =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        "<Deleted><Key>p/ok</Key></Deleted>"
+        "<Error><Key>p/a&amp;b</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        "<Deleted><Key>p/ok2</Key><DeleteMarker>true</DeleteMarker></Deleted>"
+        "<Error><Key>p/slow</Key><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>"
+        "</DeleteResult>";
+    assert_int_equal(lambda_s3_parse_delete_result(mixed, strlen(mixed), on_delete_error, &d, &err), 2);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.keys[0], "p/a&b");
+    assert_string_equal(d.codes[0], "AccessDenied");
+    assert_string_equal(d.messages[0], "Access Denied");
+    assert_string_equal(d.keys[1], "p/slow");
+    assert_string_equal(d.codes[1], "SlowDown");
+    /* quiet mode, all deleted */
+    const char *quiet = "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>";
+    memset(&d, 0, sizeof d);
+    assert_int_equal(lambda_s3_parse_delete_result(quiet, strlen(quiet), on_delete_error, &d, &err), 0);
+    assert_int_equal(d.n, 0);
+    /* an error without a code still counts, with a placeholder code */
+    const char *nocode = "<DeleteResult><Error><Key>k</Key></Error></DeleteResult>";
+    memset(&d, 0, sizeof d);
+    assert_int_equal(lambda_s3_parse_delete_result(nocode, strlen(nocode), on_delete_error, &d, &err), 1);
+    assert_string_equal(d.codes[0], "no error code");
+    /* not a DeleteResult: a whole-request <Error>, garbage, nothing */
+    const char *bad[] = {"<Error><Code>InternalError</Code></Error>", "<DeleteResult><Error>",
+                         "not xml", "", NULL};
+    for (int i = 0; bad[i]; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(lambda_s3_parse_delete_result(bad[i], strlen(bad[i]), on_delete_error,
+                                                       &d, &err), -1);
+        assert_string_equal(err.type, "StoreUnavailable");
+    }
+}
+
 /* ---- the file backend ---- */
 
 static char root[256];
@@ -295,6 +374,24 @@ static void test_file_store(void **state)
     assert_int_equal(lambda_store_delete(s, "out/copy.csv", &err), 0); /* idempotent */
     assert_int_equal(lambda_store_stat(s, "out/copy.csv", &size, &exists, &err), 0);
     assert_false(exists);
+
+    /* batch delete: present and missing keys alike; a bad key anywhere
+     * fails the call before anything is deleted */
+    assert_int_equal(lambda_store_put_buffer(s, "many/a", "1", 1, &err), 0);
+    assert_int_equal(lambda_store_put_buffer(s, "many/b&c", "2", 1, &err), 0);
+    const char *bad_batch[] = {"many/a", "many/../escape"};
+    memset(&err, 0, sizeof err);
+    assert_int_equal(lambda_store_delete_many(s, bad_batch, 2, &err), -1);
+    assert_string_equal(err.type, "InvalidInput");
+    assert_int_equal(lambda_store_stat(s, "many/a", &size, &exists, &err), 0);
+    assert_true(exists);
+    const char *batch[] = {"many/a", "many/b&c", "many/never-there"};
+    assert_int_equal(lambda_store_delete_many(s, batch, 3, &err), 0);
+    assert_int_equal(lambda_store_delete_many(s, batch, 3, &err), 0); /* idempotent */
+    assert_int_equal(lambda_store_delete_many(s, batch, 0, &err), 0);
+    memset(&l, 0, sizeof l);
+    assert_int_equal(lambda_store_list(s, "many/", NULL, on_key, &l, &err), 0);
+    assert_int_equal(l.n, 0);
 
     /* errors */
     memset(&err, 0, sizeof err);
@@ -453,6 +550,60 @@ static void test_put_sends_payload_hash(void **state)
     lambda_store_close(s);
 }
 
+static int delete_keys(const char *const *keys, size_t n, lambda_error *err)
+{
+    lambda_store *s = fake_store();
+    int rc = lambda_store_delete_many(s, keys, n, err);
+    lambda_store_close(s);
+    return rc;
+}
+
+static void test_delete_many_batches(void **state)
+{
+    (void)state;
+    /* 2501 keys: DeleteObjects requests of 1000, 1000 and 501 keys (the
+     * fake checks each key arrives once, escaped keys intact) */
+    static char names[2501][24];
+    const char *keys[2501];
+    for (int i = 0; i < 2500; i++) {
+        snprintf(names[i], sizeof names[i], "del/k%04d", i);
+        keys[i] = names[i];
+    }
+    keys[2500] = "del/a&b<c>\"'";
+    lambda_error err = {{0}, {0}};
+    if (delete_keys(keys, 2501, &err) != 0)
+        fail_msg("delete_many: %s: %s", err.type, err.message);
+}
+
+static void test_delete_many_key_errors(void **state)
+{
+    (void)state;
+    lambda_error err = {{0}, {0}};
+    /* a per-key AccessDenied fails the call, is not re-sent, and is named */
+    const char *denied[] = {"del/ok1", "del/denied", "del/ok2"};
+    assert_int_equal(delete_keys(denied, 3, &err), -1);
+    assert_string_equal(err.type, "StoreAccessDenied");
+    assert_non_null(strstr(err.message, "pre/del/denied: AccessDenied"));
+    /* a per-key InternalError: that key alone is re-sent and then deleted */
+    const char *flaky[] = {"del/flaky", "del/ok3"};
+    memset(&err, 0, sizeof err);
+    if (delete_keys(flaky, 2, &err) != 0)
+        fail_msg("flaky: %s: %s", err.type, err.message);
+    /* NoSuchKey: already gone is success */
+    const char *gone[] = {"del/gone"};
+    assert_int_equal(delete_keys(gone, 1, &err), 0);
+    /* a whole-request 500 is retried like any request */
+    const char *once[] = {"del/500-once"};
+    assert_int_equal(delete_keys(once, 1, &err), 0);
+    /* SlowDown on every attempt: StoreThrottled after the attempts */
+    const char *slow[] = {"del/slow"};
+    memset(&err, 0, sizeof err);
+    assert_int_equal(delete_keys(slow, 1, &err), -1);
+    assert_string_equal(err.type, "StoreThrottled");
+    assert_non_null(strstr(err.message, "SlowDown"));
+    assert_non_null(strstr(err.message, "after 3 attempts"));
+}
+
 int lambda_store_test_retry_main(void);
 int lambda_store_test_retry_main(void)
 {
@@ -464,6 +615,8 @@ int lambda_store_test_retry_main(void)
         cmocka_unit_test(test_denied_and_missing),
         cmocka_unit_test(test_paginated_listing),
         cmocka_unit_test(test_put_sends_payload_hash),
+        cmocka_unit_test(test_delete_many_batches),
+        cmocka_unit_test(test_delete_many_key_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
@@ -644,6 +797,55 @@ static void test_s3_multipart_and_append(void **state)
     unsetenv("LAMBDA_S3_PART_SIZE");
 }
 
+static int count_key(const char *key, uint64_t size, void *ud)
+{
+    (void)key;
+    (void)size;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+/* Objects under dm/ in two listings: s3rver 5.0.0 answers 500
+ * (ERR_OSSL_EVP_UNSUPPORTED: its continuation-token cipher is gone from
+ * Node 24's OpenSSL) to a listing longer than one page. */
+static size_t count_dm(lambda_store *s)
+{
+    lambda_error err = {{0}, {0}};
+    size_t n = 0;
+    if (lambda_store_list(s, "dm/a/", NULL, count_key, &n, &err) != 0 ||
+        lambda_store_list(s, "dm/b/", NULL, count_key, &n, &err) != 0)
+        fail_msg("list: %s: %s", err.type, err.message);
+    return n;
+}
+
+static void test_s3_delete_many(void **state)
+{
+    (void)state;
+    lambda_store *s = s3_store();
+    lambda_error err = {{0}, {0}};
+    /* 1003 objects (two DeleteObjects batches), one key needing XML
+     * escaping, one already gone */
+    enum { N = 1003 };
+    static char names[N][40];
+    const char *keys[N + 2];
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "dm/%c/part-%06d.csv", i < 600 ? 'a' : 'b', i);
+        keys[i] = names[i];
+        if (lambda_store_put_buffer(s, keys[i], "x", 1, &err) != 0)
+            fail_msg("put %s: %s", keys[i], err.message);
+    }
+    keys[N] = "dm/b/a&b <c>'.csv";
+    assert_int_equal(lambda_store_put_buffer(s, keys[N], "y", 1, &err), 0);
+    keys[N + 1] = "dm/a/never-written";
+    assert_int_equal(count_dm(s), N + 1);
+    if (lambda_store_delete_many(s, keys, N + 2, &err) != 0)
+        fail_msg("delete_many: %s: %s", err.type, err.message);
+    assert_int_equal(count_dm(s), 0);
+    /* idempotent: every key is gone now */
+    assert_int_equal(lambda_store_delete_many(s, keys, N + 2, &err), 0);
+    lambda_store_close(s);
+}
+
 static void test_s3_errors(void **state)
 {
     (void)state;
@@ -679,6 +881,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_s3_small_objects_and_keys),
             cmocka_unit_test(test_s3_multipart_and_append),
+            cmocka_unit_test(test_s3_delete_many),
             cmocka_unit_test(test_s3_errors),
         };
         rc = cmocka_run_group_tests(tests, NULL, NULL);
@@ -690,6 +893,8 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_crypto_vectors),
             cmocka_unit_test(test_xml_list),
             cmocka_unit_test(test_xml_error_and_text),
+            cmocka_unit_test(test_xml_delete_body),
+            cmocka_unit_test(test_xml_delete_result),
             cmocka_unit_test_setup_teardown(test_file_store, setup_dir, teardown_dir),
             cmocka_unit_test(test_s3_needs_credentials),
             cmocka_unit_test(test_presign_shape),
