@@ -341,10 +341,13 @@ async function main() {
     delete process.env.AWS_PROFILE;
 
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const record = (state) => (params) => {
+    const record = (state) => async (params) => {
       const note = { state, timestamp: new Date().toISOString(), ...params };
       summary.notifications.push(note);
       appendFileSync(notificationsFile, `${JSON.stringify(note)}\n`);
+      // Let the event-log reader print the states that exited before this
+      // one first, so that the progress lines keep the execution's order.
+      await new Promise((r) => setImmediate(r));
       progress.line(`${state}: SNS ${params.TopicArn} "${params.Subject}": ${params.Message}`);
       return { MessageId: randomUUID() };
     };
