@@ -23,7 +23,7 @@ struct lambda_local_runtime_api;
 
 typedef enum lambda_local_env_state {
     LAMBDA_LOCAL_ENV_INIT,   /* process started, has not asked for work yet */
-    LAMBDA_LOCAL_ENV_READY,  /* between invocations (maybe blocked in /next) */
+    LAMBDA_LOCAL_ENV_READY,  /* between invocations (returning, or blocked in /next) */
     LAMBDA_LOCAL_ENV_BUSY,   /* running `current` */
     LAMBDA_LOCAL_ENV_FAILED, /* init failed or timed out: waiting for the exit */
     LAMBDA_LOCAL_ENV_DEAD    /* process gone, being torn down */
@@ -49,6 +49,8 @@ typedef struct lambda_local_env {
     lambda_local_invocation *reserved; /* the invocation that caused the cold start */
     lambda_local_invocation *current;  /* the invocation being run */
     char last_request_id[37];          /* to tell a second answer from a wrong id */
+    bool returning;                    /* answered, on its way back to /next */
+    int64_t returning_until_us;        /* counted as available until then */
     int64_t started_us;                /* process start (monotonic) */
     int64_t init_us;                   /* init duration, reported once */
     bool report_init;

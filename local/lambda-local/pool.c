@@ -18,6 +18,10 @@
 /* Shutdown: SIGTERM, then SIGKILL after this long, give up after the next. */
 #define SHUTDOWN_TERM_US 500000
 #define SHUTDOWN_GIVE_UP_US 10000000
+/* An environment that answered is counted on to come back to /next at the
+ * latest by its invocation's deadline, and for at least this long (an
+ * answer just before the deadline must not cause a cold start). */
+#define RETURNING_MIN_US 1000000
 
 struct lambda_local_pool {
     const lambda_local_function *fn;
@@ -30,6 +34,7 @@ struct lambda_local_pool {
     lambda_local_env *envs;
     int env_count;  /* environments alive, including those being torn down */
     int idle_count; /* /next calls waiting for work */
+    int returning_count; /* environments that answered, not yet back in /next */
     unsigned next_env_id;
     bool closing;
 };
@@ -84,6 +89,35 @@ static lambda_local_invocation *dequeue_locked(lambda_local_pool *pool)
     return inv;
 }
 
+/* Environments that will take a queued invocation without a cold start:
+ * those waiting in /next and those on their way back there. */
+static size_t available_locked(const lambda_local_pool *pool)
+{
+    return (size_t)pool->idle_count + (size_t)pool->returning_count;
+}
+
+/* After an answer the environment is still the runtime's until it asks for
+ * the next event; meanwhile it counts as available, so that a back-to-back
+ * invocation waits for it instead of starting a second environment. */
+static void returning_begin_locked(lambda_local_pool *pool, lambda_local_env *env,
+                                   const lambda_local_invocation *inv)
+{
+    if (env->returning || env->stopping || pool->closing)
+        return;
+    int64_t min_until = lambda_local_mono_us() + RETURNING_MIN_US;
+    env->returning = true;
+    env->returning_until_us = inv->deadline_us > min_until ? inv->deadline_us : min_until;
+    pool->returning_count++;
+}
+
+static void returning_end_locked(lambda_local_pool *pool, lambda_local_env *env)
+{
+    if (!env->returning)
+        return;
+    env->returning = false;
+    pool->returning_count--;
+}
+
 /* A new environment reserved for `inv`: its init time counts against the
  * invocation's timeout, as in the official emulator. */
 static lambda_local_env *new_env_locked(lambda_local_pool *pool, lambda_local_invocation *inv)
@@ -107,12 +141,13 @@ static void unlink_locked(lambda_local_pool *pool, lambda_local_env *env)
     }
 }
 
-/* A slot is free: start an environment for the oldest queued invocation,
- * unless a waiting environment will take it anyway. */
+/* A slot is free, or an environment counted as available will not come
+ * back: start an environment for the oldest queued invocation, unless an
+ * available environment will take it anyway. */
 static lambda_local_env *refill_locked(lambda_local_pool *pool)
 {
     if (pool->closing || !pool->queue_head || pool->env_count >= pool->max_envs ||
-        (size_t)pool->idle_count >= pool->queue_len)
+        available_locked(pool) >= pool->queue_len)
         return NULL;
     return new_env_locked(pool, dequeue_locked(pool));
 }
@@ -197,7 +232,7 @@ void lambda_local_pool_submit(lambda_local_pool *pool, lambda_local_invocation *
         return;
     }
     lambda_local_env *env = NULL;
-    if ((size_t)pool->idle_count > pool->queue_len || pool->env_count >= pool->max_envs)
+    if (available_locked(pool) > pool->queue_len || pool->env_count >= pool->max_envs)
         enqueue_locked(pool, inv);
     else
         env = new_env_locked(pool, inv);
@@ -281,6 +316,7 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
     lambda_local_pool *pool = env->pool;
     lambda_local_invocation *abandoned = NULL;
     pthread_mutex_lock(&pool->lock);
+    returning_end_locked(pool, env); /* from here on it is idle (or gone) */
     if (env->state == LAMBDA_LOCAL_ENV_INIT) {
         env->init_us = lambda_local_mono_us() - env->started_us;
         env->report_init = true;
@@ -341,6 +377,7 @@ int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, cha
     else
         report_locked(env, inv, 0, NULL, NULL);
     finish_locked(env, inv);
+    returning_begin_locked(pool, env, inv);
     pthread_mutex_unlock(&pool->lock);
     lambda_local_env_wake(env);
 
@@ -388,6 +425,7 @@ int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char 
     lambda_local_invocation *inv = env->current;
     report_locked(env, inv, 0, NULL, NULL);
     finish_locked(env, inv);
+    returning_begin_locked(pool, env, inv);
     pthread_mutex_unlock(&pool->lock);
     lambda_local_env_wake(env);
 
@@ -472,6 +510,8 @@ int64_t lambda_local_pool_env_deadline(lambda_local_env *env)
         deadline = env->current->deadline_us;
     else if (env->state == LAMBDA_LOCAL_ENV_FAILED)
         deadline = env->failed_us + INIT_FAILED_GRACE_US;
+    else if (env->returning)
+        deadline = env->returning_until_us;
     pthread_mutex_unlock(&pool->lock);
     return deadline;
 }
@@ -494,6 +534,15 @@ void lambda_local_pool_env_expired(lambda_local_env *env)
     } else if (env->state == LAMBDA_LOCAL_ENV_FAILED &&
                now >= env->failed_us + INIT_FAILED_GRACE_US) {
         lambda_local_process_kill(&env->proc, SIGKILL);
+    } else if (env->returning && now >= env->returning_until_us) {
+        /* The runtime is still busy after its answer (work after the
+         * response): stop waiting for it, what queued gets an environment
+         * of its own. It is used again once it reaches /next. */
+        returning_end_locked(pool, env);
+        lambda_local_env *fresh = refill_locked(pool);
+        pthread_mutex_unlock(&pool->lock);
+        start_envs(pool, fresh);
+        return;
     }
     if (!inv) {
         pthread_mutex_unlock(&pool->lock);
@@ -528,6 +577,9 @@ void lambda_local_pool_env_exited(lambda_local_env *env, int status, long max_rs
     bool in_init = env->reserved != NULL;
     lambda_local_invocation *inv = in_init ? env->reserved : env->current;
     env->reserved = env->current = NULL;
+    /* Died after answering: what was queued for it is served by a fresh
+     * environment once this one's slot is free (pool_env_gone). */
+    returning_end_locked(pool, env);
     if (inv && !in_init)
         report_locked(env, inv, max_rss_kb, "error", "Runtime.ExitError");
     else if (!inv && env->state != LAMBDA_LOCAL_ENV_FAILED && !pool->closing)

@@ -1,6 +1,8 @@
 /*
  * A function's pool: its queue of invocations and its execution
- * environments. Invocations go to an environment that is waiting in /next;
+ * environments. Invocations go to an environment that is waiting in /next
+ * or that has answered and is on its way back there (as in Lambda, where
+ * an environment is busy only until its runtime asks for the next event);
  * otherwise a new environment is started (cold start) for them, up to the
  * concurrency limit; beyond it they queue until an environment is free.
  *

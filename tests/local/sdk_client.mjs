@@ -3,6 +3,9 @@
 //   node sdk_client.mjs PORT basics     success, FunctionError, 404, ARN, Event
 //   node sdk_client.mjs PORT overlap N  N overlapping 1 s sleeps; prints the
 //                                       wall time in ms on stdout
+//   node sdk_client.mjs PORT sequential N [NAME]
+//                                       N strictly sequential invokes of NAME
+//                                       (default Echo), each answer checked
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
@@ -77,8 +80,20 @@ async function overlap(n) {
   console.log(ms);
 }
 
+async function sequential(n, name) {
+  for (let i = 0; i < n; i++) {
+    const event = { i, pad: 'x'.repeat(i % 64) };
+    const r = await invoke(name, event);
+    assert.equal(r.StatusCode, 200, `invoke ${i}`);
+    assert.equal(r.FunctionError, undefined, `invoke ${i}: ${new TextDecoder().decode(r.Payload)}`);
+    assert.deepEqual(dec(r.Payload), event, `invoke ${i}`);
+  }
+  console.log(`ok: ${n} sequential invokes of ${name}`);
+}
+
 try {
   if (mode === 'basics') await basics();
+  else if (mode === 'sequential') await sequential(Number(countArg), process.argv[5] || 'Echo');
   else await overlap(Number(countArg));
 } catch (e) {
   console.error('FAIL:', e);
