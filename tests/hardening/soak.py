@@ -44,8 +44,9 @@ def sample(pid):
     return rss, len(os.listdir("/proc/%d/fd" % pid))
 
 
-# One environment (--max-concurrency 1): a back-to-back invoke can otherwise
-# arrive before the runtime is back in /next and cold-start a second one.
+# One environment (--max-concurrency 1): the soak samples one process. (A
+# back-to-back invoke reuses the warm environment anyway, see
+# tests/local/warm_reuse.sh; the limit only pins that down.)
 with hlib.Emulator(lambda_local, test_bootstrap, {"echo": "echo"}, {}, work,
                    extra_args=["--max-concurrency", "1"]) as em:
     import http.client
