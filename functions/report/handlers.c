@@ -708,28 +708,41 @@ static cJSON *merge_output(lambda_store *report, const char *customer, const cha
     return out;
 }
 
-/* One batch delete of every part and manifest found (S3: one DeleteObjects
- * request per 1000 keys instead of one DELETE per key). */
+/* Deletes every part and manifest found, 1000 keys a call (S3: one
+ * DeleteObjects request each instead of one DELETE per key; memory stays
+ * bounded whatever the number of parts). */
+#define DELETE_CHUNK 1000
 static int delete_parts(lambda_store *report, const char *customer, const char *report_id,
                         const part_info *parts, size_t n, lambda_error *err)
 {
-    char (*keys)[300] = malloc((2 * n + 1) * sizeof *keys);
-    const char **ptrs = malloc((2 * n + 1) * sizeof *ptrs);
-    size_t k = 0;
-    int rc = -1;
+    char (*keys)[300] = malloc(DELETE_CHUNK * sizeof *keys);
+    const char **ptrs = malloc(DELETE_CHUNK * sizeof *ptrs);
     if (!keys || !ptrs) {
+        free(keys);
+        free(ptrs);
         lambda_error_set(err, "StoreUnavailable", "out of memory");
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            if (parts[i].have_csv)
-                snprintf(keys[k++], sizeof keys[0], PART_KEY_FMT, customer, report_id, (int)i);
-            if (parts[i].have_manifest)
-                snprintf(keys[k++], sizeof keys[0], PART_MANIFEST_FMT, customer, report_id,
-                         (int)i);
+        return -1;
+    }
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i <= n; i++) {
+        /* Flush before a part that might not fit, and after the last. */
+        if (k > 0 && (i == n || k + 2 > DELETE_CHUNK)) {
+            rc = lambda_store_delete_many(report, ptrs, k, err);
+            k = 0;
         }
-        for (size_t i = 0; i < k; i++)
-            ptrs[i] = keys[i];
-        rc = lambda_store_delete_many(report, ptrs, k, err);
+        if (i == n || rc != 0)
+            break;
+        if (parts[i].have_csv) {
+            snprintf(keys[k], sizeof keys[0], PART_KEY_FMT, customer, report_id, (int)i);
+            ptrs[k] = keys[k];
+            k++;
+        }
+        if (parts[i].have_manifest) {
+            snprintf(keys[k], sizeof keys[0], PART_MANIFEST_FMT, customer, report_id, (int)i);
+            ptrs[k] = keys[k];
+            k++;
+        }
     }
     free(keys);
     free(ptrs);
