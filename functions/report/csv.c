@@ -54,15 +54,19 @@ int lambda_report_csv_field(lambda_report_buf *b, const char *s, size_t n, int t
     int guard = text && n > 0 &&
                 (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
                  s[0] == '\r');
-    int quote = 0;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    /* One table look-up a byte: this scan runs over every output byte. */
+    static const unsigned char special[256] = {[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1};
+    size_t plain = 0;
+    while (plain < n && !special[(unsigned char)s[plain]])
+        plain++;
+    int quote = plain < n;
     if (quote && lambda_report_buf_add(b, "\"", 1))
         return -1;
     if (guard && lambda_report_buf_add(b, "'", 1))
         return -1;
+    /* Only quoted cells hold a '"' to double, none before `plain`. */
     size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = plain; quote && i < n; i++) {
         if (s[i] != '"')
             continue;
         if (lambda_report_buf_add(b, s + start, i - start + 1) || lambda_report_buf_add(b, "\"", 1))
@@ -134,10 +138,16 @@ static int value_field(lambda_report_buf *row, const cJSON *v)
         return 0;
     if (cJSON_IsString(v))
         return lambda_report_csv_field(row, v->valuestring, strlen(v->valuestring), 1);
+    /* Most values fit a stack buffer: printing there spares a malloc and
+     * a realloc per cell (musl's allocator makes those costly). */
+    char small[1024];
+    int text = !cJSON_IsNumber(v) && !cJSON_IsBool(v);
+    if (cJSON_PrintPreallocated((cJSON *)v, small, (int)sizeof small, 0))
+        return lambda_report_csv_field(row, small, strlen(small), text);
     char *json = cJSON_PrintUnformatted(v);
     if (!json)
         return -1;
-    int rc = lambda_report_csv_field(row, json, strlen(json), !cJSON_IsNumber(v) && !cJSON_IsBool(v));
+    int rc = lambda_report_csv_field(row, json, strlen(json), text);
     free(json);
     return rc;
 }
@@ -145,31 +155,54 @@ static int value_field(lambda_report_buf *row, const cJSON *v)
 static int known_index(const char *name)
 {
     for (int i = 0; i < F_COUNT; i++)
-        if (name[0] == known_fields[i][0] && strcmp(name, known_fields[i]) == 0)
+        if (name[0] == known_fields[i][0] && name[0] && name[1] == known_fields[i][1] &&
+            strcmp(name, known_fields[i]) == 0)
             return i;
     return -1;
 }
 
 /* One pass over the event: the known fields (first occurrence wins, as
- * with cJSON_GetObjectItem) into `f`, the others moved into *extra (the
- * event is discarded right after, so moving beats copying). */
-static int sort_fields(cJSON *event, const cJSON *f[F_COUNT], cJSON **extra)
+ * with cJSON_GetObjectItem) into `f`; returns how many other fields (the
+ * `extra` column) it holds. */
+static size_t sort_fields(const cJSON *event, const cJSON *f[F_COUNT])
 {
-    *extra = NULL;
+    size_t others = 0;
+    for (const cJSON *item = event->child; item; item = item->next) {
+        int k = item->string ? known_index(item->string) : -1;
+        if (k < 0)
+            others++;
+        else if (!f[k])
+            f[k] = item;
+    }
+    return others;
+}
+
+/* Leaves only the `extra` fields in the event, in source order, so the
+ * event itself prints as the extra column: no copy of the object, and no
+ * copy of each key (cJSON_AddItemToObject duplicates keys), which matters
+ * with musl's allocator. The known fields must not be used afterwards. */
+static void drop_known_fields(cJSON *event, const cJSON *const f[F_COUNT])
+{
     cJSON *item = event->child;
     while (item) {
         cJSON *next = item->next;
-        int k = item->string ? known_index(item->string) : -1;
-        if (k >= 0) {
-            if (!f[k])
-                f[k] = item;
-        } else if (item->string) {
-            if (!*extra && !(*extra = cJSON_CreateObject()))
-                return -1;
-            cJSON_AddItemToObject(*extra, item->string, cJSON_DetachItemViaPointer(event, item));
-        }
+        int known = 0;
+        for (int k = 0; k < F_COUNT && !known; k++)
+            known = item == f[k];
+        if (known || (item->string && known_index(item->string) >= 0))
+            cJSON_Delete(cJSON_DetachItemViaPointer(event, item));
         item = next;
     }
+}
+
+/* A cheap pre-check for lambda_json_has_nul, which tests every byte: a
+ * NUL escape is a backslash then "u0000", and memchr finds backslashes fast. */
+static int may_hold_nul(const char *line, size_t len)
+{
+    const char *end = line + len;
+    for (const char *p = line; (p = memchr(p, '\\', (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+            return 1;
     return 0;
 }
 
@@ -199,17 +232,13 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
     }
     /* cJSON keeps no string lengths: a value holding an escaped NUL would be
      * written cut short, a silently wrong cell. Skip and count it instead. */
-    if (lambda_json_has_nul(line, len)) {
+    if (may_hold_nul(line, len) && lambda_json_has_nul(line, len)) {
         cJSON_Delete(ev);
         *reason = LAMBDA_SKIP_NUL;
         return 0;
     }
     const cJSON *f[F_COUNT] = {0};
-    cJSON *extra;
-    if (sort_fields(ev, f, &extra) != 0) {
-        cJSON_Delete(ev);
-        return -1;
-    }
+    size_t extra = sort_fields(ev, f);
     const char *event_id = nonempty_string(f[F_EVENT]);
     const char *cust = nonempty_string(f[F_CUSTOMER]);
     const char *type = nonempty_string(f[F_TYPE]);
@@ -222,7 +251,6 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
     else if (strcmp(cust, customer) != 0)
         why = LAMBDA_SKIP_WRONG_CUSTOMER;
     if (why != LAMBDA_SKIP_NONE) {
-        cJSON_Delete(extra);
         cJSON_Delete(ev);
         *reason = why;
         return 0;
@@ -236,9 +264,10 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
     for (int i = F_COUNTRY; i <= F_CHANNEL && !rc; i++)
         rc = lambda_report_buf_add(row, ",", 1) || value_field(row, f[i]);
     /* extra: the other fields as one compact JSON object, in source order */
-    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && value_field(row, extra)) ||
+    if (!rc && extra)
+        drop_known_fields(ev, f);
+    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && value_field(row, ev)) ||
          lambda_report_buf_add(row, "\r\n", 2);
-    cJSON_Delete(extra);
     cJSON_Delete(ev);
     if (rc) {
         row->len = mark;
