@@ -360,8 +360,13 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
     return inv;
 }
 
-int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body,
-                              size_t len, bool too_large)
+/* The part /response and /error share: check the request id, close the
+ * invocation (REPORT line), and mark the environment as on its way back to
+ * /next. Returns 0 with *out set, or the HTTP status for the runtime (body
+ * freed). */
+static int take_answer(lambda_local_env *env, const char *request_id, char *body,
+                                   const char *report_status, const char *report_type,
+                                   lambda_local_invocation **out)
 {
     lambda_local_pool *pool = env->pool;
     pthread_mutex_lock(&pool->lock);
@@ -372,14 +377,24 @@ int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, cha
         return status;
     }
     lambda_local_invocation *inv = env->current;
-    if (too_large)
-        report_locked(env, inv, 0, "error", "Function.ResponseSizeTooLarge");
-    else
-        report_locked(env, inv, 0, NULL, NULL);
+    report_locked(env, inv, 0, report_status, report_type);
     finish_locked(env, inv);
     returning_begin_locked(pool, env, inv);
     pthread_mutex_unlock(&pool->lock);
     lambda_local_env_wake(env);
+    *out = inv;
+    return 0;
+}
+
+int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body,
+                              size_t len, bool too_large)
+{
+    lambda_local_invocation *inv;
+    int status = take_answer(env, request_id, body, too_large ? "error" : NULL,
+                                         too_large ? "Function.ResponseSizeTooLarge" : NULL,
+                                         &inv);
+    if (status != 0)
+        return status;
 
     if (too_large) {
         free(body);
@@ -414,20 +429,10 @@ static char *normalise_error(char *body, size_t *len, const char *error_type)
 int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body,
                             size_t len, const char *error_type)
 {
-    lambda_local_pool *pool = env->pool;
-    pthread_mutex_lock(&pool->lock);
-    int status = check_request_locked(env, request_id);
-    if (status != 0) {
-        pthread_mutex_unlock(&pool->lock);
-        free(body);
+    lambda_local_invocation *inv;
+    int status = take_answer(env, request_id, body, NULL, NULL, &inv);
+    if (status != 0)
         return status;
-    }
-    lambda_local_invocation *inv = env->current;
-    report_locked(env, inv, 0, NULL, NULL);
-    finish_locked(env, inv);
-    returning_begin_locked(pool, env, inv);
-    pthread_mutex_unlock(&pool->lock);
-    lambda_local_env_wake(env);
 
     body = normalise_error(body, &len, error_type);
     lambda_local_invocation_complete(inv, true, body, len);
