@@ -80,9 +80,9 @@ typedef struct server_state {
     long checkpoint;         /* response count at which to read child RSS */
     pid_t watched;           /* child whose RSS is read at the checkpoint */
     long checkpoint_rss_kb;
-    char *last_response;     /* copy of the last response (up to KEEP_LIMIT) */
+    char *last_response; /* copy of the last response (up to KEEP_LIMIT) */
     size_t last_response_len;
-    char first_error[512];   /* the first /error or /init/error body, for stderr */
+    char first_error[512]; /* the first /error or /init/error body, for stderr */
     const char *expect;
     size_t expect_len;
 } server_state;
@@ -113,8 +113,8 @@ static int64_t wall_ms(void)
 
 static double cpu_seconds(const struct rusage *ru)
 {
-    return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
-           (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+    return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 + (double)ru->ru_stime.tv_sec +
+           ru->ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *fmt, ...)
@@ -178,11 +178,10 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
-                                 const char *body)
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *body)
 {
-    struct MHD_Response *res = MHD_create_response_from_buffer(
-        strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *res =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (!res)
         return MHD_NO;
     MHD_add_response_header(res, "Content-Type", "application/json");
@@ -206,8 +205,8 @@ static enum MHD_Result serve_next(struct MHD_Connection *conn)
     snprintf(request_id, sizeof request_id, "bench-%08ld", id);
     snprintf(deadline, sizeof deadline, "%" PRId64, wall_ms() + 900000);
 
-    struct MHD_Response *res = MHD_create_response_from_buffer(
-        g_state.event_len, g_state.event, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *res =
+        MHD_create_response_from_buffer(g_state.event_len, g_state.event, MHD_RESPMEM_PERSISTENT);
     if (!res)
         return MHD_NO;
     MHD_add_response_header(res, "Content-Type", "application/json");
@@ -226,8 +225,7 @@ static void keep_first_error(const upload *up)
 {
     if (g_state.first_error[0] != '\0')
         return;
-    size_t n = up->len < sizeof g_state.first_error - 1 ? up->len
-                                                        : sizeof g_state.first_error - 1;
+    size_t n = up->len < sizeof g_state.first_error - 1 ? up->len : sizeof g_state.first_error - 1;
     memcpy(g_state.first_error, up->data ? up->data : "", n);
     g_state.first_error[n] = '\0';
 }
@@ -280,9 +278,8 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
-                              const char *url, const char *method,
-                              const char *version, const char *data,
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *data,
                               size_t *data_size, void **con_cls)
 {
     /* MHD calls us once when the headers are in, and again for the body.
@@ -367,12 +364,9 @@ static struct MHD_Daemon *start_server(unsigned *port)
     /* One internal epoll thread: /next never blocks, so one thread serves any
      * number of clients, and its CPU time is the server's whole cost. */
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, handle, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED,
+        request_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
     if (!d)
         die("cannot start the HTTP server on 127.0.0.1");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -405,8 +399,8 @@ static int reap(pid_t pid, struct rusage *ru, bool kill_first)
 /* Waits until `done` holds (checked under the lock), a child exits, or the
  * deadline passes. Returns 0, or the index+1 of a child that exited, or -1
  * on timeout. An exited child is reaped into ru[i] and its pid set to 0. */
-static int wait_for(bool (*done)(void), pid_t *pids, int n, struct rusage *ru,
-                    int *statuses, int64_t deadline_ns)
+static int wait_for(bool (*done)(void), pid_t *pids, int n, struct rusage *ru, int *statuses,
+                    int64_t deadline_ns)
 {
     for (;;) {
         pthread_mutex_lock(&g_state.lock);
@@ -504,8 +498,8 @@ static int run_throughput(const options *opt)
         else if (w > 0)
             describe_exit(statuses[w - 1], why, sizeof why);
         fprintf(stderr, "lambda-bench-server: stopped after %ld of %ld responses (%s)%s%s\n",
-                g_state.responses, opt->invocations, why,
-                g_state.first_error[0] ? ": " : "", g_state.first_error);
+                g_state.responses, opt->invocations, why, g_state.first_error[0] ? ": " : "",
+                g_state.first_error);
         pthread_mutex_unlock(&g_state.lock);
         return 1;
     }

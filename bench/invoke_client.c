@@ -84,8 +84,7 @@ int main(int argc, char **argv)
             n = strtol(argv[i + 1], NULL, 10);
     }
     if (!url || n < 1 || n > 10000000 || warmup < 0 || warmup > 1000000) {
-        fputs("usage: lambda-bench-invoke --url URL [--event JSON] [--warmup W] [--n N]\n",
-              stderr);
+        fputs("usage: lambda-bench-invoke --url URL [--event JSON] [--warmup W] [--n N]\n", stderr);
         return 2;
     }
     double *samples = malloc(sizeof *samples * (size_t)n);

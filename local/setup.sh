@@ -28,7 +28,7 @@ pkgs=(build-essential cmake pkg-config git ca-certificates
       libmicrohttpd-dev libyaml-dev libcmocka-dev
       musl-tools dpkg-dev zip unzip file jq valgrind openssl awscli
       clang-14 libclang-rt-14-dev util-linux procps time python3
-      curl busybox-static libmbedtls-dev)
+      curl busybox-static libmbedtls-dev clang-format-14)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()

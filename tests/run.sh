@@ -21,4 +21,4 @@ bash local/setup.sh --build-dir "$root/build-asan" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure -j "$jobs" \
-    -LE 'packaging|valgrind|bench-smoke' "$@"
+    -LE 'packaging|valgrind|bench-smoke|style' "$@"

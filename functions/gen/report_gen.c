@@ -37,15 +37,21 @@ static uint64_t next(rng *r)
     return z ^ (z >> 31);
 }
 
-static unsigned below(rng *r, unsigned n) { return (unsigned)(next(r) % n); }
+static unsigned below(rng *r, unsigned n)
+{
+    return (unsigned)(next(r) % n);
+}
 
-static const char *const types[] = {"page_view", "signup", "brochure_request", "call_booked",
-                                    "application_started", "application_submitted", "email_open"};
+static const char *const types[] = {"page_view",           "signup",
+                                    "brochure_request",    "call_booked",
+                                    "application_started", "application_submitted",
+                                    "email_open"};
 static const char *const countries[] = {"FR", "DE", "ES", "IT", "GB", "US", "BR", "IN", "JP", "MA"};
-static const char *const courses[] = {"MBA", "Data Science", "Design, UX & UI", "Law",
+static const char *const courses[] = {"MBA",     "Data Science",     "Design, UX & UI", "Law",
                                       "Nursing", "Computer Science", "Économie"};
-static const char *const channels[] = {"seo", "sea", "social", "email", "referral", "direct",
-                                       "=HYPERLINK(\\\"http://x\\\")", "+33 1 23", "-dash", "@mention"};
+static const char *const channels[] = {
+    "seo",      "sea",   "social",  "email", "referral", "direct", "=HYPERLINK(\\\"http://x\\\")",
+    "+33 1 23", "-dash", "@mention"};
 
 typedef struct opts {
     const char *store;
@@ -113,8 +119,9 @@ static int generate(const opts *o, lambda_store *st, totals *t)
             /* Day weight: 5% empty, weekends quiet, 10% busy days. */
             unsigned roll = below(&r, 100);
             int weekday = (int)(((o->from + d) % 7 + 7 + 3) % 7); /* 0 = Monday */
-            double w = roll < 5 ? 0.0 : roll < 15 ? 3.0 + below(&r, 300) / 100.0
-                                                   : 0.5 + below(&r, 100) / 100.0;
+            double w = roll < 5    ? 0.0
+                       : roll < 15 ? 3.0 + below(&r, 300) / 100.0
+                                   : 0.5 + below(&r, 100) / 100.0;
             if (weekday >= 5)
                 w *= 0.3;
             int n = (int)(o->events * w);
@@ -133,20 +140,21 @@ static int generate(const opts *o, lambda_store *st, totals *t)
                     }
                     unsigned secs = below(&r, 86400);
                     char line[1024];
-                    int len = snprintf(
-                        line, sizeof line,
-                        "{\"eventId\":\"%s-%s-%d-%d\",\"customerId\":\"%s\","
-                        "\"prospectId\":\"p-%05u\",\"type\":\"%s\","
-                        "\"occurredAt\":\"%sT%02u:%02u:%02uZ\",\"country\":\"%s\","
-                        "\"course\":\"%s\",\"channel\":\"%s\"",
-                        customer, date, f, i, customer, below(&r, 50000),
-                        types[below(&r, 7)], date, secs / 3600, secs / 60 % 60, secs % 60,
-                        countries[below(&r, 10)], courses[below(&r, 7)], channels[below(&r, 10)]);
+                    int len = snprintf(line, sizeof line,
+                                       "{\"eventId\":\"%s-%s-%d-%d\",\"customerId\":\"%s\","
+                                       "\"prospectId\":\"p-%05u\",\"type\":\"%s\","
+                                       "\"occurredAt\":\"%sT%02u:%02u:%02uZ\",\"country\":\"%s\","
+                                       "\"course\":\"%s\",\"channel\":\"%s\"",
+                                       customer, date, f, i, customer, below(&r, 50000),
+                                       types[below(&r, 7)], date, secs / 3600, secs / 60 % 60,
+                                       secs % 60, countries[below(&r, 10)], courses[below(&r, 7)],
+                                       channels[below(&r, 10)]);
                     unsigned extra = below(&r, 4);
                     if (extra == 0)
                         len += snprintf(line + len, sizeof line - (size_t)len,
                                         ",\"score\":%u,\"utm\":{\"campaign\":\"spring \\\"24\\\"\","
-                                        "\"medium\":\"cpc\"}", below(&r, 100));
+                                        "\"medium\":\"cpc\"}",
+                                        below(&r, 100));
                     else if (extra == 1)
                         len += snprintf(line + len, sizeof line - (size_t)len,
                                         ",\"note\":\"line one\\nline two, with comma\"");
@@ -180,7 +188,11 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    opts o = {.customers = 1, .days = 30, .events = 100, .bad_per_mille = 5, .seed = 1,
+    opts o = {.customers = 1,
+              .days = 30,
+              .events = 100,
+              .bad_per_mille = 5,
+              .seed = 1,
               .customer_prefix = "cust"};
     const char *from = "2024-01-01";
     for (int i = 1; i < argc; i++) {
@@ -230,7 +242,8 @@ int main(int argc, char **argv)
         lambda_store_close(st);
         if (rc == 0)
             printf("{\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"events\":%" PRIu64
-                   ",\"malformed\":%" PRIu64 "}\n", t.objects, t.bytes, t.events, t.bad);
+                   ",\"malformed\":%" PRIu64 "}\n",
+                   t.objects, t.bytes, t.events, t.bad);
     }
     curl_global_cleanup();
     return rc;

@@ -21,8 +21,8 @@ const char *const lambda_report_skip_names[LAMBDA_SKIP_COUNT] = {
 
 /* The fields the row uses by name; every other field goes to `extra`. */
 enum { F_EVENT, F_AT, F_PROSPECT, F_TYPE, F_COUNTRY, F_COURSE, F_CHANNEL, F_CUSTOMER, F_COUNT };
-static const char *const known_fields[F_COUNT] = {"eventId", "occurredAt", "prospectId", "type",
-                                                  "country", "course", "channel", "customerId"};
+static const char *const known_fields[F_COUNT] = {
+    "eventId", "occurredAt", "prospectId", "type", "country", "course", "channel", "customerId"};
 
 int lambda_report_buf_add(lambda_report_buf *b, const char *s, size_t n)
 {
@@ -51,9 +51,9 @@ void lambda_report_buf_free(lambda_report_buf *b)
 
 int lambda_report_csv_field(lambda_report_buf *b, const char *s, size_t n, int text)
 {
-    int guard = text && n > 0 &&
-                (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                 s[0] == '\r');
+    int guard =
+        text && n > 0 &&
+        (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
     /* One table look-up a byte: this scan runs over every output byte. */
     static const unsigned char special[256] = {[','] = 1, ['"'] = 1, ['\r'] = 1, ['\n'] = 1};
     size_t plain = 0;

@@ -130,7 +130,10 @@ static int charset_ok(const char *s, size_t max, int allow_dot)
     return 1;
 }
 
-int lambda_report_valid_customer(const char *s) { return charset_ok(s, 64, 0); }
+int lambda_report_valid_customer(const char *s)
+{
+    return charset_ok(s, 64, 0);
+}
 
 int lambda_report_valid_report_id(const char *s)
 {

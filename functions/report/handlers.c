@@ -171,9 +171,11 @@ static int get_range(const cJSON *obj, int64_t *from, int64_t *to, lambda_error 
 {
     const char *f = get_string(obj, "from"), *t = get_string(obj, "to");
     if (!f || lambda_report_parse_date(f, from) != 0)
-        return invalid(err, "from must be an existing date YYYY-MM-DD, got '%s'", f ? f : "(none)"), -1;
+        return invalid(err, "from must be an existing date YYYY-MM-DD, got '%s'", f ? f : "(none)"),
+               -1;
     if (!t || lambda_report_parse_date(t, to) != 0)
-        return invalid(err, "to must be an existing date YYYY-MM-DD, got '%s'", t ? t : "(none)"), -1;
+        return invalid(err, "to must be an existing date YYYY-MM-DD, got '%s'", t ? t : "(none)"),
+               -1;
     if (*from > *to)
         return invalid(err, "%s", "from is after to"), -1;
     uint64_t max_span = env_u64("SPLIT_MAX_SPAN_DAYS", DEFAULT_MAX_SPAN_DAYS);
@@ -328,9 +330,10 @@ cJSON *lambda_report_split_date_range(const cJSON *event, const lambda_context *
         out = NULL;
         goto done;
     }
-    lambda_log(LAMBDA_LOG_INFO, "split %s %s..%s: %" PRIu64 " objects, %" PRIu64
-               " bytes, %zu parts (target %" PRId64 ")", customer, from_s, to_s, sc.objects,
-               sc.bytes, n, target);
+    lambda_log(LAMBDA_LOG_INFO,
+               "split %s %s..%s: %" PRIu64 " objects, %" PRIu64 " bytes, %zu parts (target %" PRId64
+               ")",
+               customer, from_s, to_s, sc.objects, sc.bytes, n, target);
 done:
     free(parts);
     free(sc.days);
@@ -360,8 +363,8 @@ static int injected_fault(const char *report_id, int64_t index, lambda_error *er
     }
     const char *dir = getenv("REPORT_TEST_FAULT_STATE");
     char marker[4200];
-    snprintf(marker, sizeof marker, "%s/transient-%s-%lld", dir && *dir ? dir : "/tmp",
-             report_id, target);
+    snprintf(marker, sizeof marker, "%s/transient-%s-%lld", dir && *dir ? dir : "/tmp", report_id,
+             target);
     int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         return 0; /* the marker exists: this is the retry, let it pass */
@@ -570,9 +573,10 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
     cJSON_AddNumberToObject(out, "rows", (double)g.rows);
     cJSON_AddNumberToObject(out, "bytes", (double)bytes);
     cJSON_AddNumberToObject(out, "skipped", (double)skipped);
-    lambda_log(LAMBDA_LOG_INFO, "part %" PRId64 ": %zu objects, %" PRIu64 " source bytes -> %"
-               PRIu64 " rows, %" PRIu64 " bytes, %" PRIu64 " skipped", index, kl.n, kl.bytes,
-               g.rows, bytes, skipped);
+    lambda_log(LAMBDA_LOG_INFO,
+               "part %" PRId64 ": %zu objects, %" PRIu64 " source bytes -> %" PRIu64
+               " rows, %" PRIu64 " bytes, %" PRIu64 " skipped",
+               index, kl.n, kl.bytes, g.rows, bytes, skipped);
 done:
     for (size_t i = 0; i < kl.n; i++)
         free(kl.keys[i]);
@@ -664,8 +668,9 @@ static int take_claims(const cJSON *arr, part_info *parts, size_t n, lambda_erro
             get_int(p, "bytes", 0, INT64_C(1) << 53, &bytes) != 0 ||
             get_int(p, "skipped", 0, INT64_C(1) << 53, &skipped) != 0 || idx < 0 || rows < 0 ||
             bytes < 0) {
-            invalid(err, "%s", "each of parts must be {index, rows, bytes, skipped} "
-                               "with index in 0..parts-1");
+            invalid(err, "%s",
+                    "each of parts must be {index, rows, bytes, skipped} "
+                    "with index in 0..parts-1");
             return -1;
         }
         if (parts[idx].claimed) {
@@ -715,7 +720,7 @@ static cJSON *merge_output(lambda_store *report, const char *customer, const cha
 static int delete_parts(lambda_store *report, const char *customer, const char *report_id,
                         const part_info *parts, size_t n, lambda_error *err)
 {
-    char (*keys)[300] = malloc(DELETE_CHUNK * sizeof *keys);
+    char(*keys)[300] = malloc(DELETE_CHUNK * sizeof *keys);
     const char **ptrs = malloc(DELETE_CHUNK * sizeof *ptrs);
     if (!keys || !ptrs) {
         free(keys);
@@ -791,8 +796,10 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
         plan = read_json(report, plan_key, err);
         if (!plan || get_int(plan, "partCount", 0, MAX_PARTS_LIMIT, &count) != 0 || count < 0) {
             if (plan || strcmp(err->type, "StoreNotFound") == 0)
-                lambda_error_set(err, "InvalidInput", "no parts or partCount given and no "
-                                 "usable %s", plan_key);
+                lambda_error_set(err, "InvalidInput",
+                                 "no parts or partCount given and no "
+                                 "usable %s",
+                                 plan_key);
             goto done;
         }
     }
@@ -834,7 +841,8 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
             lambda_store_stat(report, key, &size, &exists, err) != 0 || !exists ||
             size != (uint64_t)bytes) {
             if (!err->type[0] || strcmp(err->type, "StoreNotFound") == 0)
-                lambda_error_set(err, "MergeMismatch", "%zu of %zu parts are missing and the "
+                lambda_error_set(err, "MergeMismatch",
+                                 "%zu of %zu parts are missing and the "
                                  "earlier merge's report does not match its manifest",
                                  n - ms.found_csv, n);
             goto done;
@@ -874,8 +882,10 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
             goto done;
         }
         if (parts[i].size != parts[i].bytes) {
-            lambda_error_set(err, "MergeMismatch", "part %zu holds %" PRIu64 " bytes, its "
-                             "report says %" PRIu64, i, parts[i].size, parts[i].bytes);
+            lambda_error_set(err, "MergeMismatch",
+                             "part %zu holds %" PRIu64 " bytes, its "
+                             "report says %" PRIu64,
+                             i, parts[i].size, parts[i].bytes);
             goto done;
         }
         rows += parts[i].rows;
@@ -903,8 +913,10 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
     if (lambda_store_stat(report, key, &size, &exists, err) != 0)
         goto done;
     if (!exists || size != bytes) {
-        lambda_error_set(err, "MergeMismatch", "merged report holds %" PRIu64 " bytes, the "
-                         "parts add up to %" PRIu64, size, bytes);
+        lambda_error_set(err, "MergeMismatch",
+                         "merged report holds %" PRIu64 " bytes, the "
+                         "parts add up to %" PRIu64,
+                         size, bytes);
         goto done;
     }
     cJSON *m = cJSON_CreateObject();
@@ -923,11 +935,11 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
     free(text);
     if (rc != 0 || delete_parts(report, customer, report_id, parts, n, err) != 0)
         goto done;
-    out = merge_output(report, customer, report_id, key, rows, bytes, n, skipped, (long)expires,
-                       err);
+    out =
+        merge_output(report, customer, report_id, key, rows, bytes, n, skipped, (long)expires, err);
     if (out)
-        lambda_log(LAMBDA_LOG_INFO, "merged %zu parts into %s: %" PRIu64 " rows, %" PRIu64
-                   " bytes", n, key, rows, bytes);
+        lambda_log(LAMBDA_LOG_INFO, "merged %zu parts into %s: %" PRIu64 " rows, %" PRIu64 " bytes",
+                   n, key, rows, bytes);
 done:
     if (w)
         lambda_store_put_abort(w);

@@ -48,8 +48,8 @@ typedef struct lambda_report_part {
  * split, so one day larger than the target is a part of its own. No data:
  * zero parts. Returns the number of parts written to `parts` (capacity at
  * least n_days). */
-size_t lambda_report_split(int64_t from, int64_t to, const lambda_report_day *days,
-                           size_t n_days, uint64_t target, lambda_report_part *parts);
+size_t lambda_report_split(int64_t from, int64_t to, const lambda_report_day *days, size_t n_days,
+                           uint64_t target, lambda_report_part *parts);
 
 /* ---- NDJSON lines ---- */
 
@@ -61,8 +61,8 @@ typedef int (*lambda_report_line_fn)(const char *line, size_t len, int too_long,
 typedef struct lambda_report_lines {
     char *buf;
     size_t len, cap, max_line;
-    int discarding;   /* inside a too-long line, waiting for its end */
-    int at_start;     /* at the start of an object: a BOM may follow */
+    int discarding; /* inside a too-long line, waiting for its end */
+    int at_start;   /* at the start of an object: a BOM may follow */
     lambda_report_line_fn fn;
     void *ud;
 } lambda_report_lines;
@@ -100,12 +100,12 @@ extern const char lambda_report_csv_header[];
 /* Why a line was skipped. */
 typedef enum lambda_report_skip {
     LAMBDA_SKIP_NONE = 0,
-    LAMBDA_SKIP_BAD_JSON,      /* not JSON, or not an object, or trailing junk */
+    LAMBDA_SKIP_BAD_JSON, /* not JSON, or not an object, or trailing junk */
     LAMBDA_SKIP_BAD_UTF8,
     LAMBDA_SKIP_MISSING_FIELD, /* eventId/prospectId/type/occurredAt missing or malformed */
     LAMBDA_SKIP_WRONG_CUSTOMER,
     LAMBDA_SKIP_TOO_LONG,
-    LAMBDA_SKIP_NUL,           /* a \u0000 escape: cJSON would cut the value at the NUL */
+    LAMBDA_SKIP_NUL, /* a \u0000 escape: cJSON would cut the value at the NUL */
     LAMBDA_SKIP_COUNT
 } lambda_report_skip;
 

@@ -5,8 +5,8 @@
  */
 #include "report.h"
 
-size_t lambda_report_split(int64_t from, int64_t to, const lambda_report_day *days,
-                           size_t n_days, uint64_t target, lambda_report_part *parts)
+size_t lambda_report_split(int64_t from, int64_t to, const lambda_report_day *days, size_t n_days,
+                           uint64_t target, lambda_report_part *parts)
 {
     size_t n = 0;
     uint64_t acc = 0;

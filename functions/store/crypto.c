@@ -22,11 +22,10 @@ void lambda_store_sha256(const void *data, size_t len, unsigned char out[32])
 #endif
 }
 
-void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
-                              size_t len, unsigned char out[32])
+void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                              unsigned char out[32])
 {
-    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key_len, data, len,
-                    out);
+    mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key_len, data, len, out);
 }
 
 void lambda_store_base64(const unsigned char *in, size_t len, char *out)
@@ -45,8 +44,8 @@ void lambda_store_sha256(const void *data, size_t len, unsigned char out[32])
     EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
-                              size_t len, unsigned char out[32])
+void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                              unsigned char out[32])
 {
     unsigned int n = 32;
     HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n);

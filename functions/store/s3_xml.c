@@ -162,11 +162,11 @@ int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
 typedef struct find_state {
     xml_text text;
     int depth;
-    const char *want;      /* element to capture (find) */
+    const char *want; /* element to capture (find) */
     char *out;
     size_t out_len;
     int found;
-    int root_is_error;     /* error parser: root element was <Error> */
+    int root_is_error; /* error parser: root element was <Error> */
     char *code;
     size_t code_len;
     char *message;
@@ -219,8 +219,8 @@ static int run_find(find_state *st, const char *xml, size_t len)
     return rc;
 }
 
-int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_len,
-                          char *message, size_t message_len)
+int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_len, char *message,
+                          size_t message_len)
 {
     if (!xml || len == 0)
         return 0;
@@ -239,8 +239,7 @@ int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_l
     return is_error;
 }
 
-int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *out,
-                         size_t out_len)
+int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *out, size_t out_len)
 {
     find_state *st = calloc(1, sizeof *st);
     if (!st)
@@ -268,8 +267,12 @@ static size_t escaped_len(const char *s)
 static char *append_escaped(char *o, const char *s)
 {
     for (; *s; s++) {
-        const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
-                        : *s == '"' ? "&quot;" : *s == '\'' ? "&apos;" : NULL;
+        const char *rep = *s == '&'    ? "&amp;"
+                          : *s == '<'  ? "&lt;"
+                          : *s == '>'  ? "&gt;"
+                          : *s == '"'  ? "&quot;"
+                          : *s == '\'' ? "&apos;"
+                                       : NULL;
         if (rep) {
             size_t k = strlen(rep);
             memcpy(o, rep, k);
@@ -318,8 +321,8 @@ static void text_copy(const xml_text *t, char *out, size_t out_len)
 typedef struct delete_state {
     xml_text text;
     int depth;
-    int root_ok;     /* root element is <DeleteResult> */
-    int in_error;    /* inside a depth-2 <Error> */
+    int root_ok;  /* root element is <DeleteResult> */
+    int in_error; /* inside a depth-2 <Error> */
     char key[1100], code[128], message[512];
     int errors;
     lambda_s3_delete_error_fn fn;

@@ -84,8 +84,7 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
         const char *slash = strchr(b, '/');
         size_t blen = slash ? (size_t)(slash - b) : strlen(b);
         if (!valid_bucket(b, blen))
-            return lambda_store_fail(err, "InvalidInput",
-                                     "invalid S3 bucket name in store URL");
+            return lambda_store_fail(err, "InvalidInput", "invalid S3 bucket name in store URL");
         memcpy(loc->bucket, b, blen);
         loc->bucket[blen] = '\0';
         loc->is_s3 = 1;
@@ -104,8 +103,7 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
         }
         return 0;
     }
-    return lambda_store_fail(err, "InvalidInput",
-                             "store URL must start with file:// or s3://");
+    return lambda_store_fail(err, "InvalidInput", "store URL must start with file:// or s3://");
 }
 
 int lambda_store_check_key(const char *key, lambda_error *err)
@@ -138,16 +136,16 @@ int lambda_store_open(const char *url, lambda_store **out, lambda_error *err)
     *out = NULL;
     if (lambda_store_parse_url(url, &loc, err) != 0)
         return -1;
-    int rc = loc.is_s3 ? lambda_store_s3_open(&loc, out, err)
-                       : lambda_store_file_open(&loc, out, err);
+    int rc =
+        loc.is_s3 ? lambda_store_s3_open(&loc, out, err) : lambda_store_file_open(&loc, out, err);
     if (rc != 0)
         return -1;
     (*out)->loc = loc;
     if (loc.is_s3)
-        snprintf((*out)->url, sizeof (*out)->url, "s3://%s%s%s", loc.bucket,
+        snprintf((*out)->url, sizeof(*out)->url, "s3://%s%s%s", loc.bucket,
                  loc.prefix[0] ? "/" : "", loc.prefix);
     else
-        snprintf((*out)->url, sizeof (*out)->url, "file://%s", loc.path);
+        snprintf((*out)->url, sizeof(*out)->url, "file://%s", loc.path);
     return 0;
 }
 
@@ -157,9 +155,15 @@ void lambda_store_close(lambda_store *store)
         store->ops->close(store);
 }
 
-const char *lambda_store_url(const lambda_store *store) { return store->url; }
+const char *lambda_store_url(const lambda_store *store)
+{
+    return store->url;
+}
 
-int lambda_store_is_s3(const lambda_store *store) { return store->loc.is_s3; }
+int lambda_store_is_s3(const lambda_store *store)
+{
+    return store->loc.is_s3;
+}
 
 int lambda_store_list(lambda_store *store, const char *prefix, const char *start_after,
                       lambda_store_list_fn fn, void *userdata, lambda_error *err)
@@ -194,8 +198,7 @@ int lambda_store_put_begin(lambda_store *store, const char *key, lambda_store_wr
     return store->ops->put_begin(store, key, out, err);
 }
 
-int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len,
-                           lambda_error *err)
+int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len, lambda_error *err)
 {
     if (len == 0)
         return 0;
@@ -218,7 +221,10 @@ int lambda_store_put_append(lambda_store_writer *w, const char *src_key, uint64_
     return 0;
 }
 
-uint64_t lambda_store_put_bytes(const lambda_store_writer *w) { return w->bytes; }
+uint64_t lambda_store_put_bytes(const lambda_store_writer *w)
+{
+    return w->bytes;
+}
 
 int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err)
 {
@@ -231,8 +237,8 @@ void lambda_store_put_abort(lambda_store_writer *w)
         w->store->ops->put_abort(w);
 }
 
-int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data,
-                            size_t len, lambda_error *err)
+int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data, size_t len,
+                            lambda_error *err)
 {
     lambda_store_writer *w;
     if (lambda_store_put_begin(store, key, &w, err) != 0)

@@ -84,8 +84,7 @@ int lambda_store_stat(lambda_store *store, const char *key, uint64_t *size, int 
  * objects and a multipart upload in bounded chunks for large ones. */
 int lambda_store_put_begin(lambda_store *store, const char *key, lambda_store_writer **out,
                            lambda_error *err);
-int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len,
-                           lambda_error *err);
+int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len, lambda_error *err);
 /* Appends a whole existing object of `size` bytes. On S3, ranges of at least
  * 5 MiB are copied server-side (UploadPartCopy); the rest goes through the
  * writer's bounded buffer. */
@@ -98,8 +97,8 @@ int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err);
 void lambda_store_put_abort(lambda_store_writer *w);
 
 /* One-shot put of a small buffer (same atomicity as the streaming put). */
-int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data,
-                            size_t len, lambda_error *err);
+int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data, size_t len,
+                            lambda_error *err);
 
 /* Server-side copy (S3 CopyObject; the file store copies into a temporary
  * file and renames it). */
@@ -129,8 +128,8 @@ char *lambda_store_presign_get(lambda_store *store, const char *key, long expire
 /* Parsed form of a store URL (exposed for tests and for the S3 backend). */
 typedef struct lambda_store_location {
     int is_s3;
-    char path[4096];  /* file: absolute directory, no trailing '/' */
-    char bucket[64];  /* s3 */
+    char path[4096];   /* file: absolute directory, no trailing '/' */
+    char bucket[64];   /* s3 */
     char prefix[1024]; /* s3: key prefix without leading/trailing '/', may be "" */
 } lambda_store_location;
 

@@ -31,8 +31,7 @@ typedef struct file_writer {
 
 static const lambda_store_ops file_ops;
 
-int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
-                           lambda_error *err)
+int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err)
 {
     struct stat st;
     if (stat(loc->path, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -46,10 +45,12 @@ int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
     return 0;
 }
 
-static void file_close(lambda_store *s) { free(s); }
+static void file_close(lambda_store *s)
+{
+    free(s);
+}
 
-static int full_path(const lambda_store *s, const char *key, char *buf, size_t n,
-                     lambda_error *err)
+static int full_path(const lambda_store *s, const char *key, char *buf, size_t n, lambda_error *err)
 {
     if ((size_t)snprintf(buf, n, "%s/%s", s->loc.path, key) >= n)
         return lambda_store_fail(err, "InvalidInput", "store key too long");
@@ -343,8 +344,8 @@ static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer 
     }
     /* pid + writer address: unique among live writers, no shared counter
      * (handlers may run on several threads). */
-    snprintf(w->tmp, sizeof w->tmp, "%.*s/.%s.tmp-%ld-%p", (int)(slash - w->dst), w->dst,
-             slash + 1, (long)getpid(), (void *)w);
+    snprintf(w->tmp, sizeof w->tmp, "%.*s/.%s.tmp-%ld-%p", (int)(slash - w->dst), w->dst, slash + 1,
+             (long)getpid(), (void *)w);
 #ifdef O_TMPFILE
     /* Committing links the unnamed file through /proc/self/fd. */
     if (access("/proc/self/fd", X_OK) == 0) {

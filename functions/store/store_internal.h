@@ -22,8 +22,7 @@ typedef struct lambda_store_ops {
                 lambda_store_list_fn fn, void *ud, lambda_error *err);
     int (*get)(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
                lambda_store_sink_fn sink, void *ud, lambda_error *err);
-    int (*stat)(lambda_store *s, const char *key, uint64_t *size, int *exists,
-                lambda_error *err);
+    int (*stat)(lambda_store *s, const char *key, uint64_t *size, int *exists, lambda_error *err);
     int (*put_begin)(lambda_store *s, const char *key, lambda_store_writer **out,
                      lambda_error *err);
     int (*put_write)(lambda_store_writer *w, const void *data, size_t len, lambda_error *err);
@@ -51,15 +50,13 @@ struct lambda_store_writer {
     uint64_t bytes;
 };
 
-int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
-                           lambda_error *err);
-int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
-                         lambda_error *err);
+int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err);
+int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err);
 
 /* ---- crypto shim (OpenSSL libcrypto, or mbedTLS with LAMBDA_USE_MBEDTLS) ---- */
 void lambda_store_sha256(const void *data, size_t len, unsigned char out[32]);
-void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data,
-                              size_t len, unsigned char out[32]);
+void lambda_store_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+                              unsigned char out[32]);
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). */
 void lambda_store_hex(const unsigned char *in, size_t len, char *out);
 /* Standard base64 (with padding) of `len` bytes into `out`
@@ -72,11 +69,11 @@ void lambda_store_base64(const unsigned char *in, size_t len, char *out);
  * sent it, i.e. with the store prefix) and Size, in document order; it may
  * return non-zero to stop. */
 typedef struct lambda_s3_list_page {
-    int truncated;              /* <IsTruncated>true</IsTruncated> */
-    char next_token[2048];      /* <NextContinuationToken> */
-    char last_key[1100];        /* the last Key seen (fallback for StartAfter) */
+    int truncated;         /* <IsTruncated>true</IsTruncated> */
+    char next_token[2048]; /* <NextContinuationToken> */
+    char last_key[1100];   /* the last Key seen (fallback for StartAfter) */
     size_t count;
-    int stopped;                /* fn returned non-zero */
+    int stopped; /* fn returned non-zero */
 } lambda_s3_list_page;
 
 int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
@@ -84,13 +81,12 @@ int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
 
 /* <Error><Code>…</Code><Message>…</Message></Error>: returns 1 and fills
  * code/message when the document is an S3 error, 0 otherwise. */
-int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_len,
-                          char *message, size_t message_len);
+int lambda_s3_parse_error(const char *xml, size_t len, char *code, size_t code_len, char *message,
+                          size_t message_len);
 
 /* Text of the first element named `name` anywhere in the document (e.g.
  * UploadId, ETag): 0 when found, -1 otherwise. */
-int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *out,
-                         size_t out_len);
+int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *out, size_t out_len);
 
 /* DeleteObjects request body for keys[0..n) (full keys, store prefix
  * included): <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…
@@ -100,8 +96,8 @@ char *lambda_s3_delete_body(const char *const *keys, size_t n, size_t *len);
 
 /* Called for each <Error> entry of a DeleteObjects reply (a key S3 could
  * not delete), with its Key, Code and Message. */
-typedef void (*lambda_s3_delete_error_fn)(const char *key, const char *code,
-                                          const char *message, void *userdata);
+typedef void (*lambda_s3_delete_error_fn)(const char *key, const char *code, const char *message,
+                                          void *userdata);
 
 /* Parses a DeleteObjects reply (<DeleteResult>): returns the number of
  * <Error> entries (each passed to fn), or -1 with StoreUnavailable when

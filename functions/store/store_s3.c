@@ -23,45 +23,45 @@
 
 #include "store_internal.h"
 
-#define S3_MIN_PART (5u * 1024 * 1024)          /* S3's smallest non-last part */
+#define S3_MIN_PART (5u * 1024 * 1024) /* S3's smallest non-last part */
 #define S3_MAX_COPY_PART (5ull * 1024 * 1024 * 1024)
 #define S3_MAX_PARTS 10000
-#define S3_MAX_COLLECT (16u * 1024 * 1024)      /* XML replies we keep in memory */
+#define S3_MAX_COLLECT (16u * 1024 * 1024) /* XML replies we keep in memory */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 typedef struct s3_store {
     lambda_store base;
     CURL *curl;
-    char endpoint[512];  /* scheme://host[:port], no trailing '/' */
+    char endpoint[512]; /* scheme://host[:port], no trailing '/' */
     int path_style;
     char region[64];
     char sigv4[128];
-    char userpwd[1024];  /* secret: never printed */
-    char *token_header;  /* "x-amz-security-token: …", secret */
+    char userpwd[1024]; /* secret: never printed */
+    char *token_header; /* "x-amz-security-token: …", secret */
     char access_key[256];
     char secret_key[512];
     int max_attempts;
     long retry_base_ms;
     size_t part_size;
     unsigned int seed;
-    const char *ca_file; /* CURL_CA_BUNDLE or SSL_CERT_FILE, else curl's default */
-    const char *ca_path; /* SSL_CERT_DIR, else curl's default */
+    const char *ca_file;              /* CURL_CA_BUNDLE or SSL_CERT_FILE, else curl's default */
+    const char *ca_path;              /* SSL_CERT_DIR, else curl's default */
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
 } s3_store;
 
 typedef struct s3_request {
-    const char *op;            /* for messages: "GET", "ListObjectsV2", … */
+    const char *op; /* for messages: "GET", "ListObjectsV2", … */
     const char *method;
-    const char *key;           /* full key (store prefix included), NULL: bucket */
-    const char *query;         /* sorted and encoded, without '?', or NULL */
+    const char *key;   /* full key (store prefix included), NULL: bucket */
+    const char *query; /* sorted and encoded, without '?', or NULL */
     const char *body;
     size_t body_len;
     int has_body;
     struct curl_slist *headers; /* extra headers (copy source …) */
-    lambda_store_sink_fn sink; /* streams a 2xx body instead of collecting it */
+    lambda_store_sink_fn sink;  /* streams a 2xx body instead of collecting it */
     void *sink_ud;
-    uint64_t range_start;      /* streamed GET: first byte */
-    uint64_t range_len;        /* 0: to the end */
+    uint64_t range_start; /* streamed GET: first byte */
+    uint64_t range_len;   /* 0: to the end */
 } s3_request;
 
 typedef struct s3_response {
@@ -71,8 +71,8 @@ typedef struct s3_response {
     char etag[256];
     uint64_t content_length;
     int have_content_length;
-    uint64_t received;   /* this attempt's body bytes */
-    uint64_t delivered;  /* bytes passed to the sink over all attempts */
+    uint64_t received;  /* this attempt's body bytes */
+    uint64_t delivered; /* bytes passed to the sink over all attempts */
     int sink_failed;
     int collect_overflow;
     CURL *curl;
@@ -89,8 +89,7 @@ static const char *env_or(const char *name, const char *fallback)
     return v && *v ? v : fallback;
 }
 
-int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
-                         lambda_error *err)
+int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err)
 {
     const char *ak = getenv("AWS_ACCESS_KEY_ID");
     const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
@@ -110,8 +109,8 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
         size_t n = strlen(endpoint);
         while (n > 0 && endpoint[n - 1] == '/')
             n--;
-        if (n >= sizeof s->endpoint || (strncmp(endpoint, "http://", 7) != 0 &&
-                                         strncmp(endpoint, "https://", 8) != 0)) {
+        if (n >= sizeof s->endpoint ||
+            (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)) {
             free(s);
             return lambda_store_fail(err, "InvalidInput",
                                      "AWS_ENDPOINT_URL(_S3) must be an http(s) URL");
@@ -123,8 +122,8 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
         snprintf(s->endpoint, sizeof s->endpoint, "https://s3.%s.amazonaws.com", s->region);
         s->path_style = 1;
     } else {
-        snprintf(s->endpoint, sizeof s->endpoint, "https://%s.s3.%s.amazonaws.com",
-                 loc->bucket, s->region);
+        snprintf(s->endpoint, sizeof s->endpoint, "https://%s.s3.%s.amazonaws.com", loc->bucket,
+                 s->region);
     }
     snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:s3", s->region);
     snprintf(s->userpwd, sizeof s->userpwd, "%s:%s", ak, sk);
@@ -310,20 +309,18 @@ typedef enum { OUT_OK, OUT_RETRY, OUT_FAIL } outcome;
 
 /* Classifies a finished HTTP exchange; fills err for failures (and for
  * retryable ones, in case they are the last attempt). */
-static outcome classify(const s3_request *rq, s3_response *rs, const char *what,
-                        lambda_error *err)
+static outcome classify(const s3_request *rq, s3_response *rs, const char *what, lambda_error *err)
 {
     char code[128] = "", message[512] = "";
-    int is_error_doc = lambda_s3_parse_error(rs->body, rs->body_len, code, sizeof code,
-                                             message, sizeof message);
+    int is_error_doc =
+        lambda_s3_parse_error(rs->body, rs->body_len, code, sizeof code, message, sizeof message);
     long st = rs->status;
     if (st >= 200 && st < 300 && !is_error_doc) {
         if (rs->have_content_length && rs->received != rs->content_length &&
             strcmp(rq->method, "HEAD") != 0) {
-            lambda_store_fail(err, "StoreUnavailable",
-                              "S3 %s %s: body truncated (%llu of %llu bytes)", rq->op, what,
-                              (unsigned long long)rs->received,
-                              (unsigned long long)rs->content_length);
+            lambda_store_fail(
+                err, "StoreUnavailable", "S3 %s %s: body truncated (%llu of %llu bytes)", rq->op,
+                what, (unsigned long long)rs->received, (unsigned long long)rs->content_length);
             return OUT_RETRY;
         }
         return OUT_OK;
@@ -332,19 +329,19 @@ static outcome classify(const s3_request *rq, s3_response *rs, const char *what,
         st = strcmp(code, "SlowDown") == 0 ? 503 : 500; /* 200 with <Error> */
     const char *shown = code[0] ? code : "no error code";
     if (st == 429 || (st == 503 && (strcmp(code, "SlowDown") == 0 || !code[0]))) {
-        lambda_store_fail(err, "StoreThrottled", "S3 %s %s: throttled (HTTP %ld %s)", rq->op,
-                          what, st, shown);
+        lambda_store_fail(err, "StoreThrottled", "S3 %s %s: throttled (HTTP %ld %s)", rq->op, what,
+                          st, shown);
         return OUT_RETRY;
     }
     if (st >= 500) {
-        lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: HTTP %ld %s %s", rq->op, what,
-                          st, shown, message);
+        lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: HTTP %ld %s %s", rq->op, what, st,
+                          shown, message);
         return OUT_RETRY;
     }
     if (st == 403 || st == 401 || strcmp(code, "InvalidAccessKeyId") == 0 ||
         strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidToken") == 0) {
-        lambda_store_fail(err, "StoreAccessDenied", "S3 %s %s: access denied (HTTP %ld %s)",
-                          rq->op, what, st, shown);
+        lambda_store_fail(err, "StoreAccessDenied", "S3 %s %s: access denied (HTTP %ld %s)", rq->op,
+                          what, st, shown);
         return OUT_FAIL;
     }
     if (st == 404) {
@@ -373,8 +370,9 @@ static int resume_was_complete(const s3_response *rs, uint64_t end)
 
 /* A server certificate not trusted, or CA certificates that cannot be
  * loaded: a configuration fault that no retry mends, so it is reported at
- * once as StoreTlsError (which the state machine does not retry). Say so, with libcurl's detail and the CA file and directory in
- * use, since curl_easy_strerror() alone ("SSL peer certificate or SSH remote
+ * once as StoreTlsError (which the state machine does not retry). Say so,
+ * with libcurl's detail and the CA file and directory in use, since
+ * curl_easy_strerror() alone ("SSL peer certificate or SSH remote
  * key was not OK") names neither the cause nor the bundle to fix. */
 static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *what, CURLcode cc,
                               lambda_error *err)
@@ -388,8 +386,8 @@ static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *wha
     if (!ca_path && curl_easy_getinfo(s->curl, CURLINFO_CAPATH, &built_in) == CURLE_OK)
         ca_path = built_in;
 #endif
-    lambda_store_fail(err, "StoreTlsError", "S3 %s %s: %s: %s (CA file %s, CA dir %s)",
-                      rq->op, what,
+    lambda_store_fail(err, "StoreTlsError", "S3 %s %s: %s: %s (CA file %s, CA dir %s)", rq->op,
+                      what,
                       cc == CURLE_SSL_CACERT_BADFILE ? "cannot load the CA certificates"
                                                      : "TLS server certificate not trusted",
                       s->curl_error[0] ? s->curl_error : curl_easy_strerror(cc),
@@ -445,8 +443,7 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         if (rq->sink && (rq->range_start || rq->range_len || rs->delivered)) {
             uint64_t from = rq->range_start + rs->delivered;
             if (rq->range_len)
-                snprintf(range, sizeof range, "Range: bytes=%llu-%llu",
-                         (unsigned long long)from,
+                snprintf(range, sizeof range, "Range: bytes=%llu-%llu", (unsigned long long)from,
                          (unsigned long long)(rq->range_start + rq->range_len - 1));
             else
                 snprintf(range, sizeof range, "Range: bytes=%llu-", (unsigned long long)from);
@@ -504,8 +501,8 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         }
         if (ranged && rs->status == 200) {
             /* The server ignored our Range: its body restarted at byte 0. */
-            lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: Range ignored by server",
-                              rq->op, what);
+            lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: Range ignored by server", rq->op,
+                              what);
             break;
         }
         if (ranged && rs->delivered > 0 && !rq->range_len &&
@@ -561,7 +558,8 @@ static int s3_list(lambda_store *base, const char *prefix, const char *start_aft
         return -1;
     if (!prefix[0] && s->base.loc.prefix[0])
         snprintf(full_prefix, sizeof full_prefix, "%s/", s->base.loc.prefix);
-    if (start_after && *start_after && full_key(s, start_after, full_after, sizeof full_after, err) != 0)
+    if (start_after && *start_after &&
+        full_key(s, start_after, full_after, sizeof full_after, err) != 0)
         return -1;
     char *enc_prefix = lambda_s3_uri_encode(full_prefix, 0);
     char *token = NULL;
@@ -570,7 +568,8 @@ static int s3_list(lambda_store *base, const char *prefix, const char *start_aft
     for (;;) {
         char *enc_after = lambda_s3_uri_encode(full_after, 0);
         char *enc_token = token ? lambda_s3_uri_encode(token, 0) : NULL;
-        size_t qn = 128 + strlen(enc_prefix) + strlen(enc_after) + (enc_token ? strlen(enc_token) : 0);
+        size_t qn =
+            128 + strlen(enc_prefix) + strlen(enc_after) + (enc_token ? strlen(enc_token) : 0);
         char *query = malloc(qn);
         if (!query || !enc_after || !enc_prefix) {
             free(query);
@@ -594,8 +593,8 @@ static int s3_list(lambda_store *base, const char *prefix, const char *start_aft
         free(query);
         lambda_s3_list_page page;
         if (rc == 0)
-            rc = lambda_s3_parse_list(rs.body ? rs.body : "", rs.body_len, &page, strip_prefix,
-                                      &lc, err);
+            rc = lambda_s3_parse_list(rs.body ? rs.body : "", rs.body_len, &page, strip_prefix, &lc,
+                                      err);
         response_free(&rs);
         if (rc != 0 || page.stopped || !page.truncated)
             break;
@@ -625,8 +624,13 @@ static int s3_get(lambda_store *base, const char *key, uint64_t offset, uint64_t
     char fk[2100];
     if (full_key(s, key, fk, sizeof fk, err) != 0)
         return -1;
-    s3_request rq = {.op = "GetObject", .method = "GET", .key = fk, .sink = sink,
-                     .sink_ud = ud, .range_start = offset, .range_len = length};
+    s3_request rq = {.op = "GetObject",
+                     .method = "GET",
+                     .key = fk,
+                     .sink = sink,
+                     .sink_ud = ud,
+                     .range_start = offset,
+                     .range_len = length};
     s3_response rs;
     int rc = s3_perform(s, &rq, &rs, err);
     if (rc == 0 && length && rs.delivered != length)
@@ -697,8 +701,13 @@ static int s3_put_begin(lambda_store *base, const char *key, lambda_store_writer
 
 static int start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
 {
-    s3_request rq = {.op = "CreateMultipartUpload", .method = "POST", .key = w->key,
-                     .query = "uploads=", .has_body = 1, .body = "", .body_len = 0};
+    s3_request rq = {.op = "CreateMultipartUpload",
+                     .method = "POST",
+                     .key = w->key,
+                     .query = "uploads=",
+                     .has_body = 1,
+                     .body = "",
+                     .body_len = 0};
     s3_response rs;
     int rc = s3_perform(s, &rq, &rs, err);
     if (rc == 0 && lambda_s3_parse_text(rs.body, rs.body_len, "UploadId", w->upload_id,
@@ -743,8 +752,8 @@ static char *part_query(const s3_writer *w, int part_no)
 static int next_part_ok(s3_store *s, s3_writer *w, lambda_error *err)
 {
     if (w->parts >= S3_MAX_PARTS)
-        return lambda_store_fail(err, "StoreError", "%s would need more than %d parts",
-                                 w->key, S3_MAX_PARTS);
+        return lambda_store_fail(err, "StoreError", "%s would need more than %d parts", w->key,
+                                 S3_MAX_PARTS);
     if (!w->upload_id[0])
         return start_multipart(s, w, err);
     return 0;
@@ -757,8 +766,13 @@ static int flush_part(s3_store *s, s3_writer *w, lambda_error *err)
     char *q = part_query(w, w->parts + 1);
     if (!q)
         return lambda_store_fail(err, "StoreUnavailable", "out of memory");
-    s3_request rq = {.op = "UploadPart", .method = "PUT", .key = w->key, .query = q,
-                     .has_body = 1, .body = w->buf, .body_len = w->len};
+    s3_request rq = {.op = "UploadPart",
+                     .method = "PUT",
+                     .key = w->key,
+                     .query = q,
+                     .has_body = 1,
+                     .body = w->buf,
+                     .body_len = w->len};
     s3_response rs;
     int rc = s3_perform(s, &rq, &rs, err);
     if (rc == 0)
@@ -770,8 +784,7 @@ static int flush_part(s3_store *s, s3_writer *w, lambda_error *err)
     return rc;
 }
 
-static int s3_put_write(lambda_store_writer *base, const void *data, size_t len,
-                        lambda_error *err)
+static int s3_put_write(lambda_store_writer *base, const void *data, size_t len, lambda_error *err)
 {
     s3_writer *w = (s3_writer *)base;
     s3_store *s = (s3_store *)base->store;
@@ -789,8 +802,8 @@ static int s3_put_write(lambda_store_writer *base, const void *data, size_t len,
     return 0;
 }
 
-static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t from,
-                     uint64_t to, lambda_error *err)
+static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t from, uint64_t to,
+                     lambda_error *err)
 {
     if (next_part_ok(s, w, err) != 0)
         return -1;
@@ -808,8 +821,8 @@ static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t f
                  (unsigned long long)from, (unsigned long long)to);
         struct curl_slist *h = curl_slist_append(NULL, src_header);
         h = curl_slist_append(h, range);
-        s3_request rq = {.op = "UploadPartCopy", .method = "PUT", .key = w->key, .query = q,
-                         .headers = h};
+        s3_request rq = {
+            .op = "UploadPartCopy", .method = "PUT", .key = w->key, .query = q, .headers = h};
         s3_response rs;
         rc = s3_perform(s, &rq, &rs, err);
         char etag[128];
@@ -915,7 +928,8 @@ static void abort_upload(s3_store *s, s3_writer *w)
     char *q = malloc(n);
     if (q) {
         snprintf(q, n, "uploadId=%s", enc);
-        s3_request rq = {.op = "AbortMultipartUpload", .method = "DELETE", .key = w->key, .query = q};
+        s3_request rq = {
+            .op = "AbortMultipartUpload", .method = "DELETE", .key = w->key, .query = q};
         s3_response rs;
         lambda_error ignored = {{0}, {0}};
         s3_perform(s, &rq, &rs, &ignored); /* best effort: lifecycle rules clean up */
@@ -945,14 +959,20 @@ static int complete_upload(s3_store *s, s3_writer *w, lambda_error *err)
         return lambda_store_fail(err, "StoreUnavailable", "out of memory");
     }
     sprintf(q, "uploadId=%s", enc);
-    size_t n = (size_t)snprintf(xml, cap, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    size_t n = (size_t)snprintf(
+        xml, cap, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (int i = 0; i < w->parts; i++)
         n += (size_t)snprintf(xml + n, cap - n,
                               "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", i + 1,
                               w->etags[i]);
     n += (size_t)snprintf(xml + n, cap - n, "</CompleteMultipartUpload>");
-    s3_request rq = {.op = "CompleteMultipartUpload", .method = "POST", .key = w->key,
-                     .query = q, .has_body = 1, .body = xml, .body_len = n};
+    s3_request rq = {.op = "CompleteMultipartUpload",
+                     .method = "POST",
+                     .key = w->key,
+                     .query = q,
+                     .has_body = 1,
+                     .body = xml,
+                     .body_len = n};
     s3_response rs;
     int rc = s3_perform(s, &rq, &rs, err);
     response_free(&rs);
@@ -968,8 +988,12 @@ static int s3_put_commit(lambda_store_writer *base, lambda_error *err)
     s3_store *s = (s3_store *)base->store;
     int rc;
     if (!w->upload_id[0]) {
-        s3_request rq = {.op = "PutObject", .method = "PUT", .key = w->key, .has_body = 1,
-                         .body = w->buf, .body_len = w->len};
+        s3_request rq = {.op = "PutObject",
+                         .method = "PUT",
+                         .key = w->key,
+                         .has_body = 1,
+                         .body = w->buf,
+                         .body_len = w->len};
         s3_response rs;
         rc = s3_perform(s, &rq, &rs, err);
         response_free(&rs);
@@ -1036,12 +1060,12 @@ static int s3_delete(lambda_store *base, const char *key, lambda_error *err)
 
 /* What one DeleteObjects reply said about the keys it could not delete. */
 typedef struct delete_round {
-    const char **keys;   /* the keys sent */
+    const char **keys; /* the keys sent */
     size_t n;
-    const char **retry;  /* those that failed with a retryable code (room for n) */
+    const char **retry; /* those that failed with a retryable code (room for n) */
     size_t n_retry;
-    lambda_error first;  /* the failure the caller will see */
-    int fatal;           /* a non-retryable failure was seen */
+    lambda_error first; /* the failure the caller will see */
+    int fatal;          /* a non-retryable failure was seen */
 } delete_round;
 
 /* Per-key codes: NoSuchKey means the key is already gone (success: S3
@@ -1053,10 +1077,10 @@ static void on_delete_error(const char *key, const char *code, const char *messa
     if (strcmp(code, "NoSuchKey") == 0)
         return;
     int throttled = strcmp(code, "SlowDown") == 0;
-    int retryable = throttled || strcmp(code, "InternalError") == 0 ||
-                    strcmp(code, "ServiceUnavailable") == 0;
-    const char *type = throttled ? "StoreThrottled"
-                       : retryable ? "StoreUnavailable"
+    int retryable =
+        throttled || strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0;
+    const char *type = throttled                           ? "StoreThrottled"
+                       : retryable                         ? "StoreUnavailable"
                        : strcmp(code, "AccessDenied") == 0 ? "StoreAccessDenied"
                                                            : "StoreError";
     if (!r->first.type[0] || (!retryable && !r->fatal))
@@ -1104,17 +1128,22 @@ static int delete_batch(s3_store *s, const char **keys, size_t n, lambda_error *
         struct curl_slist *h = curl_slist_append(NULL, checksum);
         h = curl_slist_append(h, "x-amz-sdk-checksum-algorithm: SHA256");
         /* "delete=", not "delete": curl signs the query exactly as written. */
-        s3_request rq = {.op = "DeleteObjects", .method = "POST", .key = NULL,
-                         .query = "delete=", .has_body = 1, .body = xml, .body_len = len,
+        s3_request rq = {.op = "DeleteObjects",
+                         .method = "POST",
+                         .key = NULL,
+                         .query = "delete=",
+                         .has_body = 1,
+                         .body = xml,
+                         .body_len = len,
                          .headers = h};
         s3_response rs;
         int prc = s3_perform(s, &rq, &rs, err);
         curl_slist_free_all(h);
         free(xml);
         delete_round r = {.keys = keys, .n = n, .retry = retry};
-        int errors = prc == 0 ? lambda_s3_parse_delete_result(rs.body, rs.body_len,
-                                                              on_delete_error, &r, err)
-                              : -1;
+        int errors =
+            prc == 0 ? lambda_s3_parse_delete_result(rs.body, rs.body_len, on_delete_error, &r, err)
+                     : -1;
         response_free(&rs);
         if (errors < 0)
             break;
@@ -1139,12 +1168,11 @@ static int delete_batch(s3_store *s, const char **keys, size_t n, lambda_error *
     return rc;
 }
 
-static int s3_delete_many(lambda_store *base, const char *const *keys, size_t n,
-                          lambda_error *err)
+static int s3_delete_many(lambda_store *base, const char *const *keys, size_t n, lambda_error *err)
 {
     s3_store *s = (s3_store *)base;
     size_t batch = n < S3_DELETE_BATCH ? n : S3_DELETE_BATCH;
-    char (*full)[2100] = malloc(batch * sizeof *full);
+    char(*full)[2100] = malloc(batch * sizeof *full);
     const char **ptrs = malloc(batch * sizeof *ptrs);
     int rc = 0;
     if (!full || !ptrs)

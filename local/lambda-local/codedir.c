@@ -57,8 +57,8 @@ static int unpack_zip(lambda_local_function *fn, char *err, size_t errlen)
     return 0;
 }
 
-int lambda_local_code_prepare(lambda_local_function *fn, const char *bootstrap_override,
-                              char *err, size_t errlen)
+int lambda_local_code_prepare(lambda_local_function *fn, const char *bootstrap_override, char *err,
+                              size_t errlen)
 {
     char resolved[PATH_MAX];
     if (bootstrap_override) {
@@ -84,8 +84,8 @@ int lambda_local_code_prepare(lambda_local_function *fn, const char *bootstrap_o
         }
         if (S_ISDIR(st.st_mode)) {
             if (!realpath(fn->code_uri, resolved)) {
-                snprintf(err, errlen, "function %s: CodeUri %s: %s", fn->name,
-                         fn->code_uri, strerror(errno));
+                snprintf(err, errlen, "function %s: CodeUri %s: %s", fn->name, fn->code_uri,
+                         strerror(errno));
                 return -1;
             }
             fn->code_dir = lambda_local_strdup(resolved);

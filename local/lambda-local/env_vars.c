@@ -44,11 +44,12 @@ static int apply_object(const cJSON *obj, lambda_local_function *fn, bool declar
                         const char *path, char *err, size_t errlen)
 {
     const cJSON *v;
-    cJSON_ArrayForEach(v, obj) {
+    cJSON_ArrayForEach(v, obj)
+    {
         char *value = value_string(v);
         if (!value) {
-            snprintf(err, errlen, "%s: value of %s must be a string, number or boolean",
-                     path, v->string);
+            snprintf(err, errlen, "%s: value of %s must be a string, number or boolean", path,
+                     v->string);
             return -1;
         }
         if (!declared_only || lambda_local_function_find_var(fn, v->string))
@@ -58,8 +59,8 @@ static int apply_object(const cJSON *obj, lambda_local_function *fn, bool declar
     return 0;
 }
 
-int lambda_local_env_vars_apply(const char *path, lambda_local_functions *fns,
-                                bool declared_only, char *err, size_t errlen)
+int lambda_local_env_vars_apply(const char *path, lambda_local_functions *fns, bool declared_only,
+                                char *err, size_t errlen)
 {
     char *text = read_file(path, err, errlen);
     if (!text)
@@ -73,7 +74,8 @@ int lambda_local_env_vars_apply(const char *path, lambda_local_functions *fns,
     }
     int rc = 0;
     const cJSON *entry;
-    cJSON_ArrayForEach(entry, root) {
+    cJSON_ArrayForEach(entry, root)
+    {
         if (!cJSON_IsObject(entry)) {
             snprintf(err, errlen, "%s: \"%s\" must map variable names to values", path,
                      entry->string);

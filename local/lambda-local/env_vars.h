@@ -15,7 +15,7 @@
 #include "function.h"
 
 /* Returns 0, or -1 with a message in `err`. */
-int lambda_local_env_vars_apply(const char *path, lambda_local_functions *fns,
-                                bool declared_only, char *err, size_t errlen);
+int lambda_local_env_vars_apply(const char *path, lambda_local_functions *fns, bool declared_only,
+                                char *err, size_t errlen);
 
 #endif

@@ -21,9 +21,13 @@ extern char **environ;
  * the execution role's credentials. Endpoint overrides let functions reach
  * local services (S3 servers in tests); sanitizer options keep ASan builds
  * of the bootstrap configurable. */
-static const char *const passed_through[] = {
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", NULL};
+static const char *const passed_through[] = {"AWS_ACCESS_KEY_ID",
+                                             "AWS_SECRET_ACCESS_KEY",
+                                             "AWS_SESSION_TOKEN",
+                                             "ASAN_OPTIONS",
+                                             "UBSAN_OPTIONS",
+                                             "LSAN_OPTIONS",
+                                             NULL};
 
 lambda_local_env *lambda_local_env_new(struct lambda_local_pool *pool,
                                        const lambda_local_function *fn, unsigned id,
@@ -85,12 +89,12 @@ static void env_list_free(env_list *l)
 static bool is_reserved(const char *name)
 {
     static const char *const reserved[] = {
-        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION",
-        "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
         "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
         "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
         /* Managed Instances only: one environment runs one invocation here. */
         "AWS_LAMBDA_MAX_CONCURRENCY", NULL};
     for (size_t i = 0; reserved[i]; i++)
@@ -107,8 +111,8 @@ static void build_environment(const lambda_local_env *env, env_list *l)
     env_add(l, lambda_local_strdup("PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin"));
     env_add(l, lambda_local_strdup("LANG=en_US.UTF-8"));
     env_add(l, lambda_local_strdup("TZ=:UTC"));
-    env_add(l, lambda_local_format("LD_LIBRARY_PATH=%s:%s/lib:/opt/lib", fn->code_dir,
-                                   fn->code_dir));
+    env_add(l,
+            lambda_local_format("LD_LIBRARY_PATH=%s:%s/lib:/opt/lib", fn->code_dir, fn->code_dir));
     env_add(l, lambda_local_format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:%u", env->api_port));
     env_add(l, lambda_local_format("_HANDLER=%s", fn->handler ? fn->handler : ""));
     env_add(l, lambda_local_format("LAMBDA_TASK_ROOT=%s", fn->code_dir));
@@ -135,8 +139,8 @@ static void build_environment(const lambda_local_env *env, env_list *l)
         if (!v->value)
             continue; /* unresolved intrinsic: unset, as documented */
         if (is_reserved(v->name)) {
-            lambda_local_log("function %s: variable %s is reserved by Lambda, ignored",
-                             fn->name, v->name);
+            lambda_local_log("function %s: variable %s is reserved by Lambda, ignored", fn->name,
+                             v->name);
             continue;
         }
         env_add(l, lambda_local_format("%s=%s", v->name, v->value));

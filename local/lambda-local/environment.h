@@ -33,8 +33,8 @@ typedef struct lambda_local_env {
     struct lambda_local_pool *pool;
     const lambda_local_function *fn;
     unsigned id;
-    char log_stream[96];   /* AWS_LAMBDA_LOG_STREAM_NAME */
-    int wake_fds[2];       /* pipe: tells the supervisor a deadline changed */
+    char log_stream[96]; /* AWS_LAMBDA_LOG_STREAM_NAME */
+    int wake_fds[2];     /* pipe: tells the supervisor a deadline changed */
     struct lambda_local_runtime_api *api;
     uint16_t api_port;
     pthread_t supervisor;
@@ -42,8 +42,8 @@ typedef struct lambda_local_env {
     /* pool lock */
     lambda_local_process proc;
     lambda_local_env_state state;
-    bool stopping;                     /* tells a blocked /next to give up */
-    bool shutdown_requested;           /* extensions get their SHUTDOWN event */
+    bool stopping;           /* tells a blocked /next to give up */
+    bool shutdown_requested; /* extensions get their SHUTDOWN event */
     bool shutdown_delivered;
     int extensions;                    /* registered through the Extensions API */
     lambda_local_invocation *reserved; /* the invocation that caused the cold start */
@@ -54,8 +54,8 @@ typedef struct lambda_local_env {
     int64_t started_us;                /* process start (monotonic) */
     int64_t init_us;                   /* init duration, reported once */
     bool report_init;
-    int64_t failed_us;                 /* when it entered FAILED */
-    struct lambda_local_env *next;     /* the pool's list */
+    int64_t failed_us;             /* when it entered FAILED */
+    struct lambda_local_env *next; /* the pool's list */
 } lambda_local_env;
 
 /* A new environment in state INIT, not started yet. */

@@ -6,11 +6,9 @@
 
 #include "common.h"
 
-lambda_local_function *lambda_local_functions_add(lambda_local_functions *fns,
-                                                  const char *name)
+lambda_local_function *lambda_local_functions_add(lambda_local_functions *fns, const char *name)
 {
-    lambda_local_function *items =
-        realloc(fns->items, (fns->count + 1) * sizeof *items);
+    lambda_local_function *items = realloc(fns->items, (fns->count + 1) * sizeof *items);
     if (!items)
         abort();
     fns->items = items;
@@ -55,8 +53,7 @@ void lambda_local_functions_free(lambda_local_functions *fns)
     fns->count = 0;
 }
 
-lambda_local_var *lambda_local_function_find_var(lambda_local_function *fn,
-                                                 const char *name)
+lambda_local_var *lambda_local_function_find_var(lambda_local_function *fn, const char *name)
 {
     for (size_t i = 0; i < fn->var_count; i++)
         if (strcmp(fn->vars[i].name, name) == 0)
@@ -64,8 +61,7 @@ lambda_local_var *lambda_local_function_find_var(lambda_local_function *fn,
     return NULL;
 }
 
-void lambda_local_function_set_var(lambda_local_function *fn, const char *name,
-                                   const char *value)
+void lambda_local_function_set_var(lambda_local_function *fn, const char *name, const char *value)
 {
     lambda_local_var *var = lambda_local_function_find_var(fn, name);
     if (!var) {

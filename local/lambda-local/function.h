@@ -38,16 +38,13 @@ typedef struct lambda_local_functions {
 
 /* Appends a function with default settings and returns it. The list may
  * move: pointers into it are valid until the next add. */
-lambda_local_function *lambda_local_functions_add(lambda_local_functions *fns,
-                                                  const char *name);
+lambda_local_function *lambda_local_functions_add(lambda_local_functions *fns, const char *name);
 lambda_local_function *lambda_local_functions_find(const lambda_local_functions *fns,
                                                    const char *name);
 void lambda_local_functions_free(lambda_local_functions *fns);
 
 /* Sets (or adds) variable `name`; `value` NULL marks it unresolved. */
-void lambda_local_function_set_var(lambda_local_function *fn, const char *name,
-                                   const char *value);
-lambda_local_var *lambda_local_function_find_var(lambda_local_function *fn,
-                                                 const char *name);
+void lambda_local_function_set_var(lambda_local_function *fn, const char *name, const char *value);
+lambda_local_var *lambda_local_function_find_var(lambda_local_function *fn, const char *name);
 
 #endif

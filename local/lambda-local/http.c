@@ -65,9 +65,8 @@ void lambda_local_http_tracker_wait_idle(lambda_local_http_tracker *t, int timeo
     pthread_mutex_unlock(&t->lock);
 }
 
-bool lambda_local_http_collect(void **req_cls, const char *upload_data,
-                               size_t *upload_data_size, size_t limit,
-                               lambda_local_http_tracker *tracker,
+bool lambda_local_http_collect(void **req_cls, const char *upload_data, size_t *upload_data_size,
+                               size_t limit, lambda_local_http_tracker *tracker,
                                lambda_local_body **body_out)
 {
     lambda_local_body *body = *req_cls;
@@ -124,8 +123,8 @@ void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **
     }
 }
 
-enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status,
-                                       char *body, size_t len, const char *const *headers)
+enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status, char *body,
+                                       size_t len, const char *const *headers)
 {
     struct MHD_Response *res;
     if (body)
@@ -146,8 +145,8 @@ enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned sta
 
 struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
                                            MHD_AccessHandlerCallback handler, void *cls,
-                                           lambda_local_http_tracker *tracker,
-                                           uint16_t *bound_port, char *err, size_t errlen)
+                                           lambda_local_http_tracker *tracker, uint16_t *bound_port,
+                                           char *err, size_t errlen)
 {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -160,8 +159,7 @@ struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
             MHD_USE_ITC, /* ITC: MHD_quiesce_daemon() at shutdown */
-        0,
-        NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        0, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, lambda_local_http_completed, (void *)tracker,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)128, MHD_OPTION_END);
     if (!d) {

@@ -37,9 +37,8 @@ void lambda_local_http_tracker_wait_idle(lambda_local_http_tracker *t, int timeo
  * call, stores upload chunks on the next ones. Returns true when the
  * request is complete and `*body_out` is ready; otherwise the handler must
  * return MHD_YES. */
-bool lambda_local_http_collect(void **req_cls, const char *upload_data,
-                               size_t *upload_data_size, size_t limit,
-                               lambda_local_http_tracker *tracker,
+bool lambda_local_http_collect(void **req_cls, const char *upload_data, size_t *upload_data_size,
+                               size_t limit, lambda_local_http_tracker *tracker,
                                lambda_local_body **body_out);
 
 /* Takes the data out of the body (malloc'd, NUL-terminated). */
@@ -52,15 +51,15 @@ void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **
 
 /* Queues a response; takes `body` (malloc'd, may be NULL). `headers` is a
  * NULL-terminated list of name, value pairs (values may be NULL: skipped). */
-enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status,
-                                       char *body, size_t len, const char *const *headers);
+enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status, char *body,
+                                       size_t len, const char *const *headers);
 
 /* Starts a thread-per-connection daemon on host:port (port 0 = any), so a
  * handler may block (long-poll /next, synchronous invokes). `tracker` may
  * be NULL. */
 struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
                                            MHD_AccessHandlerCallback handler, void *cls,
-                                           lambda_local_http_tracker *tracker,
-                                           uint16_t *bound_port, char *err, size_t errlen);
+                                           lambda_local_http_tracker *tracker, uint16_t *bound_port,
+                                           char *err, size_t errlen);
 
 #endif

@@ -23,8 +23,7 @@ lambda_local_invocation *lambda_local_invocation_new(const char *payload, size_t
     lambda_local_random_hex(root, 24);
     lambda_local_random_hex(parent, 16);
     inv->trace_id = lambda_local_format("Root=1-%08x-%s;Parent=%s;Sampled=0",
-                                        (unsigned)(lambda_local_wall_ms() / 1000), root,
-                                        parent);
+                                        (unsigned)(lambda_local_wall_ms() / 1000), root, parent);
     pthread_mutex_init(&inv->lock, NULL);
     pthread_cond_init(&inv->done_cond, NULL);
     inv->refs = 1;
@@ -88,8 +87,8 @@ char *lambda_local_error_json(const char *type, const char *message, size_t *len
     return s;
 }
 
-void lambda_local_invocation_fail(lambda_local_invocation *inv, const char *type,
-                                  const char *fmt, ...)
+void lambda_local_invocation_fail(lambda_local_invocation *inv, const char *type, const char *fmt,
+                                  ...)
 {
     va_list ap;
     va_start(ap, fmt);

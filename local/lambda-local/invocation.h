@@ -27,9 +27,9 @@ typedef struct lambda_local_invocation {
     bool asynchronous;    /* Event invocation: nobody waits for the result */
 
     /* Set by the pool under its lock. */
-    int64_t deadline_ms;  /* wall clock, Lambda-Runtime-Deadline-Ms */
-    int64_t deadline_us;  /* the same deadline on the monotonic clock */
-    int64_t started_us;   /* when the runtime received it (/next) */
+    int64_t deadline_ms;                  /* wall clock, Lambda-Runtime-Deadline-Ms */
+    int64_t deadline_us;                  /* the same deadline on the monotonic clock */
+    int64_t started_us;                   /* when the runtime received it (/next) */
     struct lambda_local_invocation *next; /* queue link */
 
     /* The result, written once by lambda_local_invocation_complete(). */
@@ -53,8 +53,8 @@ void lambda_local_invocation_complete(lambda_local_invocation *inv, bool functio
                                       char *result, size_t len);
 
 /* Completes with a Lambda error payload {"errorMessage","errorType"}. */
-void lambda_local_invocation_fail(lambda_local_invocation *inv, const char *type,
-                                  const char *fmt, ...) LAMBDA_LOCAL_PRINTF(3, 4);
+void lambda_local_invocation_fail(lambda_local_invocation *inv, const char *type, const char *fmt,
+                                  ...) LAMBDA_LOCAL_PRINTF(3, 4);
 
 /* Builds {"errorMessage": message, "errorType": type} (malloc'd). */
 char *lambda_local_error_json(const char *type, const char *message, size_t *len);

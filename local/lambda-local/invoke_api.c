@@ -62,10 +62,9 @@ lambda_local_pool *lambda_local_find_pool(lambda_local_pool *const *pools, size_
     if (!found && strcmp(name, "function") == 0 && count == 1)
         found = pools[0]; /* the RIE's single-function path */
     const char *shown = found ? lambda_local_pool_function(found)->name : name;
-    *invoked_arn = lambda_local_format("arn:aws:lambda:%s:%s:function:%s%s%s",
-                                       lambda_local_globals.region,
-                                       lambda_local_globals.account, shown, *qual ? ":" : "",
-                                       qual);
+    *invoked_arn =
+        lambda_local_format("arn:aws:lambda:%s:%s:function:%s%s%s", lambda_local_globals.region,
+                            lambda_local_globals.account, shown, *qual ? ":" : "", qual);
     return found;
 }
 
@@ -83,9 +82,12 @@ static enum MHD_Result send_service_error(struct MHD_Connection *conn, unsigned 
     cJSON_Delete(o);
     if (!body)
         abort();
-    const char *headers[] = {"Content-Type", "application/json",
-                             "x-amzn-ErrorType", type,
-                             "x-amzn-RequestId", request_id,
+    const char *headers[] = {"Content-Type",
+                             "application/json",
+                             "x-amzn-ErrorType",
+                             type,
+                             "x-amzn-RequestId",
+                             request_id,
                              NULL};
     return lambda_local_http_send(conn, status, body, strlen(body), headers);
 }
@@ -116,10 +118,14 @@ static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_inv
     char *body = inv->result;
     size_t len = inv->result_len;
     inv->result = NULL;
-    const char *headers[] = {"Content-Type", "application/json",
-                             "X-Amz-Executed-Version", "$LATEST",
-                             "x-amzn-RequestId", inv->request_id,
-                             "X-Amz-Function-Error", inv->function_error ? "Unhandled" : NULL,
+    const char *headers[] = {"Content-Type",
+                             "application/json",
+                             "X-Amz-Executed-Version",
+                             "$LATEST",
+                             "x-amzn-RequestId",
+                             inv->request_id,
+                             "X-Amz-Function-Error",
+                             inv->function_error ? "Unhandled" : NULL,
                              NULL};
     enum MHD_Result r = lambda_local_http_send(conn, 200, body, len, headers);
     return r;
@@ -128,8 +134,7 @@ static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_inv
 static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Connection *conn,
                                      const char *function_name, lambda_local_body *body)
 {
-    const char *qualifier =
-        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "Qualifier");
+    const char *qualifier = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "Qualifier");
     char *arn = NULL;
     lambda_local_pool *pool =
         lambda_local_find_pool(api->pools, api->count, function_name, qualifier, &arn);
@@ -206,9 +211,8 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *version,
-                              const char *upload_data, size_t *upload_data_size,
-                              void **req_cls)
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
 {
     (void)version;
     lambda_local_invoke_api *api = cls;
@@ -224,8 +228,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         strcmp(url + url_len - suf, INVOCATIONS_SUFFIX) != 0)
         return send_service_error(conn, 404, "UnknownOperationException", "Unknown operation");
     if (strcmp(method, "POST") != 0)
-        return send_service_error(conn, 405, "UnknownOperationException",
-                                  "Invoke must be a POST");
+        return send_service_error(conn, 405, "UnknownOperationException", "Invoke must be a POST");
     char *name = lambda_local_format("%.*s", (int)(url_len - pre - suf), url + pre);
     enum MHD_Result r = handle_invoke(api, conn, name, body);
     free(name);
@@ -241,8 +244,8 @@ lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_
     api->pools = pools;
     api->count = count;
     lambda_local_http_tracker_init(&api->requests);
-    api->daemon = lambda_local_http_start(host, port, handle, api, &api->requests, bound_port,
-                                          err, errlen);
+    api->daemon =
+        lambda_local_http_start(host, port, handle, api, &api->requests, bound_port, err, errlen);
     if (!api->daemon) {
         lambda_local_http_tracker_destroy(&api->requests);
         free(api);

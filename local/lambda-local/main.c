@@ -50,7 +50,8 @@ typedef struct options {
 static void usage(FILE *out)
 {
     fputs("usage: lambda-local start-lambda [--template template.yaml] [--host 127.0.0.1]\n"
-          "                    [--port N (default 3001, 0 = pick)] [--bootstrap PATH] [--env-vars FILE.json]\n"
+          "                    [--port N (default 3001, 0 = pick)] [--bootstrap PATH] [--env-vars "
+          "FILE.json]\n"
           "                    [--max-concurrency N] [--function NAME=HANDLER ...]\n"
           "                    [--timeout SECONDS] [--port-file FILE]\n"
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
@@ -73,21 +74,29 @@ static bool parse_long(const char *s, long min, long max, long *out)
 /* Returns 0, or an exit status (2: usage). */
 static int parse_options(int argc, char **argv, options *o)
 {
-    enum { OPT_TEMPLATE = 256, OPT_HOST, OPT_PORT, OPT_BOOTSTRAP, OPT_ENV_VARS,
-           OPT_MAX, OPT_FUNCTION, OPT_TIMEOUT, OPT_PORT_FILE };
-    static const struct option longopts[] = {
-        {"template", required_argument, NULL, OPT_TEMPLATE},
-        {"host", required_argument, NULL, OPT_HOST},
-        {"port", required_argument, NULL, OPT_PORT},
-        {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
-        {"env-vars", required_argument, NULL, OPT_ENV_VARS},
-        {"max-concurrency", required_argument, NULL, OPT_MAX},
-        {"function", required_argument, NULL, OPT_FUNCTION},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"port-file", required_argument, NULL, OPT_PORT_FILE},
-        {"event", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    enum {
+        OPT_TEMPLATE = 256,
+        OPT_HOST,
+        OPT_PORT,
+        OPT_BOOTSTRAP,
+        OPT_ENV_VARS,
+        OPT_MAX,
+        OPT_FUNCTION,
+        OPT_TIMEOUT,
+        OPT_PORT_FILE
+    };
+    static const struct option longopts[] = {{"template", required_argument, NULL, OPT_TEMPLATE},
+                                             {"host", required_argument, NULL, OPT_HOST},
+                                             {"port", required_argument, NULL, OPT_PORT},
+                                             {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+                                             {"env-vars", required_argument, NULL, OPT_ENV_VARS},
+                                             {"max-concurrency", required_argument, NULL, OPT_MAX},
+                                             {"function", required_argument, NULL, OPT_FUNCTION},
+                                             {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                             {"port-file", required_argument, NULL, OPT_PORT_FILE},
+                                             {"event", required_argument, NULL, 'e'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
     o->port = DEFAULT_PORT;
@@ -108,16 +117,24 @@ static int parse_options(int argc, char **argv, options *o)
     long n;
     while ((c = getopt_long(argc, argv, "e:h", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_TEMPLATE: o->template_path = optarg; break;
-        case OPT_HOST: o->host = optarg; break;
+        case OPT_TEMPLATE:
+            o->template_path = optarg;
+            break;
+        case OPT_HOST:
+            o->host = optarg;
+            break;
         case OPT_PORT:
             if (!parse_long(optarg, 0, 65535, &o->port)) {
                 fprintf(stderr, "lambda-local: --port must be 0..65535\n");
                 return 2;
             }
             break;
-        case OPT_BOOTSTRAP: o->bootstrap = optarg; break;
-        case OPT_ENV_VARS: o->env_vars = optarg; break;
+        case OPT_BOOTSTRAP:
+            o->bootstrap = optarg;
+            break;
+        case OPT_ENV_VARS:
+            o->env_vars = optarg;
+            break;
         case OPT_MAX:
             if (!parse_long(optarg, 1, 1000, &o->max_concurrency)) {
                 fprintf(stderr, "lambda-local: --max-concurrency must be 1..1000\n");
@@ -143,10 +160,18 @@ static int parse_options(int argc, char **argv, options *o)
             }
             o->timeout_s = (double)n;
             break;
-        case OPT_PORT_FILE: o->port_file = optarg; break;
-        case 'e': o->event_path = optarg; break;
-        case 'h': usage(stdout); return -1;
-        default: usage(stderr); return 2;
+        case OPT_PORT_FILE:
+            o->port_file = optarg;
+            break;
+        case 'e':
+            o->event_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (o->invoke_mode) {
@@ -195,9 +220,8 @@ static int load_functions(const options *o, lambda_local_functions *fns)
             fn->handler = lambda_local_strdup(eq + 1);
         }
     }
-    if (o->env_vars &&
-        lambda_local_env_vars_apply(o->env_vars, fns, o->template_path != NULL, err,
-                                    sizeof err) != 0) {
+    if (o->env_vars && lambda_local_env_vars_apply(o->env_vars, fns, o->template_path != NULL, err,
+                                                   sizeof err) != 0) {
         fprintf(stderr, "lambda-local: %s\n", err);
         return 1;
     }
@@ -263,8 +287,7 @@ static int run_invoke(const options *o, lambda_local_pool **pools, size_t count,
     char *arn = NULL;
     lambda_local_pool *pool = lambda_local_find_pool(pools, count, o->invoke_name, NULL, &arn);
     if (!pool) {
-        fprintf(stderr, "lambda-local: function %s not found in the template\n",
-                o->invoke_name);
+        fprintf(stderr, "lambda-local: function %s not found in the template\n", o->invoke_name);
         free(arn);
         free(event);
         return 1;
@@ -298,8 +321,8 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
 {
     char err[256];
     uint16_t port = 0;
-    lambda_local_invoke_api *api = lambda_local_invoke_api_start(
-        o->host, (uint16_t)o->port, pools, count, &port, err, sizeof err);
+    lambda_local_invoke_api *api = lambda_local_invoke_api_start(o->host, (uint16_t)o->port, pools,
+                                                                 count, &port, err, sizeof err);
     if (!api) {
         fprintf(stderr, "lambda-local: %s\n", err);
         return 1;
@@ -326,8 +349,9 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
     do
         sigwait(signals, &sig);
     while (sig == SIGUSR1);
-    lambda_local_log("%s received, shutting down",
-                     sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+    lambda_local_log("%s received, shutting down", sig == SIGINT   ? "SIGINT"
+                                                   : sig == SIGHUP ? "SIGHUP"
+                                                                   : "SIGTERM");
     /* Pools first: that answers every waiting invoke, so the HTTP threads
      * can finish and the daemon can stop. */
     for (size_t i = 0; i < count; i++)

@@ -32,8 +32,8 @@ struct lambda_local_pool {
     lambda_local_invocation *queue_head, *queue_tail;
     size_t queue_len;
     lambda_local_env *envs;
-    int env_count;  /* environments alive, including those being torn down */
-    int idle_count; /* /next calls waiting for work */
+    int env_count;       /* environments alive, including those being torn down */
+    int idle_count;      /* /next calls waiting for work */
     int returning_count; /* environments that answered, not yet back in /next */
     unsigned next_env_id;
     bool closing;
@@ -169,8 +169,8 @@ static void start_envs(lambda_local_pool *pool, lambda_local_env *env)
         lambda_local_env *next = refill_locked(pool);
         pthread_cond_broadcast(&pool->gone_cond);
         pthread_mutex_unlock(&pool->lock);
-        lambda_local_log_line("RequestId: %s Error: %s\nRuntime.InvalidEntrypoint",
-                              inv->request_id, err);
+        lambda_local_log_line("RequestId: %s Error: %s\nRuntime.InvalidEntrypoint", inv->request_id,
+                              err);
         lambda_local_invocation_fail(inv, "Runtime.InvalidEntrypoint", "RequestId: %s Error: %s",
                                      inv->request_id, err);
         lambda_local_env_free(env);
@@ -193,8 +193,8 @@ static void report_locked(lambda_local_env *env, const lambda_local_invocation *
     }
     char tail[160] = "";
     if (status)
-        snprintf(tail, sizeof tail, "\tStatus: %s%s%s", status,
-                 error_type ? "\tError Type: " : "", error_type ? error_type : "");
+        snprintf(tail, sizeof tail, "\tStatus: %s%s%s", status, error_type ? "\tError Type: " : "",
+                 error_type ? error_type : "");
     lambda_local_log_line("END RequestId: %s", inv->request_id);
     lambda_local_log_line("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %lld ms\t"
                           "Memory Size: %d MB\tMax Memory Used: %ld MB%s%s",
@@ -365,8 +365,8 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
  * /next. Returns 0 with *out set, or the HTTP status for the runtime (body
  * freed). */
 static int take_answer(lambda_local_env *env, const char *request_id, char *body,
-                                   const char *report_status, const char *report_type,
-                                   lambda_local_invocation **out)
+                       const char *report_status, const char *report_type,
+                       lambda_local_invocation **out)
 {
     lambda_local_pool *pool = env->pool;
     pthread_mutex_lock(&pool->lock);
@@ -386,13 +386,12 @@ static int take_answer(lambda_local_env *env, const char *request_id, char *body
     return 0;
 }
 
-int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body,
-                              size_t len, bool too_large)
+int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body, size_t len,
+                              bool too_large)
 {
     lambda_local_invocation *inv;
     int status = take_answer(env, request_id, body, too_large ? "error" : NULL,
-                                         too_large ? "Function.ResponseSizeTooLarge" : NULL,
-                                         &inv);
+                             too_large ? "Function.ResponseSizeTooLarge" : NULL, &inv);
     if (status != 0)
         return status;
 
@@ -420,14 +419,13 @@ static char *normalise_error(char *body, size_t *len, const char *error_type)
     cJSON_Delete(doc);
     if (ok)
         return body;
-    char *wrapped = lambda_local_error_json(error_type ? error_type : "Runtime.Unknown",
-                                            body, len);
+    char *wrapped = lambda_local_error_json(error_type ? error_type : "Runtime.Unknown", body, len);
     free(body);
     return wrapped;
 }
 
-int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body,
-                            size_t len, const char *error_type)
+int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body, size_t len,
+                            const char *error_type)
 {
     lambda_local_invocation *inv;
     int status = take_answer(env, request_id, body, NULL, NULL, &inv);
@@ -461,8 +459,8 @@ int lambda_local_pool_init_error(lambda_local_env *env, char *body, size_t len,
     lambda_local_log_line("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
                           "Error Type: %s",
                           init_ms, error_type ? error_type : "Runtime.Unknown");
-    lambda_local_log_line("RequestId: %s Error: init failed: %.*s", inv->request_id,
-                          (int)len, body);
+    lambda_local_log_line("RequestId: %s Error: init failed: %.*s", inv->request_id, (int)len,
+                          body);
     lambda_local_invocation_complete(inv, true, body, len);
     return 202;
 }
@@ -527,8 +525,7 @@ void lambda_local_pool_env_expired(lambda_local_env *env)
     int64_t now = lambda_local_mono_us();
     lambda_local_invocation *inv = NULL;
     pthread_mutex_lock(&pool->lock);
-    if (env->state == LAMBDA_LOCAL_ENV_INIT && env->reserved &&
-        now >= env->reserved->deadline_us) {
+    if (env->state == LAMBDA_LOCAL_ENV_INIT && env->reserved && now >= env->reserved->deadline_us) {
         inv = env->reserved;
         env->reserved = NULL;
         inv->started_us = env->started_us;

@@ -43,13 +43,13 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env);
 /* /invocation/{id}/response. Takes `body`. `too_large`: the runtime sent
  * more than the limit (the body was dropped). Returns the HTTP status:
  * 202, 400 (wrong id), 403 (already answered) or 413. */
-int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body,
-                              size_t len, bool too_large);
+int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body, size_t len,
+                              bool too_large);
 
 /* /invocation/{id}/error. Takes `body` (Lambda's error JSON; anything else
  * is wrapped). `error_type`: Lambda-Runtime-Function-Error-Type or NULL. */
-int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body,
-                            size_t len, const char *error_type);
+int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body, size_t len,
+                            const char *error_type);
 
 /* /runtime/init/error: 202, or 403 once initialisation is over. */
 int lambda_local_pool_init_error(lambda_local_env *env, char *body, size_t len,

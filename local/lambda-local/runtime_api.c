@@ -21,8 +21,8 @@ struct lambda_local_runtime_api {
 };
 
 /* The Runtime API's own error documents. */
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
-                                  const char *type, const char *message)
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *type,
+                                  const char *message)
 {
     size_t len = 0;
     char *body = lambda_local_error_json(type, message, &len);
@@ -46,8 +46,7 @@ static enum MHD_Result send_verdict(struct MHD_Connection *conn, int status)
     case 400:
         return send_error(conn, 400, "InvalidRequestID", "Invalid request ID");
     case 403:
-        return send_error(conn, 403, "InvalidStateTransition",
-                          "State transition is not allowed");
+        return send_error(conn, 403, "InvalidStateTransition", "State transition is not allowed");
     case 413: {
         char msg[96];
         snprintf(msg, sizeof msg, "Exceeded maximum allowed payload size (%d bytes).",
@@ -69,12 +68,18 @@ static enum MHD_Result handle_next(lambda_local_runtime_api *api, struct MHD_Con
     }
     char deadline[32];
     snprintf(deadline, sizeof deadline, "%" PRId64, inv->deadline_ms);
-    const char *headers[] = {"Content-Type", "application/json",
-                             "Lambda-Runtime-Aws-Request-Id", inv->request_id,
-                             "Lambda-Runtime-Deadline-Ms", deadline,
-                             "Lambda-Runtime-Invoked-Function-Arn", inv->invoked_arn,
-                             "Lambda-Runtime-Trace-Id", inv->trace_id,
-                             "Lambda-Runtime-Client-Context", inv->client_context,
+    const char *headers[] = {"Content-Type",
+                             "application/json",
+                             "Lambda-Runtime-Aws-Request-Id",
+                             inv->request_id,
+                             "Lambda-Runtime-Deadline-Ms",
+                             deadline,
+                             "Lambda-Runtime-Invoked-Function-Arn",
+                             inv->invoked_arn,
+                             "Lambda-Runtime-Trace-Id",
+                             inv->trace_id,
+                             "Lambda-Runtime-Client-Context",
+                             inv->client_context,
                              NULL};
     char *payload = malloc(inv->payload_len + 1);
     if (!payload)
@@ -88,9 +93,8 @@ static enum MHD_Result handle_next(lambda_local_runtime_api *api, struct MHD_Con
 /* Extensions API, enough for a runtime's internal extension (what
  * lambda-c registers to get a SHUTDOWN before SIGTERM): register during
  * init, then event/next, which answers SHUTDOWN when the environment ends. */
-static enum MHD_Result handle_extension(lambda_local_runtime_api *api,
-                                        struct MHD_Connection *conn, const char *url,
-                                        const char *method)
+static enum MHD_Result handle_extension(lambda_local_runtime_api *api, struct MHD_Connection *conn,
+                                        const char *url, const char *method)
 {
     const lambda_local_function *fn = api->env->fn;
     if (strcmp(url, EXTENSION "register") == 0 && strcmp(method, "POST") == 0) {
@@ -109,8 +113,8 @@ static enum MHD_Result handle_extension(lambda_local_runtime_api *api,
         cJSON_Delete(o);
         if (!body)
             abort();
-        const char *headers[] = {"Content-Type", "application/json",
-                                 "Lambda-Extension-Identifier", id, NULL};
+        const char *headers[] = {"Content-Type", "application/json", "Lambda-Extension-Identifier",
+                                 id, NULL};
         return lambda_local_http_send(conn, 200, body, strlen(body), headers);
     }
     if (strcmp(url, EXTENSION "event/next") == 0 && strcmp(method, "GET") == 0) {
@@ -120,7 +124,8 @@ static enum MHD_Result handle_extension(lambda_local_runtime_api *api,
         if (!lambda_local_pool_extension_next(api->env))
             return send_error(conn, 500, "ServiceException", "execution environment is gone");
         char *body = lambda_local_format(
-            "{\"eventType\":\"SHUTDOWN\",\"shutdownReason\":\"spindown\",\"deadlineMs\":%" PRId64 "}",
+            "{\"eventType\":\"SHUTDOWN\",\"shutdownReason\":\"spindown\",\"deadlineMs\":%" PRId64
+            "}",
             lambda_local_wall_ms() + 500);
         const char *headers[] = {"Content-Type", "application/json", NULL};
         return lambda_local_http_send(conn, 200, body, strlen(body), headers);
@@ -144,9 +149,8 @@ static bool parse_invocation_url(const char *url, char *id, size_t idlen, const 
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *version,
-                              const char *upload_data, size_t *upload_data_size,
-                              void **req_cls)
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **req_cls)
 {
     (void)version;
     lambda_local_runtime_api *api = cls;
@@ -190,14 +194,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return send_error(conn, 404, "NotFound", "unknown Runtime API path");
 }
 
-lambda_local_runtime_api *lambda_local_runtime_api_start(lambda_local_env *env,
-                                                         uint16_t *port, char *err,
-                                                         size_t errlen)
+lambda_local_runtime_api *lambda_local_runtime_api_start(lambda_local_env *env, uint16_t *port,
+                                                         char *err, size_t errlen)
 {
     lambda_local_runtime_api *api = lambda_local_calloc(1, sizeof *api);
     api->env = env;
-    api->daemon = lambda_local_http_start("127.0.0.1", 0, handle, api, NULL, port, err,
-                                          errlen);
+    api->daemon = lambda_local_http_start("127.0.0.1", 0, handle, api, NULL, port, err, errlen);
     if (!api->daemon) {
         free(api);
         return NULL;

@@ -17,9 +17,8 @@
 typedef struct lambda_local_runtime_api lambda_local_runtime_api;
 
 /* Listens on 127.0.0.1:<any port> (returned in `port`). */
-lambda_local_runtime_api *lambda_local_runtime_api_start(lambda_local_env *env,
-                                                         uint16_t *port, char *err,
-                                                         size_t errlen);
+lambda_local_runtime_api *lambda_local_runtime_api_start(lambda_local_env *env, uint16_t *port,
+                                                         char *err, size_t errlen);
 
 /* Stops the server; any blocked /next must have been released first. */
 void lambda_local_runtime_api_stop(lambda_local_runtime_api *api);

@@ -30,8 +30,7 @@ static yaml_node_t *node_at(template_ctx *t, int index)
 
 static bool scalar_equals(const yaml_node_t *n, const char *s)
 {
-    return n && n->type == YAML_SCALAR_NODE &&
-           n->data.scalar.length == strlen(s) &&
+    return n && n->type == YAML_SCALAR_NODE && n->data.scalar.length == strlen(s) &&
            memcmp(n->data.scalar.value, s, n->data.scalar.length) == 0;
 }
 
@@ -40,8 +39,7 @@ static yaml_node_t *map_get(template_ctx *t, yaml_node_t *map, const char *key)
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-         p < map->data.mapping.pairs.top; p++)
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
         if (scalar_equals(node_at(t, p->key), key))
             return node_at(t, p->value);
     return NULL;
@@ -132,14 +130,14 @@ static yaml_node_t *property(template_ctx *t, yaml_node_t *props, yaml_node_t *g
     return n ? n : map_get(t, globals, key);
 }
 
-static int read_number(template_ctx *t, lambda_local_function *fn, yaml_node_t *n,
-                       const char *key, double min, double max, double *out)
+static int read_number(template_ctx *t, lambda_local_function *fn, yaml_node_t *n, const char *key,
+                       double min, double max, double *out)
 {
     char *s = NULL;
     value_kind k = read_scalar(t, n, &s);
     if (k == VALUE_UNRESOLVED)
-        lambda_local_log("%s: function %s: %s is an unresolved intrinsic, using %g",
-                         t->path, fn->name, key, *out);
+        lambda_local_log("%s: function %s: %s is an unresolved intrinsic, using %g", t->path,
+                         fn->name, key, *out);
     if (k == VALUE_BAD_TYPE) {
         char msg[128];
         snprintf(msg, sizeof msg, "%s must be a number", key);
@@ -169,8 +167,8 @@ static int read_variables(template_ctx *t, lambda_local_function *fn, yaml_node_
         return 0;
     if (vars->type != YAML_MAPPING_NODE)
         return fail(t, fn->name, "Environment.Variables must be a mapping");
-    for (yaml_node_pair_t *p = vars->data.mapping.pairs.start;
-         p < vars->data.mapping.pairs.top; p++) {
+    for (yaml_node_pair_t *p = vars->data.mapping.pairs.start; p < vars->data.mapping.pairs.top;
+         p++) {
         yaml_node_t *key = node_at(t, p->key);
         if (!key || key->type != YAML_SCALAR_NODE)
             return fail(t, fn->name, "Environment.Variables has a non-scalar name");
@@ -203,8 +201,7 @@ static void read_logging(template_ctx *t, lambda_local_function *fn, yaml_node_t
 }
 
 static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
-                         yaml_node_t *globals, const char *base_dir,
-                         lambda_local_functions *out)
+                         yaml_node_t *globals, const char *base_dir, lambda_local_functions *out)
 {
     lambda_local_function *fn = lambda_local_functions_add(out, name);
     char *s = NULL;
@@ -217,16 +214,16 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
     s = NULL;
     k = read_scalar(t, property(t, props, globals, "CodeUri"), &s);
     if (k == VALUE_OK)
-        fn->code_uri = s[0] == '/' ? lambda_local_strdup(s)
-                                   : lambda_local_format("%s/%s", base_dir, s);
+        fn->code_uri =
+            s[0] == '/' ? lambda_local_strdup(s) : lambda_local_format("%s/%s", base_dir, s);
     free(s);
 
     if (read_number(t, fn, property(t, props, globals, "Timeout"), "Timeout", 1, 900,
                     &fn->timeout_s) != 0)
         return -1;
     double mem = fn->memory_mb;
-    if (read_number(t, fn, property(t, props, globals, "MemorySize"), "MemorySize",
-                    128, 10240, &mem) != 0)
+    if (read_number(t, fn, property(t, props, globals, "MemorySize"), "MemorySize", 128, 10240,
+                    &mem) != 0)
         return -1;
     fn->memory_mb = (int)mem;
 
@@ -277,8 +274,8 @@ static int load_document(template_ctx *t, lambda_local_functions *out)
     return rc;
 }
 
-int lambda_local_template_load(const char *path, lambda_local_functions *out,
-                               char *err, size_t errlen)
+int lambda_local_template_load(const char *path, lambda_local_functions *out, char *err,
+                               size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -291,9 +288,8 @@ int lambda_local_template_load(const char *path, lambda_local_functions *out,
     yaml_parser_set_input_file(&parser, f);
     int rc = -1;
     if (!yaml_parser_load(&parser, &t.doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: YAML error: %s", path,
-                 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-                 parser.problem ? parser.problem : "unknown");
+        snprintf(err, errlen, "%s:%zu:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
+                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "unknown");
     } else {
         rc = load_document(&t, out);
         yaml_document_delete(&t.doc);

@@ -19,7 +19,7 @@
 
 /* Appends the template's functions to `out`. Returns 0, or -1 with a
  * message in `err` (file, line and what is wrong). */
-int lambda_local_template_load(const char *path, lambda_local_functions *out,
-                               char *err, size_t errlen);
+int lambda_local_template_load(const char *path, lambda_local_functions *out, char *err,
+                               size_t errlen);
 
 #endif

@@ -24,13 +24,11 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return lambda_buf_append(&api->body, ptr, n) == 0 ? n : 0;
 }
 
-static size_t on_header_line(char *ptr, size_t size, size_t nmemb,
-                             void *userdata)
+static size_t on_header_line(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     header_sink *sink = userdata;
     size_t n = size * nmemb;
-    if (sink->api->headers_to &&
-        lambda_invocation_header(sink->api->headers_to, ptr, n) < 0) {
+    if (sink->api->headers_to && lambda_invocation_header(sink->api->headers_to, ptr, n) < 0) {
         sink->failed = 1;
         return 0;
     }
@@ -41,15 +39,14 @@ static size_t on_header_line(char *ptr, size_t size, size_t nmemb,
 
 /* libcurl calls this about once a second even on an idle long poll, which is
  * how a stopping runtime gets its blocked /next calls back. */
-static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
-                       curl_off_t ultotal, curl_off_t ulnow)
+static int on_progress(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
 {
     const atomic_bool *stop = clientp;
     return stop && atomic_load(stop) ? 1 : 0;
 }
 
-int lambda_api_init(lambda_api *api, const char *endpoint,
-                    const atomic_bool *stop)
+int lambda_api_init(lambda_api *api, const char *endpoint, const atomic_bool *stop)
 {
     memset(api, 0, sizeof *api);
     api->stop = stop;
@@ -115,11 +112,9 @@ static lambda_api_status classify(CURLcode rc, long http)
     return LAMBDA_API_FATAL;
 }
 
-lambda_api_status lambda_api_request(lambda_api *api, const char *path,
-                                     struct curl_slist *headers,
+lambda_api_status lambda_api_request(lambda_api *api, const char *path, struct curl_slist *headers,
                                      const char *body, size_t len,
-                                     void (*on_header)(const char *line,
-                                                       size_t len, void *arg),
+                                     void (*on_header)(const char *line, size_t len, void *arg),
                                      void *arg)
 {
     CURL *c = api->curl;
@@ -159,8 +154,8 @@ lambda_api_status lambda_api_next(lambda_api *api, lambda_invocation *inv)
 {
     lambda_invocation_clear(inv);
     api->headers_to = inv;
-    lambda_api_status st = lambda_api_request(
-        api, RUNTIME_PREFIX "/invocation/next", NULL, NULL, 0, NULL, NULL);
+    lambda_api_status st =
+        lambda_api_request(api, RUNTIME_PREFIX "/invocation/next", NULL, NULL, 0, NULL, NULL);
     api->headers_to = NULL;
     if (st != LAMBDA_API_OK)
         return st;
@@ -174,18 +169,17 @@ lambda_api_status lambda_api_next(lambda_api *api, lambda_invocation *inv)
 }
 
 /* Headers shared by /response and /error. Returns NULL when out of memory. */
-static struct curl_slist *post_headers(const lambda_invocation *inv,
-                                       const char *content_type,
+static struct curl_slist *post_headers(const lambda_invocation *inv, const char *content_type,
                                        const char *error_type)
 {
     char line[512];
     struct curl_slist *h = NULL, *next;
-#define ADD(s)                                                                 \
-    do {                                                                       \
-        next = curl_slist_append(h, (s));                                      \
-        if (!next)                                                             \
-            goto fail;                                                         \
-        h = next;                                                              \
+#define ADD(s)                            \
+    do {                                  \
+        next = curl_slist_append(h, (s)); \
+        if (!next)                        \
+            goto fail;                    \
+        h = next;                         \
     } while (0)
     /* An empty "Expect:" stops libcurl from waiting for 100-continue on
      * bodies over 1 KB: a wasted round trip on every large response. */
@@ -196,8 +190,7 @@ static struct curl_slist *post_headers(const lambda_invocation *inv,
     if (error_type) {
         char value[256];
         lambda_error_header_value(value, sizeof value, error_type);
-        snprintf(line, sizeof line, "Lambda-Runtime-Function-Error-Type: %s",
-                 value);
+        snprintf(line, sizeof line, "Lambda-Runtime-Function-Error-Type: %s", value);
         ADD(line);
     }
     /* Echo only what /next sent: absent means absent. Sized to the value:
@@ -221,28 +214,24 @@ fail:
     return NULL;
 }
 
-static lambda_api_status post(lambda_api *api, const char *path,
-                              struct curl_slist *headers, const char *body,
-                              size_t len)
+static lambda_api_status post(lambda_api *api, const char *path, struct curl_slist *headers,
+                              const char *body, size_t len)
 {
     if (!headers)
         return LAMBDA_API_NOMEM;
-    lambda_api_status st =
-        lambda_api_request(api, path, headers, body, len, NULL, NULL);
+    lambda_api_status st = lambda_api_request(api, path, headers, body, len, NULL, NULL);
     curl_slist_free_all(headers);
     return st;
 }
 
 /* "/2018-06-01/runtime/invocation/<escaped id>/<what>", malloc'd. */
-static char *invocation_path(lambda_api *api, const lambda_invocation *inv,
-                             const char *what)
+static char *invocation_path(lambda_api *api, const lambda_invocation *inv, const char *what)
 {
     const char *id = inv->request_id ? inv->request_id : "";
     char *escaped = curl_easy_escape(api->curl, id, 0);
     if (!escaped)
         return NULL;
-    size_t n = sizeof RUNTIME_PREFIX "/invocation/" + strlen(escaped) +
-               strlen(what) + 1;
+    size_t n = sizeof RUNTIME_PREFIX "/invocation/" + strlen(escaped) + strlen(what) + 1;
     char *path = malloc(n);
     if (path)
         snprintf(path, n, RUNTIME_PREFIX "/invocation/%s/%s", escaped, what);
@@ -250,22 +239,19 @@ static char *invocation_path(lambda_api *api, const lambda_invocation *inv,
     return path;
 }
 
-lambda_api_status lambda_api_post_response(lambda_api *api,
-                                           const lambda_invocation *inv,
-                                           const char *body, size_t len,
-                                           const char *content_type)
+lambda_api_status lambda_api_post_response(lambda_api *api, const lambda_invocation *inv,
+                                           const char *body, size_t len, const char *content_type)
 {
     char *path = invocation_path(api, inv, "response");
     if (!path)
         return LAMBDA_API_NOMEM;
-    lambda_api_status st = post(api, path, post_headers(inv, content_type, NULL),
-                                body ? body : "", body ? len : 0);
+    lambda_api_status st =
+        post(api, path, post_headers(inv, content_type, NULL), body ? body : "", body ? len : 0);
     free(path);
     return st;
 }
 
-lambda_api_status lambda_api_post_error(lambda_api *api,
-                                        const lambda_invocation *inv,
+lambda_api_status lambda_api_post_error(lambda_api *api, const lambda_invocation *inv,
                                         const char *type, const char *message)
 {
     char *path = invocation_path(api, inv, "error");
@@ -278,29 +264,25 @@ lambda_api_status lambda_api_post_error(lambda_api *api,
     return st;
 }
 
-lambda_api_status lambda_api_post_init_error(lambda_api *api, const char *type,
-                                             const char *message)
+lambda_api_status lambda_api_post_init_error(lambda_api *api, const char *type, const char *message)
 {
     char *doc = lambda_error_body(type, message);
     if (!doc)
         return LAMBDA_API_NOMEM;
-    lambda_api_status st = post(api, RUNTIME_PREFIX "/init/error",
-                                post_headers(NULL, NULL, type), doc,
-                                strlen(doc));
+    lambda_api_status st =
+        post(api, RUNTIME_PREFIX "/init/error", post_headers(NULL, NULL, type), doc, strlen(doc));
     cJSON_free(doc);
     return st;
 }
 
-const char *lambda_api_describe(const lambda_api *api, lambda_api_status st,
-                                char *out, size_t size)
+const char *lambda_api_describe(const lambda_api *api, lambda_api_status st, char *out, size_t size)
 {
     switch (st) {
     case LAMBDA_API_OK:
     case LAMBDA_API_REJECTED:
     case LAMBDA_API_FATAL: {
         int body_len = (int)(api->body.len > 200 ? 200 : api->body.len);
-        snprintf(out, size, "HTTP %ld%s%.*s", api->http_status,
-                 body_len ? ": " : "", body_len,
+        snprintf(out, size, "HTTP %ld%s%.*s", api->http_status, body_len ? ": " : "", body_len,
                  api->body.data ? api->body.data : "");
         break;
     }

@@ -24,17 +24,16 @@ typedef enum lambda_api_status {
 
 typedef struct lambda_api {
     CURL *curl;
-    char *base;                /* "http://HOST:PORT" */
-    const atomic_bool *stop;   /* abort transfers once set (may be NULL) */
+    char *base;                    /* "http://HOST:PORT" */
+    const atomic_bool *stop;       /* abort transfers once set (may be NULL) */
     lambda_invocation *headers_to; /* where /next's headers go, else NULL */
-    lambda_buf body;           /* response body of the last request */
-    long http_status;          /* of the last request, 0 if none */
+    lambda_buf body;               /* response body of the last request */
+    long http_status;              /* of the last request, 0 if none */
     char error[CURL_ERROR_SIZE];
 } lambda_api;
 
 /* `endpoint` is AWS_LAMBDA_RUNTIME_API ("host:port"). Returns 0 or -1. */
-int lambda_api_init(lambda_api *api, const char *endpoint,
-                    const atomic_bool *stop);
+int lambda_api_init(lambda_api *api, const char *endpoint, const atomic_bool *stop);
 void lambda_api_cleanup(lambda_api *api);
 
 /* GET /2018-06-01/runtime/invocation/next, no timeout (a long poll).
@@ -44,15 +43,12 @@ lambda_api_status lambda_api_next(lambda_api *api, lambda_invocation *inv);
 
 /* POST .../invocation/{id}/response. Echoes Lambda-Runtime-Invocation-Id
  * when /next carried one. NULL content_type = application/json. */
-lambda_api_status lambda_api_post_response(lambda_api *api,
-                                           const lambda_invocation *inv,
-                                           const char *body, size_t len,
-                                           const char *content_type);
+lambda_api_status lambda_api_post_response(lambda_api *api, const lambda_invocation *inv,
+                                           const char *body, size_t len, const char *content_type);
 
 /* POST .../invocation/{id}/error with the error document and the
  * Lambda-Runtime-Function-Error-Type header. */
-lambda_api_status lambda_api_post_error(lambda_api *api,
-                                        const lambda_invocation *inv,
+lambda_api_status lambda_api_post_error(lambda_api *api, const lambda_invocation *inv,
                                         const char *type, const char *message);
 
 /* POST /2018-06-01/runtime/init/error. */
@@ -62,16 +58,14 @@ lambda_api_status lambda_api_post_init_error(lambda_api *api, const char *type,
 /* Generic request for other Lambda APIs on the same endpoint (Extensions):
  * `path` starts with '/', `headers` may be NULL, body NULL means GET.
  * Response headers are passed to `on_header` when not NULL. */
-lambda_api_status lambda_api_request(lambda_api *api, const char *path,
-                                     struct curl_slist *headers,
+lambda_api_status lambda_api_request(lambda_api *api, const char *path, struct curl_slist *headers,
                                      const char *body, size_t len,
-                                     void (*on_header)(const char *line,
-                                                       size_t len, void *arg),
+                                     void (*on_header)(const char *line, size_t len, void *arg),
                                      void *arg);
 
 /* A short human description of the last failure ("HTTP 500", a curl
  * message), for log lines. */
-const char *lambda_api_describe(const lambda_api *api, lambda_api_status st,
-                                char *out, size_t size);
+const char *lambda_api_describe(const lambda_api *api, lambda_api_status st, char *out,
+                                size_t size);
 
 #endif

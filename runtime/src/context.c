@@ -74,8 +74,7 @@ static int64_t parse_ms(const char *value, size_t len)
     return ms;
 }
 
-int lambda_invocation_header(lambda_invocation *inv, const char *line,
-                             size_t len)
+int lambda_invocation_header(lambda_invocation *inv, const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
     if (!colon)
@@ -117,8 +116,7 @@ int lambda_invocation_header(lambda_invocation *inv, const char *line,
     return 0;
 }
 
-void lambda_invocation_finish(lambda_invocation *inv,
-                              const lambda_env_facts *facts)
+void lambda_invocation_finish(lambda_invocation *inv, const lambda_env_facts *facts)
 {
     lambda_context *c = &inv->ctx;
     c->request_id = inv->request_id;
@@ -137,9 +135,8 @@ void lambda_invocation_finish(lambda_invocation *inv,
 
 void lambda_invocation_clear(lambda_invocation *inv)
 {
-    char **strings[] = {&inv->request_id,     &inv->invoked_function_arn,
-                        &inv->trace_id,       &inv->client_context,
-                        &inv->cognito_identity, &inv->tenant_id,
+    char **strings[] = {&inv->request_id,     &inv->invoked_function_arn, &inv->trace_id,
+                        &inv->client_context, &inv->cognito_identity,     &inv->tenant_id,
                         &inv->invocation_id};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         free(*strings[i]);

@@ -36,12 +36,10 @@ void lambda_env_facts_load(lambda_env_facts *facts);
 
 /* Feeds one raw header line ("Name: value\r\n") from /next. Returns 1 when
  * the header is one of ours, 0 when ignored, -1 when out of memory. */
-int lambda_invocation_header(lambda_invocation *inv, const char *line,
-                             size_t len);
+int lambda_invocation_header(lambda_invocation *inv, const char *line, size_t len);
 
 /* Fills inv->ctx from the parsed headers and the environment facts. */
-void lambda_invocation_finish(lambda_invocation *inv,
-                              const lambda_env_facts *facts);
+void lambda_invocation_finish(lambda_invocation *inv, const lambda_env_facts *facts);
 
 /* Frees the strings and empties the event, keeping the event buffer. */
 void lambda_invocation_clear(lambda_invocation *inv);

@@ -13,8 +13,7 @@ char *lambda_error_body(const char *type, const char *message)
         return NULL;
     char *json = NULL;
     if (cJSON_AddStringToObject(o, "errorMessage", message ? message : "") &&
-        cJSON_AddStringToObject(o, "errorType", type) &&
-        cJSON_AddArrayToObject(o, "stackTrace"))
+        cJSON_AddStringToObject(o, "errorType", type) && cJSON_AddArrayToObject(o, "stackTrace"))
         json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return json;

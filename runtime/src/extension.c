@@ -18,8 +18,7 @@ struct lambda_extension {
     char id[256];
 };
 
-int lambda_extension_parse_id(const char *line, size_t len, char *out,
-                              size_t size)
+int lambda_extension_parse_id(const char *line, size_t len, char *out, size_t size)
 {
     static const char name[] = "Lambda-Extension-Identifier:";
     size_t n = sizeof name - 1;
@@ -57,12 +56,11 @@ static void *poll_events(void *arg)
     /* No events were asked for, so this normally blocks until the
      * environment goes away; anything else just ends the helper. */
     for (;;) {
-        lambda_api_status st = lambda_api_request(
-            &ext->api, EXT_PREFIX "/event/next", headers, NULL, 0, NULL, NULL);
+        lambda_api_status st =
+            lambda_api_request(&ext->api, EXT_PREFIX "/event/next", headers, NULL, 0, NULL, NULL);
         if (st != LAMBDA_API_OK) {
             if (st != LAMBDA_API_STOPPED)
-                lambda_log(LAMBDA_LOG_DEBUG,
-                           "extension event/next ended (HTTP %ld)",
+                lambda_log(LAMBDA_LOG_DEBUG, "extension event/next ended (HTTP %ld)",
                            ext->api.http_status);
             break;
         }
@@ -71,8 +69,7 @@ static void *poll_events(void *arg)
     return NULL;
 }
 
-lambda_extension *lambda_extension_start(const char *endpoint,
-                                         const atomic_bool *stop)
+lambda_extension *lambda_extension_start(const char *endpoint, const atomic_bool *stop)
 {
     lambda_extension *ext = calloc(1, sizeof *ext);
     if (!ext || lambda_api_init(&ext->api, endpoint, stop) != 0) {
@@ -82,14 +79,13 @@ lambda_extension *lambda_extension_start(const char *endpoint,
     struct curl_slist *headers =
         curl_slist_append(NULL, "Lambda-Extension-Name: " LAMBDA_EXTENSION_NAME);
     struct curl_slist *more =
-        headers ? curl_slist_append(headers, "Content-Type: application/json")
-                : NULL;
+        headers ? curl_slist_append(headers, "Content-Type: application/json") : NULL;
     lambda_api_status st = LAMBDA_API_NOMEM;
     if (more) {
         headers = more;
         static const char body[] = "{\"events\":[]}";
-        st = lambda_api_request(&ext->api, EXT_PREFIX "/register", headers,
-                                body, sizeof body - 1, on_register_header, ext);
+        st = lambda_api_request(&ext->api, EXT_PREFIX "/register", headers, body, sizeof body - 1,
+                                on_register_header, ext);
     }
     curl_slist_free_all(headers);
     if (st != LAMBDA_API_OK || !ext->id[0] ||
@@ -99,8 +95,7 @@ lambda_extension *lambda_extension_start(const char *endpoint,
                    "could not register the internal extension (%s): the "
                    "shutdown hook runs only if SIGTERM arrives anyway",
                    st == LAMBDA_API_OK ? "no Lambda-Extension-Identifier"
-                                       : lambda_api_describe(&ext->api, st,
-                                                             why, sizeof why));
+                                       : lambda_api_describe(&ext->api, st, why, sizeof why));
         lambda_api_cleanup(&ext->api);
         free(ext);
         return NULL;

@@ -17,8 +17,7 @@ typedef struct lambda_extension lambda_extension;
 /* Registers and starts the polling thread. Returns NULL (after logging a
  * warning) when the Extensions API is unavailable: the runtime then runs
  * without, and the hook still runs if SIGTERM arrives. */
-lambda_extension *lambda_extension_start(const char *endpoint,
-                                         const atomic_bool *stop);
+lambda_extension *lambda_extension_start(const char *endpoint, const atomic_bool *stop);
 
 /* Waits for the polling thread (it notices `stop` within about a second)
  * and frees everything. NULL is fine. */
@@ -26,7 +25,6 @@ void lambda_extension_stop(lambda_extension *ext);
 
 /* Pulls the Lambda-Extension-Identifier value out of one header line into
  * `out`; returns 1 when found. */
-int lambda_extension_parse_id(const char *line, size_t len, char *out,
-                              size_t size);
+int lambda_extension_parse_id(const char *line, size_t len, char *out, size_t size);
 
 #endif

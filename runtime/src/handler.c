@@ -9,8 +9,7 @@
 
 static void copy_type(char out[128], const char *type)
 {
-    snprintf(out, 128, "%s",
-             type && *type ? type : LAMBDA_DEFAULT_ERROR_TYPE);
+    snprintf(out, 128, "%s", type && *type ? type : LAMBDA_DEFAULT_ERROR_TYPE);
 }
 
 void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...)
@@ -25,18 +24,16 @@ void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...
     return NULL;
 }
 
-void lambda_response_success(lambda_response *res, const char *payload,
-                             size_t len, const char *content_type)
+void lambda_response_success(lambda_response *res, const char *payload, size_t len,
+                             const char *content_type)
 {
     res->kind = LAMBDA_RESPONSE_SUCCESS;
     lambda_buf_clear(&res->payload);
     /* Same rule as the error type: it becomes a header, so no control
      * characters (CR/LF would let a handler inject headers). */
     lambda_error_header_value(res->content_type, sizeof res->content_type,
-                              content_type && *content_type ? content_type
-                                                            : "application/json");
-    if (lambda_buf_append(&res->payload, payload ? payload : "",
-                          payload ? len : 0) != 0) {
+                              content_type && *content_type ? content_type : "application/json");
+    if (lambda_buf_append(&res->payload, payload ? payload : "", payload ? len : 0) != 0) {
         res->kind = LAMBDA_RESPONSE_FAILURE;
         copy_type(res->error.type, "Runtime.OutOfMemory");
         snprintf(res->error.message, sizeof res->error.message,
@@ -44,8 +41,7 @@ void lambda_response_success(lambda_response *res, const char *payload,
     }
 }
 
-void lambda_response_failure(lambda_response *res, const char *error_type,
-                             const char *fmt, ...)
+void lambda_response_failure(lambda_response *res, const char *error_type, const char *fmt, ...)
 {
     res->kind = LAMBDA_RESPONSE_FAILURE;
     copy_type(res->error.type, error_type);
@@ -70,12 +66,11 @@ void lambda_response_free(lambda_response *res)
     lambda_buf_free(&res->payload);
 }
 
-const lambda_handler *lambda_route(const lambda_handler *table, size_t count,
-                                   const char *name, lambda_error *err)
+const lambda_handler *lambda_route(const lambda_handler *table, size_t count, const char *name,
+                                   lambda_error *err)
 {
     for (size_t i = 0; i < count; i++) {
-        if (!table[i].name || !*table[i].name ||
-            !table[i].json == !table[i].raw) {
+        if (!table[i].name || !*table[i].name || !table[i].json == !table[i].raw) {
             lambda_error_set(err, "Runtime.InvalidHandlerTable",
                              "handler table entry %zu (%s) must have a name "
                              "and exactly one of json/raw",
@@ -98,15 +93,14 @@ const lambda_handler *lambda_route(const lambda_handler *table, size_t count,
     char known[512] = "";
     size_t used = 0;
     for (size_t i = 0; i < count && used < sizeof known; i++) {
-        int n = snprintf(known + used, sizeof known - used, "%s%s",
-                         i ? ", " : "", table[i].name);
+        int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", table[i].name);
         if (n < 0)
             break;
         used += (size_t)n;
     }
     lambda_error_set(err, "Runtime.HandlerNotFound",
-                     "no handler named '%s' in this bootstrap (known: %s)",
-                     name, count ? known : "none");
+                     "no handler named '%s' in this bootstrap (known: %s)", name,
+                     count ? known : "none");
     return NULL;
 }
 
@@ -127,15 +121,12 @@ int lambda_json_has_nul(const char *json, size_t len)
     return 0;
 }
 
-static void dispatch_json(const lambda_handler *h, const lambda_request *req,
-                          lambda_response *res)
+static void dispatch_json(const lambda_handler *h, const lambda_request *req, lambda_response *res)
 {
     const char *end = NULL;
-    cJSON *event = cJSON_ParseWithLengthOpts(req->payload, req->payload_len,
-                                             &end, 0);
+    cJSON *event = cJSON_ParseWithLengthOpts(req->payload, req->payload_len, &end, 0);
     if (!event) {
-        size_t at = end && end >= req->payload
-                        ? (size_t)(end - req->payload) : 0;
+        size_t at = end && end >= req->payload ? (size_t)(end - req->payload) : 0;
         lambda_response_failure(res, "Runtime.InvalidEvent",
                                 "event is not valid JSON (error at byte %zu "
                                 "of %zu)",
@@ -175,8 +166,8 @@ static void dispatch_json(const lambda_handler *h, const lambda_request *req,
     cJSON_free(json);
 }
 
-void lambda_dispatch(const lambda_handler *h, const lambda_request *req,
-                     lambda_response *res, size_t limit)
+void lambda_dispatch(const lambda_handler *h, const lambda_request *req, lambda_response *res,
+                     size_t limit)
 {
     if (h->json) {
         dispatch_json(h, req, res);

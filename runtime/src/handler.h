@@ -34,13 +34,13 @@ void lambda_response_free(lambda_response *res);
 
 /* Checks the table, then finds the entry named `name`. On failure returns
  * NULL with `err` set (Runtime.HandlerNotFound / Runtime.InvalidHandlerTable). */
-const lambda_handler *lambda_route(const lambda_handler *table, size_t count,
-                                   const char *name, lambda_error *err);
+const lambda_handler *lambda_route(const lambda_handler *table, size_t count, const char *name,
+                                   lambda_error *err);
 
 /* Runs `h` on `req` and leaves the outcome in `res` (which must be clear):
  * always SUCCESS or FAILURE afterwards, never NONE. `limit` is the largest
  * payload allowed (LAMBDA_RESPONSE_LIMIT outside tests). */
-void lambda_dispatch(const lambda_handler *h, const lambda_request *req,
-                     lambda_response *res, size_t limit);
+void lambda_dispatch(const lambda_handler *h, const lambda_request *req, lambda_response *res,
+                     size_t limit);
 
 #endif

@@ -11,8 +11,7 @@
 
 #include "context.h"
 
-static const char *const level_names[] = {"TRACE", "DEBUG", "INFO",
-                                          "WARN",  "ERROR", "FATAL"};
+static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 
 static lambda_log_config g_config;
 static pthread_once_t g_config_once = PTHREAD_ONCE_INIT;
@@ -42,12 +41,10 @@ const char *lambda_log_level_name(lambda_log_level level)
     return level_names[level];
 }
 
-void lambda_log_config_parse(lambda_log_config *cfg, const char *format,
-                             const char *level)
+void lambda_log_config_parse(lambda_log_config *cfg, const char *format, const char *level)
 {
-    cfg->format = (format && strcasecmp(format, "JSON") == 0)
-                      ? LAMBDA_LOG_FORMAT_JSON
-                      : LAMBDA_LOG_FORMAT_TEXT;
+    cfg->format = (format && strcasecmp(format, "JSON") == 0) ? LAMBDA_LOG_FORMAT_JSON
+                                                              : LAMBDA_LOG_FORMAT_TEXT;
     cfg->min_level = LAMBDA_LOG_INFO;
     lambda_log_level parsed;
     if (lambda_log_level_parse(level, &parsed) == 0)
@@ -82,8 +79,8 @@ void lambda_log_timestamp(char out[32], int64_t unix_ms)
     snprintf(out, 32, "%s.%03dZ", date, (int)(unix_ms % 1000));
 }
 
-static char *format_json(lambda_log_level level, const char *request_id,
-                         const char *ts, const char *message)
+static char *format_json(lambda_log_level level, const char *request_id, const char *ts,
+                         const char *message)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -108,8 +105,8 @@ static char *format_json(lambda_log_level level, const char *request_id,
     return line;
 }
 
-static char *format_text(lambda_log_level level, const char *request_id,
-                         const char *ts, const char *message)
+static char *format_text(lambda_log_level level, const char *request_id, const char *ts,
+                         const char *message)
 {
     const char *rid = request_id ? request_id : "-";
     const char *lvl = lambda_log_level_name(level);
@@ -126,9 +123,8 @@ static char *format_text(lambda_log_level level, const char *request_id,
     return line;
 }
 
-char *lambda_log_format_record(const lambda_log_config *cfg,
-                               lambda_log_level level, const char *request_id,
-                               int64_t unix_ms, const char *message)
+char *lambda_log_format_record(const lambda_log_config *cfg, lambda_log_level level,
+                               const char *request_id, int64_t unix_ms, const char *message)
 {
     char ts[32];
     lambda_log_timestamp(ts, unix_ms);
@@ -169,8 +165,7 @@ void lambda_logv(lambda_log_level level, const char *fmt, va_list ap)
         vsnprintf(message, (size_t)n + 1, fmt, ap);
     }
     const lambda_context *ctx = lambda_context_current();
-    char *line = lambda_log_format_record(&g_config, level,
-                                          ctx ? ctx->request_id : NULL,
+    char *line = lambda_log_format_record(&g_config, level, ctx ? ctx->request_id : NULL,
                                           lambda_now_ms(), message);
     if (line) {
         lambda_log_write_stderr(line, strlen(line));

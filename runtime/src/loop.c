@@ -23,9 +23,9 @@ typedef struct runtime {
     const char *endpoint;
     const lambda_handler *handler;
     lambda_env_facts facts;
-    int concurrent;            /* more than one worker */
-    atomic_bool stop;          /* a worker hit a fatal state: all stop */
-    atomic_int status;         /* the first fatal status */
+    int concurrent;    /* more than one worker */
+    atomic_bool stop;  /* a worker hit a fatal state: all stop */
+    atomic_int status; /* the first fatal status */
 } runtime;
 
 typedef struct worker {
@@ -58,8 +58,7 @@ static int fail(runtime *rt, int status)
 
 /* The API's own failure message: on stderr whatever the log level, since the
  * process is about to end because of it. */
-static void fatal_line(const char *what, const lambda_api *api,
-                       lambda_api_status st)
+static void fatal_line(const char *what, const lambda_api *api, lambda_api_status st)
 {
     char why[300];
     fprintf(stderr, LAMBDA_RUNTIME_NAME ": %s (%s); exiting\n", what,
@@ -77,9 +76,8 @@ static int next_invocation(worker *w, lambda_invocation *inv)
         lambda_api_status st = lambda_api_next(w->api, inv);
         if (st == LAMBDA_API_OK) {
             if (!inv->request_id || !*inv->request_id) {
-                fprintf(stderr, LAMBDA_RUNTIME_NAME
-                        ": Runtime API sent an invocation without "
-                        "Lambda-Runtime-Aws-Request-Id; exiting\n");
+                fprintf(stderr, LAMBDA_RUNTIME_NAME ": Runtime API sent an invocation without "
+                                                    "Lambda-Runtime-Aws-Request-Id; exiting\n");
                 return fail(rt, LAMBDA_EXIT_API_ERROR);
             }
             return 0;
@@ -92,12 +90,15 @@ static int next_invocation(worker *w, lambda_invocation *inv)
                 lambda_sleep_ms(delay);
                 continue;
             }
-            fatal_line("Runtime API unreachable at " "/invocation/next after "
-                       "10 retries", w->api, st);
+            fatal_line("Runtime API unreachable at "
+                       "/invocation/next after "
+                       "10 retries",
+                       w->api, st);
             return fail(rt, LAMBDA_EXIT_API_ERROR);
         }
         fatal_line("Runtime API failed /invocation/next: non-recoverable "
-                   "state", w->api, st);
+                   "state",
+                   w->api, st);
         return fail(rt, LAMBDA_EXIT_API_ERROR);
     }
 }
@@ -106,23 +107,20 @@ static lambda_api_status post_outcome(worker *w, const lambda_invocation *inv,
                                       const lambda_response *res)
 {
     if (res->kind == LAMBDA_RESPONSE_SUCCESS)
-        return lambda_api_post_response(w->api, inv, res->payload.data,
-                                        res->payload.len, res->content_type);
-    return lambda_api_post_error(w->api, inv, res->error.type,
-                                 res->error.message);
+        return lambda_api_post_response(w->api, inv, res->payload.data, res->payload.len,
+                                        res->content_type);
+    return lambda_api_post_error(w->api, inv, res->error.type, res->error.message);
 }
 
 /* Posts the outcome. A refused connection is retried (nothing was sent); a
  * connection broken mid-request is not (the API may have taken it: a second
  * post would be rejected). Returns 0 to go on, or the exit status. */
-static int deliver(worker *w, const lambda_invocation *inv,
-                   const lambda_response *res)
+static int deliver(worker *w, const lambda_invocation *inv, const lambda_response *res)
 {
     runtime *rt = w->rt;
     lambda_backoff b;
     lambda_backoff_init(&b);
-    const char *what = res->kind == LAMBDA_RESPONSE_SUCCESS ? "response"
-                                                            : "error";
+    const char *what = res->kind == LAMBDA_RESPONSE_SUCCESS ? "response" : "error";
     char why[300];
     for (;;) {
         lambda_api_status st = post_outcome(w, inv, res);
@@ -132,10 +130,8 @@ static int deliver(worker *w, const lambda_invocation *inv,
         case LAMBDA_API_REJECTED:
             /* 400 (wrong id), 403 (already answered), 413 (too large): this
              * invocation is lost but the API is healthy. */
-            lambda_log(LAMBDA_LOG_ERROR,
-                       "Runtime API rejected the %s for request %s: %s", what,
-                       inv->request_id,
-                       lambda_api_describe(w->api, st, why, sizeof why));
+            lambda_log(LAMBDA_LOG_ERROR, "Runtime API rejected the %s for request %s: %s", what,
+                       inv->request_id, lambda_api_describe(w->api, st, why, sizeof why));
             return 0;
         case LAMBDA_API_REFUSED: {
             long delay = lambda_backoff_next_ms(&b);
@@ -144,21 +140,22 @@ static int deliver(worker *w, const lambda_invocation *inv,
                 continue;
             }
             fatal_line("Runtime API unreachable when posting a result after "
-                       "10 retries", w->api, st);
+                       "10 retries",
+                       w->api, st);
             return fail(rt, LAMBDA_EXIT_API_ERROR);
         }
         case LAMBDA_API_BROKEN:
         case LAMBDA_API_NOMEM:
-            lambda_log(LAMBDA_LOG_ERROR, "could not post the %s for request %s: %s",
-                       what, inv->request_id,
-                       lambda_api_describe(w->api, st, why, sizeof why));
+            lambda_log(LAMBDA_LOG_ERROR, "could not post the %s for request %s: %s", what,
+                       inv->request_id, lambda_api_describe(w->api, st, why, sizeof why));
             return 0;
         case LAMBDA_API_STOPPED:
             return atomic_load(&rt->status);
         case LAMBDA_API_FATAL:
         default:
             fatal_line("Runtime API failed a result post: non-recoverable "
-                       "state", w->api, st);
+                       "state",
+                       w->api, st);
             return fail(rt, LAMBDA_EXIT_API_ERROR);
         }
     }
@@ -205,8 +202,7 @@ static void invoke(worker *w, lambda_invocation *inv, lambda_response *res)
     lambda_dispatch(rt->handler, &req, res, LAMBDA_RESPONSE_LIMIT);
 
     if (res->kind == LAMBDA_RESPONSE_FAILURE)
-        lambda_log(LAMBDA_LOG_DEBUG, "handler failed: %s: %s", res->error.type,
-                   res->error.message);
+        lambda_log(LAMBDA_LOG_DEBUG, "handler failed: %s: %s", res->error.type, res->error.message);
     lambda_signals_set_request_id(NULL);
     lambda_context_set_current(NULL);
 }
@@ -252,8 +248,10 @@ static int run_workers(runtime *rt, lambda_api *first, int count)
     }
     worker *workers = calloc((size_t)count, sizeof *workers);
     if (!workers) {
-        fprintf(stderr, LAMBDA_RUNTIME_NAME ": out of memory starting "
-                "%d workers\n", count);
+        fprintf(stderr,
+                LAMBDA_RUNTIME_NAME ": out of memory starting "
+                                    "%d workers\n",
+                count);
         return LAMBDA_EXIT_API_ERROR;
     }
     int started = 0;
@@ -261,14 +259,12 @@ static int run_workers(runtime *rt, lambda_api *first, int count)
         workers[i].rt = rt;
         if (i == 0) {
             workers[i].api = first; /* reuse init's connection */
-        } else if (lambda_api_init(&workers[i].own, rt->endpoint,
-                                   &rt->stop) != 0) {
+        } else if (lambda_api_init(&workers[i].own, rt->endpoint, &rt->stop) != 0) {
             break;
         } else {
             workers[i].api = &workers[i].own;
         }
-        if (pthread_create(&workers[i].thread, NULL, work_thread,
-                           &workers[i]) != 0) {
+        if (pthread_create(&workers[i].thread, NULL, work_thread, &workers[i]) != 0) {
             if (i > 0)
                 lambda_api_cleanup(&workers[i].own);
             break;
@@ -277,8 +273,7 @@ static int run_workers(runtime *rt, lambda_api *first, int count)
         started++;
     }
     if (started < count)
-        lambda_log(LAMBDA_LOG_WARN, "started %d of %d workers", started,
-                   count);
+        lambda_log(LAMBDA_LOG_WARN, "started %d of %d workers", started, count);
     for (int i = 0; i < count; i++) {
         if (workers[i].started) {
             pthread_join(workers[i].thread, NULL);
@@ -294,14 +289,11 @@ static int run_workers(runtime *rt, lambda_api *first, int count)
 
 static int init_error(lambda_api *api, const lambda_error *err)
 {
-    fprintf(stderr, LAMBDA_RUNTIME_NAME ": init error %s: %s\n", err->type,
-            err->message);
-    lambda_api_status st =
-        lambda_api_post_init_error(api, err->type, err->message);
+    fprintf(stderr, LAMBDA_RUNTIME_NAME ": init error %s: %s\n", err->type, err->message);
+    lambda_api_status st = lambda_api_post_init_error(api, err->type, err->message);
     if (st != LAMBDA_API_OK) {
         char why[300];
-        fprintf(stderr, LAMBDA_RUNTIME_NAME
-                ": could not post /runtime/init/error (%s)\n",
+        fprintf(stderr, LAMBDA_RUNTIME_NAME ": could not post /runtime/init/error (%s)\n",
                 lambda_api_describe(api, st, why, sizeof why));
     }
     /* Exit ourselves: the platform does not kill a runtime that lingers. */
@@ -313,9 +305,10 @@ static int run(const lambda_runtime_config *config, int ignore_handler_env)
     lambda_log_reload();
     const char *endpoint = getenv("AWS_LAMBDA_RUNTIME_API");
     if (!endpoint || !*endpoint) {
-        fprintf(stderr, LAMBDA_RUNTIME_NAME ": AWS_LAMBDA_RUNTIME_API is not "
-                "set: this program is a Lambda bootstrap and must run under "
-                "the Lambda Runtime API\n");
+        fprintf(stderr,
+                LAMBDA_RUNTIME_NAME ": AWS_LAMBDA_RUNTIME_API is not "
+                                    "set: this program is a Lambda bootstrap and must run under "
+                                    "the Lambda Runtime API\n");
         return LAMBDA_EXIT_INIT_ERROR;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -344,10 +337,9 @@ static int run(const lambda_runtime_config *config, int ignore_handler_env)
         return LAMBDA_EXIT_INIT_ERROR;
     }
     lambda_error err = {"", ""};
-    rt.handler = lambda_route(config->handlers, config->handler_count,
-                              ignore_handler_env ? config->handlers[0].name
-                                                 : getenv("_HANDLER"),
-                              &err);
+    rt.handler =
+        lambda_route(config->handlers, config->handler_count,
+                     ignore_handler_env ? config->handlers[0].name : getenv("_HANDLER"), &err);
     if (!rt.handler) {
         status = init_error(&api, &err);
         goto out;
@@ -359,8 +351,8 @@ static int run(const lambda_runtime_config *config, int ignore_handler_env)
         if (!err.type[0])
             snprintf(err.type, sizeof err.type, "Runtime.InitError");
         if (!err.message[0])
-            snprintf(err.message, sizeof err.message,
-                     "the init hook failed for handler '%s'", rt.handler->name);
+            snprintf(err.message, sizeof err.message, "the init hook failed for handler '%s'",
+                     rt.handler->name);
         status = init_error(&api, &err);
         goto out;
     }

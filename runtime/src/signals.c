@@ -33,12 +33,18 @@ void lambda_signals_set_request_id(const char *request_id)
 static const char *signal_name(int sig)
 {
     switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS:  return "SIGBUS";
-    case SIGFPE:  return "SIGFPE";
-    case SIGILL:  return "SIGILL";
-    default:      return "signal";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    default:
+        return "signal";
     }
 }
 
@@ -51,8 +57,7 @@ static size_t append(char *out, size_t size, size_t at, const char *s)
     return at;
 }
 
-size_t lambda_signals_format_line(char *out, size_t size, int sig,
-                                  const char *request_id)
+size_t lambda_signals_format_line(char *out, size_t size, int sig, const char *request_id)
 {
     if (size == 0)
         return 0;
@@ -81,8 +86,7 @@ size_t lambda_signals_format_line(char *out, size_t size, int sig,
 static void on_fatal(int sig)
 {
     char line[256];
-    size_t n = lambda_signals_format_line(line, sizeof line, sig,
-                                          tls_request_id);
+    size_t n = lambda_signals_format_line(line, sizeof line, sig, tls_request_id);
     lambda_log_write_stderr(line, n);
 #ifdef __GLIBC__
     void *frames[48];

@@ -24,8 +24,7 @@ void lambda_signals_set_request_id(const char *request_id);
 
 /* Writes the fatal-signal line into `out` (NUL-terminated, ends in '\n')
  * using only async-signal-safe code; returns its length. */
-size_t lambda_signals_format_line(char *out, size_t size, int sig,
-                                  const char *request_id);
+size_t lambda_signals_format_line(char *out, size_t size, int sig, const char *request_id);
 
 /* Blocks SIGTERM in the calling thread (so in every thread created after
  * this) and starts the thread that runs `hook` on SIGTERM, then _exit(0).

@@ -94,8 +94,8 @@ static double num(const cJSON *o, const char *name)
     return v->valuedouble;
 }
 
-#define EV(id, day, extra)                                                                  \
-    "{\"eventId\":\"" id "\",\"customerId\":\"c1\",\"prospectId\":\"p\",\"type\":\"t\","    \
+#define EV(id, day, extra)                                                               \
+    "{\"eventId\":\"" id "\",\"customerId\":\"c1\",\"prospectId\":\"p\",\"type\":\"t\"," \
     "\"occurredAt\":\"" day "T10:00:00Z\"" extra "}"
 
 static int setup(void **state)
@@ -115,21 +115,24 @@ static int setup(void **state)
     longline[sizeof longline - 1] = '\0';
     /* 2024-02-28: BOM + CRLF, a formula, a line too long, another customer */
     char day1[2000];
-    snprintf(day1, sizeof day1,
-             "\xEF\xBB\xBF" EV("a1", "2024-02-28", ",\"channel\":\"=cmd()\"") "\r\n"
-             "%s\r\n"
-             "{\"eventId\":\"o1\",\"customerId\":\"other\",\"prospectId\":\"p\",\"type\":\"t\","
-             "\"occurredAt\":\"2024-02-28T10:00:00Z\"}\r\n",
-             longline);
+    snprintf(
+        day1, sizeof day1,
+        "\xEF\xBB\xBF" EV("a1", "2024-02-28",
+                          ",\"channel\":\"=cmd()\"") "\r\n"
+                                                     "%s\r\n"
+                                                     "{\"eventId\":\"o1\",\"customerId\":\"other\","
+                                                     "\"prospectId\":\"p\",\"type\":\"t\","
+                                                     "\"occurredAt\":\"2024-02-28T10:00:00Z\"}\r\n",
+        longline);
     put("prospects/customer=c1/date=2024-02-28/a.ndjson", day1);
     put("prospects/customer=c1/date=2024-02-28/b.ndjson",
         EV("a2", "2024-02-28", ",\"country\":\"FR\",\"note\":\"x, \\\"y\\\"\"") "\n\n");
     /* 2024-02-29 (leap day): invalid UTF-8, missing field, then a cut line */
     put("prospects/customer=c1/date=2024-02-29/a.ndjson",
         EV("b1", "2024-02-29", ",\"score\":-3") "\n"
-        "{\"eventId\":\"\xC3\x28\"}\n"
-        "{\"eventId\":\"b2\",\"customerId\":\"c1\"}\n"
-        "{\"eventId\":\"b3\",\"custo");
+                                                "{\"eventId\":\"\xC3\x28\"}\n"
+                                                "{\"eventId\":\"b2\",\"customerId\":\"c1\"}\n"
+                                                "{\"eventId\":\"b3\",\"custo");
     /* 2024-03-01 */
     put("prospects/customer=c1/date=2024-03-01/a.ndjson",
         EV("c1", "2024-03-01", ",\"course\":\"Line1\\nLine2\"") "\n");
@@ -179,8 +182,10 @@ static cJSON *run_report(const char *rid, const char *target, int with_parts)
 {
     lambda_error err;
     char ev[512];
-    snprintf(ev, sizeof ev, "{\"customerId\":\"c1\",\"from\":\"2024-02-27\",\"to\":\"2024-03-02\","
-             "\"reportId\":\"%s\",\"targetBytes\":%s}", rid, target);
+    snprintf(ev, sizeof ev,
+             "{\"customerId\":\"c1\",\"from\":\"2024-02-27\",\"to\":\"2024-03-02\","
+             "\"reportId\":\"%s\",\"targetBytes\":%s}",
+             rid, target);
     cJSON *split = call(lambda_report_split_date_range, ev, &err);
     if (!split)
         fail_msg("split: %s: %s", err.type, err.message);
@@ -278,7 +283,8 @@ static void test_empty_range(void **state)
     lambda_error err;
     cJSON *s = call(lambda_report_split_date_range,
                     "{\"customerId\":\"c1\",\"from\":\"2023-01-01\",\"to\":\"2023-12-31\","
-                    "\"reportId\":\"empty\"}", &err);
+                    "\"reportId\":\"empty\"}",
+                    &err);
     assert_non_null(s);
     assert_int_equal(num(s, "partCount"), 0);
     cJSON_Delete(s);
@@ -299,21 +305,53 @@ static void test_invalid_input(void **state)
     handler_fn gen = lambda_report_generate_sub_report;
     handler_fn merge = lambda_report_merge_sub_reports;
     expect_error(split, "[1]", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-02-30\",\"to\":\"2024-03-01\",\"reportId\":\"r\"}", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-03-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\"}", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c/1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\"}", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\"}", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c1\",\"from\":20240101,\"to\":\"2024-02-01\",\"reportId\":\"r\"}", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\",\"targetBytes\":1.5}", "InvalidInput");
-    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\",\"maxParts\":0}", "InvalidInput");
+    expect_error(
+        split,
+        "{\"customerId\":\"c1\",\"from\":\"2024-02-30\",\"to\":\"2024-03-01\",\"reportId\":\"r\"}",
+        "InvalidInput");
+    expect_error(
+        split,
+        "{\"customerId\":\"c1\",\"from\":\"2024-03-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\"}",
+        "InvalidInput");
+    expect_error(
+        split,
+        "{\"customerId\":\"c/1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\",\"reportId\":\"r\"}",
+        "InvalidInput");
+    expect_error(split, "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\"}",
+                 "InvalidInput");
+    expect_error(
+        split, "{\"customerId\":\"c1\",\"from\":20240101,\"to\":\"2024-02-01\",\"reportId\":\"r\"}",
+        "InvalidInput");
+    expect_error(split,
+                 "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\","
+                 "\"reportId\":\"r\",\"targetBytes\":1.5}",
+                 "InvalidInput");
+    expect_error(split,
+                 "{\"customerId\":\"c1\",\"from\":\"2024-01-01\",\"to\":\"2024-02-01\","
+                 "\"reportId\":\"r\",\"maxParts\":0}",
+                 "InvalidInput");
     expect_error(gen, "{\"customerId\":\"c1\",\"reportId\":\"r\"}", "InvalidInput");
-    expect_error(gen, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"part\":{\"index\":\"0\",\"from\":\"2024-01-01\",\"to\":\"2024-01-02\"}}", "InvalidInput");
-    expect_error(gen, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"part\":{\"index\":0,\"from\":\"2024-01-03\",\"to\":\"2024-01-02\"}}", "InvalidInput");
+    expect_error(gen,
+                 "{\"customerId\":\"c1\",\"reportId\":\"r\",\"part\":{\"index\":\"0\",\"from\":"
+                 "\"2024-01-01\",\"to\":\"2024-01-02\"}}",
+                 "InvalidInput");
+    expect_error(gen,
+                 "{\"customerId\":\"c1\",\"reportId\":\"r\",\"part\":{\"index\":0,\"from\":\"2024-"
+                 "01-03\",\"to\":\"2024-01-02\"}}",
+                 "InvalidInput");
     expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":{}}", "InvalidInput");
-    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[{\"index\":0,\"rows\":1,\"bytes\":1},{\"index\":0,\"rows\":1,\"bytes\":1}]}", "InvalidInput");
-    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[{\"index\":5,\"rows\":1,\"bytes\":1}]}", "InvalidInput");
-    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[],\"partCount\":2}", "InvalidInput");
-    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"urlExpiresIn\":0}", "InvalidInput");
+    expect_error(merge,
+                 "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[{\"index\":0,\"rows\":1,"
+                 "\"bytes\":1},{\"index\":0,\"rows\":1,\"bytes\":1}]}",
+                 "InvalidInput");
+    expect_error(merge,
+                 "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[{\"index\":5,\"rows\":1,"
+                 "\"bytes\":1}]}",
+                 "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"parts\":[],\"partCount\":2}",
+                 "InvalidInput");
+    expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"r\",\"urlExpiresIn\":0}",
+                 "InvalidInput");
     expect_error(merge, "{\"customerId\":\"c1\",\"reportId\":\"no-plan\"}", "InvalidInput");
 }
 
@@ -326,8 +364,10 @@ static void test_merge_mismatch(void **state)
     cJSON *out = call(lambda_report_generate_sub_report, part, &err);
     assert_non_null(out);
     char claims[256];
-    snprintf(claims, sizeof claims, "{\"customerId\":\"c1\",\"reportId\":\"bad\",\"parts\":"
-             "[{\"index\":0,\"rows\":4,\"bytes\":%.0f,\"skipped\":5}]}", num(out, "bytes") + 1);
+    snprintf(claims, sizeof claims,
+             "{\"customerId\":\"c1\",\"reportId\":\"bad\",\"parts\":"
+             "[{\"index\":0,\"rows\":4,\"bytes\":%.0f,\"skipped\":5}]}",
+             num(out, "bytes") + 1);
     cJSON_Delete(out);
     /* the claimed size differs from the stored part */
     expect_error(lambda_report_merge_sub_reports, claims, "MergeMismatch");
@@ -384,8 +424,8 @@ static void test_merge_ten_thousand_parts(void **state)
         int len = snprintf(text, sizeof text, "row-%d\r\n", i);
         put(key, text);
         snprintf(key, sizeof key, "reports/c1/many/part-%06d.json", i);
-        snprintf(text, sizeof text, "{\"index\":%d,\"rows\":1,\"bytes\":%d,\"skipped\":%d}", i,
-                 len, i % 2);
+        snprintf(text, sizeof text, "{\"index\":%d,\"rows\":1,\"bytes\":%d,\"skipped\":%d}", i, len,
+                 i % 2);
         put(key, text);
     }
     lambda_error err;

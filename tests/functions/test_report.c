@@ -238,7 +238,8 @@ static void test_event_rows(void **state)
     lambda_report_skip why;
     const char *ok = "{\"eventId\":\"e1\",\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
                      "\"occurredAt\":\"2024-01-01T00:00:00Z\",\"country\":\"FR\",\"score\":3}";
-    assert_string_equal(row_of(ok, "c", &why), "e1,2024-01-01T00:00:00Z,p,t,FR,,,\"{\"\"score\"\":3}\"\r\n");
+    assert_string_equal(row_of(ok, "c", &why),
+                        "e1,2024-01-01T00:00:00Z,p,t,FR,,,\"{\"\"score\"\":3}\"\r\n");
     assert_int_equal(why, LAMBDA_SKIP_NONE);
     /* numeric prospect id, nested extra, formula in a value */
     const char *num = "{\"eventId\":\"=e2\",\"customerId\":\"c\",\"prospectId\":-42,\"type\":\"t\","
@@ -259,10 +260,13 @@ static void test_event_rows(void **state)
     assert_null(row_of("{\"eventId\":\"e1\",\"customerId\":\"c\"", "c", &why)); /* truncated */
     assert_int_equal(why, LAMBDA_SKIP_BAD_JSON);
     assert_null(row_of("{\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
-                       "\"occurredAt\":\"2024-01-01T00:00:00Z\"}", "c", &why));
+                       "\"occurredAt\":\"2024-01-01T00:00:00Z\"}",
+                       "c", &why));
     assert_int_equal(why, LAMBDA_SKIP_MISSING_FIELD);
-    assert_null(row_of("{\"eventId\":\"e\",\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
-                       "\"occurredAt\":\"yesterday\"}", "c", &why));
+    assert_null(
+        row_of("{\"eventId\":\"e\",\"customerId\":\"c\",\"prospectId\":\"p\",\"type\":\"t\","
+               "\"occurredAt\":\"yesterday\"}",
+               "c", &why));
     assert_int_equal(why, LAMBDA_SKIP_MISSING_FIELD);
     assert_null(row_of(ok, "other", &why));
     assert_int_equal(why, LAMBDA_SKIP_WRONG_CUSTOMER);
@@ -270,7 +274,8 @@ static void test_event_rows(void **state)
     assert_int_equal(why, LAMBDA_SKIP_BAD_UTF8);
     /* an escaped NUL would cut the cell: skipped with its own reason */
     assert_null(row_of("{\"eventId\":\"e\\u0000x\",\"customerId\":\"c\",\"prospectId\":\"p\","
-                       "\"type\":\"t\",\"occurredAt\":\"2024-01-01T00:00:00Z\"}", "c", &why));
+                       "\"type\":\"t\",\"occurredAt\":\"2024-01-01T00:00:00Z\"}",
+                       "c", &why));
     assert_int_equal(why, LAMBDA_SKIP_NUL);
 }
 
@@ -279,9 +284,9 @@ static void test_utf8(void **state)
     (void)state;
     assert_true(lambda_report_valid_utf8("abc", 3));
     assert_true(lambda_report_valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 9));
-    assert_false(lambda_report_valid_utf8("\xC3", 1));           /* cut */
-    assert_false(lambda_report_valid_utf8("\xC0\xAF", 2));       /* overlong */
-    assert_false(lambda_report_valid_utf8("\xED\xA0\x80", 3));   /* surrogate */
+    assert_false(lambda_report_valid_utf8("\xC3", 1));             /* cut */
+    assert_false(lambda_report_valid_utf8("\xC0\xAF", 2));         /* overlong */
+    assert_false(lambda_report_valid_utf8("\xED\xA0\x80", 3));     /* surrogate */
     assert_false(lambda_report_valid_utf8("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
     assert_false(lambda_report_valid_utf8("\xFF", 1));
 }
@@ -330,7 +335,8 @@ static void test_lines_crlf_bom_last_line(void **state)
 {
     (void)state;
     seen s;
-    const char data[] = "\xEF\xBB\xBF{\"a\":1}\r\n{\"b\":2}\n\n{\"c\":3"; /* BOM, CRLF, blank, no final newline */
+    const char data[] =
+        "\xEF\xBB\xBF{\"a\":1}\r\n{\"b\":2}\n\n{\"c\":3"; /* BOM, CRLF, blank, no final newline */
     lines_of(data, sizeof data - 1, 1024, &s);
     assert_int_equal(s.n, 4);
     assert_string_equal(s.lines[0], "{\"a\":1}");
@@ -376,10 +382,18 @@ static void test_lines_reset_between_objects(void **state)
     seen s = {0};
     lambda_report_lines r;
     assert_int_equal(lambda_report_lines_init(&r, 64, on_line, &s), 0);
-    assert_int_equal(lambda_report_lines_feed(&r, "\xEF\xBB\xBF" "a\nb", 6), 0);
+    assert_int_equal(lambda_report_lines_feed(&r,
+                                              "\xEF\xBB\xBF"
+                                              "a\nb",
+                                              6),
+                     0);
     assert_int_equal(lambda_report_lines_finish(&r), 0);
     lambda_report_lines_reset(&r);
-    assert_int_equal(lambda_report_lines_feed(&r, "\xEF\xBB\xBF" "c\n", 5), 0);
+    assert_int_equal(lambda_report_lines_feed(&r,
+                                              "\xEF\xBB\xBF"
+                                              "c\n",
+                                              5),
+                     0);
     assert_int_equal(lambda_report_lines_finish(&r), 0);
     lambda_report_lines_free(&r);
     assert_int_equal(s.n, 3);

@@ -40,9 +40,18 @@ static void test_parse_url(void **state)
     assert_string_equal(loc.prefix, "");
     assert_int_equal(lambda_store_parse_url("s3://my-bucket/a/b/", &loc, &err), 0);
     assert_string_equal(loc.prefix, "a/b");
-    const char *bad[] = {"", "file://relative", "file:///a/../b", "s3://", "s3://AB",
-                         "s3://ab", "s3://-bucket", "s3://bucket/a//b", "s3://bucket/../x",
-                         "http://x", "S3://bucket", NULL};
+    const char *bad[] = {"",
+                         "file://relative",
+                         "file:///a/../b",
+                         "s3://",
+                         "s3://AB",
+                         "s3://ab",
+                         "s3://-bucket",
+                         "s3://bucket/a//b",
+                         "s3://bucket/../x",
+                         "http://x",
+                         "S3://bucket",
+                         NULL};
     for (int i = 0; bad[i]; i++) {
         memset(&err, 0, sizeof err);
         assert_int_equal(lambda_store_parse_url(bad[i], &loc, &err), -1);
@@ -54,7 +63,8 @@ static void test_check_key(void **state)
 {
     (void)state;
     lambda_error err = {{0}, {0}};
-    assert_int_equal(lambda_store_check_key("prospects/customer=a/date=2024-01-01/x.ndjson", &err), 0);
+    assert_int_equal(lambda_store_check_key("prospects/customer=a/date=2024-01-01/x.ndjson", &err),
+                     0);
     const char *bad[] = {"", "/abs", "a//b", "a/../b", "..", "./a", "a/", "a\\b", "a\nb", NULL};
     for (int i = 0; bad[i]; i++)
         assert_int_equal(lambda_store_check_key(bad[i], &err), -1);
@@ -121,8 +131,10 @@ static void test_xml_list(void **state)
         "<IsTruncated>true</IsTruncated>"
         "<Contents><Key>p/a&amp;b.ndjson</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified>"
         "<ETag>&quot;x&quot;</ETag><Size>123</Size><StorageClass>STANDARD</StorageClass></Contents>"
-        "<Contents><Key>p/\xC3\xA9t\xC3\xA9.ndjson</Key><Size>18446744073709551615</Size></Contents>"
-        "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
+        "<Contents><Key>p/\xC3\xA9t\xC3\xA9.ndjson</Key><Size>18446744073709551615</Size></"
+        "Contents>"
+        "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</"
+        "NextContinuationToken>"
         "</ListBucketResult>";
     lambda_s3_list_page page;
     listed l = {0};
@@ -150,13 +162,14 @@ static void test_xml_list(void **state)
     assert_false(page.truncated);
 
     /* malformed: not XML, or an entry without its size */
-    const char *broken[] = {"<ListBucketResult><Contents><Key>a</Key>", "not xml",
-                            "<ListBucketResult><Contents><Key>a</Key></Contents></ListBucketResult>",
-                            NULL};
+    const char *broken[] = {
+        "<ListBucketResult><Contents><Key>a</Key>", "not xml",
+        "<ListBucketResult><Contents><Key>a</Key></Contents></ListBucketResult>", NULL};
     for (int i = 0; broken[i]; i++) {
         listed x = {0};
         memset(&err, 0, sizeof err);
-        assert_int_equal(lambda_s3_parse_list(broken[i], strlen(broken[i]), &page, on_key, &x, &err), -1);
+        assert_int_equal(
+            lambda_s3_parse_list(broken[i], strlen(broken[i]), &page, on_key, &x, &err), -1);
         assert_string_equal(err.type, "StoreUnavailable");
     }
 }
@@ -164,10 +177,12 @@ static void test_xml_list(void **state)
 static void test_xml_error_and_text(void **state)
 {
     (void)state;
-    const char *xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
-                      "<Message>Please reduce your request rate.</Message><RequestId>1</RequestId></Error>";
+    const char *xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
+        "<Message>Please reduce your request rate.</Message><RequestId>1</RequestId></Error>";
     char code[64], msg[128];
-    assert_int_equal(lambda_s3_parse_error(xml, strlen(xml), code, sizeof code, msg, sizeof msg), 1);
+    assert_int_equal(lambda_s3_parse_error(xml, strlen(xml), code, sizeof code, msg, sizeof msg),
+                     1);
     assert_string_equal(code, "SlowDown");
     assert_string_equal(msg, "Please reduce your request rate.");
     const char *ok = "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
@@ -177,13 +192,16 @@ static void test_xml_error_and_text(void **state)
     char id[64];
     assert_int_equal(lambda_s3_parse_text(ok, strlen(ok), "UploadId", id, sizeof id), 0);
     assert_string_equal(id, "VXBsb2FkIElE&x");
-    const char *copy = "<CopyPartResult><LastModified>x</LastModified><ETag>&quot;abc&quot;</ETag></CopyPartResult>";
+    const char *copy = "<CopyPartResult><LastModified>x</LastModified><ETag>&quot;abc&quot;</"
+                       "ETag></CopyPartResult>";
     assert_int_equal(lambda_s3_parse_text(copy, strlen(copy), "ETag", id, sizeof id), 0);
     assert_string_equal(id, "\"abc\"");
     assert_int_equal(lambda_s3_parse_text(copy, strlen(copy), "UploadId", id, sizeof id), -1);
     /* 200 OK with an <Error> inside (CompleteMultipartUpload can do that) */
-    const char *late = "<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>";
-    assert_int_equal(lambda_s3_parse_error(late, strlen(late), code, sizeof code, msg, sizeof msg), 1);
+    const char *late = "<Error><Code>InternalError</Code><Message>We encountered an internal "
+                       "error.</Message></Error>";
+    assert_int_equal(lambda_s3_parse_error(late, strlen(late), code, sizeof code, msg, sizeof msg),
+                     1);
     assert_string_equal(code, "InternalError");
 }
 
@@ -234,11 +252,13 @@ static void test_xml_delete_result(void **state)
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         "<Deleted><Key>p/ok</Key></Deleted>"
-        "<Error><Key>p/a&amp;b</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+        "<Error><Key>p/a&amp;b</Key><Code>AccessDenied</Code><Message>Access "
+        "Denied</Message></Error>"
         "<Deleted><Key>p/ok2</Key><DeleteMarker>true</DeleteMarker></Deleted>"
         "<Error><Key>p/slow</Key><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>"
         "</DeleteResult>";
-    assert_int_equal(lambda_s3_parse_delete_result(mixed, strlen(mixed), on_delete_error, &d, &err), 2);
+    assert_int_equal(lambda_s3_parse_delete_result(mixed, strlen(mixed), on_delete_error, &d, &err),
+                     2);
     assert_int_equal(d.n, 2);
     assert_string_equal(d.keys[0], "p/a&b");
     assert_string_equal(d.codes[0], "AccessDenied");
@@ -248,20 +268,22 @@ static void test_xml_delete_result(void **state)
     /* quiet mode, all deleted */
     const char *quiet = "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>";
     memset(&d, 0, sizeof d);
-    assert_int_equal(lambda_s3_parse_delete_result(quiet, strlen(quiet), on_delete_error, &d, &err), 0);
+    assert_int_equal(lambda_s3_parse_delete_result(quiet, strlen(quiet), on_delete_error, &d, &err),
+                     0);
     assert_int_equal(d.n, 0);
     /* an error without a code still counts, with a placeholder code */
     const char *nocode = "<DeleteResult><Error><Key>k</Key></Error></DeleteResult>";
     memset(&d, 0, sizeof d);
-    assert_int_equal(lambda_s3_parse_delete_result(nocode, strlen(nocode), on_delete_error, &d, &err), 1);
+    assert_int_equal(
+        lambda_s3_parse_delete_result(nocode, strlen(nocode), on_delete_error, &d, &err), 1);
     assert_string_equal(d.codes[0], "no error code");
     /* not a DeleteResult: a whole-request <Error>, garbage, nothing */
     const char *bad[] = {"<Error><Code>InternalError</Code></Error>", "<DeleteResult><Error>",
                          "not xml", "", NULL};
     for (int i = 0; bad[i]; i++) {
         memset(&err, 0, sizeof err);
-        assert_int_equal(lambda_s3_parse_delete_result(bad[i], strlen(bad[i]), on_delete_error,
-                                                       &d, &err), -1);
+        assert_int_equal(
+            lambda_s3_parse_delete_result(bad[i], strlen(bad[i]), on_delete_error, &d, &err), -1);
         assert_string_equal(err.type, "StoreUnavailable");
     }
 }
@@ -273,7 +295,8 @@ static char root[256];
 static int setup_dir(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "%s/functions-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(root, sizeof root, "%s/functions-store-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     return mkdtemp(root) ? 0 : -1;
 }
 
@@ -444,8 +467,9 @@ static void test_presign_shape(void **state)
     assert_int_equal(lambda_store_open("s3://my-reports/base", &s, &err), 0);
     char *url = lambda_store_presign_get(s, "reports/a b/report.csv", 900, &err);
     assert_non_null(url);
-    const char *head = "https://my-reports.s3.eu-west-3.amazonaws.com/base/reports/a%20b/report.csv?"
-                       "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F";
+    const char *head =
+        "https://my-reports.s3.eu-west-3.amazonaws.com/base/reports/a%20b/report.csv?"
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F";
     assert_memory_equal(url, head, strlen(head));
     assert_non_null(strstr(url, "%2Feu-west-3%2Fs3%2Faws4_request&X-Amz-Date="));
     assert_non_null(strstr(url, "&X-Amz-Expires=900&X-Amz-Security-Token=tok%2Fen%2B%3D"
@@ -625,7 +649,10 @@ int lambda_store_test_retry_main(void)
 
 #define MIB (1024u * 1024u)
 
-static unsigned char pattern(uint64_t i) { return (unsigned char)(i ^ (i >> 8) ^ (i >> 16) ^ 0x5a); }
+static unsigned char pattern(uint64_t i)
+{
+    return (unsigned char)(i ^ (i >> 8) ^ (i >> 16) ^ 0x5a);
+}
 
 static int write_pattern(lambda_store_writer *w, uint64_t from, uint64_t n, lambda_error *err)
 {
@@ -685,7 +712,8 @@ static void test_s3_small_objects_and_keys(void **state)
     lambda_store *s = s3_store();
     lambda_error err = {{0}, {0}};
     /* keys that need encoding in paths and queries */
-    const char *keys[] = {"k/a b+c=d.txt", "k/date=2024-01-01/x.ndjson", "k/\xC3\xA9t\xC3\xA9~_.txt"};
+    const char *keys[] = {"k/a b+c=d.txt", "k/date=2024-01-01/x.ndjson",
+                          "k/\xC3\xA9t\xC3\xA9~_.txt"};
     for (int i = 0; i < 3; i++)
         if (lambda_store_put_buffer(s, keys[i], keys[i], strlen(keys[i]), &err) != 0)
             fail_msg("put %s: %s", keys[i], err.message);
@@ -774,8 +802,8 @@ static void test_s3_multipart_and_append(void **state)
     assert_int_equal(lambda_store_put_bytes(w), 10 + 2 * big + 1000);
     if (lambda_store_put_commit(w, &err) != 0)
         fail_msg("commit: %s: %s", err.type, err.message);
-    static const uint64_t segs[][2] = {{0, 10}, {0, 12ull * MIB + 123}, {1000, 1000},
-                                       {0, 12ull * MIB + 123}};
+    static const uint64_t segs[][2] = {
+        {0, 10}, {0, 12ull * MIB + 123}, {1000, 1000}, {0, 12ull * MIB + 123}};
     expect_stream e = {.segs = segs, .n_segs = 4};
     assert_int_equal(lambda_store_get(s, "m/merged", 0, 0, check_sink, &e, &err), 0);
     assert_false(e.bad);

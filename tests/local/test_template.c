@@ -33,41 +33,40 @@ static const char *var(lambda_local_function *fn, const char *name, int *found)
     return v ? v->value : NULL;
 }
 
-static const char TEMPLATE[] =
-    "Parameters:\n"
-    "  Stage: {Type: String, Default: prod}\n"
-    "  NoDefault: {Type: String}\n"
-    "  Seconds: {Type: Number, Default: 45}\n"
-    "Globals:\n"
-    "  Function:\n"
-    "    Handler: global-handler\n"
-    "    Timeout: !Ref Seconds\n"
-    "    MemorySize: 256\n"
-    "    CodeUri: code/\n"
-    "    Environment:\n"
-    "      Variables: {G: g, SHARED: global}\n"
-    "Resources:\n"
-    "  A:\n"
-    "    Type: AWS::Serverless::Function\n"
-    "    Properties:\n"
-    "      Handler: a-handler\n"
-    "      MemorySize: 1024\n"
-    "      Environment:\n"
-    "        Variables:\n"
-    "          SHARED: mine\n"
-    "          STAGE: !Ref Stage\n"
-    "          LONG: {Ref: Stage}\n"
-    "          MISSING: !Ref NoDefault\n"
-    "          SUB: !Sub '${Stage}-x'\n"
-    "          JOIN: {'Fn::Join': ['', [a, b]]}\n"
-    "          ACCOUNT: !Ref AWS::AccountId\n"
-    "  B:\n"
-    "    Type: AWS::Serverless::Function\n"
-    "    Properties:\n"
-    "      CodeUri: /abs/code.zip\n"
-    "      Timeout: !GetAtt Something.Value\n"
-    "  Table:\n"
-    "    Type: AWS::DynamoDB::Table\n";
+static const char TEMPLATE[] = "Parameters:\n"
+                               "  Stage: {Type: String, Default: prod}\n"
+                               "  NoDefault: {Type: String}\n"
+                               "  Seconds: {Type: Number, Default: 45}\n"
+                               "Globals:\n"
+                               "  Function:\n"
+                               "    Handler: global-handler\n"
+                               "    Timeout: !Ref Seconds\n"
+                               "    MemorySize: 256\n"
+                               "    CodeUri: code/\n"
+                               "    Environment:\n"
+                               "      Variables: {G: g, SHARED: global}\n"
+                               "Resources:\n"
+                               "  A:\n"
+                               "    Type: AWS::Serverless::Function\n"
+                               "    Properties:\n"
+                               "      Handler: a-handler\n"
+                               "      MemorySize: 1024\n"
+                               "      Environment:\n"
+                               "        Variables:\n"
+                               "          SHARED: mine\n"
+                               "          STAGE: !Ref Stage\n"
+                               "          LONG: {Ref: Stage}\n"
+                               "          MISSING: !Ref NoDefault\n"
+                               "          SUB: !Sub '${Stage}-x'\n"
+                               "          JOIN: {'Fn::Join': ['', [a, b]]}\n"
+                               "          ACCOUNT: !Ref AWS::AccountId\n"
+                               "  B:\n"
+                               "    Type: AWS::Serverless::Function\n"
+                               "    Properties:\n"
+                               "      CodeUri: /abs/code.zip\n"
+                               "      Timeout: !GetAtt Something.Value\n"
+                               "  Table:\n"
+                               "    Type: AWS::DynamoDB::Table\n";
 
 static void template_globals_and_intrinsics(void **state)
 {
@@ -147,8 +146,8 @@ static void template_errors(void **state)
 
     char err[256] = "";
     lambda_local_functions fns = {0};
-    assert_int_equal(lambda_local_template_load("/nonexistent/template.yaml", &fns, err,
-                                                sizeof err), -1);
+    assert_int_equal(
+        lambda_local_template_load("/nonexistent/template.yaml", &fns, err, sizeof err), -1);
     assert_non_null(strstr(err, "No such file"));
 }
 

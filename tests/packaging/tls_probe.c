@@ -76,7 +76,8 @@ int main(int argc, char **argv)
     if (rc == CURLE_OK) {
         long code = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-        printf("tls-probe: ok HTTP %ld (%s)\n", code, curl_version_info(CURLVERSION_NOW)->ssl_version);
+        printf("tls-probe: ok HTTP %ld (%s)\n", code,
+               curl_version_info(CURLVERSION_NOW)->ssl_version);
         status = code == 200 ? 0 : 1;
     } else {
         fprintf(stderr, "tls-probe: error %d: %s: %s\n", (int)rc, curl_easy_strerror(rc),

@@ -15,8 +15,8 @@ extern char **environ;
 /* Variables Lambda sets: never inherited from the test's environment. */
 static int is_lambda_var(const char *kv)
 {
-    static const char *const prefixes[] = {"AWS_LAMBDA_", "_HANDLER=",
-                                           "_X_AMZN_TRACE_ID=", "LAMBDA_TEST_"};
+    static const char *const prefixes[] = {"AWS_LAMBDA_",
+                                           "_HANDLER=", "_X_AMZN_TRACE_ID=", "LAMBDA_TEST_"};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
             return 1;

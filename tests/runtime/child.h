@@ -8,8 +8,8 @@
 
 typedef struct child {
     pid_t pid;
-    int exited;       /* waited for */
-    int status;       /* waitpid status */
+    int exited; /* waited for */
+    int status; /* waitpid status */
     char stderr_path[64];
 } child;
 

@@ -21,8 +21,7 @@ typedef struct queued {
     size_t len;
     char *request_id;
     int64_t deadline_ms;
-    char *arn, *trace_id, *client_context, *cognito_identity, *tenant_id,
-        *invocation_id;
+    char *arn, *trace_id, *client_context, *cognito_identity, *tenant_id, *invocation_id;
     int64_t served_ms;
 } queued;
 
@@ -81,11 +80,11 @@ static void sleep_ms(long ms)
         ;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             const char *body, const char *const *headers)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
+                             const char *const *headers)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
@@ -119,8 +118,7 @@ static enum MHD_Result serve_next(fake_api *f, struct MHD_Connection *c)
         if (ft.kind == FAKE_FAULT_STATUS) {
             pthread_mutex_unlock(&f->mu);
             return reply(c, (unsigned)ft.param,
-                         "{\"errorMessage\":\"injected\",\"errorType\":\"Injected\"}",
-                         NULL);
+                         "{\"errorMessage\":\"injected\",\"errorType\":\"Injected\"}", NULL);
         }
         pthread_mutex_unlock(&f->mu);
         sleep_ms(ft.param);
@@ -129,8 +127,7 @@ static enum MHD_Result serve_next(fake_api *f, struct MHD_Connection *c)
     while (!f->stopping && f->next_event >= f->n_events) {
         if (f->end_with_500) {
             pthread_mutex_unlock(&f->mu);
-            return reply(c, 500,
-                         "{\"errorMessage\":\"no more events\",\"errorType\":\"Test.End\"}",
+            return reply(c, 500, "{\"errorMessage\":\"no more events\",\"errorType\":\"Test.End\"}",
                          NULL);
         }
         struct timespec until;
@@ -150,18 +147,25 @@ static enum MHD_Result serve_next(fake_api *f, struct MHD_Connection *c)
     q->served_ms = fake_now_ms();
     char deadline[32];
     snprintf(deadline, sizeof deadline, "%lld", (long long)q->deadline_ms);
-    const char *headers[] = {
-        "Lambda-Runtime-Aws-Request-Id", q->request_id,
-        "Lambda-Runtime-Deadline-Ms", deadline,
-        "Lambda-Runtime-Invoked-Function-Arn", q->arn,
-        "Lambda-Runtime-Trace-Id", q->trace_id,
-        "Lambda-Runtime-Client-Context", q->client_context,
-        "Lambda-Runtime-Cognito-Identity", q->cognito_identity,
-        "Lambda-Runtime-Aws-Tenant-Id", q->tenant_id,
-        "Lambda-Runtime-Invocation-Id", q->invocation_id,
-        NULL};
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        q->len, q->body, MHD_RESPMEM_MUST_COPY);
+    const char *headers[] = {"Lambda-Runtime-Aws-Request-Id",
+                             q->request_id,
+                             "Lambda-Runtime-Deadline-Ms",
+                             deadline,
+                             "Lambda-Runtime-Invoked-Function-Arn",
+                             q->arn,
+                             "Lambda-Runtime-Trace-Id",
+                             q->trace_id,
+                             "Lambda-Runtime-Client-Context",
+                             q->client_context,
+                             "Lambda-Runtime-Cognito-Identity",
+                             q->cognito_identity,
+                             "Lambda-Runtime-Aws-Tenant-Id",
+                             q->tenant_id,
+                             "Lambda-Runtime-Invocation-Id",
+                             q->invocation_id,
+                             NULL};
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(q->len, q->body, MHD_RESPMEM_MUST_COPY);
     pthread_mutex_unlock(&f->mu);
     if (!r)
         return MHD_NO;
@@ -179,8 +183,8 @@ static char *header(struct MHD_Connection *c, const char *name)
     return dup_or_null(MHD_lookup_connection_value(c, MHD_HEADER_KIND, name));
 }
 
-static void record(fake_api *f, fake_result *res, struct MHD_Connection *c,
-                   request *rq, const char *request_id, int is_error)
+static void record(fake_api *f, fake_result *res, struct MHD_Connection *c, request *rq,
+                   const char *request_id, int is_error)
 {
     memset(res, 0, sizeof *res);
     res->is_error = is_error;
@@ -192,25 +196,22 @@ static void record(fake_api *f, fake_result *res, struct MHD_Connection *c,
     res->invocation_id = header(c, "Lambda-Runtime-Invocation-Id");
     res->content_type = header(c, "Content-Type");
     res->user_agent = header(c, "User-Agent");
-    res->had_expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                  "Expect") != NULL;
+    res->had_expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect") != NULL;
     res->done_ms = fake_now_ms();
     for (size_t i = 0; request_id && i < f->n_events; i++)
         if (strcmp(f->events[i].request_id, request_id) == 0)
             res->served_ms = f->events[i].served_ms;
 }
 
-static enum MHD_Result serve_post(fake_api *f, struct MHD_Connection *c,
-                                  request *rq, const char *id, size_t id_len,
-                                  int is_error)
+static enum MHD_Result serve_post(fake_api *f, struct MHD_Connection *c, request *rq,
+                                  const char *id, size_t id_len, int is_error)
 {
     char request_id[256];
     snprintf(request_id, sizeof request_id, "%.*s", (int)id_len, id);
     pthread_mutex_lock(&f->mu);
     if (f->n_results >= MAX_EVENTS * 2) {
         pthread_mutex_unlock(&f->mu);
-        return reply(c, 500, "{\"errorMessage\":\"fake_api: too many results\"}",
-                     NULL);
+        return reply(c, 500, "{\"errorMessage\":\"fake_api: too many results\"}", NULL);
     }
     int status = 202;
     if (f->post_fault_at < f->n_post_faults)
@@ -229,8 +230,7 @@ static enum MHD_Result serve_post(fake_api *f, struct MHD_Connection *c,
     return reply(c, (unsigned)status, "{\"status\":\"OK\"}", NULL);
 }
 
-static enum MHD_Result serve_init_error(fake_api *f, struct MHD_Connection *c,
-                                        request *rq)
+static enum MHD_Result serve_init_error(fake_api *f, struct MHD_Connection *c, request *rq)
 {
     pthread_mutex_lock(&f->mu);
     if (!f->has_init_error) {
@@ -245,15 +245,13 @@ static enum MHD_Result serve_init_error(fake_api *f, struct MHD_Connection *c,
 
 static enum MHD_Result serve_ext_register(fake_api *f, struct MHD_Connection *c)
 {
-    const char *name =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Name");
+    const char *name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Name");
     pthread_mutex_lock(&f->mu);
     f->ext_registrations++;
     snprintf(f->ext_name, sizeof f->ext_name, "%s", name ? name : "");
     pthread_mutex_unlock(&f->mu);
     if (!name)
-        return reply(c, 400, "{\"errorMessage\":\"missing Lambda-Extension-Name\"}",
-                     NULL);
+        return reply(c, 400, "{\"errorMessage\":\"missing Lambda-Extension-Name\"}", NULL);
     const char *headers[] = {"Lambda-Extension-Identifier", EXT_ID, NULL};
     return reply(c, 200,
                  "{\"functionName\":\"test\",\"functionVersion\":\"$LATEST\","
@@ -263,8 +261,7 @@ static enum MHD_Result serve_ext_register(fake_api *f, struct MHD_Connection *c)
 
 static enum MHD_Result serve_ext_next(fake_api *f, struct MHD_Connection *c)
 {
-    const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 "Lambda-Extension-Identifier");
+    const char *id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Identifier");
     if (!id || strcmp(id, EXT_ID) != 0)
         return reply(c, 403, "{\"errorMessage\":\"bad extension id\"}", NULL);
     pthread_mutex_lock(&f->mu);
@@ -276,9 +273,8 @@ static enum MHD_Result serve_ext_next(fake_api *f, struct MHD_Connection *c)
     return MHD_NO;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  const char *version, const char *upload,
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **state)
 {
     fake_api *f = cls;
@@ -379,11 +375,9 @@ int fake_api_listen(fake_api *f)
     if (listen(f->fd, 64) != 0)
         return -1;
     f->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_request, f, MHD_OPTION_LISTEN_SOCKET, f->fd,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, f, MHD_OPTION_LISTEN_SOCKET, f->fd, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, f, MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
     return f->daemon ? 0 : -1;
 }
@@ -437,9 +431,8 @@ void fake_api_stop(fake_api *f)
         close(f->fd);
     for (size_t i = 0; i < f->n_events; i++) {
         queued *q = &f->events[i];
-        char *strings[] = {q->body, q->request_id, q->arn, q->trace_id,
-                           q->client_context, q->cognito_identity,
-                           q->tenant_id, q->invocation_id};
+        char *strings[] = {q->body,           q->request_id,       q->arn,       q->trace_id,
+                           q->client_context, q->cognito_identity, q->tenant_id, q->invocation_id};
         for (size_t j = 0; j < sizeof strings / sizeof strings[0]; j++)
             free(strings[j]);
     }
@@ -470,8 +463,7 @@ const char *fake_api_push(fake_api *f, const fake_event *ev)
     snprintf(id, sizeof id, "req-%05zu", f->n_events);
     q->request_id = strdup(ev->request_id ? ev->request_id : id);
     q->deadline_ms = ev->deadline_ms ? ev->deadline_ms : fake_now_ms() + 60000;
-    q->arn = strdup(ev->arn ? ev->arn
-                            : "arn:aws:lambda:us-east-1:123456789012:function:test");
+    q->arn = strdup(ev->arn ? ev->arn : "arn:aws:lambda:us-east-1:123456789012:function:test");
     q->trace_id = dup_or_null(ev->trace_id);
     q->client_context = dup_or_null(ev->client_context);
     q->cognito_identity = dup_or_null(ev->cognito_identity);
@@ -516,8 +508,7 @@ void fake_api_end_with_500(fake_api *f)
 }
 
 /* Waits on the condition until pred() holds or the time is up. */
-static int wait_until(fake_api *f, int (*pred)(fake_api *, size_t), size_t arg,
-                      int timeout_ms)
+static int wait_until(fake_api *f, int (*pred)(fake_api *, size_t), size_t arg, int timeout_ms)
 {
     int64_t end = fake_now_ms() + timeout_ms;
     pthread_mutex_lock(&f->mu);
@@ -573,8 +564,7 @@ const fake_result *fake_api_result_for(fake_api *f, const char *request_id)
     const fake_result *r = NULL;
     pthread_mutex_lock(&f->mu);
     for (size_t i = 0; i < f->n_results && !r; i++)
-        if (f->results[i].request_id &&
-            strcmp(f->results[i].request_id, request_id) == 0)
+        if (f->results[i].request_id && strcmp(f->results[i].request_id, request_id) == 0)
             r = &f->results[i];
     pthread_mutex_unlock(&f->mu);
     return r;
@@ -582,8 +572,7 @@ const fake_result *fake_api_result_for(fake_api *f, const char *request_id)
 
 const fake_result *fake_api_wait_init_error(fake_api *f, int timeout_ms)
 {
-    return wait_until(f, have_init_error, 0, timeout_ms) ? &f->init_error
-                                                         : NULL;
+    return wait_until(f, have_init_error, 0, timeout_ms) ? &f->init_error : NULL;
 }
 
 int fake_api_next_calls(fake_api *f)

@@ -12,12 +12,12 @@
 typedef struct fake_api fake_api;
 
 typedef struct fake_event {
-    const char *body;             /* the event (copied) */
-    size_t len;                   /* 0 = strlen(body) */
-    const char *request_id;       /* NULL = "req-<n>" */
-    int64_t deadline_ms;          /* 0 = now + 60 s */
-    const char *arn;              /* NULL = a fixed test ARN */
-    const char *trace_id;         /* optional headers: NULL = not sent */
+    const char *body;       /* the event (copied) */
+    size_t len;             /* 0 = strlen(body) */
+    const char *request_id; /* NULL = "req-<n>" */
+    int64_t deadline_ms;    /* 0 = now + 60 s */
+    const char *arn;        /* NULL = a fixed test ARN */
+    const char *trace_id;   /* optional headers: NULL = not sent */
     const char *client_context;
     const char *cognito_identity;
     const char *tenant_id;
@@ -32,18 +32,18 @@ typedef enum fake_fault {
 
 /* What the runtime posted for one invocation (or the init error). */
 typedef struct fake_result {
-    int is_error;          /* posted to /error */
-    int status_sent;       /* what the fake answered */
+    int is_error;    /* posted to /error */
+    int status_sent; /* what the fake answered */
     char *request_id;
-    char *body;            /* NUL-terminated */
+    char *body; /* NUL-terminated */
     size_t body_len;
-    char *error_type;      /* Lambda-Runtime-Function-Error-Type or NULL */
-    char *invocation_id;   /* Lambda-Runtime-Invocation-Id or NULL */
+    char *error_type;    /* Lambda-Runtime-Function-Error-Type or NULL */
+    char *invocation_id; /* Lambda-Runtime-Invocation-Id or NULL */
     char *content_type;
     char *user_agent;
-    int had_expect;        /* an Expect header arrived */
-    int64_t served_ms;     /* when /next handed this invocation out */
-    int64_t done_ms;       /* when the post arrived */
+    int had_expect;    /* an Expect header arrived */
+    int64_t served_ms; /* when /next handed this invocation out */
+    int64_t done_ms;   /* when the post arrived */
 } fake_result;
 
 /* Listening on 127.0.0.1, port chosen by the kernel. */

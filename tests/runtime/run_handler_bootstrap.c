@@ -6,13 +6,11 @@
 #include <ctype.h>
 #include <stdlib.h>
 
-static void upper(const lambda_request *req, lambda_response *res,
-                  void *userdata)
+static void upper(const lambda_request *req, lambda_response *res, void *userdata)
 {
     char *out = malloc(req->payload_len + 1);
     if (!out) {
-        lambda_response_failure(res, "OutOfMemory", "%zu bytes",
-                                req->payload_len);
+        lambda_response_failure(res, "OutOfMemory", "%zu bytes", req->payload_len);
         return;
     }
     for (size_t i = 0; i < req->payload_len; i++)

@@ -25,17 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static cJSON *echo(const cJSON *event, const lambda_context *ctx,
-                   lambda_error *err, void *userdata)
+static cJSON *echo(const cJSON *event, const lambda_context *ctx, lambda_error *err, void *userdata)
 {
     return cJSON_Duplicate(event, 1);
 }
 
-static void echo_raw(const lambda_request *req, lambda_response *res,
-                     void *userdata)
+static void echo_raw(const lambda_request *req, lambda_response *res, void *userdata)
 {
-    lambda_response_success(res, req->payload, req->payload_len,
-                            "application/octet-stream");
+    lambda_response_success(res, req->payload, req->payload_len, "application/octet-stream");
 }
 
 static const char *string_field(const cJSON *event, const char *name)
@@ -44,8 +41,7 @@ static const char *string_field(const cJSON *event, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static cJSON *fail(const cJSON *event, const lambda_context *ctx,
-                   lambda_error *err, void *userdata)
+static cJSON *fail(const cJSON *event, const lambda_context *ctx, lambda_error *err, void *userdata)
 {
     const char *type = string_field(event, "errorType");
     const char *message = string_field(event, "errorMessage");
@@ -68,8 +64,8 @@ static int recurse(int n)
     return recurse(n + 1) + frame[0];
 }
 
-static cJSON *crash(const cJSON *event, const lambda_context *ctx,
-                    lambda_error *err, void *userdata)
+static cJSON *crash(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                    void *userdata)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(event, "exit");
     if (cJSON_IsNumber(code))
@@ -96,13 +92,12 @@ static cJSON *crash(const cJSON *event, const lambda_context *ctx,
     return lambda_error_set(err, "InvalidInput", "unknown signal '%s'", name);
 }
 
-static cJSON *sleep_then_echo(const cJSON *event, const lambda_context *ctx,
-                              lambda_error *err, void *userdata)
+static cJSON *sleep_then_echo(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                              void *userdata)
 {
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(event, "ms");
     if (!cJSON_IsNumber(ms) || ms->valuedouble < 0 || ms->valuedouble > 600000)
-        return lambda_error_set(err, "InvalidInput",
-                                "sleep expects {\"ms\":0..600000}");
+        return lambda_error_set(err, "InvalidInput", "sleep expects {\"ms\":0..600000}");
     long n = (long)ms->valuedouble;
     struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -110,14 +105,11 @@ static cJSON *sleep_then_echo(const cJSON *event, const lambda_context *ctx,
     return cJSON_Duplicate(event, 1);
 }
 
-static cJSON *big(const cJSON *event, const lambda_context *ctx,
-                  lambda_error *err, void *userdata)
+static cJSON *big(const cJSON *event, const lambda_context *ctx, lambda_error *err, void *userdata)
 {
     const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(event, "bytes");
-    if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 2 ||
-        bytes->valuedouble > 64.0 * 1024 * 1024)
-        return lambda_error_set(err, "InvalidInput",
-                                "big expects {\"bytes\":2..67108864}");
+    if (!cJSON_IsNumber(bytes) || bytes->valuedouble < 2 || bytes->valuedouble > 64.0 * 1024 * 1024)
+        return lambda_error_set(err, "InvalidInput", "big expects {\"bytes\":2..67108864}");
     size_t n = (size_t)bytes->valuedouble - 2; /* the quotes */
     char *s = malloc(n + 1);
     if (!s)
@@ -137,18 +129,27 @@ static void add_or_null(cJSON *o, const char *name, const char *value)
         cJSON_AddNullToObject(o, name);
 }
 
-static cJSON *context(const cJSON *event, const lambda_context *ctx,
-                      lambda_error *err, void *userdata)
+static cJSON *context(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                      void *userdata)
 {
     /* Never any credential: AWS_ACCESS_KEY_ID/SECRET/SESSION_TOKEN stay out. */
-    static const char *const env_names[] = {
-        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_MAX_CONCURRENCY",
-        "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "AWS_REGION",
-        "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV", "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR", "TZ"};
+    static const char *const env_names[] = {"_HANDLER",
+                                            "_X_AMZN_TRACE_ID",
+                                            "AWS_LAMBDA_FUNCTION_NAME",
+                                            "AWS_LAMBDA_FUNCTION_VERSION",
+                                            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                            "AWS_LAMBDA_LOG_GROUP_NAME",
+                                            "AWS_LAMBDA_LOG_STREAM_NAME",
+                                            "AWS_LAMBDA_RUNTIME_API",
+                                            "AWS_LAMBDA_MAX_CONCURRENCY",
+                                            "AWS_LAMBDA_LOG_FORMAT",
+                                            "AWS_LAMBDA_LOG_LEVEL",
+                                            "AWS_REGION",
+                                            "AWS_DEFAULT_REGION",
+                                            "AWS_EXECUTION_ENV",
+                                            "LAMBDA_TASK_ROOT",
+                                            "LAMBDA_RUNTIME_DIR",
+                                            "TZ"};
     cJSON *o = cJSON_CreateObject();
     add_or_null(o, "request_id", ctx->request_id);
     add_or_null(o, "invoked_function_arn", ctx->invoked_function_arn);
@@ -171,11 +172,10 @@ static cJSON *context(const cJSON *event, const lambda_context *ctx,
     return o;
 }
 
-static cJSON *log_levels(const cJSON *event, const lambda_context *ctx,
-                         lambda_error *err, void *userdata)
+static cJSON *log_levels(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                         void *userdata)
 {
-    static const char *const names[] = {"TRACE", "DEBUG", "INFO",
-                                        "WARN", "ERROR", "FATAL"};
+    static const char *const names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
     for (int l = LAMBDA_LOG_TRACE; l <= LAMBDA_LOG_FATAL; l++)
         lambda_log((lambda_log_level)l, "test record at %s", names[l]);
     cJSON *o = cJSON_CreateObject();
@@ -217,8 +217,7 @@ static const lambda_handler handlers[] = {
 int main(void)
 {
     const char *hook = getenv("LAMBDA_TEST_SHUTDOWN_HOOK");
-    lambda_runtime_config config = {
-        handlers, sizeof handlers / sizeof handlers[0], init,
-        hook && strcmp(hook, "1") == 0 ? shutdown_hook : NULL};
+    lambda_runtime_config config = {handlers, sizeof handlers / sizeof handlers[0], init,
+                                    hook && strcmp(hook, "1") == 0 ? shutdown_hook : NULL};
     return lambda_run(&config);
 }

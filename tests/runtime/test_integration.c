@@ -50,15 +50,14 @@ static int teardown(void **state)
 
 /* Starts the bootstrap with _HANDLER=handler (NULL: unset) and extra
  * "NAME=value" variables (NULL-terminated, may be NULL). */
-static void start_with(fixture *fx, const char *const prefix[],
-                       const char *handler, const char *const extra[])
+static void start_with(fixture *fx, const char *const prefix[], const char *handler,
+                       const char *const extra[])
 {
     if (!fx->api)
         fx->api = fake_api_start();
     snprintf(fx->env_api, sizeof fx->env_api, "AWS_LAMBDA_RUNTIME_API=%s",
              fake_api_endpoint(fx->api));
-    snprintf(fx->env_handler, sizeof fx->env_handler, "_HANDLER=%s",
-             handler ? handler : "");
+    snprintf(fx->env_handler, sizeof fx->env_handler, "_HANDLER=%s", handler ? handler : "");
     const char *env[32];
     size_t n = 0;
     env[n++] = fx->env_api;
@@ -111,8 +110,7 @@ static const char *str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static void assert_error(const fake_result *r, const char *type,
-                         const char *message_part)
+static void assert_error(const fake_result *r, const char *type, const char *message_part)
 {
     assert_true(r->is_error);
     assert_non_null(r->error_type);
@@ -121,8 +119,7 @@ static void assert_error(const fake_result *r, const char *type,
     assert_string_equal(str(j, "errorType"), type);
     assert_non_null(str(j, "errorMessage"));
     if (message_part && !strstr(str(j, "errorMessage"), message_part))
-        fail_msg("errorMessage '%s' lacks '%s'", str(j, "errorMessage"),
-                 message_part);
+        fail_msg("errorMessage '%s' lacks '%s'", str(j, "errorMessage"), message_part);
     const cJSON *trace = cJSON_GetObjectItemCaseSensitive(j, "stackTrace");
     assert_true(cJSON_IsArray(trace));
     assert_int_equal(cJSON_GetArraySize(trace), 0);
@@ -186,9 +183,8 @@ static void test_handler_error(void **state)
 {
     fixture *fx = *state;
     fx->api = fake_api_start();
-    fake_api_push_body(fx->api,
-                       "{\"errorType\":\"StoreUnavailable\",\"errorMessage\":"
-                       "\"the \\\"store\\\" is down\\nretry\"}");
+    fake_api_push_body(fx->api, "{\"errorType\":\"StoreUnavailable\",\"errorMessage\":"
+                                "\"the \\\"store\\\" is down\\nretry\"}");
     fake_api_push_body(fx->api, "[]");
     start(fx, "fail", NULL);
     assert_error(wait_one(fx, 0), "StoreUnavailable", "the \"store\" is down\nretry");
@@ -434,11 +430,11 @@ static void crash_by(fixture *fx, const char *name, int sig)
     assert_int_equal(child_wait(&fx->proc, 20000), 0);
     const char *err = err_text(fx);
     if (child_term_signal(&fx->proc) != sig)
-        fail_msg("expected death by signal %d, got status 0x%x; stderr:\n%s",
-                 sig, fx->proc.status, err);
+        fail_msg("expected death by signal %d, got status 0x%x; stderr:\n%s", sig, fx->proc.status,
+                 err);
     char line[128];
-    snprintf(line, sizeof line, "fatal signal SIG%s (%d) in handler, RequestId: %s",
-             sig_name, sig, id);
+    snprintf(line, sizeof line, "fatal signal SIG%s (%d) in handler, RequestId: %s", sig_name, sig,
+             id);
     assert_contains(err, line);
 #ifdef __GLIBC__
     assert_contains(err, "lambda-c: backtrace:\n");
@@ -477,8 +473,7 @@ static void test_json_logs_level_filter(void **state)
     fixture *fx = *state;
     fx->api = fake_api_start();
     const char *id = fake_api_push_body(fx->api, "{}");
-    const char *env[] = {"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=WARN",
-                         NULL};
+    const char *env[] = {"AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=WARN", NULL};
     start(fx, "log", env);
     assert_false(wait_one(fx, 0)->is_error);
     const char *err = err_text(fx);
@@ -487,8 +482,7 @@ static void test_json_logs_level_filter(void **state)
     for (const char *line = err; *line;) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        if (len && strstr(line, "test record at") &&
-            strstr(line, "test record at") < line + len) {
+        if (len && strstr(line, "test record at") && strstr(line, "test record at") < line + len) {
             cJSON *j = cJSON_ParseWithLength(line, len);
             if (!j)
                 fail_msg("log line is not JSON: %.*s", (int)len, line);
@@ -502,8 +496,7 @@ static void test_json_logs_level_filter(void **state)
             assert_non_null(ts);
             /* RFC 3339, UTC, milliseconds: 2026-11-26T17:00:50.095Z */
             assert_int_equal(strlen(ts), 24);
-            assert_true(ts[4] == '-' && ts[10] == 'T' && ts[19] == '.' &&
-                        ts[23] == 'Z');
+            assert_true(ts[4] == '-' && ts[10] == 'T' && ts[19] == '.' && ts[23] == 'Z');
             cJSON_Delete(j);
             seen++;
         }
@@ -555,8 +548,7 @@ static void test_context_and_trace_env(void **state)
     assert_string_equal(str(j, "client_context"), ev.client_context);
     assert_string_equal(str(j, "cognito_identity"), ev.cognito_identity);
     assert_string_equal(str(j, "tenant_id"), ev.tenant_id);
-    assert_true(cJSON_GetObjectItem(j, "deadline_ms")->valuedouble ==
-                (double)ev.deadline_ms);
+    assert_true(cJSON_GetObjectItem(j, "deadline_ms")->valuedouble == (double)ev.deadline_ms);
     double remaining = cJSON_GetObjectItem(j, "remaining_ms")->valuedouble;
     assert_true(remaining > 0 && remaining <= 30000);
     assert_string_equal(str(j, "function_name"), "test-function");
@@ -663,8 +655,8 @@ static void test_concurrency_context_per_call(void **state)
         assert_string_equal(str(j, "request_id"), ids[i]);
         assert_string_equal(str(j, "trace_id"), traces[i]);
         /* Concurrent: the process-wide variable is left alone. */
-        assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "env"),
-                                                     "_X_AMZN_TRACE_ID")));
+        assert_true(
+            cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "env"), "_X_AMZN_TRACE_ID")));
         cJSON_Delete(j);
     }
 }
@@ -730,11 +722,21 @@ static void test_valgrind_10000(void **state)
     fake_event ev = {0};
     for (int i = 0; i < N; i++) {
         switch (i % 5) {
-        case 0: ev.body = "{\"ms\":0,\"k\":[1,2,{\"x\":null}]}"; break;
-        case 1: ev.body = "{\"ms\":0"; break; /* invalid */
-        case 2: ev.body = "{\"ms\":-1}"; break; /* handler error */
-        case 3: ev.body = "{\"ms\":0,\"s\":\"\\u00e9t\\u00e9\"}"; break;
-        default: ev.body = "[]"; break;
+        case 0:
+            ev.body = "{\"ms\":0,\"k\":[1,2,{\"x\":null}]}";
+            break;
+        case 1:
+            ev.body = "{\"ms\":0";
+            break; /* invalid */
+        case 2:
+            ev.body = "{\"ms\":-1}";
+            break; /* handler error */
+        case 3:
+            ev.body = "{\"ms\":0,\"s\":\"\\u00e9t\\u00e9\"}";
+            break;
+        default:
+            ev.body = "[]";
+            break;
         }
         ev.invocation_id = i % 2 ? "inv-odd" : NULL;
         ev.trace_id = i % 3 ? "Root=1-abc" : NULL;
@@ -746,9 +748,13 @@ static void test_valgrind_10000(void **state)
 #ifndef VALGRIND
     skip();
 #else
-    const char *prefix[] = {VALGRIND, "--leak-check=full",
-                            "--error-exitcode=1", "--errors-for-leak-kinds=definite,possible",
-                            "--quiet", TEST_BOOTSTRAP, NULL};
+    const char *prefix[] = {VALGRIND,
+                            "--leak-check=full",
+                            "--error-exitcode=1",
+                            "--errors-for-leak-kinds=definite,possible",
+                            "--quiet",
+                            TEST_BOOTSTRAP,
+                            NULL};
     start_with(fx, prefix, "sleep", NULL);
     assert_int_equal(child_wait(&fx->proc, 300000), 0);
     const char *err = err_text(fx);
@@ -756,8 +762,7 @@ static void test_valgrind_10000(void **state)
     /* The run ended on the fake's 500 (status 2); valgrind errors or leaks
      * would have made it 1. */
     if (child_exit_code(&fx->proc) != 2)
-        fail_msg("valgrind run ended with status 0x%x:\n%.4000s",
-                 fx->proc.status, err);
+        fail_msg("valgrind run ended with status 0x%x:\n%.4000s", fx->proc.status, err);
     size_t errors = 0;
     for (size_t i = 0; i < N; i++)
         errors += (size_t)fake_api_result(fx->api, i)->is_error;

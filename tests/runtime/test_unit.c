@@ -51,7 +51,10 @@ static void test_headers_parsed(void **state)
     memset(&inv, 0, sizeof inv);
     assert_int_equal(header(&inv, "Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4\r\n"), 1);
     assert_int_equal(header(&inv, "lambda-runtime-deadline-ms:1542409706888\r\n"), 1);
-    assert_int_equal(header(&inv, "LAMBDA-RUNTIME-INVOKED-FUNCTION-ARN:  arn:aws:lambda:us-east-1:1:function:f \r\n"), 1);
+    assert_int_equal(
+        header(&inv,
+               "LAMBDA-RUNTIME-INVOKED-FUNCTION-ARN:  arn:aws:lambda:us-east-1:1:function:f \r\n"),
+        1);
     assert_int_equal(header(&inv, "Lambda-Runtime-Trace-Id: Root=1-5bef4de7;Sampled=1\r\n"), 1);
     assert_int_equal(header(&inv, "Lambda-Runtime-Client-Context: {\"a\":1}\r\n"), 1);
     assert_int_equal(header(&inv, "Lambda-Runtime-Cognito-Identity: {\"b\":2}\r\n"), 1);
@@ -152,8 +155,7 @@ static void test_error_body(void **state)
     char *doc = lambda_error_body("StoreUnavailable", "line1\n\"quoted\"\t\\");
     cJSON *j = cJSON_Parse(doc);
     assert_non_null(j);
-    assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring,
-                        "StoreUnavailable");
+    assert_string_equal(cJSON_GetObjectItem(j, "errorType")->valuestring, "StoreUnavailable");
     assert_string_equal(cJSON_GetObjectItem(j, "errorMessage")->valuestring,
                         "line1\n\"quoted\"\t\\");
     const cJSON *st = cJSON_GetObjectItem(j, "stackTrace");
@@ -194,8 +196,8 @@ static void test_log_timestamp(void **state)
 static void test_log_text_format(void **state)
 {
     lambda_log_config cfg = {LAMBDA_LOG_FORMAT_TEXT, LAMBDA_LOG_TRACE};
-    char *line = lambda_log_format_record(&cfg, LAMBDA_LOG_WARN, "req-1",
-                                          1700000000123LL, "disk\nalmost full");
+    char *line = lambda_log_format_record(&cfg, LAMBDA_LOG_WARN, "req-1", 1700000000123LL,
+                                          "disk\nalmost full");
     assert_string_equal(line, "2023-11-14T22:13:20.123Z\treq-1\tWARN\tdisk\ralmost full\n");
     free(line);
     line = lambda_log_format_record(&cfg, LAMBDA_LOG_INFO, NULL, 0, "boot");
@@ -206,8 +208,8 @@ static void test_log_text_format(void **state)
 static void test_log_json_format(void **state)
 {
     lambda_log_config cfg = {LAMBDA_LOG_FORMAT_JSON, LAMBDA_LOG_TRACE};
-    char *line = lambda_log_format_record(&cfg, LAMBDA_LOG_ERROR, "req-2",
-                                          1700000000123LL, "a \"b\"\nc");
+    char *line =
+        lambda_log_format_record(&cfg, LAMBDA_LOG_ERROR, "req-2", 1700000000123LL, "a \"b\"\nc");
     size_t n = strlen(line);
     assert_int_equal(line[n - 1], '\n');
     assert_null(memchr(line, '\n', n - 1)); /* one line */
@@ -271,21 +273,21 @@ static void test_log_filter_from_env(void **state)
 
 /* ---- routing and dispatch --------------------------------------------------- */
 
-static cJSON *h_echo(const cJSON *event, const lambda_context *ctx,
-                     lambda_error *err, void *userdata)
+static cJSON *h_echo(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                     void *userdata)
 {
     (*(int *)userdata)++;
     return cJSON_Duplicate(event, 1);
 }
 
-static cJSON *h_null(const cJSON *event, const lambda_context *ctx,
-                     lambda_error *err, void *userdata)
+static cJSON *h_null(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                     void *userdata)
 {
     return NULL;
 }
 
-static cJSON *h_fail(const cJSON *event, const lambda_context *ctx,
-                     lambda_error *err, void *userdata)
+static cJSON *h_fail(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                     void *userdata)
 {
     return lambda_error_set(err, "InvalidInput", "bad date '%s'", "2026-13-01");
 }
@@ -302,11 +304,8 @@ static void r_twice(const lambda_request *req, lambda_response *res, void *u)
 
 static int calls;
 static const lambda_handler table[] = {
-    {"echo", h_echo, NULL, &calls},
-    {"null", h_null, NULL, NULL},
-    {"fail", h_fail, NULL, NULL},
-    {"silent", NULL, r_silent, NULL},
-    {"twice", NULL, r_twice, NULL},
+    {"echo", h_echo, NULL, &calls},   {"null", h_null, NULL, NULL},   {"fail", h_fail, NULL, NULL},
+    {"silent", NULL, r_silent, NULL}, {"twice", NULL, r_twice, NULL},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -337,8 +336,8 @@ static void test_route(void **state)
     assert_string_equal(err.type, "Runtime.InvalidHandlerTable");
 }
 
-static void dispatch(const lambda_handler *h, const char *payload,
-                     lambda_response *res, size_t limit)
+static void dispatch(const lambda_handler *h, const char *payload, lambda_response *res,
+                     size_t limit)
 {
     lambda_context ctx = {0};
     lambda_request req = {payload, strlen(payload), &ctx};
@@ -430,9 +429,8 @@ static void test_dispatch_size_limit(void **state)
     dispatch(&table[4], "", &res, 9);
     assert_int_equal(res.kind, LAMBDA_RESPONSE_FAILURE);
     assert_string_equal(res.error.type, "Function.ResponseSizeTooLarge");
-    assert_string_equal(res.error.message,
-                        "Response payload size (10 bytes) exceeded maximum "
-                        "allowed payload size (9 bytes).");
+    assert_string_equal(res.error.message, "Response payload size (10 bytes) exceeded maximum "
+                                           "allowed payload size (9 bytes).");
     assert_int_equal(res.payload.len, 0);
     lambda_response_free(&res);
 }

@@ -69,8 +69,7 @@ extern "C" {
 #define LAMBDA_RESPONSE_LIMIT 6291556
 
 #if defined(__GNUC__) || defined(__clang__)
-#define LAMBDA_PRINTF(fmt_index, first_arg) \
-    __attribute__((format(printf, fmt_index, first_arg)))
+#define LAMBDA_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
 #else
 #define LAMBDA_PRINTF(fmt_index, first_arg)
 #endif
@@ -91,11 +90,11 @@ typedef struct lambda_context {
     const char *tenant_id;            /* Lambda-Runtime-Aws-Tenant-Id, or NULL */
     int64_t deadline_ms;              /* Lambda-Runtime-Deadline-Ms: Unix time in ms */
 
-    const char *function_name;        /* AWS_LAMBDA_FUNCTION_NAME */
-    const char *function_version;     /* AWS_LAMBDA_FUNCTION_VERSION */
-    int memory_limit_mb;              /* AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 0 if unset */
-    const char *log_group_name;       /* AWS_LAMBDA_LOG_GROUP_NAME, or NULL */
-    const char *log_stream_name;      /* AWS_LAMBDA_LOG_STREAM_NAME, or NULL */
+    const char *function_name;    /* AWS_LAMBDA_FUNCTION_NAME */
+    const char *function_version; /* AWS_LAMBDA_FUNCTION_VERSION */
+    int memory_limit_mb;          /* AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 0 if unset */
+    const char *log_group_name;   /* AWS_LAMBDA_LOG_GROUP_NAME, or NULL */
+    const char *log_stream_name;  /* AWS_LAMBDA_LOG_STREAM_NAME, or NULL */
 } lambda_context;
 
 /* Milliseconds left before the invocation's deadline (negative once past). */
@@ -151,25 +150,24 @@ typedef struct lambda_request {
 typedef struct lambda_response lambda_response;
 
 /* Answer with a payload (copied). content_type NULL means application/json. */
-void lambda_response_success(lambda_response *res, const char *payload,
-                             size_t len, const char *content_type);
+void lambda_response_success(lambda_response *res, const char *payload, size_t len,
+                             const char *content_type);
 
 /* Answer with an error: posted to /error as
  * {"errorMessage","errorType","stackTrace":[]}. */
-void lambda_response_failure(lambda_response *res, const char *error_type,
-                             const char *fmt, ...) LAMBDA_PRINTF(3, 4);
+void lambda_response_failure(lambda_response *res, const char *error_type, const char *fmt, ...)
+    LAMBDA_PRINTF(3, 4);
 
 /* Raw handler: aws-lambda-cpp's shape. A handler that answers neither
  * success nor failure produces a "Runtime.NoResponse" error. */
-typedef void (*lambda_raw_handler_fn)(const lambda_request *req,
-                                      lambda_response *res, void *userdata);
+typedef void (*lambda_raw_handler_fn)(const lambda_request *req, lambda_response *res,
+                                      void *userdata);
 
 /* JSON handler: `event` is the parsed event (an event that is not JSON never
  * reaches the handler: the runtime answers Runtime.InvalidEvent). Return a
  * new cJSON value, which the runtime serialises and frees, or NULL after
  * lambda_error_set(). */
-typedef cJSON *(*lambda_json_handler_fn)(const cJSON *event,
-                                         const lambda_context *ctx,
+typedef cJSON *(*lambda_json_handler_fn)(const cJSON *event, const lambda_context *ctx,
                                          lambda_error *err, void *userdata);
 
 /* One entry of the handler table. `name` is matched exactly against the

@@ -27,8 +27,8 @@ static const lambda_handler handlers[] = {
 };
 
 static const char *const known_types[] = {
-    "Runtime.InvalidEvent", "InvalidInput", "StoreNotFound", "StoreUnavailable",
-    "StoreThrottled", "StoreAccessDenied", "StoreError", "MergeMismatch",
+    "Runtime.InvalidEvent", "InvalidInput",      "StoreNotFound", "StoreUnavailable",
+    "StoreThrottled",       "StoreAccessDenied", "StoreError",    "MergeMismatch",
 };
 
 static char root[256];
