@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -135,9 +136,17 @@ enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned sta
         free(body);
         return MHD_NO;
     }
-    for (size_t i = 0; headers && headers[i]; i += 2)
-        if (headers[i + 1])
+    for (size_t i = 0; headers && headers[i]; i += 2) {
+        if (!headers[i + 1])
+            continue;
+        /* libmicrohttpd drops an explicit "Connection: keep-alive" (implied
+         * by HTTP/1.1) unless asked to send it; Lambda's answers carry it. */
+        if (strcasecmp(headers[i], "Connection") == 0 &&
+            strcasecmp(headers[i + 1], "keep-alive") == 0)
+            MHD_set_response_options(res, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
+        else
             MHD_add_response_header(res, headers[i], headers[i + 1]);
+    }
     enum MHD_Result r = MHD_queue_response(conn, status, res);
     MHD_destroy_response(res);
     return r;

@@ -118,12 +118,20 @@ static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_inv
     char *body = inv->result;
     size_t len = inv->result_len;
     inv->result = NULL;
+    /* The headers Lambda's Invoke answers with; Step Functions' lambda:invoke
+     * integration shows them in its result (SdkHttpMetadata). */
     const char *headers[] = {"Content-Type",
                              "application/json",
+                             "Connection",
+                             "keep-alive",
                              "X-Amz-Executed-Version",
                              "$LATEST",
+                             "x-amzn-Remapped-Content-Length",
+                             "0",
                              "x-amzn-RequestId",
                              inv->request_id,
+                             "X-Amzn-Trace-Id",
+                             inv->trace_id,
                              "X-Amz-Function-Error",
                              inv->function_error ? "Unhandled" : NULL,
                              NULL};
