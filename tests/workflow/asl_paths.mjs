@@ -1,7 +1,9 @@
 // The state machine's control flow, run by the real interpreter
 // (aws-local-stepfunctions) on both definitions, with the Lambda and SNS
 // tasks replaced by recording stand-ins that raise the functions' documented
-// errorTypes. This isolates the ASL's own logic (retry, catch, failure path,
+// errorTypes. The Lambda stand-ins answer as the lambda:invoke integration
+// does (the function's output under Payload; a function error named by its
+// errorType with the error JSON as Cause). This isolates the ASL's own logic (retry, catch, failure path,
 // what each state passes on); e2e.mjs runs the same definitions against the
 // real functions under lambda-local.
 // Usage: node asl_paths.mjs <repo root>
@@ -11,18 +13,33 @@ import { join } from 'node:path';
 const root = process.argv[2];
 const { LocalStack } = await import(join(root, 'local/workflow/template.mjs'));
 const { StateMachine } = await import(join(root, 'local/node_modules/aws-local-stepfunctions/build/main.node.esm.js'));
+// As run.mjs does: the SNS messages serialised outside the interpreter
+// (whose intrinsic functions strip backslashes; see sns_publish.mjs).
+const { messageText, withLocalJsonMessages } = await import(join(root, 'local/workflow/sns_publish.mjs'));
 
 function lambdaError(errorType, message) {
-  const err = new Error(`${errorType}: ${message}`);
+  const err = new Error(JSON.stringify({ errorMessage: message, errorType, stackTrace: [] }));
   err.name = errorType;
   return err;
+}
+
+// A function as lambda:invoke calls it: Parameters {FunctionName, Payload}
+// in, the Invoke response (Payload = the function's output) out.
+function viaLambdaInvoke(name, fn) {
+  return (params) => {
+    assert.equal(params.FunctionName, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+    return { ExecutedVersion: '$LATEST', Payload: fn(params.Payload), StatusCode: 200,
+      SdkHttpMetadata: { HttpStatusCode: 200 }, SdkResponseMetadata: { RequestId: 'r' } };
+  };
 }
 
 // Stand-ins that behave like the functions' contract: `faults` maps a step
 // ("split", "gen:<index>", "merge") to an errorType raised on every attempt
 // (a string) or to the errorTypes of its first attempts (an array), after
 // which the step succeeds.
-function world(faults = {}) {
+const sns = (input) => ({ ...input, Message: messageText(input.Message) });
+
+function world(faults = {}, { partCount = 4 } = {}) {
   const calls = [];
   const fail = (step) => {
     const f = faults[step];
@@ -33,7 +50,8 @@ function world(faults = {}) {
     SplitDateRange: (input) => {
       calls.push(['SplitDateRange', input]);
       fail('split');
-      return { parts: [0, 1, 2, 3].map((i) => ({ index: i, from: `2024-01-0${i + 1}`, to: `2024-01-0${i + 1}` })), partCount: 4, reportId: input.reportId, planKey: 'plan.json' };
+      const parts = [...Array(partCount).keys()].map((i) => ({ index: i, from: `2024-01-0${i + 1}`, to: `2024-01-0${i + 1}` }));
+      return { parts, partCount, bytes: partCount * 1000, reportId: input.reportId, planKey: 'plan.json' };
     },
     GenerateSubReport: (input) => {
       calls.push(['GenerateSubReport', input]);
@@ -46,14 +64,16 @@ function world(faults = {}) {
       const parts = input.parts ?? [0, 1, 2, 3].map((i) => ({ rows: 10 + i }));
       return { uri: `file:///store/reports/${input.customerId}/${input.reportId}/report.csv`, rows: parts.reduce((a, p) => a + p.rows, 0), parts: parts.length, bytes: 4000, skipped: 4 };
     },
-    NotifySuccess: (input) => { calls.push(['NotifySuccess', input]); return { MessageId: 'm1' }; },
-    NotifyFailure: (input) => { calls.push(['NotifyFailure', input]); return { MessageId: 'm2' }; },
+    NotifySuccess: (input) => { calls.push(['NotifySuccess', sns(input)]); return { MessageId: 'm1' }; },
+    NotifyNoData: (input) => { calls.push(['NotifyNoData', sns(input)]); return { MessageId: 'm3' }; },
+    NotifyFailure: (input) => { calls.push(['NotifyFailure', sns(input)]); return { MessageId: 'm2' }; },
   };
+  for (const name of ['SplitDateRange', 'GenerateSubReport', 'MergeSubReports']) handlers[name] = viaLambdaInvoke(name, handlers[name]);
   return { calls, handlers };
 }
 
 async function run(definition, w, name = 'rep-1') {
-  const execution = new StateMachine(definition).run(
+  const execution = new StateMachine(withLocalJsonMessages(definition)).run(
     { customerId: 'c-1', from: '2024-01-01', to: '2024-01-04' },
     { overrides: { taskResourceLocalHandlers: w.handlers }, context: { Execution: { Name: name } } },
   );
@@ -103,6 +123,19 @@ for (const mode of ['INLINE', 'DISTRIBUTED']) {
     assert.equal(count(w.calls, 'NotifyFailure'), 0);
   });
 
+  await check(`${mode}: no source data in the range: the Choice skips the Map, notifies NO_DATA and succeeds`, async () => {
+    const w = world({}, { partCount: 0 });
+    const r = await run(definition, w, 'empty-1');
+    assert.equal(r.error, undefined, r.cause);
+    assert.equal(count(w.calls, 'GenerateSubReport'), 0);
+    assert.equal(count(w.calls, 'MergeSubReports'), 0);
+    assert.equal(count(w.calls, 'NotifySuccess') + count(w.calls, 'NotifyFailure'), 0);
+    const note = w.calls.find(([s]) => s === 'NotifyNoData')[1];
+    const msg = JSON.parse(note.Message);
+    assert.deepEqual({ ...msg, message: undefined }, { status: 'NO_DATA', reportId: 'empty-1', customerId: 'c-1', from: '2024-01-01', to: '2024-01-04', message: undefined });
+    assert.deepEqual(r.output, msg, 'the execution output is the NO_DATA description');
+  });
+
   await check(`${mode}: StoreUnavailable / StoreThrottled / Runtime.ExitError on a part are retried and the run succeeds`, async () => {
     const once = world({ 'gen:1': ['StoreUnavailable'], 'gen:2': ['StoreThrottled'], 'gen:3': ['Runtime.ExitError'] });
     const r = await run(definition, once);
@@ -116,12 +149,13 @@ for (const mode of ['INLINE', 'DISTRIBUTED']) {
     const w = world({ split: 'InvalidInput' });
     const r = await run(definition, w);
     assert.equal(r.error, 'InvalidInput');
-    assert.match(r.cause, /InvalidInput: stand-in split fault/);
+    assert.equal(JSON.parse(r.cause).errorMessage, 'stand-in split fault', 'the Cause is the error JSON, as lambda:invoke gives it');
     assert.equal(count(w.calls, 'SplitDateRange'), 1, 'no retry');
     assert.equal(count(w.calls, 'GenerateSubReport'), 0);
     const msg = JSON.parse(w.calls.find(([s]) => s === 'NotifyFailure')[1].Message);
     assert.equal(msg.status, 'FAILED');
     assert.equal(msg.error, 'InvalidInput');
+    assert.equal(JSON.parse(msg.cause).errorType, 'InvalidInput', 'the published cause is the error JSON, intact');
     assert.deepEqual(msg.input, { customerId: 'c-1', from: '2024-01-01', to: '2024-01-04' });
   });
 

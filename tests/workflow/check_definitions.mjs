@@ -4,8 +4,10 @@
 //   - the template is what issue 6 asks for: the three functions with their
 //     handler names, Globals, the bucket's protections, least-privilege
 //     policies, substitutions that match the placeholders exactly;
-//   - retries and catches follow the error contract (errorTypes of the
-//     functions) in every Lambda task;
+//   - every Lambda task uses the optimized lambda:invoke integration
+//     (FunctionName + Payload, a ResultSelector reading $.Payload), and its
+//     retries and catches follow the error contract (errorTypes of the
+//     functions); the Choice sends "no data" around the Map;
 //   - the inline and distributed definitions differ only in the Map's mode.
 // Usage: node check_definitions.mjs <repo root>
 import { spawnSync } from 'node:child_process';
@@ -172,20 +174,25 @@ for (const [mode, stack] of Object.entries(stacks)) {
     assert.deepEqual([...placeholders].sort(), Object.keys(props.DefinitionSubstitutions).sort());
   });
 
-  check(`${mode}: Lambda tasks use the plain function ARNs, retry the transient errors with FULL jitter, never retry InvalidInput, catch to the failure path`, () => {
+  check(`${mode}: Lambda tasks use lambda:invoke with Payload and a ResultSelector on $.Payload, retry the transient errors with FULL jitter, never retry InvalidInput, catch to the failure path`, () => {
     const { definition } = stack.definition();
     const tasks = [];
     const walk = (states) => {
       for (const [name, s] of Object.entries(states)) {
         if (s.Type === 'Task') tasks.push([name, s]);
         if (s.ItemProcessor) walk(s.ItemProcessor.States);
+        for (const b of s.Branches ?? []) walk(b.States);
       }
     };
     walk(definition.States);
-    const lambdaTasks = tasks.filter(([, s]) => s.Resource.startsWith('arn:aws:lambda:'));
+    const lambdaTasks = tasks.filter(([, s]) => s.Resource === 'arn:aws:states:::lambda:invoke');
     assert.deepEqual(lambdaTasks.map(([n]) => n).sort(), [...HANDLERS].sort());
+    assert.ok(!tasks.some(([, s]) => s.Resource.startsWith('arn:aws:lambda:')), 'no plain function ARN left as a Resource');
     for (const [name, s] of lambdaTasks) {
-      assert.equal(s.Resource, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+      assert.equal(s.Parameters.FunctionName, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
+      assert.ok(s.Parameters.Payload || s.Parameters['Payload.$'], `${name}: Payload`);
+      const selected = Object.values(s.ResultSelector ?? {});
+      assert.ok(selected.length > 0 && selected.every((v) => /^\$\.Payload(\.|$)|^States\./.test(v)), `${name}: ResultSelector reads $.Payload: ${JSON.stringify(s.ResultSelector)}`);
       const retried = s.Retry.flatMap((r) => r.ErrorEquals);
       for (const e of [...AWS_LAMBDA_TRANSIENT, ...OUR_RETRYABLE, 'Runtime.ExitError']) assert.ok(retried.includes(e), `${name} does not retry ${e}`);
       for (const e of NEVER_RETRIED) assert.ok(!retried.includes(e), `${name} retries ${e}`);
@@ -198,13 +205,23 @@ for (const [mode, stack] of Object.entries(stacks)) {
     for (const name of ['SplitDateRange', 'GenerateSubReports', 'MergeSubReports']) {
       assert.deepEqual(definition.States[name].Catch, [{ ErrorEquals: ['States.ALL'], Next: 'DescribeFailure' }], name);
     }
-    assert.equal(definition.States.SplitDateRange.Parameters['reportId.$'], '$$.Execution.Name');
+    assert.equal(definition.States.SplitDateRange.Parameters.Payload['reportId.$'], '$$.Execution.Name');
+    // No data: the Choice after the split goes around the Map to a
+    // notification and a Succeed state.
+    assert.equal(definition.States.SplitDateRange.Next, 'CheckData');
+    const choice = definition.States.CheckData;
+    assert.equal(choice.Type, 'Choice');
+    assert.deepEqual(choice.Choices[0], { Variable: '$.partCount', NumericEquals: 0, Next: 'DescribeNoData' });
+    assert.equal(choice.Default, 'GenerateSubReports');
+    assert.equal(definition.States.DescribeNoData.Next, 'NotifyNoData');
+    assert.equal(definition.States.NotifyNoData.Next, 'NoData');
+    assert.equal(definition.States.NoData.Type, 'Succeed');
     const map = definition.States.GenerateSubReports;
     assert.equal(map.ItemProcessor.ProcessorConfig.Mode, mode);
     assert.ok(map.ItemsPath && map.ItemSelector && map.MaxConcurrencyPath);
     assert.ok(map.ItemProcessor.States.GenerateSubReport.ResultSelector, 'iterations trim their results');
     assert.equal(definition.States.ReportFailed.Type, 'Fail');
-    for (const [, s] of tasks.filter(([, s]) => !s.Resource.startsWith('arn:aws:lambda:'))) {
+    for (const [, s] of tasks.filter(([, s]) => s.Resource !== 'arn:aws:states:::lambda:invoke')) {
       assert.equal(s.Resource, 'arn:aws:states:::sns:publish');
       assert.equal(s.Parameters.TopicArn, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
     }
@@ -223,16 +240,16 @@ check('inline and distributed definitions differ only in the Map processor and h
     delete map.ItemProcessor.ProcessorConfig;
     delete map.ItemProcessor.States.GenerateSubReport.ResultSelector;
     delete copy.States.MergeSubReports.Comment;
-    delete copy.States.MergeSubReports.Parameters['parts.$'];
-    delete copy.States.MergeSubReports.Parameters['partCount.$'];
+    delete copy.States.MergeSubReports.Parameters.Payload['parts.$'];
+    delete copy.States.MergeSubReports.Parameters.Payload['partCount.$'];
     return copy;
   };
   const dist = stacks.DISTRIBUTED.definition().definition;
   assert.equal(dist.States.GenerateSubReports.ResultPath, null);
-  assert.equal(dist.States.MergeSubReports.Parameters['partCount.$'], '$.partCount');
+  assert.equal(dist.States.MergeSubReports.Parameters.Payload['partCount.$'], '$.partCount');
   const inl = stacks.INLINE.definition().definition;
   assert.deepEqual(inl.States.GenerateSubReports.ResultSelector, { 'parts.$': '$' });
-  assert.equal(inl.States.MergeSubReports.Parameters['parts.$'], '$.parts');
+  assert.equal(inl.States.MergeSubReports.Parameters.Payload['parts.$'], '$.parts');
   assert.deepEqual(strip(stacks.DISTRIBUTED.definition().definition), strip(stacks.INLINE.definition().definition));
 });
 

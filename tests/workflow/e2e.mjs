@@ -5,7 +5,7 @@
 //
 //   node e2e.mjs --case NAME --root REPO --lambda-local PATH --bootstrap PATH --gen PATH
 //
-// Cases: handlers, file, s3, transient, permanent, invalid, distributed.
+// Cases: usage, handlers, file, s3, transient, permanent, invalid, distributed, nodata.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -358,6 +358,24 @@ const cases = {
     assert.match(msg.cause, /InjectedFault/);
     assert.equal(msg.reportId, 'e2e-permanent');
     assert.ok(!existsSync(join(store, 'reports', CUSTOMER, 'e2e-permanent', 'report.csv')), 'no report');
+  },
+
+  // A range without source data: the Choice after the split sends the
+  // execution around the Map to a NO_DATA notification, and it succeeds.
+  async nodata() {
+    const store = join(work, 'store');
+    generate(store);
+    const run = await runWorkflow('nodata', { dataStore: `file://${store}`, from: '2023-06-01', to: '2023-06-30' });
+    assert.equal(run.status, 0, `${run.result?.error}: ${run.result?.cause}`);
+    assert.equal(run.result.status, 'SUCCEEDED');
+    assert.equal(run.result.output.status, 'NO_DATA');
+    assert.deepEqual([run.result.output.customerId, run.result.output.from, run.result.output.to], [CUSTOMER, '2023-06-01', '2023-06-30']);
+    const entered = run.events.filter((e) => e.type === 'StateEntered').map((e) => e.state.name);
+    assert.deepEqual(entered, ['SplitDateRange', 'CheckData', 'DescribeNoData', 'NotifyNoData', 'NoData']);
+    assert.deepEqual(run.notifications.map((n) => n.state), ['NotifyNoData']);
+    assert.equal(JSON.parse(run.notifications[0].Message).status, 'NO_DATA');
+    assert.match(run.stdout, /No data\s+cust0001, 2023-06-01 \.\. 2023-06-30/);
+    assert.ok(!existsSync(join(store, 'reports', CUSTOMER, 'e2e-nodata', 'report.csv')), 'no report');
   },
 
   async invalid() {
