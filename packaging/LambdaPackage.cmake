@@ -1,24 +1,32 @@
 # lambda_package(): zip a Lambda function executable for provided.al2023.
 #
-#   include(path/to/lambda-c/packaging/LambdaPackage.cmake)
+#   find_package(lambda-c CONFIG REQUIRED)  # or add_subdirectory(lambda-c)
 #   add_executable(my-function main.c)
 #   target_link_libraries(my-function PRIVATE lambda::runtime)
-#   lambda_package(my-function)            # -> target my-function-package-glibc
+#   lambda_package(my-function)             # -> target my-function-package
 #
-#   cmake --build build --target my-function-package-glibc
-#     -> build/dist/my-function-x86_64-glibc.zip
+#   cmake --build build --target my-function-package
 #
-# The zip is the glibc bundle (see make-glibc-bundle.sh): the executable as
-# built against this machine's libraries, plus those libraries and the
-# dynamic loader, started by a `bootstrap` shell script. Options:
+# What the zip holds depends on how the project is configured:
+#  - with a static musl toolchain of lambda-c (toolchain-musl-<arch>.cmake,
+#    which sets LAMBDA_C_STATIC_TOOLCHAIN): the executable itself, stripped,
+#    as `bootstrap`: build/dist/my-function-<arch>.zip;
+#  - otherwise the glibc bundle (see make-glibc-bundle.sh): the executable
+#    as built against this machine's libraries, plus those libraries and the
+#    dynamic loader, started by a `bootstrap` shell script:
+#    build/dist/my-function-<arch>-glibc.zip.
+# <arch> is Lambda's name (x86_64 or arm64) of the architecture the project
+# builds for (CMAKE_SYSTEM_PROCESSOR). Either zip is reproducible
+# (make-zip.sh). Options:
 #   NAME <base>         zip base name (default: the target's name)
 #   OUTPUT_DIR <dir>    default: ${CMAKE_BINARY_DIR}/dist
-#   TARGET_NAME <name>  name of the custom target (default <target>-package-glibc)
-# The fully static musl zip (smaller, no loader) is made by the superbuild in
-# packaging/superbuild; see packaging/README.md.
+#   TARGET_NAME <name>  name of the custom target (default <target>-package)
+# The zip's path is left in the target's LAMBDA_PACKAGE_ZIP property.
 include_guard(GLOBAL)
 
-set(_LAMBDA_PACKAGING_DIR "${CMAKE_CURRENT_LIST_DIR}")
+# Where make-zip.sh and make-glibc-bundle.sh are: a global property, since
+# lambda_package() is called from other directory scopes than this file's.
+set_property(GLOBAL PROPERTY LAMBDA_PACKAGING_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 # Lambda's architecture names: x86_64 and arm64.
 function(lambda_package_arch out_var)
@@ -43,18 +51,42 @@ function(lambda_package target)
     set(arg_OUTPUT_DIR "${CMAKE_BINARY_DIR}/dist")
   endif()
   if(NOT arg_TARGET_NAME)
-    set(arg_TARGET_NAME ${target}-package-glibc)
+    set(arg_TARGET_NAME ${target}-package)
   endif()
+  get_property(_LAMBDA_PACKAGING_DIR GLOBAL PROPERTY LAMBDA_PACKAGING_DIR)
   lambda_package_arch(arch)
-  set(zip "${arg_OUTPUT_DIR}/${arg_NAME}-${arch}-glibc.zip")
-
-  add_custom_command(OUTPUT "${zip}"
-    COMMAND bash "${_LAMBDA_PACKAGING_DIR}/make-glibc-bundle.sh"
-            "$<TARGET_FILE:${target}>" "${zip}"
-    DEPENDS ${target}
-            "${_LAMBDA_PACKAGING_DIR}/make-glibc-bundle.sh"
-            "${_LAMBDA_PACKAGING_DIR}/make-zip.sh"
-    COMMENT "Bundling ${target} with its shared libraries into ${zip}"
-    VERBATIM)
+  if(LAMBDA_C_STATIC_TOOLCHAIN)
+    _lambda_package_static(${target} "${arg_OUTPUT_DIR}/${arg_NAME}-${arch}.zip" zip)
+  else()
+    set(zip "${arg_OUTPUT_DIR}/${arg_NAME}-${arch}-glibc.zip")
+    add_custom_command(OUTPUT "${zip}"
+      COMMAND bash "${_LAMBDA_PACKAGING_DIR}/make-glibc-bundle.sh"
+              "$<TARGET_FILE:${target}>" "${zip}"
+      DEPENDS ${target}
+              "${_LAMBDA_PACKAGING_DIR}/make-glibc-bundle.sh"
+              "${_LAMBDA_PACKAGING_DIR}/make-zip.sh"
+      COMMENT "Bundling ${target} with its shared libraries into ${zip}"
+      VERBATIM)
+  endif()
   add_custom_target(${arg_TARGET_NAME} DEPENDS "${zip}")
+  set_target_properties(${target} PROPERTIES LAMBDA_PACKAGE_ZIP "${zip}")
+endfunction()
+
+# The static zip: the executable stripped to <zip-root>/bootstrap, zipped.
+function(_lambda_package_static target zip out_var)
+  get_property(_LAMBDA_PACKAGING_DIR GLOBAL PROPERTY LAMBDA_PACKAGING_DIR)
+  set(strip "${CMAKE_STRIP}")
+  if(NOT strip)
+    message(FATAL_ERROR "lambda_package: no strip for ${CMAKE_SYSTEM_PROCESSOR} (CMAKE_STRIP)")
+  endif()
+  set(root "${CMAKE_CURRENT_BINARY_DIR}/lambda-package/${target}")
+  add_custom_command(OUTPUT "${zip}"
+    COMMAND ${CMAKE_COMMAND} -E rm -rf "${root}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory "${root}"
+    COMMAND "${strip}" --strip-all -o "${root}/bootstrap" "$<TARGET_FILE:${target}>"
+    COMMAND bash "${_LAMBDA_PACKAGING_DIR}/make-zip.sh" "${zip}" "${root}"
+    DEPENDS ${target} "${_LAMBDA_PACKAGING_DIR}/make-zip.sh"
+    COMMENT "Zipping the static ${target} as bootstrap into ${zip}"
+    VERBATIM)
+  set(${out_var} "${zip}" PARENT_SCOPE)
 endfunction()

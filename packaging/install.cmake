@@ -1,0 +1,51 @@
+# `cmake --install build --prefix P`: what an outside project needs to build
+# and run its own Lambda function with lambda-c:
+#
+#   P/lib/liblambda_runtime.a                 the runtime (static)
+#   P/include/lambda/runtime.h                its one public header
+#   P/bin/lambda-local                        the local Lambda (when built)
+#   P/lib/cmake/lambda-c/                     the CMake package:
+#       lambda-c-config.cmake                 find_package(lambda-c 0.2 CONFIG)
+#       lambda-c-config-version.cmake         0.2.x is compatible with 0.2
+#       lambda-c-targets.cmake                imported target lambda::runtime
+#       LambdaPackage.cmake + scripts         lambda_package(<target>)
+#
+# The static musl toolchains (sdk-static) install more under P/share/lambda-c
+# and P/lib/lambda-c; see packaging/CMakeLists.txt.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+include(${PROJECT_SOURCE_DIR}/packaging/LambdaPackage.cmake)
+lambda_package_arch(LAMBDA_INSTALL_ARCH)
+
+set(LAMBDA_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/lambda-c" CACHE STRING
+    "Where the CMake package is installed, relative to the prefix")
+
+# Outside this tree the runtime is lambda::runtime, as the in-tree alias.
+set_target_properties(lambda_runtime PROPERTIES EXPORT_NAME runtime)
+install(TARGETS lambda_runtime EXPORT lambda-c-targets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
+install(FILES ${PROJECT_SOURCE_DIR}/runtime/include/lambda/runtime.h
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lambda COMPONENT runtime)
+install(EXPORT lambda-c-targets NAMESPACE lambda:: FILE lambda-c-targets.cmake
+  DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR} COMPONENT runtime)
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/packaging/cmake/lambda-c-config.cmake.in
+  ${PROJECT_BINARY_DIR}/lambda-c-config.cmake
+  INSTALL_DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR})
+# 0.x: a minor version may change the API, so 0.2 accepts 0.2.* only.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/lambda-c-config-version.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  ${PROJECT_BINARY_DIR}/lambda-c-config.cmake
+  ${PROJECT_BINARY_DIR}/lambda-c-config-version.cmake
+  ${PROJECT_SOURCE_DIR}/packaging/LambdaPackage.cmake
+  DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR} COMPONENT runtime)
+install(PROGRAMS
+  ${PROJECT_SOURCE_DIR}/packaging/make-zip.sh
+  ${PROJECT_SOURCE_DIR}/packaging/make-glibc-bundle.sh
+  DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR} COMPONENT runtime)
+
+if(TARGET lambda-local)
+  install(TARGETS lambda-local RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT local)
+endif()

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# examples/hello built OUT of this tree, the way a user builds their own
+# function, then its zip unpacked into an empty folder and invoked through
+# lambda-local:
+#   find-package  against the installed SDK (find_package(lambda-c 0.2), glibc)
+#   subdirectory  add_subdirectory() of this source tree
+#   static-ARCH   with P/share/lambda-c/toolchain-musl-ARCH.cmake (x86_64, aarch64):
+#                 a fully static bootstrap, aarch64 run through qemu-aarch64
+#
+#   test_example.sh MODE PREFIX SOURCE_DIR LAMBDA_LOCAL
+# PREFIX is the installed SDK (the packaging.sdk_install fixture).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$here/../packaging/lib.sh"
+[ $# -eq 4 ] || fail "usage: $0 MODE PREFIX SOURCE_DIR LAMBDA_LOCAL"
+mode=$1 prefix=$2 src=$3 LAMBDA_LOCAL=$4
+example=$src/examples/hello
+
+# The example is copied: a user's project lives anywhere.
+cp -R "$example" "$work/hello"
+args=()
+case "$mode" in
+  find-package) args=(-DCMAKE_PREFIX_PATH="$prefix"); arch=$(uname -m); zip_suffix=-glibc ;;
+  subdirectory) args=(-DLAMBDA_C_SOURCE_DIR="$src"); arch=$(uname -m); zip_suffix=-glibc ;;
+  static-x86_64|static-aarch64)
+    arch=${mode#static-}
+    zip_suffix=""
+    args=(-DCMAKE_PREFIX_PATH="$prefix"
+          -DCMAKE_TOOLCHAIN_FILE="$prefix/share/lambda-c/toolchain-musl-$arch.cmake") ;;
+  *) fail "unknown mode $mode" ;;
+esac
+case "$arch" in aarch64) lambda_arch=arm64 ;; *) lambda_arch=$arch ;; esac
+
+cmake -S "$work/hello" -B "$work/build" "${args[@]}" >"$work/configure.log" 2>&1 \
+  || { cat "$work/configure.log" >&2; fail "$mode: configure failed"; }
+cmake --build "$work/build" --target hello-package >"$work/build.log" 2>&1 \
+  || { cat "$work/build.log" >&2; fail "$mode: build failed"; }
+zip="$work/build/dist/hello-$lambda_arch$zip_suffix.zip"
+[ -f "$zip" ] || { ls -l "$work/build/dist" >&2; fail "$mode: no $zip"; }
+note "$mode: $(basename "$zip"), $(stat -c %s "$zip") bytes"
+
+mkdir "$work/task"
+(cd "$work/task" && unzip -q "$zip")
+[ -x "$work/task/bootstrap" ] || fail "$mode: the zip has no executable bootstrap"
+if [ -z "$zip_suffix" ]; then
+  desc=$(file -b "$work/task/bootstrap")
+  case "$arch" in
+    x86_64) want="ELF 64-bit LSB executable, x86-64" ;;
+    aarch64) want="ELF 64-bit LSB executable, ARM aarch64" ;;
+  esac
+  grep -qF "$want" <<<"$desc" || fail "$mode: bootstrap is '$desc', not $want"
+  grep -q "statically linked" <<<"$desc" || fail "$mode: bootstrap is not statically linked: $desc"
+  [ "$(ls "$work/task")" = bootstrap ] || fail "$mode: the static zip holds more than bootstrap"
+fi
+
+cat >"$work/template.yaml" <<YAML
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: $work/task
+      Handler: hello
+      Runtime: provided.al2023
+      Architectures: [$lambda_arch]
+YAML
+out=$("$LAMBDA_LOCAL" invoke Hello -e "$example/events/hello.json" --template "$work/template.yaml" \
+  2>"$work/invoke.err") || { cat "$work/invoke.err" >&2; fail "$mode: invoke failed"; }
+[ "$out" = '{"message":"Hello, Ada!"}' ] || fail "$mode: answered '$out'"
+# Bad input: the function's own error, not a crash.
+out=$(echo '{"name":3}' | "$LAMBDA_LOCAL" invoke Hello -e - --template "$work/template.yaml" \
+  2>"$work/invoke.err") && fail "$mode: a non-string name was not an error"
+grep -q '"errorType":"InvalidInput"' <<<"$out" || fail "$mode: bad input answered '$out'"
+note "$mode: OK"
