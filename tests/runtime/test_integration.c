@@ -154,7 +154,7 @@ static void test_success(void **state)
         assert_string_equal(r->request_id, ids[i]);
         assert_string_equal(r->body, i == 0 ? body : "{\"hello\":[1,2,3]}");
         assert_string_equal(r->content_type, "application/json");
-        assert_string_equal(r->user_agent, "lambda-c/0.1.0");
+        assert_string_equal(r->user_agent, "lambda-c/0.2.0");
         assert_false(r->had_expect);
         assert_null(r->error_type);
     }

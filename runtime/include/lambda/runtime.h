@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define LAMBDA_RUNTIME_NAME "lambda-c"
-#define LAMBDA_RUNTIME_VERSION "0.1.0"
+#define LAMBDA_RUNTIME_VERSION "0.2.0"
 
 /* The largest response payload Lambda accepts (synchronous invoke), in bytes.
  * Larger responses are turned into a Function.ResponseSizeTooLarge error by
