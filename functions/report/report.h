@@ -1,7 +1,7 @@
 /*
  * The report's building blocks, free of I/O so they can be unit-tested:
  * calendar dates, byte-balanced splitting, the NDJSON line reader, event
- * validation and CSV rows. The handlers (handlers.c) wire them to stores.
+ * validation and CSV rows. The handlers (handler_*.c) wire them to stores.
  */
 #ifndef LAMBDA_REPORT_H
 #define LAMBDA_REPORT_H
@@ -121,7 +121,7 @@ int lambda_report_valid_timestamp(const char *s);
 int lambda_report_event_to_row(const char *line, size_t len, const char *customer,
                                lambda_report_buf *row, lambda_report_skip *reason);
 
-/* ---- handlers (handlers.c) ---- */
+/* ---- handlers (handler_split.c, handler_generate.c, handler_merge.c) ---- */
 
 /* Reads DATA_STORE / REPORT_STORE (default: DATA_STORE) and opens each
  * once to check it (the bootstrap's init hook); 0 or -1 with err. The

@@ -34,6 +34,10 @@
 extern "C" {
 #endif
 
+/* Room for a store URL (file:// + a 4096-byte path, or s3:// + bucket +
+ * prefix) with its NUL. */
+#define LAMBDA_STORE_URL_MAX 4200
+
 typedef struct lambda_store lambda_store;
 typedef struct lambda_store_writer lambda_store_writer;
 

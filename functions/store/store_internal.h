@@ -41,7 +41,7 @@ typedef struct lambda_store_ops {
 /* Every backend's store and writer start with these. */
 struct lambda_store {
     const lambda_store_ops *ops;
-    char url[4200];
+    char url[LAMBDA_STORE_URL_MAX];
     lambda_store_location loc;
 };
 

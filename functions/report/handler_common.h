@@ -1,0 +1,101 @@
+/*
+ * What the three handlers (handler_split.c, handler_generate.c,
+ * handler_merge.c) share: reading the event's fields, the object keys of a
+ * report, the store handles and small JSON objects in the store. Internal to
+ * functions/report: the bootstrap sees only report.h.
+ */
+#ifndef LAMBDA_REPORT_HANDLER_COMMON_H
+#define LAMBDA_REPORT_HANDLER_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "store.h"
+
+/* ---- limits and defaults (each overridable where noted) ---- */
+
+#define REPORT_DEFAULT_TARGET_BYTES (64ull * 1024 * 1024) /* SPLIT_TARGET_BYTES */
+#define REPORT_DEFAULT_MAX_PARTS 2000                     /* REPORT_MAX_PARTS */
+#define REPORT_MAX_PARTS_LIMIT 10000                      /* parts a report can have */
+#define REPORT_DEFAULT_MAX_SPAN_DAYS 3660                 /* SPLIT_MAX_SPAN_DAYS */
+#define REPORT_DEFAULT_MAX_LINE (1024 * 1024)             /* REPORT_MAX_LINE */
+#define REPORT_DEFAULT_URL_EXPIRES 3600                   /* REPORT_URL_EXPIRES */
+#define REPORT_MAX_URL_EXPIRES 604800                     /* 7 days: SigV4's limit */
+#define REPORT_MAX_PART_INDEX 999999                      /* six digits in part keys */
+/* Integers in the JSON we read are doubles: above 2^53 they are not exact. */
+#define REPORT_JSON_INT_MAX (INT64_C(1) << 53)
+/* The largest JSON object the handlers read back (plans, manifests). */
+#define REPORT_MAX_JSON_OBJECT (16 * 1024 * 1024)
+
+/* ---- keys ----
+ * A key is at most 8 + 64 + 1 + 80 + 1 + 16 bytes ("reports/<customer>/
+ * <reportId>/part-NNNNNN.json") or 19 + 64 + 6 + 10 + ... for source keys
+ * (customerId and reportId are validated first): 300 leaves room. */
+#define REPORT_KEY_MAX 300
+#define REPORT_SOURCE_PREFIX_FMT "prospects/customer=%s/date="
+#define REPORT_BASE_FMT "reports/%s/%s/"
+#define REPORT_PART_KEY_FMT "reports/%s/%s/part-%06d.csv"
+#define REPORT_PART_MANIFEST_FMT "reports/%s/%s/part-%06d.json"
+
+/* The keys of one report, from its customerId and reportId. */
+typedef struct report_keys {
+    char base[REPORT_KEY_MAX];        /* reports/<c>/<r>/ */
+    char report[REPORT_KEY_MAX];      /* …/report.csv */
+    char manifest[REPORT_KEY_MAX];    /* …/manifest.json (the merge's) */
+    char plan[REPORT_KEY_MAX];        /* …/plan.json (SplitDateRange's) */
+    char part_prefix[REPORT_KEY_MAX]; /* …/part- */
+} report_keys;
+
+void report_keys_init(report_keys *k, const char *customer, const char *report_id);
+/* reports/<c>/<r>/part-NNNNNN.csv, or .json (the part's manifest). */
+void report_part_key(char out[REPORT_KEY_MAX], const char *customer, const char *report_id,
+                     size_t index, int manifest);
+
+/* "<prefix>YYYY-MM-DD/<name>.ndjson" -> that day (days since 1970); -1 when
+ * the key is not a source object. `prefix_len` is the length of the
+ * customer's REPORT_SOURCE_PREFIX_FMT. */
+int64_t report_source_day(const char *key, size_t prefix_len);
+
+/* ---- event fields ---- */
+
+/* Sets InvalidInput (printf-style); evaluates to NULL, for `return invalid(…)`. */
+#define invalid(err, ...) lambda_error_set((err), "InvalidInput", __VA_ARGS__)
+
+/* A positive integer from the environment, or `fallback`. */
+uint64_t report_env_u64(const char *name, uint64_t fallback);
+/* A string field, or NULL when absent or not a string. */
+const char *report_get_string(const cJSON *obj, const char *name);
+/* An optional integer field in [min, max]: 0 ok (*out set, or untouched when
+ * absent), -1 when present but not such an integer. */
+int report_get_int(const cJSON *obj, const char *name, int64_t min, int64_t max, int64_t *out);
+/* customerId and reportId, validated: 0, or -1 with InvalidInput. */
+int report_get_ids(const cJSON *event, const char **customer, const char **report_id,
+                   lambda_error *err);
+/* "from" and "to": existing dates, from <= to, span within
+ * SPLIT_MAX_SPAN_DAYS: 0, or -1 with InvalidInput. */
+int report_get_range(const cJSON *obj, int64_t *from, int64_t *to, lambda_error *err);
+/* Adds "name":"YYYY-MM-DD". */
+void report_add_date(cJSON *obj, const char *name, int64_t day);
+
+/* ---- stores ---- */
+
+/* Opens the data store and, when `report` is not NULL, the report store for
+ * one invocation (handles are not thread-safe and the runtime may run
+ * several invocations at once): 0, or -1 with err and nothing open. */
+int report_open_stores(lambda_store **data, lambda_store **report, lambda_error *err);
+
+/* Reads a small JSON object: NULL with StoreNotFound when missing (or
+ * larger than REPORT_MAX_JSON_OBJECT), MergeMismatch when not an object, or
+ * the store's error. */
+cJSON *report_read_json(lambda_store *s, const char *key, lambda_error *err);
+/* Writes `obj` as compact JSON under `key`: 0, or -1 with err. */
+int report_put_json(lambda_store *s, const char *key, const cJSON *obj, lambda_error *err);
+
+/* ---- test hooks ---- */
+
+/* REPORT_TEST_FAULT (test builds only): 1 when this attempt of part `index`
+ * must fail (err set), 0 otherwise. */
+int report_injected_fault(const char *report_id, int64_t index, lambda_error *err);
+
+#endif /* LAMBDA_REPORT_HANDLER_COMMON_H */

@@ -1,0 +1,42 @@
+/*
+ * The fault switch of the integration tests: REPORT_TEST_FAULT=
+ * transient:<i> fails the first attempt of part i with StoreUnavailable
+ * (a marker file in REPORT_TEST_FAULT_STATE, default /tmp, remembers the
+ * attempt), permanent:<i> fails every attempt with InjectedFault.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "handler_common.h"
+
+int report_injected_fault(const char *report_id, int64_t index, lambda_error *err)
+{
+    const char *spec = getenv("REPORT_TEST_FAULT");
+    if (!spec || !*spec)
+        return 0;
+    int transient = strncmp(spec, "transient:", 10) == 0;
+    int permanent = strncmp(spec, "permanent:", 10) == 0;
+    char *end;
+    long long target = (transient || permanent) ? strtoll(spec + 10, &end, 10) : -1;
+    if (target != index)
+        return 0;
+    if (permanent) {
+        lambda_error_set(err, "InjectedFault", "injected permanent fault for part %lld", target);
+        return 1;
+    }
+    const char *dir = getenv("REPORT_TEST_FAULT_STATE");
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof marker, "%s/transient-%s-%lld", dir && *dir ? dir : "/tmp", report_id,
+             target);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return 0; /* the marker exists: this is the retry, let it pass */
+    close(fd);
+    lambda_error_set(err, "StoreUnavailable", "injected transient fault for part %lld", target);
+    return 1;
+}
