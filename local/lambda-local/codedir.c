@@ -2,7 +2,6 @@
 #include "codedir.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <spawn.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "tmpdirs.h"
 
 extern char **environ;
 
@@ -40,15 +40,13 @@ static int unzip_into(const char *zip, const char *dir, char *err, size_t errlen
 
 static int unpack_zip(lambda_local_function *fn, char *err, size_t errlen)
 {
-    const char *tmp = getenv("TMPDIR");
-    char *dir = lambda_local_format("%s/lambda-local-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        snprintf(err, errlen, "function %s: mkdtemp: %s", fn->name, strerror(errno));
-        free(dir);
+    char msg[512];
+    char *dir = lambda_local_tmpdir_make(msg, sizeof msg);
+    if (!dir) {
+        snprintf(err, errlen, "function %s: %s", fn->name, msg);
         return -1;
     }
     fn->unpacked_dir = dir;
-    char msg[512];
     if (unzip_into(fn->code_uri, dir, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "function %s: %s", fn->name, msg);
         return -1;
@@ -102,22 +100,11 @@ int lambda_local_code_prepare(lambda_local_function *fn, const char *bootstrap_o
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 void lambda_local_code_cleanup(lambda_local_function *fn)
 {
     if (!fn->unpacked_dir)
         return;
-    /* FTW_DEPTH: children before their folder; FTW_PHYS: never follow links
-     * out of the temporary folder. */
-    nftw(fn->unpacked_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    lambda_local_tmpdir_remove(fn->unpacked_dir);
     free(fn->unpacked_dir);
     fn->unpacked_dir = NULL;
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codedir.h"
+#include "tmpdirs.h"
 #include "common.h"
 #include "env_vars.h"
 #include "function.h"
@@ -385,6 +386,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Folders left by a lambda-local killed outright (no handler runs). */
+    lambda_local_tmpdir_sweep();
     lambda_local_functions fns = {0};
     rc = load_functions(&o, &fns);
     lambda_local_pool **pools = lambda_local_calloc(fns.count, sizeof *pools);

@@ -16,7 +16,7 @@
 // present in the data store are listed).
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,7 +45,7 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --notifications FILE   append the recorded notifications here (JSON lines)
   --events FILE          write the interpreter's event log here (JSON lines)
   --result FILE          write a JSON summary here (status, output, error, attempts...)
-  --log FILE             lambda-local's log (default: a temporary file, shown on failure)
+  --log FILE             lambda-local's log (default <build>/workflow/lambda-local.log)
   --timeout SECONDS      abort the execution after this long (default 3600)
   --quiet                no progress lines
 exit status: 0 succeeded, 1 the execution failed, 2 bad usage or setup,
@@ -197,6 +197,30 @@ async function stopLambdaLocal(child) {
   const timer = setTimeout(() => kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+// Work dirs are named lambda-c-run-<pid>-XXXXXX: one whose process is gone
+// (killed with SIGKILL, which no handler sees) is removed by the next run.
+const WORK_PREFIX = 'lambda-c-run-';
+
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+function sweepStaleWorkDirs() {
+  let names = [];
+  try { names = readdirSync(tmpdir()); } catch { return; }
+  for (const name of names) {
+    const m = /^lambda-c-run-(\d+)-/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
 }
 
 function formatCount(n) {
@@ -426,11 +450,19 @@ async function main() {
     return 3;
   }
 
-  const work = mkdtempSync(join(tmpdir(), 'lambda-c-run-'));
+  sweepStaleWorkDirs();
+  const work = mkdtempSync(join(tmpdir(), `${WORK_PREFIX}${process.pid}-`));
+  // A last resort for exits that skip the finally below (an uncaught error).
+  const removeWork = () => rmSync(work, { recursive: true, force: true });
+  process.on('exit', removeWork);
   const envFile = join(work, 'env-vars.json');
   writeFileSync(envFile, JSON.stringify(functionEnvironment(stack, opts), null, 2));
-  const logFile = resolve(opts.log ?? join(work, 'lambda-local.log'));
-  const notificationsFile = resolve(opts.notifications ?? join(work, 'notifications.jsonl'));
+  // The log and the notifications outlive the run (their paths are
+  // printed): by default in the build tree, never in the work dir.
+  const outDir = join(opts.build, 'workflow');
+  if (!opts.log || !opts.notifications) mkdirSync(outDir, { recursive: true });
+  const logFile = resolve(opts.log ?? join(outDir, 'lambda-local.log'));
+  const notificationsFile = resolve(opts.notifications ?? join(outDir, 'notifications.jsonl'));
   const maxConcurrency = Math.max(1, Math.min(Number(stack.parameters.MaxConcurrency ?? 10), 64));
 
   const progress = new Progress(opts.quiet);
@@ -447,10 +479,16 @@ async function main() {
   const emulator = startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency);
   let status = 2;
   const summary = { reportId: opts.reportId, input: null, status: 'NOT_STARTED', attempts: {}, notifications: [] };
-  const onSignal = () => { summary.status = 'ABORTED'; execution?.abort(); };
+  // Ctrl-C, SIGTERM, a closed terminal: abort the execution (or the start),
+  // then the finally below stops the emulator and removes the work dir. A
+  // repeated signal does not cut that short.
+  const onSignal = () => {
+    summary.status = 'ABORTED';
+    if (execution) execution.abort();
+    else stopLambdaLocal(emulator.child);
+  };
   let execution;
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, onSignal);
   try {
     const lambdaUrl = await emulator.url;
     progress.line(`lambda-local ${lambdaUrl} (log ${logFile})`);
@@ -536,9 +574,7 @@ async function main() {
     await stopLambdaLocal(emulator.child);
     await new Promise((r) => emulator.log.end(r));
     if (opts.result) writeFileSync(opts.result, `${JSON.stringify(summary, null, 2)}\n`);
-    // The work dir holds the default log and notifications file, whose paths
-    // were printed: keep it unless both were put elsewhere.
-    if (opts.log && opts.notifications) rmSync(work, { recursive: true, force: true });
+    removeWork();
   }
   return status;
 }

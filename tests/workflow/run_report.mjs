@@ -6,7 +6,7 @@
 // store before and after (every object with its size and checksum) and
 // requires them equal.
 //
-//   node run_report.mjs --case file|s3|usage --root REPO --build DIR
+//   node run_report.mjs --case file|s3|usage|cleanup --root REPO --build DIR
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -181,6 +181,54 @@ const cases = {
     assert.match(r.stderr, /Execution FAILED: StoreAccessDenied/);
     assert.doesNotMatch(`${r.stdout}${r.stderr}`, /No data|generating sample data/);
     assertUnchanged(before, await s3Listing(endpoint), 'a refused listing');
+  },
+
+  // Nothing left behind: the runner's work dir (lambda-c-run-<pid>-*) is
+  // removed on success, on failure and on SIGTERM; one of a runner killed
+  // outright is swept by the next run; a live process's dir is kept.
+  async cleanup() {
+    const tmp = join(work, 'tmp');
+    mkdirSync(tmp);
+    const store = join(work, 'user-store');
+    for (const [key, body] of Object.entries(userObjects())) {
+      mkdirSync(join(store, key, '..'), { recursive: true });
+      writeFileSync(join(store, key), body);
+    }
+    const runner = join(root, 'local/workflow/run.mjs');
+    const argv = ['--customer', 'acme', '--from', '2024-03-01', '--to', '2024-03-31', '--data-store', `file://${store}`,
+      '--build', args.build, '--quiet', '--log', join(work, 'll.log'), '--notifications', join(work, 'n.jsonl')];
+    const env = { ...process.env, TMPDIR: tmp };
+    const workDirs = () => readdirSync(tmp).filter((n) => n.startsWith('lambda-c-run-') || n.startsWith('lambda-local-')).sort();
+
+    let r = await exec(process.execPath, [runner, ...argv], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(workDirs(), [], 'success: nothing left');
+    r = await exec(process.execPath, [runner, ...argv, '--from', '2024-03-31', '--to', '2024-03-01'], { env });
+    assert.equal(r.status, 1, 'a failed execution');
+    assert.deepEqual(workDirs(), [], 'failure: nothing left');
+
+    // Killed at once after the emulator is up: SIGTERM cleans up, SIGKILL cannot.
+    const startAndKill = (sig) => new Promise((done) => {
+      const child = spawn(process.execPath, [runner, ...argv.filter((a) => a !== '--quiet')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (/lambda-local http/.test(out)) child.kill(sig);
+      });
+      child.stderr.resume();
+      child.on('close', (status, signal) => done({ pid: child.pid, status, signal }));
+    });
+    const term = await startAndKill('SIGTERM');
+    log(`SIGTERM: exit ${term.status} ${term.signal ?? ''}`);
+    assert.deepEqual(workDirs(), [], 'SIGTERM: the work dir is removed');
+    const killed = await startAndKill('SIGKILL');
+    const left = workDirs();
+    assert.ok(left.some((n) => n.startsWith(`lambda-c-run-${killed.pid}-`)), `SIGKILL leaves its dir: ${left}`);
+    const live = `lambda-c-run-${process.pid}-abcdef`;
+    mkdirSync(join(tmp, live));
+    r = await exec(process.execPath, [runner, ...argv], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(workDirs(), [live], 'the dead runner\'s dir swept, the live one kept');
   },
 
   // Errors name the option the user typed; --help states the limits.
