@@ -15,6 +15,9 @@
  *   --cold-start R:       R times: spawn CMD, time until its first /next.
  *   --floor R:            R times: spawn CMD, time until it exits (CMD is a
  *                         program that does nothing: the exec floor).
+ *   --end-with-500:       throughput, but after N responses /next answers 500
+ *                         and CMD is left to exit by itself (a runtime does):
+ *                         a profiler around it (callgrind) writes its output.
  *
  * Every wait is bounded by --timeout; children are always killed and reaped.
  */
@@ -58,6 +61,7 @@ typedef struct options {
     const char *event_file; /* event served on /next (default DEFAULT_EVENT) */
     const char *expect;     /* expected response body, counted when different */
     const char *save_file;  /* last response body is written here */
+    bool end_with_500;      /* after N responses /next answers 500, CMD exits itself */
     char **cmd;             /* the program to start, NULL-terminated */
 } options;
 
@@ -85,6 +89,7 @@ typedef struct server_state {
     char first_error[512]; /* the first /error or /init/error body, for stderr */
     const char *expect;
     size_t expect_len;
+    bool end_with_500; /* options.end_with_500 */
 } server_state;
 
 /* One POST being received: MHD hands the body over in pieces. */
@@ -193,6 +198,10 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
 static enum MHD_Result serve_next(struct MHD_Connection *conn)
 {
     pthread_mutex_lock(&g_state.lock);
+    if (g_state.end_with_500 && g_state.target > 0 && g_state.responses >= g_state.target) {
+        pthread_mutex_unlock(&g_state.lock);
+        return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "{\"errorType\":\"Bench.End\"}");
+    }
     long id = ++g_state.nexts;
     if (g_state.first_next_ns == 0) {
         g_state.first_next_ns = now_ns();
@@ -385,6 +394,27 @@ static pid_t spawn(char **cmd)
     return pid;
 }
 
+/* Waits until the child exits by itself (--end-with-500: a runtime exits on
+ * a 500 from /next, so a profiler around it can write its results), killing
+ * it at the deadline; returns its wait status. */
+static int reap_when_exited(pid_t pid, struct rusage *ru, int64_t deadline_ns)
+{
+    int status = 0;
+    for (;;) {
+        pid_t got = wait4(pid, &status, WNOHANG, ru);
+        if (got == pid || (got < 0 && errno != EINTR))
+            return status;
+        if (now_ns() > deadline_ns) {
+            kill(pid, SIGKILL);
+            while (wait4(pid, &status, 0, ru) < 0 && errno == EINTR)
+                ;
+            return status;
+        }
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Kills (if still running) and reaps a child; returns its wait status. */
 static int reap(pid_t pid, struct rusage *ru, bool kill_first)
 {
@@ -483,7 +513,9 @@ static int run_throughput(const options *opt)
     double child_cpu = 0;
     long maxrss_kb = 0;
     for (int i = 0; i < opt->clients; i++) {
-        if (pids[i] > 0)
+        if (pids[i] > 0 && opt->end_with_500 && w == 0)
+            statuses[i] = reap_when_exited(pids[i], &ru[i], deadline);
+        else if (pids[i] > 0)
             statuses[i] = reap(pids[i], &ru[i], true);
         child_cpu += cpu_seconds(&ru[i]);
         if (ru[i].ru_maxrss > maxrss_kb)
@@ -585,7 +617,7 @@ static void usage(void)
     fputs("usage: lambda-bench-server [--invocations N] [--clients K] [--checkpoint N]\n"
           "                           [--cold-start R | --floor R] [--timeout S]\n"
           "                           [--event-file F] [--expect BODY] [--save-response F]\n"
-          "                           -- CMD [ARGS...]\n",
+          "                           [--end-with-500] -- CMD [ARGS...]\n",
           stderr);
     exit(2);
 }
@@ -611,6 +643,10 @@ static void parse_args(int argc, char **argv, options *opt)
         if (strcmp(a, "--") == 0) {
             i++;
             break;
+        }
+        if (strcmp(a, "--end-with-500") == 0) {
+            opt->end_with_500 = true;
+            continue;
         }
         if (i + 1 >= argc)
             usage();
@@ -657,6 +693,7 @@ int main(int argc, char **argv)
         g_state.event = strdup(DEFAULT_EVENT);
         g_state.event_len = strlen(DEFAULT_EVENT);
     }
+    g_state.end_with_500 = opt.end_with_500;
     if (opt.expect) {
         g_state.expect = opt.expect;
         g_state.expect_len = strlen(opt.expect);

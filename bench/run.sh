@@ -12,6 +12,8 @@
 #   --out        where the table goes (default: BUILD_DIR/bench/results.md)
 #   --strict     exit non-zero when a piece that IS built fails to measure
 #                (a missing piece is always just "n/a: <why>")
+#   --only LIST  run only these sections (comma-separated: overhead, pinned,
+#                instructions, cold, memory, sizes, report, fanout, emulator)
 #
 # Everything runs on 127.0.0.1 with kernel-chosen ports; every wait is
 # bounded; servers this script starts are stopped on exit.
@@ -23,6 +25,7 @@ quick=0
 do_build=1
 strict=0
 out=""
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -30,7 +33,8 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0; shift ;;
     --out) out=$2; shift 2 ;;
     --strict) strict=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --only) only=",$2,"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -41,12 +45,14 @@ done
 if [ "$quick" -eq 1 ]; then
   reps=2; inv=300; cold_runs=3; mem_n=300; mem_check=30
   gen_days=4; gen_rows=300; parts_list="1 2"; invoke_n=20; invoke_warm=3
-  jq_reps=1; fan_reps=1; overhead_reps=2
+  jq_reps=1; fan_reps=1; overhead_reps=2; cg_n1=20; cg_n2=120
 else
   reps=5; inv=4000; cold_runs=25; mem_n=10000; mem_check=1000
   gen_days=16; gen_rows=10000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
-  jq_reps=3; fan_reps=4; overhead_reps=15
+  jq_reps=3; fan_reps=4; overhead_reps=15; cg_n1=200; cg_n2=1200
 fi
+# wanted SECTION: is it selected (--only) or are all sections run?
+wanted() { [ -z "$only" ] || [[ "$only" == *",$1,"* ]]; }
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 failures=()
@@ -234,6 +240,123 @@ section_overhead() {
       "server CPU during the bare loop: $(spread "$cs" 1) % of one core" \
       "2 bare clients in parallel: $(spread "$ts") inv/s total" \
       "$(calc "${ts%% *} / $bare_rate_median")× one client (2 cores shared by server and clients)" "server < 100 % CPU"
+}
+
+# --- 1p. the same loop pinned to one core ---------------------------------------
+#
+# Unpinned, a loopback round trip is bound by the wake-up of the other side
+# (~180 µs): CPU differences between runtimes drown in it. With the server
+# and the runtime on one core (taskset -c 0) a round trip is ~50 µs and what
+# each side computes shows (bench/README.md, section 1p).
+
+# pinned_one KV BOOT... : one pinned run of BOOT (the bare client or an echo
+# runtime) against the bench server; the Lambda environment and _HANDLER=echo.
+pinned_one() {
+  local kvf=$1; shift
+  env _HANDLER=echo LAMBDA_TASK_ROOT="$work" "${lambda_env[@]}" taskset -c 0 "$bs" --timeout 120 \
+    --invocations "$inv" --expect '{"hello":"world"}' -- "$@" >"$kvf" 2>>"$work/pinned.log" &&
+    [ "$(kv errors "$kvf")" = 0 ] && [ "$(kv mismatches "$kvf")" = 0 ]
+}
+
+section_pinned() {
+  local name="1p. Per-invocation overhead pinned to one core (taskset -c 0: server and runtime share it)"
+  if [ "$have_tools" -eq 0 ]; then row "$name" "n/a: bench tools not built" "" "" "≥ 0.95"; return; fi
+  if ! command -v taskset >/dev/null 2>&1; then row "$name" "n/a: taskset not installed" "" "" "≥ 0.95"; return; fi
+  local labels=() boots=()
+  [ -x "$test_bootstrap" ] && { labels+=("lambda-test-bootstrap echo (dynamic glibc)"); boots+=("$test_bootstrap"); }
+  [ -x "$static_echo" ] && { labels+=("lambda-test-bootstrap echo (static musl)"); boots+=("$static_echo"); }
+  if [ "${#boots[@]}" -eq 0 ]; then row "$name" "n/a: lambda-test-bootstrap not built" "" "" "≥ 0.95"; return; fi
+  log "1p. pinned overhead: $overhead_reps rounds × $inv invocations (bare, then each runtime, order rotating)"
+  local r i side n=$((${#boots[@]} + 1)) bare_rates=() bare_cpu=()
+  local -A rates=() cpus=() pairs=()
+  for ((r = 0; r < overhead_reps; r++)); do
+    # Rounds of all sides, the order rotating each round, so drift on a
+    # shared machine hits every side alike.
+    local b_rate=""
+    local -A got=()
+    for ((i = 0; i < n; i++)); do
+      side=$(((i + r) % n))
+      if [ "$side" -eq 0 ]; then
+        pinned_one "$work/p.kv" "$bare" || { pinned_fail "$name"; return; }
+        b_rate=$(kv rate "$work/p.kv"); bare_rates+=("$b_rate")
+        bare_cpu+=("$(calc "1e6 * $(kv child_cpu_s "$work/p.kv") / $(kv invocations "$work/p.kv")")")
+      else
+        pinned_one "$work/p.kv" "${boots[$((side - 1))]}" || { pinned_fail "$name"; return; }
+        got[$side]=$(kv rate "$work/p.kv")
+        rates[$side]+="${got[$side]} "
+        cpus[$side]+="$(calc "1e6 * $(kv child_cpu_s "$work/p.kv") / $(kv invocations "$work/p.kv")") "
+      fi
+    done
+    for ((i = 1; i < n; i++)); do pairs[$i]+="$(calc "${got[$i]} / $b_rate") "; done
+  done
+  local bs_ bc
+  bs_=$(printf '%s\n' "${bare_rates[@]}" | stats)
+  bc=$(printf '%s\n' "${bare_cpu[@]}" | stats)
+  local bare_us
+  bare_us=$(calc "1e6 / ${bs_%% *}")
+  for ((i = 1; i < n; i++)); do
+    local es ec ps us d_us d_cpu verdict
+    es=$(tr ' ' '\n' <<<"${rates[$i]}" | grep . | stats)
+    ec=$(tr ' ' '\n' <<<"${cpus[$i]}" | grep . | stats)
+    ps=$(tr ' ' '\n' <<<"${pairs[$i]}" | grep . | stats)
+    us=$(calc "1e6 / ${es%% *}")
+    d_us=$(calc "$us - $bare_us")
+    d_cpu=$(calc "${ec%% *} - ${bc%% *}")
+    verdict="≥ 0.95: $(met "${ps%% *}" 0.95); ≤ +2 µs: $(met 2 "$d_us")"
+    row "$name, ${labels[$((i - 1))]}" \
+        "$(spread "$es") inv/s ($(fmt "$us" 1) µs each); CPU $(spread "$ec" 1) µs per invocation" \
+        "bare libcurl loop, same server, same core: $(spread "$bs_") inv/s ($(fmt "$bare_us" 1) µs each); CPU $(spread "$bc" 1) µs" \
+        "ratio **$(fmt "${ps%% *}" 3)** (median of $overhead_reps rounds; ranged $(fmt "$(cut -d' ' -f2 <<<"$ps")" 2)–$(fmt "$(cut -d' ' -f3 <<<"$ps")" 2)); +$(fmt "$d_us" 1) µs wall, +$(fmt "$d_cpu" 1) µs CPU per invocation" \
+        "$verdict"
+  done
+}
+pinned_fail() {
+  failed "pinned overhead run failed: $(tail -3 "$work/pinned.log" | tr '\n' ' ')"
+  row "$1" "n/a: run failed (see log)" "" "" "≥ 0.95"
+}
+
+# --- 1d. instructions per invocation (callgrind) ----------------------------------
+#
+# Wall and CPU time drift on a shared machine; instruction counts do not.
+# Each program runs twice under callgrind (n1 and n2 invocations): the
+# difference divided by n2 - n1 is what one invocation costs, start-up and
+# exit cancelled out.
+callgrind_ir() { # N BOOT -> total instructions of BOOT serving N echo invocations
+  local n=$1 boot=$2 f="$work/cg.$RANDOM.out"
+  env _HANDLER=echo LAMBDA_TASK_ROOT="$work" "${lambda_env[@]}" "$bs" --timeout 300 --end-with-500 \
+    --invocations "$n" --expect '{"hello":"world"}' -- \
+    valgrind --tool=callgrind --callgrind-out-file="$f" "$boot" >"$work/cg.kv" 2>>"$work/callgrind.log" &&
+    [ "$(kv errors "$work/cg.kv")" = 0 ] && [ -s "$f" ] || return 1
+  sed -n 's/^summary: *//p; s/^totals: *//p' "$f" | head -1 | cut -d' ' -f1
+  rm -f "$f"
+}
+
+section_instructions() {
+  local name="1d. Instructions per invocation (callgrind, echo)"
+  if [ "$have_tools" -eq 0 ]; then row "$name" "n/a: bench tools not built" "" "" "—"; return; fi
+  if ! command -v valgrind >/dev/null 2>&1; then row "$name" "n/a: valgrind not installed" "" "" "—"; return; fi
+  local n1=$cg_n1 n2=$cg_n2 labels=() boots=()
+  [ -x "$test_bootstrap" ] && { labels+=("lambda-test-bootstrap (dynamic glibc)"); boots+=("$test_bootstrap"); }
+  [ -x "$static_echo" ] && { labels+=("lambda-test-bootstrap (static musl)"); boots+=("$static_echo"); }
+  if [ "${#boots[@]}" -eq 0 ]; then row "$name" "n/a: lambda-test-bootstrap not built" "" "" "—"; return; fi
+  log "1d. instructions: callgrind, $n1 and $n2 invocations, bare and ${#boots[@]} runtime(s)"
+  local a b bare_ir i
+  if ! a=$(callgrind_ir "$n1" "$bare") || ! b=$(callgrind_ir "$n2" "$bare"); then
+    failed "callgrind of the bare client failed: $(tail -3 "$work/callgrind.log" | tr '\n' ' ')"
+    row "$name" "n/a: callgrind run failed" "" "" "—"; return
+  fi
+  bare_ir=$(calc "($b - $a) / ($n2 - $n1)")
+  for i in "${!boots[@]}"; do
+    if ! a=$(callgrind_ir "$n1" "${boots[$i]}") || ! b=$(callgrind_ir "$n2" "${boots[$i]}"); then
+      failed "callgrind of ${labels[$i]} failed: $(tail -3 "$work/callgrind.log" | tr '\n' ' ')"
+      row "$name, ${labels[$i]}" "n/a: callgrind run failed" "" "" "—"; continue
+    fi
+    local ir
+    ir=$(calc "($b - $a) / ($n2 - $n1)")
+    row "$name, ${labels[$i]}" "$(fmt "$ir") instructions per invocation" \
+        "bare libcurl loop: $(fmt "$bare_ir") instructions per invocation" \
+        "+$(fmt "$(calc "$ir - $bare_ir")") (×$(fmt "$(calc "$ir / $bare_ir")" 2)); from runs of $n1 and $n2 invocations" "—"
+  done
 }
 
 # --- 2. cold start ----------------------------------------------------------
@@ -652,19 +775,15 @@ section_emulator() {
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 data_ok=1
-if [ -x "$report_gen" ]; then
+if [ -x "$report_gen" ] && { wanted report || wanted fanout; }; then
   log "generating $gen_days days × ~$gen_rows events with lambda-report-gen"
   make_data; data_ok=$?
   [ "$data_ok" -eq 0 ] || failed "data generator failed: $(tail -2 "$work/gen.log" | tr '\n' ' ')"
 fi
 
-section_overhead
-section_cold
-section_memory
-section_sizes
-section_report
-section_fanout
-section_emulator
+for s in overhead pinned instructions cold memory sizes report fanout emulator; do
+  wanted "$s" && "section_$s"
+done
 
 # --- the table ----------------------------------------------------------------------
 
