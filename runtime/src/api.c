@@ -85,6 +85,10 @@ void lambda_api_cleanup(lambda_api *api)
         curl_easy_cleanup(api->curl);
     free(api->base);
     lambda_buf_free(&api->body);
+    lambda_buf_free(&api->url);
+    curl_slist_free_all(api->response_headers.list);
+    lambda_buf_free(&api->response_headers.content_type);
+    lambda_buf_free(&api->response_headers.invocation_id);
     memset(api, 0, sizeof *api);
 }
 
@@ -112,18 +116,14 @@ static lambda_api_status classify(CURLcode rc, long http)
     return LAMBDA_API_FATAL;
 }
 
-lambda_api_status lambda_api_request(lambda_api *api, const char *path, struct curl_slist *headers,
-                                     const char *body, size_t len,
-                                     void (*on_header)(const char *line, size_t len, void *arg),
-                                     void *arg)
+/* One request on the shared handle to `url` (NUL-terminated, owned by the
+ * caller until this returns). */
+static lambda_api_status perform(lambda_api *api, const char *url, struct curl_slist *headers,
+                                 const char *body, size_t len,
+                                 void (*on_header)(const char *line, size_t len, void *arg),
+                                 void *arg)
 {
     CURL *c = api->curl;
-    size_t url_len = strlen(api->base) + strlen(path) + 1;
-    char *url = malloc(url_len);
-    if (!url)
-        return LAMBDA_API_NOMEM;
-    snprintf(url, url_len, "%s%s", api->base, path);
-
     header_sink sink = {api, on_header, arg, 0};
     lambda_buf_clear(&api->body);
     api->error[0] = '\0';
@@ -144,10 +144,31 @@ lambda_api_status lambda_api_request(lambda_api *api, const char *path, struct c
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(c, CURLOPT_URL, NULL);
-    free(url);
     if (sink.failed)
         return LAMBDA_API_NOMEM;
     return classify(rc, api->http_status);
+}
+
+/* Starts api->url over with "http://HOST:PORT" + `path`. The buffer keeps
+ * its memory, so after the first invocation building a URL allocates
+ * nothing. Returns 0, or -1 when out of memory. */
+static int url_start(lambda_api *api, const char *path)
+{
+    lambda_buf_clear(&api->url);
+    return lambda_buf_append(&api->url, api->base, strlen(api->base)) != 0 ||
+                   lambda_buf_append(&api->url, path, strlen(path)) != 0
+               ? -1
+               : 0;
+}
+
+lambda_api_status lambda_api_request(lambda_api *api, const char *path, struct curl_slist *headers,
+                                     const char *body, size_t len,
+                                     void (*on_header)(const char *line, size_t len, void *arg),
+                                     void *arg)
+{
+    if (url_start(api, path) != 0)
+        return LAMBDA_API_NOMEM;
+    return perform(api, api->url.data, headers, body, len, on_header, arg);
 }
 
 lambda_api_status lambda_api_next(lambda_api *api, lambda_invocation *inv)
@@ -224,31 +245,90 @@ static lambda_api_status post(lambda_api *api, const char *path, struct curl_sli
     return st;
 }
 
+/* Appends `s` percent-encoded as libcurl's curl_easy_escape() does (every
+ * byte but ALPHA / DIGIT / "-._~" as %XX), without its allocation. */
+static int append_escaped(lambda_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            if (lambda_buf_append(b, s, 1) != 0)
+                return -1;
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            if (lambda_buf_append(b, esc, 3) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Appends "/2018-06-01/runtime/invocation/<escaped id>/<what>" to `b`. */
+static int append_invocation_path(lambda_buf *b, const lambda_invocation *inv, const char *what)
+{
+    static const char prefix[] = RUNTIME_PREFIX "/invocation/";
+    return lambda_buf_append(b, prefix, sizeof prefix - 1) != 0 ||
+                   append_escaped(b, inv->request_id ? inv->request_id : "") != 0 ||
+                   lambda_buf_append(b, "/", 1) != 0 ||
+                   lambda_buf_append(b, what, strlen(what)) != 0
+               ? -1
+               : 0;
+}
+
 /* "/2018-06-01/runtime/invocation/<escaped id>/<what>", malloc'd. */
 static char *invocation_path(lambda_api *api, const lambda_invocation *inv, const char *what)
 {
-    const char *id = inv->request_id ? inv->request_id : "";
-    char *escaped = curl_easy_escape(api->curl, id, 0);
-    if (!escaped)
+    (void)api;
+    lambda_buf path = {NULL, 0, 0};
+    if (append_invocation_path(&path, inv, what) != 0) {
+        lambda_buf_free(&path);
         return NULL;
-    size_t n = sizeof RUNTIME_PREFIX "/invocation/" + strlen(escaped) + strlen(what) + 1;
-    char *path = malloc(n);
-    if (path)
-        snprintf(path, n, RUNTIME_PREFIX "/invocation/%s/%s", escaped, what);
-    curl_free(escaped);
-    return path;
+    }
+    return path.data;
+}
+
+/* The whole URL of .../invocation/<id>/<what> in api->url, no allocation
+ * once the buffer has grown. */
+static int invocation_url(lambda_api *api, const lambda_invocation *inv, const char *what)
+{
+    return url_start(api, "") != 0 || append_invocation_path(&api->url, inv, what) != 0 ? -1 : 0;
+}
+
+/* The headers of a successful /response, kept from one invocation to the
+ * next: they only change with the content type or an invocation id (which
+ * Lambda sends only in some modes), so the common loop rebuilds nothing.
+ * Returns NULL when out of memory. */
+static struct curl_slist *response_headers(lambda_api *api, const lambda_invocation *inv,
+                                           const char *content_type)
+{
+    const char *ct = content_type ? content_type : "application/json";
+    const char *id = inv->invocation_id;
+    lambda_api_headers *k = &api->response_headers;
+    if (k->list && strcmp(k->content_type.data, ct) == 0 && !id == !k->has_invocation_id &&
+        (!id || strcmp(k->invocation_id.data, id) == 0))
+        return k->list;
+    curl_slist_free_all(k->list);
+    lambda_buf_clear(&k->content_type);
+    lambda_buf_clear(&k->invocation_id);
+    k->list = post_headers(inv, content_type, NULL);
+    k->has_invocation_id = id != NULL;
+    if (!k->list || lambda_buf_append(&k->content_type, ct, strlen(ct)) != 0 ||
+        lambda_buf_append(&k->invocation_id, id ? id : "", id ? strlen(id) : 0) != 0) {
+        curl_slist_free_all(k->list);
+        k->list = NULL;
+    }
+    return k->list;
 }
 
 lambda_api_status lambda_api_post_response(lambda_api *api, const lambda_invocation *inv,
                                            const char *body, size_t len, const char *content_type)
 {
-    char *path = invocation_path(api, inv, "response");
-    if (!path)
+    struct curl_slist *headers = response_headers(api, inv, content_type);
+    if (!headers || invocation_url(api, inv, "response") != 0)
         return LAMBDA_API_NOMEM;
-    lambda_api_status st =
-        post(api, path, post_headers(inv, content_type, NULL), body ? body : "", body ? len : 0);
-    free(path);
-    return st;
+    return perform(api, api->url.data, headers, body ? body : "", body ? len : 0, NULL, NULL);
 }
 
 lambda_api_status lambda_api_post_error(lambda_api *api, const lambda_invocation *inv,

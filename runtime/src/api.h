@@ -22,13 +22,23 @@ typedef enum lambda_api_status {
     LAMBDA_API_NOMEM
 } lambda_api_status;
 
+/* A header list kept between requests, and what it was built from. */
+typedef struct lambda_api_headers {
+    struct curl_slist *list;
+    lambda_buf content_type;
+    lambda_buf invocation_id;
+    int has_invocation_id;
+} lambda_api_headers;
+
 typedef struct lambda_api {
     CURL *curl;
-    char *base;                    /* "http://HOST:PORT" */
-    const atomic_bool *stop;       /* abort transfers once set (may be NULL) */
-    lambda_invocation *headers_to; /* where /next's headers go, else NULL */
-    lambda_buf body;               /* response body of the last request */
-    long http_status;              /* of the last request, 0 if none */
+    char *base;                          /* "http://HOST:PORT" */
+    const atomic_bool *stop;             /* abort transfers once set (may be NULL) */
+    lambda_invocation *headers_to;       /* where /next's headers go, else NULL */
+    lambda_buf body;                     /* response body of the last request */
+    lambda_buf url;                      /* the URL of the current request */
+    lambda_api_headers response_headers; /* of the last successful /response */
+    long http_status;                    /* of the last request, 0 if none */
     char error[CURL_ERROR_SIZE];
 } lambda_api;
 

@@ -51,15 +51,16 @@ void lambda_env_facts_load(lambda_env_facts *facts)
     facts->memory_limit_mb = mb > 0 && mb < 1 << 20 ? (int)mb : 0;
 }
 
-static int set_string(char **field, const char *value, size_t len)
+/* Copies a header value into the field's own buffer, which keeps its
+ * memory from one invocation to the next: after the first few invocations
+ * parsing the headers allocates nothing. */
+static int set_string(lambda_invocation *inv, size_t i, char **field, const char *value, size_t len)
 {
-    char *copy = malloc(len + 1);
-    if (!copy)
+    lambda_buf *b = &inv->strings[i];
+    lambda_buf_clear(b);
+    if (lambda_buf_append(b, value, len) != 0 || !b->data)
         return -1;
-    memcpy(copy, value, len);
-    copy[len] = '\0';
-    free(*field);
-    *field = copy;
+    *field = b->data;
     return 1;
 }
 
@@ -91,24 +92,28 @@ int lambda_invocation_header(lambda_invocation *inv, const char *line, size_t le
 
     static const struct {
         const char *name;
+        size_t len;
         size_t offset;
     } fields[] = {
-        {"Lambda-Runtime-Aws-Request-Id", offsetof(lambda_invocation, request_id)},
-        {"Lambda-Runtime-Invoked-Function-Arn", offsetof(lambda_invocation, invoked_function_arn)},
-        {"Lambda-Runtime-Trace-Id", offsetof(lambda_invocation, trace_id)},
-        {"Lambda-Runtime-Client-Context", offsetof(lambda_invocation, client_context)},
-        {"Lambda-Runtime-Cognito-Identity", offsetof(lambda_invocation, cognito_identity)},
-        {"Lambda-Runtime-Aws-Tenant-Id", offsetof(lambda_invocation, tenant_id)},
-        {"Lambda-Runtime-Invocation-Id", offsetof(lambda_invocation, invocation_id)},
+#define FIELD(name, member) {name, sizeof name - 1, offsetof(lambda_invocation, member)}
+        FIELD("Lambda-Runtime-Aws-Request-Id", request_id),
+        FIELD("Lambda-Runtime-Invoked-Function-Arn", invoked_function_arn),
+        FIELD("Lambda-Runtime-Trace-Id", trace_id),
+        FIELD("Lambda-Runtime-Client-Context", client_context),
+        FIELD("Lambda-Runtime-Cognito-Identity", cognito_identity),
+        FIELD("Lambda-Runtime-Aws-Tenant-Id", tenant_id),
+        FIELD("Lambda-Runtime-Invocation-Id", invocation_id),
+#undef FIELD
     };
+    _Static_assert(sizeof fields / sizeof fields[0] == LAMBDA_INVOCATION_STRINGS,
+                   "one storage buffer per header string");
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        if (strlen(fields[i].name) == name_len &&
-            strncasecmp(line, fields[i].name, name_len) == 0) {
+        if (fields[i].len == name_len && strncasecmp(line, fields[i].name, name_len) == 0) {
             char **field = (char **)((char *)inv + fields[i].offset);
-            return set_string(field, value, value_len);
+            return set_string(inv, i, field, value, value_len);
         }
     }
-    if (name_len == strlen("Lambda-Runtime-Deadline-Ms") &&
+    if (name_len == sizeof "Lambda-Runtime-Deadline-Ms" - 1 &&
         strncasecmp(line, "Lambda-Runtime-Deadline-Ms", name_len) == 0) {
         inv->deadline_ms = parse_ms(value, value_len);
         return 1;
@@ -135,13 +140,10 @@ void lambda_invocation_finish(lambda_invocation *inv, const lambda_env_facts *fa
 
 void lambda_invocation_clear(lambda_invocation *inv)
 {
-    char **strings[] = {&inv->request_id,     &inv->invoked_function_arn, &inv->trace_id,
-                        &inv->client_context, &inv->cognito_identity,     &inv->tenant_id,
-                        &inv->invocation_id};
-    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
-        free(*strings[i]);
-        *strings[i] = NULL;
-    }
+    /* Absent headers must read as NULL; the buffers behind them stay. */
+    inv->request_id = inv->invoked_function_arn = inv->trace_id = NULL;
+    inv->client_context = inv->cognito_identity = inv->tenant_id = NULL;
+    inv->invocation_id = NULL;
     inv->deadline_ms = 0;
     lambda_buf_clear(&inv->event);
     memset(&inv->ctx, 0, sizeof inv->ctx);
@@ -150,5 +152,7 @@ void lambda_invocation_clear(lambda_invocation *inv)
 void lambda_invocation_free(lambda_invocation *inv)
 {
     lambda_invocation_clear(inv);
+    for (size_t i = 0; i < LAMBDA_INVOCATION_STRINGS; i++)
+        lambda_buf_free(&inv->strings[i]);
     lambda_buf_free(&inv->event);
 }

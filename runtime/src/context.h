@@ -19,7 +19,11 @@ typedef struct lambda_env_facts {
     int memory_limit_mb;
 } lambda_env_facts;
 
+/* The header strings of an invocation (the char * fields below). */
+#define LAMBDA_INVOCATION_STRINGS 7
+
 typedef struct lambda_invocation {
+    /* NULL when /next did not send the header, else a view of strings[]. */
     char *request_id;
     char *invoked_function_arn;
     char *trace_id;
@@ -29,7 +33,8 @@ typedef struct lambda_invocation {
     char *invocation_id; /* Lambda-Runtime-Invocation-Id, echoed back */
     int64_t deadline_ms;
     lambda_buf event;
-    lambda_context ctx; /* views of the fields above, see _finish() */
+    lambda_buf strings[LAMBDA_INVOCATION_STRINGS]; /* storage, reused */
+    lambda_context ctx;                            /* views of the fields above, see _finish() */
 } lambda_invocation;
 
 void lambda_env_facts_load(lambda_env_facts *facts);
@@ -41,7 +46,7 @@ int lambda_invocation_header(lambda_invocation *inv, const char *line, size_t le
 /* Fills inv->ctx from the parsed headers and the environment facts. */
 void lambda_invocation_finish(lambda_invocation *inv, const lambda_env_facts *facts);
 
-/* Frees the strings and empties the event, keeping the event buffer. */
+/* Forgets the headers and empties the event, keeping every buffer. */
 void lambda_invocation_clear(lambda_invocation *inv);
 void lambda_invocation_free(lambda_invocation *inv);
 

@@ -1,11 +1,15 @@
 #include "handler.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error_body.h"
+
+/* cJSON_PrintPreallocated()'s documented margin. */
+#define CJSON_SPARE 5
 
 static void copy_type(char out[128], const char *type)
 {
@@ -121,6 +125,24 @@ int lambda_json_has_nul(const char *json, size_t len)
     return 0;
 }
 
+/* Prints the handler's result straight into the response buffer, which
+ * keeps its memory from one invocation to the next: no allocation and no
+ * copy (cJSON_PrintUnformatted allocates, grows and the result is then
+ * copied). cJSON asks for 5 spare bytes. Returns -1 when it does not fit:
+ * the caller prints the usual way, which grows the buffer for next time. */
+static int print_in_place(lambda_response *res, const cJSON *out)
+{
+    lambda_buf *b = &res->payload;
+    if (b->cap <= CJSON_SPARE + 1 || b->cap - CJSON_SPARE > INT_MAX)
+        return -1;
+    if (!cJSON_PrintPreallocated((cJSON *)out, b->data, (int)(b->cap - CJSON_SPARE), 0))
+        return -1;
+    b->len = strlen(b->data);
+    res->kind = LAMBDA_RESPONSE_SUCCESS;
+    memcpy(res->content_type, "application/json", sizeof "application/json");
+    return 0;
+}
+
 static void dispatch_json(const lambda_handler *h, const lambda_request *req, lambda_response *res)
 {
     const char *end = NULL;
@@ -151,6 +173,10 @@ static void dispatch_json(const lambda_handler *h, const lambda_request *req, la
                                     "handler '%s' returned NULL without "
                                     "lambda_error_set()",
                                     h->name);
+        return;
+    }
+    if (print_in_place(res, out) == 0) {
+        cJSON_Delete(out);
         return;
     }
     char *json = cJSON_PrintUnformatted(out);

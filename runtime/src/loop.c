@@ -164,26 +164,43 @@ static int deliver(worker *w, const lambda_invocation *inv, const lambda_respons
 /* glibc's setenv() keeps every distinct value it was ever given (so that
  * old getenv() pointers stay valid): a new trace id per invocation grew the
  * heap by ~150 bytes each time. The runtime owns the "_X_AMZN_TRACE_ID=…"
- * string instead, hands it to putenv() and frees the one it replaces. Only
- * used with one worker (see invoke()). */
+ * string instead and hands it to putenv(): while that very string is still
+ * the one in the environment, the next id is written into it in place
+ * (POSIX: altering a putenv() string alters the environment), so an
+ * invocation allocates nothing here. A bigger id, or a handler that set the
+ * variable itself, gets a new string. Only used with one worker (see
+ * invoke()). */
 static char *trace_env;
+static size_t trace_env_cap;
 
 static void set_trace_env(const char *trace_id)
 {
     static const char name[] = "_X_AMZN_TRACE_ID=";
-    char *s = NULL;
-    if (trace_id) {
-        size_t n = sizeof name + strlen(trace_id);
-        if ((s = malloc(n)) != NULL)
-            snprintf(s, n, "%s%s", name, trace_id);
+    const size_t prefix = sizeof name - 1;
+    if (!trace_id) {
+        if (getenv("_X_AMZN_TRACE_ID"))
+            unsetenv("_X_AMZN_TRACE_ID");
+        return;
+    }
+    size_t need = prefix + strlen(trace_id) + 1;
+    if (trace_env && need <= trace_env_cap && getenv("_X_AMZN_TRACE_ID") == trace_env + prefix) {
+        memcpy(trace_env + prefix, trace_id, need - prefix);
+        return;
+    }
+    char *s = malloc(need);
+    if (s) {
+        memcpy(s, name, prefix);
+        memcpy(s + prefix, trace_id, need - prefix);
     }
     if (!s || putenv(s) != 0) {
         free(s);
         s = NULL;
+        need = 0;
         unsetenv("_X_AMZN_TRACE_ID");
     }
     free(trace_env); /* no longer in environ */
     trace_env = s;
+    trace_env_cap = need;
 }
 
 static void invoke(worker *w, lambda_invocation *inv, lambda_response *res)

@@ -311,7 +311,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return serve_ext_next(f, c);
     if (is_post && strncmp(url, inv, sizeof inv - 1) == 0) {
         const char *id = url + sizeof inv - 1;
-        const char *slash = strchr(id, '/');
+        /* The last '/': MHD hands the path over decoded, and a request id
+         * may hold an (escaped) '/'. */
+        const char *slash = strrchr(id, '/');
         if (slash && strcmp(slash, "/response") == 0)
             return serve_post(f, c, rq, id, (size_t)(slash - id), 0);
         if (slash && strcmp(slash, "/error") == 0)

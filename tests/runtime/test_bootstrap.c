@@ -3,6 +3,7 @@
  *
  *   echo      JSON event echoed back
  *   echo_raw  raw handler: the bytes back (application/octet-stream)
+ *   as_type   raw handler: the bytes back with the event as Content-Type
  *   fail      {"errorType":"X","errorMessage":"m"} -> that error
  *   crash     {"signal":"SEGV"|"ABRT"|"BUS"|"FPE"} -> dies by it
  *             ({"signal":"STACK"}: a stack overflow, so SIGSEGV);
@@ -33,6 +34,11 @@ static cJSON *echo(const cJSON *event, const lambda_context *ctx, lambda_error *
 static void echo_raw(const lambda_request *req, lambda_response *res, void *userdata)
 {
     lambda_response_success(res, req->payload, req->payload_len, "application/octet-stream");
+}
+
+static void as_type(const lambda_request *req, lambda_response *res, void *userdata)
+{
+    lambda_response_success(res, req->payload, req->payload_len, req->payload);
 }
 
 static const char *string_field(const cJSON *event, const char *name)
@@ -169,6 +175,12 @@ static cJSON *context(const cJSON *event, const lambda_context *ctx, lambda_erro
     cJSON *env = cJSON_AddObjectToObject(o, "env");
     for (size_t i = 0; i < sizeof env_names / sizeof env_names[0]; i++)
         add_or_null(env, env_names[i], getenv(env_names[i]));
+    /* {"setTrace": "v"}: the handler sets _X_AMZN_TRACE_ID itself (after
+     * reporting it), as code that calls setenv() may: the runtime's next
+     * trace id must still win. */
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(event, "setTrace");
+    if (cJSON_IsString(set))
+        setenv("_X_AMZN_TRACE_ID", set->valuestring, 1);
     return o;
 }
 
@@ -204,13 +216,10 @@ static void shutdown_hook(void)
 }
 
 static const lambda_handler handlers[] = {
-    {"echo", echo, NULL, NULL},
-    {"echo_raw", NULL, echo_raw, NULL},
-    {"fail", fail, NULL, NULL},
-    {"crash", crash, NULL, NULL},
-    {"sleep", sleep_then_echo, NULL, NULL},
-    {"big", big, NULL, NULL},
-    {"context", context, NULL, NULL},
+    {"echo", echo, NULL, NULL},       {"echo_raw", NULL, echo_raw, NULL},
+    {"as_type", NULL, as_type, NULL}, {"fail", fail, NULL, NULL},
+    {"crash", crash, NULL, NULL},     {"sleep", sleep_then_echo, NULL, NULL},
+    {"big", big, NULL, NULL},         {"context", context, NULL, NULL},
     {"log", log_levels, NULL, NULL},
 };
 

@@ -526,6 +526,11 @@ static void test_text_logs_default(void **state)
 
 static void test_context_and_trace_env(void **state)
 {
+    static const char *const traces[] = {
+        "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1", "Root=1-short", "Root=1-shorter",
+        "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;"
+        "Sampled=0;Lineage=a87bd80c:0",
+        "Root=1-x"};
     fixture *fx = *state;
     fx->api = fake_api_start();
     fake_event ev = {0};
@@ -539,6 +544,12 @@ static void test_context_and_trace_env(void **state)
     ev.tenant_id = "tenant-42";
     fake_api_push(fx->api, &ev);
     fake_api_push_body(fx->api, "{}"); /* no trace id: the env var goes */
+    for (size_t i = 0; i < sizeof traces / sizeof traces[0]; i++) {
+        fake_event t = {0};
+        t.body = i == 1 ? "{\"setTrace\":\"set by the handler\"}" : "{}";
+        t.trace_id = traces[i];
+        fake_api_push(fx->api, &t);
+    }
     start(fx, "context", NULL);
 
     cJSON *j = parse(wait_one(fx, 0));
@@ -569,6 +580,16 @@ static void test_context_and_trace_env(void **state)
     env = cJSON_GetObjectItem(j, "env");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(env, "_X_AMZN_TRACE_ID")));
     cJSON_Delete(j);
+
+    /* The runtime rewrites its own variable in place while it can: shorter
+     * ids, after a handler set the variable itself, then a longer id. */
+    for (size_t i = 2; i < sizeof traces / sizeof traces[0] + 2; i++) {
+        j = parse(wait_one(fx, i));
+        env = cJSON_GetObjectItem(j, "env");
+        assert_string_equal(str(j, "trace_id"), traces[i - 2]);
+        assert_string_equal(str(env, "_X_AMZN_TRACE_ID"), traces[i - 2]);
+        cJSON_Delete(j);
+    }
 }
 
 static void test_invocation_id_echo(void **state)
@@ -589,6 +610,12 @@ static void test_invocation_id_echo(void **state)
     ev.body = "not json"; /* an /error post echoes it too */
     ev.invocation_id = "inv-0003-efgh";
     fake_api_push(fx->api, &ev);
+    static const char *const again[] = {NULL, "inv-0001-abcd", "inv-0001-abcd", "inv-0002-abcd"};
+    ev.body = "{}";
+    for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
+        ev.invocation_id = again[i];
+        fake_api_push(fx->api, &ev);
+    }
     start(fx, "echo", NULL);
     const fake_result *r = wait_one(fx, 0);
     assert_non_null(r->invocation_id);
@@ -601,6 +628,54 @@ static void test_invocation_id_echo(void **state)
     assert_true(r->is_error);
     assert_non_null(r->invocation_id);
     assert_string_equal(r->invocation_id, "inv-0003-efgh");
+    /* The /response headers are kept between invocations: an id after an
+     * absent one, the same id twice, then another of the same length. */
+    for (size_t i = 0; i < sizeof again / sizeof again[0]; i++) {
+        r = wait_one(fx, 4 + i);
+        assert_false(r->is_error);
+        if (again[i]) {
+            assert_non_null(r->invocation_id);
+            assert_string_equal(r->invocation_id, again[i]);
+        } else {
+            assert_null(r->invocation_id);
+        }
+    }
+}
+
+/* The content type goes with each response, though the header list is kept
+ * from one invocation to the next. */
+static void test_content_type_per_response(void **state)
+{
+    static const char *const types[] = {"text/plain", "text/plain", "text/csv; charset=utf-8",
+                                        "application/json", "text/plain"};
+    fixture *fx = *state;
+    fx->api = fake_api_start();
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        fake_api_push_body(fx->api, types[i]);
+    start(fx, "as_type", NULL);
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        const fake_result *r = wait_one(fx, i);
+        assert_false(r->is_error);
+        assert_string_equal(r->body, types[i]);
+        assert_string_equal(r->content_type, types[i]);
+    }
+}
+
+/* A request id is percent-encoded in the /response path (as
+ * curl_easy_escape() would): reserved characters, a space and UTF-8 reach
+ * the API intact. */
+static void test_request_id_escaped(void **state)
+{
+    fixture *fx = *state;
+    fx->api = fake_api_start();
+    fake_event ev = {0};
+    ev.body = "{}";
+    ev.request_id = "id/with?reserved#chars &space~ok-._\xc3\xa9%41";
+    fake_api_push(fx->api, &ev);
+    start(fx, "echo", NULL);
+    const fake_result *r = wait_one(fx, 0);
+    assert_false(r->is_error);
+    assert_string_equal(r->request_id, ev.request_id);
 }
 
 /* ---- concurrency --------------------------------------------------------- */
@@ -802,6 +877,8 @@ int main(int argc, char **argv)
         TEST(test_text_logs_default),
         TEST(test_context_and_trace_env),
         TEST(test_invocation_id_echo),
+        TEST(test_content_type_per_response),
+        TEST(test_request_id_escaped),
         TEST(test_concurrency),
         TEST(test_concurrency_context_per_call),
         TEST(test_shutdown_hook_on_sigterm),
