@@ -344,6 +344,66 @@ lambda_api_status lambda_api_post_error(lambda_api *api, const lambda_invocation
     return st;
 }
 
+lambda_api_status lambda_api_post_stream(lambda_api *api, const lambda_invocation *inv,
+                                         const char *content_type, curl_read_callback read,
+                                         curl_trailer_callback trailers, void *arg)
+{
+    static const char *const stream_headers[] = {
+        "Lambda-Runtime-Function-Response-Mode: streaming", "Transfer-Encoding: chunked",
+        "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"};
+    char *path = invocation_path(api, inv, "response");
+    struct curl_slist *headers = post_headers(inv, content_type, NULL);
+    for (size_t i = 0; headers && i < sizeof stream_headers / sizeof stream_headers[0]; i++) {
+        struct curl_slist *next = curl_slist_append(headers, stream_headers[i]);
+        if (!next)
+            curl_slist_free_all(headers);
+        headers = next;
+    }
+    size_t url_len = path ? strlen(api->base) + strlen(path) + 1 : 0;
+    char *url = path ? malloc(url_len) : NULL;
+    if (!url || !headers) {
+        free(path);
+        free(url);
+        curl_slist_free_all(headers);
+        return LAMBDA_API_NOMEM;
+    }
+    snprintf(url, url_len, "%s%s", api->base, path);
+    free(path);
+
+    /* A fresh handle (and so a connection of its own) per stream: libcurl
+     * 7.88 never resets its trailer state on a reused handle, so only the
+     * first stream of a handle would carry the error trailers. The copy
+     * keeps every option set in lambda_api_init(). */
+    CURL *c = curl_easy_duphandle(api->curl);
+    if (!c) {
+        curl_slist_free_all(headers);
+        free(url);
+        return LAMBDA_API_NOMEM;
+    }
+    header_sink sink = {api, NULL, NULL, 0};
+    lambda_buf_clear(&api->body);
+    api->error[0] = '\0';
+    api->http_status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &sink);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL); /* the body comes from `read` */
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, read);
+    curl_easy_setopt(c, CURLOPT_READDATA, arg);
+    curl_easy_setopt(c, CURLOPT_TRAILERFUNCTION, trailers);
+    curl_easy_setopt(c, CURLOPT_TRAILERDATA, arg);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &api->http_status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(headers);
+    free(url);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && !(api->stop && atomic_load(api->stop)))
+        return LAMBDA_API_BROKEN; /* our read callback gave up: the stream broke */
+    return classify(rc, api->http_status);
+}
+
 lambda_api_status lambda_api_post_init_error(lambda_api *api, const char *type, const char *message)
 {
     char *doc = lambda_error_body(type, message);

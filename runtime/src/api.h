@@ -61,6 +61,14 @@ lambda_api_status lambda_api_post_response(lambda_api *api, const lambda_invocat
 lambda_api_status lambda_api_post_error(lambda_api *api, const lambda_invocation *inv,
                                         const char *type, const char *message);
 
+/* POST .../invocation/{id}/response as a stream (stream.c): chunked, with
+ * Lambda-Runtime-Function-Response-Mode: streaming and the error trailers
+ * announced. `read` supplies the body (0 = end), `trailers` the trailers.
+ * Blocks until the whole body is sent and the API has answered. */
+lambda_api_status lambda_api_post_stream(lambda_api *api, const lambda_invocation *inv,
+                                         const char *content_type, curl_read_callback read,
+                                         curl_trailer_callback trailers, void *arg);
+
 /* POST /2018-06-01/runtime/init/error. */
 lambda_api_status lambda_api_post_init_error(lambda_api *api, const char *type,
                                              const char *message);

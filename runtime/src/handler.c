@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error_body.h"
+#include "stream.h"
 
 /* cJSON_PrintPreallocated()'s documented margin. */
 #define CJSON_SPARE 5
@@ -31,6 +32,10 @@ void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...
 void lambda_response_success(lambda_response *res, const char *payload, size_t len,
                              const char *content_type)
 {
+    if (res->stream) { /* already streaming: the payload is more of the stream */
+        lambda_stream_write(res->stream, payload, payload ? len : 0);
+        return;
+    }
     res->kind = LAMBDA_RESPONSE_SUCCESS;
     lambda_buf_clear(&res->payload);
     /* Same rule as the error type: it becomes a header, so no control
@@ -57,6 +62,7 @@ void lambda_response_failure(lambda_response *res, const char *error_type, const
 
 void lambda_response_clear(lambda_response *res)
 {
+    lambda_stream_release(res);
     res->kind = LAMBDA_RESPONSE_NONE;
     lambda_buf_clear(&res->payload);
     res->content_type[0] = '\0';
@@ -206,7 +212,7 @@ void lambda_dispatch(const lambda_handler *h, const lambda_request *req, lambda_
                                     "lambda_response_failure()",
                                     h->name);
     }
-    if (res->kind == LAMBDA_RESPONSE_SUCCESS && res->payload.len > limit) {
+    if (res->kind == LAMBDA_RESPONSE_SUCCESS && !res->stream && res->payload.len > limit) {
         size_t size = res->payload.len;
         lambda_buf_clear(&res->payload);
         /* The wording Lambda itself uses, so tooling recognises it. */

@@ -21,11 +21,19 @@ typedef enum lambda_response_kind {
     LAMBDA_RESPONSE_FAILURE
 } lambda_response_kind;
 
+struct lambda_api;
+struct lambda_invocation;
+
 struct lambda_response {
     lambda_response_kind kind;
     lambda_buf payload;
     char content_type[128];
     lambda_error error;
+    /* Streaming (stream.c): where a stream posts, set before the handler
+     * runs; the stream once the handler opened one. */
+    struct lambda_api *stream_api;
+    const struct lambda_invocation *stream_inv;
+    lambda_stream *stream;
 };
 
 /* Empties a response for the next invocation (keeps the payload memory). */

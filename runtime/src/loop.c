@@ -16,6 +16,7 @@
 #include "handler.h"
 #include "log.h"
 #include "signals.h"
+#include "stream.h"
 
 #define MAX_WORKERS 1024
 
@@ -106,6 +107,8 @@ static int next_invocation(worker *w, lambda_invocation *inv)
 static lambda_api_status post_outcome(worker *w, const lambda_invocation *inv,
                                       const lambda_response *res)
 {
+    if (lambda_stream_pending(res))
+        return lambda_stream_finish(res);
     if (res->kind == LAMBDA_RESPONSE_SUCCESS)
         return lambda_api_post_response(w->api, inv, res->payload.data, res->payload.len,
                                         res->content_type);
@@ -216,6 +219,7 @@ static void invoke(worker *w, lambda_invocation *inv, lambda_response *res)
     lambda_signals_set_request_id(inv->request_id);
 
     lambda_request req = {inv->event.data, inv->event.len, &inv->ctx};
+    lambda_stream_bind(res, w->api, inv);
     lambda_dispatch(rt->handler, &req, res, LAMBDA_RESPONSE_LIMIT);
 
     if (res->kind == LAMBDA_RESPONSE_FAILURE)

@@ -46,6 +46,7 @@ struct fake_api {
     int post_faults[MAX_FAULTS];
     size_t n_post_faults, post_fault_at;
     int end_with_500;
+    int cut_stream;
 
     fake_result *results;
     size_t n_results;
@@ -58,7 +59,8 @@ struct fake_api {
 
 typedef struct request {
     char *body;
-    size_t len;
+    size_t len, cap, total;
+    int64_t first_byte_ms;
 } request;
 
 int64_t fake_now_ms(void)
@@ -191,7 +193,16 @@ static void record(fake_api *f, fake_result *res, struct MHD_Connection *c, requ
     res->request_id = dup_or_null(request_id);
     res->body = rq->body ? rq->body : strdup("");
     res->body_len = rq->len;
+    res->total_len = rq->total;
+    res->first_byte_ms = rq->first_byte_ms;
     rq->body = NULL;
+    res->response_mode = header(c, "Lambda-Runtime-Function-Response-Mode");
+    res->transfer_encoding = header(c, "Transfer-Encoding");
+    res->trailer = header(c, "Trailer");
+    res->trailer_error_type = dup_or_null(
+        MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Type"));
+    res->trailer_error_body = dup_or_null(
+        MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body"));
     res->error_type = header(c, "Lambda-Runtime-Function-Error-Type");
     res->invocation_id = header(c, "Lambda-Runtime-Invocation-Id");
     res->content_type = header(c, "Content-Type");
@@ -287,13 +298,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*upload_size) {
-        char *grown = realloc(rq->body, rq->len + *upload_size + 1);
-        if (!grown)
-            return MHD_NO;
-        memcpy(grown + rq->len, upload, *upload_size);
-        rq->body = grown;
-        rq->len += *upload_size;
-        rq->body[rq->len] = '\0';
+        if (!rq->total)
+            rq->first_byte_ms = fake_now_ms();
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                        "Lambda-Runtime-Function-Response-Mode")) {
+            pthread_mutex_lock(&f->mu);
+            int cut = f->cut_stream;
+            f->cut_stream = 0;
+            pthread_mutex_unlock(&f->mu);
+            if (cut)
+                return MHD_NO; /* MHD closes the connection */
+        }
+        rq->total += *upload_size;
+        /* Streams may be 200 MB: keep the start, count the rest. */
+        size_t keep = rq->len < FAKE_BODY_KEEP ? FAKE_BODY_KEEP - rq->len : 0;
+        if (keep > *upload_size)
+            keep = *upload_size;
+        if (keep && rq->len + keep + 1 > rq->cap) {
+            /* Doubling: sanitizers' realloc always copies. */
+            size_t cap = rq->cap ? rq->cap : 4096;
+            while (cap < rq->len + keep + 1)
+                cap *= 2;
+            char *grown = realloc(rq->body, cap);
+            if (!grown)
+                return MHD_NO;
+            rq->body = grown;
+            rq->cap = cap;
+        }
+        if (keep) {
+            memcpy(rq->body + rq->len, upload, keep);
+            rq->len += keep;
+            rq->body[rq->len] = '\0';
+        }
         *upload_size = 0;
         return MHD_YES;
     }
@@ -380,7 +416,10 @@ int fake_api_listen(fake_api *f)
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
         NULL, NULL, on_request, f, MHD_OPTION_LISTEN_SOCKET, f->fd, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, f, MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
-        MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+        /* Room for large reads: a 200 MB stream in 32 KB pieces costs
+         * seconds of CPU under sanitizers. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1u << 20), MHD_OPTION_END);
     return f->daemon ? 0 : -1;
 }
 
@@ -417,6 +456,11 @@ static void free_result(fake_result *r)
     free(r->invocation_id);
     free(r->content_type);
     free(r->user_agent);
+    free(r->response_mode);
+    free(r->transfer_encoding);
+    free(r->trailer);
+    free(r->trailer_error_type);
+    free(r->trailer_error_body);
 }
 
 void fake_api_stop(fake_api *f)
@@ -498,6 +542,13 @@ void fake_api_fault_post(fake_api *f, int status)
     pthread_mutex_lock(&f->mu);
     if (f->n_post_faults < MAX_FAULTS)
         f->post_faults[f->n_post_faults++] = status;
+    pthread_mutex_unlock(&f->mu);
+}
+
+void fake_api_cut_stream(fake_api *f)
+{
+    pthread_mutex_lock(&f->mu);
+    f->cut_stream = 1;
     pthread_mutex_unlock(&f->mu);
 }
 

@@ -44,7 +44,20 @@ typedef struct fake_result {
     int had_expect;    /* an Expect header arrived */
     int64_t served_ms; /* when /next handed this invocation out */
     int64_t done_ms;   /* when the post arrived */
+    /* Streamed responses: the mode and framing headers, the error
+     * trailers, when the first body byte arrived and how many came. The
+     * body is kept up to FAKE_BODY_KEEP bytes (body_len), the rest only
+     * counted (total_len). */
+    char *response_mode;     /* Lambda-Runtime-Function-Response-Mode */
+    char *transfer_encoding; /* Transfer-Encoding */
+    char *trailer;           /* Trailer (the declaration) */
+    char *trailer_error_type;
+    char *trailer_error_body; /* base64, as sent */
+    int64_t first_byte_ms;
+    size_t total_len;
 } fake_result;
+
+#define FAKE_BODY_KEEP (16u << 20)
 
 /* Listening on 127.0.0.1, port chosen by the kernel. */
 fake_api *fake_api_start(void);
@@ -64,6 +77,9 @@ const char *fake_api_push_body(fake_api *f, const char *body);
 /* Faults, consumed one per request in the order given. */
 void fake_api_fault_next(fake_api *f, fake_fault kind, int param);
 void fake_api_fault_post(fake_api *f, int status);
+/* The next streamed post is cut (connection closed) once its first body
+ * bytes arrived: what the runtime sees when the caller goes away. */
+void fake_api_cut_stream(fake_api *f);
 /* Once the queue is empty, /next answers 500 instead of waiting. */
 void fake_api_end_with_500(fake_api *f);
 

@@ -181,6 +181,61 @@ typedef struct lambda_handler {
 } lambda_handler;
 
 /* ------------------------------------------------------------------------ */
+/* Response streaming                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The most a streamed response may carry, in bytes (200 MiB, Lambda's limit;
+ * the prelude of an HTTP stream counts). A write that would pass it fails
+ * and the invocation ends with Function.ResponseSizeTooLarge. */
+#define LAMBDA_STREAM_LIMIT 209715200
+
+/* A streamed response, owned by the runtime; valid until the handler
+ * returns. */
+typedef struct lambda_stream lambda_stream;
+
+/* What an HTTP caller (a Function URL in RESPONSE_STREAM mode) gets before
+ * the body: sent as Lambda's application/vnd.awslambda.http-integration-
+ * response prelude ({"statusCode","headers","cookies"} then 8 NUL bytes).
+ * `headers` is "Name", "value", ..., NULL; `cookies` is "k=v; Path=/", ...,
+ * NULL; either may be NULL. Copied at once. */
+typedef struct lambda_http_prelude {
+    int status_code; /* 0 means 200 */
+    const char *const *headers;
+    const char *const *cookies;
+} lambda_http_prelude;
+
+/* The streaming handler shape: a raw handler that, instead of answering
+ * with lambda_response_success(), opens a stream on its response and writes
+ * to it. The runtime posts the response to the Runtime API as it is written
+ * (Lambda-Runtime-Function-Response-Mode: streaming, chunked), so callers of
+ * InvokeWithResponseStream or a RESPONSE_STREAM Function URL get the first
+ * bytes while the handler is still running. `content_type` NULL means
+ * application/octet-stream. Returns NULL when `res` cannot stream (out of
+ * memory, or already streaming): the invocation then fails with
+ * Runtime.OutOfMemory or Runtime.StreamError. */
+lambda_stream *lambda_response_stream(lambda_response *res, const char *content_type);
+
+/* The same for HTTP callers: the prelude (status, headers, cookies) goes out
+ * first, then what the handler writes is the HTTP body. */
+lambda_stream *lambda_response_stream_http(lambda_response *res,
+                                           const lambda_http_prelude *prelude);
+
+/* Writes `len` bytes. Memory stays bounded: the runtime buffers at most
+ * 64 KiB per stream and the write blocks while the connection is behind.
+ * Bytes written are on their way before the call returns, so a handler may
+ * sleep between writes. Returns 0, or -1 when the response is over
+ * LAMBDA_STREAM_LIMIT or the connection to the Runtime API broke (the
+ * caller went away): the handler should stop writing and return; further
+ * writes fail at once.
+ *
+ * Errors: lambda_response_failure() on a streaming response before its first
+ * write posts an ordinary error (/error); after it, the error goes out in
+ * the HTTP trailers Lambda reads (Lambda-Runtime-Function-Error-Type and a
+ * base64 Lambda-Runtime-Function-Error-Body), and the caller sees it after
+ * the bytes already sent. */
+int lambda_stream_write(lambda_stream *stream, const void *buf, size_t len);
+
+/* ------------------------------------------------------------------------ */
 /* The runtime loop                                                          */
 /* ------------------------------------------------------------------------ */
 
