@@ -7,7 +7,10 @@
  *   concat    header + parts in index order through one streaming put (S3:
  *             UploadPartCopy for large parts);
  *   finalize  the report's size checked, manifest.json written, parts and
- *             their manifests deleted in one batch;
+ *             their manifests deleted in one batch, with every part-* an
+ *             earlier run of this reportId left beyond this plan (a re-run
+ *             with a larger part size makes fewer parts): a report id
+ *             keeps one plan's objects;
  *   answer    key, uri, counts and (S3) a presigned GET URL.
  * A re-run that finds the parts gone answers from manifest.json.
  *
@@ -49,7 +52,27 @@ typedef struct merge_scan {
     size_t n;
     size_t prefix_len;
     size_t found_csv, found_any;
+    /* Parts of an earlier plan (index >= n): index * 2 + is_manifest. */
+    uint32_t *stale;
+    size_t n_stale, cap_stale;
+    int out_of_memory;
 } merge_scan;
+
+/* Remembers a part of an earlier plan, to be deleted with this plan's. */
+static void note_stale(merge_scan *ms, long idx, int manifest)
+{
+    if (ms->n_stale == ms->cap_stale) {
+        size_t cap = ms->cap_stale ? ms->cap_stale * 2 : 64;
+        uint32_t *grown = realloc(ms->stale, cap * sizeof *grown);
+        if (!grown) {
+            ms->out_of_memory = 1;
+            return;
+        }
+        ms->stale = grown;
+        ms->cap_stale = cap;
+    }
+    ms->stale[ms->n_stale++] = (uint32_t)idx * 2 + (uint32_t)manifest;
+}
 
 /* The totals of a merged report (also its manifest.json). */
 typedef struct merge_totals {
@@ -89,8 +112,12 @@ static int merge_visit(const char *key, uint64_t size, void *ud)
     if (end != name + 6 || idx < 0)
         return 0;
     int csv = strcmp(end, ".csv") == 0, json = strcmp(end, ".json") == 0;
-    if ((!csv && !json) || (size_t)idx >= ms->n)
-        return 0; /* not ours, or beyond this plan: left alone */
+    if (!csv && !json)
+        return 0; /* not ours: left alone */
+    if ((size_t)idx >= ms->n) {
+        note_stale(ms, idx, json);
+        return ms->out_of_memory;
+    }
     ms->found_any++;
     if (csv) {
         ms->parts[idx].have_csv = 1;
@@ -166,13 +193,19 @@ static int plan_parts(lambda_store *report, const report_keys *keys, const merge
     }
     if (in->claims && take_claims(in->claims, ms->parts, n, err) != 0)
         return -1;
-    return lambda_store_list(report, keys->part_prefix, NULL, merge_visit, ms, err);
+    int rc = lambda_store_list(report, keys->part_prefix, NULL, merge_visit, ms, err);
+    if (ms->out_of_memory)
+        lambda_error_set(err, "StoreUnavailable", "out of memory");
+    return rc;
 }
 
-/* Deletes every part and manifest found, DELETE_CHUNK keys a call. */
-static int delete_parts(lambda_store *report, const merge_input *in, const part_info *parts,
-                        size_t n, lambda_error *err)
+/* Deletes every part and manifest found, this plan's and earlier plans',
+ * DELETE_CHUNK keys a call. */
+static int delete_parts(lambda_store *report, const merge_input *in, const merge_scan *ms,
+                        lambda_error *err)
 {
+    const part_info *parts = ms->parts;
+    size_t n = ms->n;
     char(*keys)[REPORT_KEY_MAX] = malloc(DELETE_CHUNK * sizeof *keys);
     const char **ptrs = malloc(DELETE_CHUNK * sizeof *ptrs);
     if (!keys || !ptrs) {
@@ -183,6 +216,15 @@ static int delete_parts(lambda_store *report, const merge_input *in, const part_
     }
     size_t k = 0;
     int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ms->n_stale; i++) {
+        if (k == DELETE_CHUNK) {
+            rc = lambda_store_delete_many(report, ptrs, k, err);
+            k = 0;
+        }
+        report_part_key(keys[k], in->customer, in->report_id, ms->stale[i] / 2, ms->stale[i] % 2);
+        ptrs[k] = keys[k];
+        k++;
+    }
     for (size_t i = 0; rc == 0 && i <= n; i++) {
         /* Flush before a part that might not fit, and after the last. */
         if (k > 0 && (i == n || k + 2 > DELETE_CHUNK)) {
@@ -269,7 +311,7 @@ static cJSON *answer_rerun(lambda_store *report, const merge_input *in, const re
                              n - ms->found_csv, n);
         return NULL;
     }
-    if (ms->found_any && delete_parts(report, in, ms->parts, n, err) != 0)
+    if ((ms->found_any || ms->n_stale) && delete_parts(report, in, ms, err) != 0)
         return NULL;
     merge_totals t = {(uint64_t)rows, (uint64_t)bytes, (uint64_t)skipped};
     return merge_output(report, in, keys, &t, n, err);
@@ -368,7 +410,7 @@ static int finalize(lambda_store *report, const merge_input *in, const report_ke
     cJSON_Delete(m);
     if (rc != 0)
         return -1;
-    return delete_parts(report, in, ms->parts, ms->n, err);
+    return delete_parts(report, in, ms, err);
 }
 
 cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context *ctx,
@@ -402,6 +444,7 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
                    ms.n, keys.report, t.rows, t.bytes);
 done:
     free(ms.parts);
+    free(ms.stale);
     lambda_store_close(report);
     return out;
 }

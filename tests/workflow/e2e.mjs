@@ -217,6 +217,27 @@ async function aws(endpoint, ...cli) {
 
 // ---- cases ----
 
+async function rerunWithAnotherPartSize(mapMode) {
+  const store = join(work, 'store');
+  generate(store);
+  const expected = expectedEvents(store, CUSTOMER, FROM, TO);
+  const name = `rerun-${mapMode.toLowerCase()}`;
+  const dir = join(store, 'reports', CUSTOMER, `e2e-${name}`);
+  const mode = ['--map-mode', mapMode];
+  const first = await runWorkflow(name, { dataStore: `file://${store}`, env: { REPORT_TEST_FAULT: 'permanent:2' },
+    extra: [...mode, '--concurrency', '1'] });
+  assert.equal(first.status, 1, 'the first run fails at part 2');
+  const left = listFiles(dir).map((f) => f.slice(dir.length + 1)).sort();
+  log(`left by the failed run: ${left.join(' ')}`);
+  assert.ok(left.includes('part-000001.csv'), `the failed run left parts behind: ${left}`);
+  const again = await runWorkflow(name, { dataStore: `file://${store}`, extra: [...mode, '--param', 'PartSizeBytes=67108864'] });
+  assert.equal(again.status, 0, `re-run: ${again.result?.error}: ${again.result?.cause}`);
+  assert.equal(partsFromEvents(again.events), 1, 'the re-run has one part');
+  assert.equal(again.result.output.rows, expected.ids.length);
+  assertSameEvents(readFileSync(join(dir, 'report.csv'), 'utf8'), expected);
+  assertPartsRemoved(listFiles(dir).map((f) => f.slice(dir.length + 1)));
+}
+
 const cases = {
   // Bad usage and a broken setup end with status 2 and a message that names
   // the problem, and never leave the emulator running.
@@ -379,6 +400,14 @@ const cases = {
     assert.match(run.stdout, /No data\s+cust0001, 2023-06-01 \.\. 2023-06-30/);
     assert.ok(!existsSync(join(store, 'reports', CUSTOMER, 'e2e-nodata', 'report.csv')), 'no report');
   },
+
+  // A report id has one plan: a first run with 1 MiB parts fails at part 2
+  // (concurrency 1, so parts 0 and 1 are stored), the re-run of the same
+  // report id with 64 MiB parts makes one part; its merge removes the old
+  // run's part 1 (beyond its plan) with its own: only report.csv,
+  // plan.json and manifest.json stay.
+  async rerun() { await rerunWithAnotherPartSize('INLINE'); },
+  async rerun_distributed() { await rerunWithAnotherPartSize('DISTRIBUTED'); },
 
   async invalid() {
     const store = join(work, 'store');
