@@ -5,6 +5,7 @@
 #ifndef LAMBDA_LOCAL_FUNCTION_H
 #define LAMBDA_LOCAL_FUNCTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define LAMBDA_LOCAL_DEFAULT_TIMEOUT 3.0
@@ -18,6 +19,12 @@ typedef struct lambda_local_var {
     char *value;
 } lambda_local_var;
 
+typedef enum lambda_local_url_mode {
+    LAMBDA_LOCAL_URL_NONE,
+    LAMBDA_LOCAL_URL_BUFFERED,
+    LAMBDA_LOCAL_URL_RESPONSE_STREAM
+} lambda_local_url_mode;
+
 typedef struct lambda_local_function {
     char *name;         /* logical id: the name invokes use */
     char *handler;      /* _HANDLER */
@@ -29,6 +36,9 @@ typedef struct lambda_local_function {
     int memory_mb;
     lambda_local_var *vars;
     size_t var_count;
+    /* FunctionUrlConfig (function_url.h): none, BUFFERED or RESPONSE_STREAM. */
+    lambda_local_url_mode url_mode;
+    bool url_iam; /* AuthType: AWS_IAM */
 } lambda_local_function;
 
 typedef struct lambda_local_functions {

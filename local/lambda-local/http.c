@@ -84,7 +84,11 @@ bool lambda_local_http_collect(void **req_cls, const char *upload_data, size_t *
         return false;
     }
     if (*upload_data_size > 0) {
-        body_append(body, upload_data, *upload_data_size);
+        if (body->sink && !body->aborted &&
+            !body->sink(body->sink_arg, upload_data, *upload_data_size))
+            body->aborted = true;
+        else if (!body->sink)
+            body_append(body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return false;
     }
@@ -118,6 +122,8 @@ void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **
                 pthread_cond_broadcast(&tracker->idle);
             pthread_mutex_unlock(&tracker->lock);
         }
+        if (body->sink_free)
+            body->sink_free(body->sink_arg);
         free(body->data);
         free(body);
         *req_cls = NULL;

@@ -17,6 +17,14 @@ typedef struct lambda_local_body {
     size_t len, cap, limit;
     bool too_large;
     bool tracked; /* counted in a tracker */
+    /* A streamed upload (stream.c): chunks go to `sink` as they arrive
+     * instead of being stored; `sink` returning false sets `aborted` (the
+     * handler then drops the connection). `sink_free(sink_arg)` runs when
+     * the request ends, however it ends. */
+    bool (*sink)(void *arg, const char *data, size_t len);
+    void (*sink_free)(void *arg);
+    void *sink_arg;
+    bool aborted;
 } lambda_local_body;
 
 /* Counts requests in progress (from their first callback until MHD has sent

@@ -1,6 +1,8 @@
 /* Invocations: creation, completion hand-off, reference counting. */
 #include "invocation.h"
 
+#include "stream.h"
+
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +55,7 @@ void lambda_local_invocation_release(lambda_local_invocation *inv)
     free(inv->trace_id);
     free(inv->invoked_arn);
     free(inv->result);
+    lambda_local_stream_free(inv->stream);
     free(inv);
 }
 

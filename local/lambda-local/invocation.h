@@ -25,6 +25,9 @@ typedef struct lambda_local_invocation {
     char *trace_id;       /* Lambda-Runtime-Trace-Id */
     char *invoked_arn;    /* Lambda-Runtime-Invoked-Function-Arn */
     bool asynchronous;    /* Event invocation: nobody waits for the result */
+    /* A caller reading the response as it is streamed (stream.h), or NULL.
+     * Guarded by `lock`; freed with the invocation. */
+    struct lambda_local_stream *stream;
 
     /* Set by the pool under its lock. */
     int64_t deadline_ms;                  /* wall clock, Lambda-Runtime-Deadline-Ms */

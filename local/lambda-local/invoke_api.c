@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "http.h"
+#include "stream_invoke.h"
 
 #define FUNCTIONS_PREFIX "/2015-03-31/functions/"
 #define INVOCATIONS_SUFFIX "/invocations"
@@ -229,6 +230,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                    LAMBDA_LOCAL_REQUEST_LIMIT, &api->requests, &body))
         return MHD_YES;
 
+    enum MHD_Result streamed;
+    if (lambda_local_stream_route(api->pools, api->count, conn, url, method, body, &streamed))
+        return streamed; /* InvokeWithResponseStream, Function URLs */
     /* MHD hands us the path already percent-decoded, so a URL-encoded ARN
      * arrives with its colons. */
     size_t url_len = strlen(url), pre = strlen(FUNCTIONS_PREFIX), suf = strlen(INVOCATIONS_SUFFIX);

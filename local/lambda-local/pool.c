@@ -386,6 +386,17 @@ static int take_answer(lambda_local_env *env, const char *request_id, char *body
     return 0;
 }
 
+lambda_local_invocation *lambda_local_pool_current(lambda_local_env *env, const char *request_id)
+{
+    lambda_local_pool *pool = env->pool;
+    pthread_mutex_lock(&pool->lock);
+    lambda_local_invocation *inv = check_request_locked(env, request_id) == 0 ? env->current : NULL;
+    if (inv)
+        lambda_local_invocation_retain(inv);
+    pthread_mutex_unlock(&pool->lock);
+    return inv;
+}
+
 int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body, size_t len,
                               bool too_large)
 {

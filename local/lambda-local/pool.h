@@ -46,6 +46,11 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env);
 int lambda_local_pool_respond(lambda_local_env *env, const char *request_id, char *body, size_t len,
                               bool too_large);
 
+/* The invocation `env` is running if its id is `request_id`, with a
+ * reference for the caller; NULL otherwise (a streamed /response checks
+ * the id when it starts, see stream.c). */
+lambda_local_invocation *lambda_local_pool_current(lambda_local_env *env, const char *request_id);
+
 /* /invocation/{id}/error. Takes `body` (Lambda's error JSON; anything else
  * is wrapped). `error_type`: Lambda-Runtime-Function-Error-Type or NULL. */
 int lambda_local_pool_error(lambda_local_env *env, const char *request_id, char *body, size_t len,

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "http.h"
 #include "pool.h"
+#include "stream.h"
 
 #define PREFIX "/2018-06-01/runtime/"
 #define EXTENSION "/2020-01-01/extension/"
@@ -148,6 +149,16 @@ static bool parse_invocation_url(const char *url, char *id, size_t idlen, const 
     return true;
 }
 
+/* A streaming /response begins: its body may go straight to the caller. */
+static void begin_stream(lambda_local_runtime_api *api, struct MHD_Connection *conn,
+                         const char *url, lambda_local_body *body)
+{
+    char id[128];
+    const char *verb = NULL;
+    if (parse_invocation_url(url, id, sizeof id, &verb) && strcmp(verb, "response") == 0)
+        lambda_local_stream_upload_begin(api->env, conn, id, body);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **req_cls)
@@ -155,9 +166,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     (void)version;
     lambda_local_runtime_api *api = cls;
     lambda_local_body *body = NULL;
+    bool first = *req_cls == NULL;
     if (!lambda_local_http_collect(req_cls, upload_data, upload_data_size,
-                                   LAMBDA_LOCAL_RESPONSE_LIMIT, NULL, &body))
-        return MHD_YES;
+                                   LAMBDA_LOCAL_RESPONSE_LIMIT, NULL, &body)) {
+        lambda_local_body *b = *req_cls;
+        if (first && lambda_local_stream_is_streaming(conn))
+            begin_stream(api, conn, url, b);
+        return b->aborted ? MHD_NO : MHD_YES; /* the streaming caller is gone */
+    }
 
     bool is_get = strcmp(method, "GET") == 0;
     bool is_post = strcmp(method, "POST") == 0;
@@ -181,6 +197,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         (strcmp(verb, "response") == 0 || strcmp(verb, "error") == 0)) {
         if (!is_post)
             return send_error(conn, 405, "MethodNotAllowed", "use POST");
+        if (strcmp(verb, "response") == 0 && lambda_local_stream_is_streaming(conn))
+            return send_verdict(conn, lambda_local_stream_upload_end(api->env, conn, id, body));
         bool too_large = body->too_large;
         size_t len = 0;
         char *data = lambda_local_body_take(body, &len);

@@ -200,6 +200,30 @@ static void read_logging(template_ctx *t, lambda_local_function *fn, yaml_node_t
     free(level);
 }
 
+/* FunctionUrlConfig: InvokeMode (BUFFERED by default) and AuthType. */
+static int read_function_url(template_ctx *t, lambda_local_function *fn, yaml_node_t *config)
+{
+    if (!config)
+        return 0;
+    char *mode = NULL, *auth = NULL;
+    value_kind km = read_scalar(t, map_get(t, config, "InvokeMode"), &mode);
+    value_kind ka = read_scalar(t, map_get(t, config, "AuthType"), &auth);
+    int rc = 0;
+    if (km == VALUE_MISSING || (km == VALUE_OK && strcmp(mode, "BUFFERED") == 0))
+        fn->url_mode = LAMBDA_LOCAL_URL_BUFFERED;
+    else if (km == VALUE_OK && strcmp(mode, "RESPONSE_STREAM") == 0)
+        fn->url_mode = LAMBDA_LOCAL_URL_RESPONSE_STREAM;
+    else
+        rc = fail(t, fn->name, "FunctionUrlConfig.InvokeMode must be BUFFERED or RESPONSE_STREAM");
+    if (rc == 0 && ka == VALUE_OK && strcmp(auth, "AWS_IAM") == 0)
+        fn->url_iam = true;
+    else if (rc == 0 && !(ka == VALUE_OK && strcmp(auth, "NONE") == 0))
+        rc = fail(t, fn->name, "FunctionUrlConfig.AuthType must be AWS_IAM or NONE");
+    free(mode);
+    free(auth);
+    return rc;
+}
+
 static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
                          yaml_node_t *globals, const char *base_dir, lambda_local_functions *out)
 {
@@ -232,7 +256,7 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
         read_variables(t, fn, map_get(t, props, "Environment")) != 0)
         return -1;
     read_logging(t, fn, property(t, props, globals, "LoggingConfig"));
-    return 0;
+    return read_function_url(t, fn, map_get(t, props, "FunctionUrlConfig"));
 }
 
 static int load_document(template_ctx *t, lambda_local_functions *out)

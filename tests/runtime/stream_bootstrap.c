@@ -9,6 +9,9 @@
  *    "fail_after": K,             fail (Test.MidStream) after K writes
  *    "fail_before": true}         open the stream, fail before any write
  *
+ * Through a Function URL the controls are the request body, and
+ * {"echo_event": true} (or the path /echo) streams the 2.0 event back.
+ *
  * The bytes follow one pattern over the whole stream: byte i is
  * 'a' + i % 26, so a client can check every byte. A write that fails is
  * logged as "stream write failed after N bytes" and the handler returns. */
@@ -87,6 +90,27 @@ static void stream(const lambda_request *req, lambda_response *res, void *userda
     if (!event) {
         lambda_response_failure(res, "InvalidInput", "the event is not JSON");
         return;
+    }
+    /* A Function URL event (payload format 2.0): the controls are its body,
+     * and "echo_event" streams the event itself back. */
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(event, "version");
+    const cJSON *url_body = cJSON_GetObjectItemCaseSensitive(event, "body");
+    if (cJSON_IsString(version) && strcmp(version->valuestring, "2.0") == 0) {
+        cJSON *controls = cJSON_IsString(url_body) ? cJSON_Parse(url_body->valuestring) : NULL;
+        if (!controls)
+            controls = cJSON_CreateObject();
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(event, "rawPath");
+        int echo_path = cJSON_IsString(path) && strcmp(path->valuestring, "/echo") == 0;
+        if (echo_path || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(controls, "echo_event"))) {
+            lambda_stream *s = open_stream(controls, res);
+            if (s)
+                lambda_stream_write(s, req->payload, req->payload_len);
+            cJSON_Delete(controls);
+            cJSON_Delete(event);
+            return;
+        }
+        cJSON_Delete(event);
+        event = controls;
     }
     long chunks = number(event, "chunks", 3), size = number(event, "size", 16);
     long pause = number(event, "sleep_ms", 0), fail_after = number(event, "fail_after", -1);
