@@ -25,7 +25,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 # musl for the static packaging build.
 pkgs=(build-essential cmake pkg-config git ca-certificates
       libcurl4-openssl-dev libssl-dev libcjson-dev libexpat1-dev
-      libmicrohttpd-dev libyaml-dev libcmocka-dev
+      libmicrohttpd-dev libyaml-dev libcmocka-dev zlib1g-dev
       musl-tools dpkg-dev zip unzip file jq valgrind openssl awscli
       clang-14 libclang-rt-14-dev util-linux procps time python3
       curl busybox-static libmbedtls-dev clang-format-14)
