@@ -110,7 +110,10 @@ flock -w 600 9 || die "timed out waiting for $cache/.lock"
 
 while read -r name version sha256 deb_pkg deb_file url; do
   case "$name" in ''|'#'*) continue ;; esac
-  dest="$cache/$name-$version.tar.gz"
+  # Cached under the orig's own compression: NAME-VERSION.tar.gz or .tar.xz.
+  ext=tar.gz
+  case "$deb_file" in *.tar.xz) ext=tar.xz ;; esac
+  dest="$cache/$name-$version.$ext"
   if [ -f "$dest" ] && [ "$(sha256_of "$dest")" = "$sha256" ]; then
     continue
   fi
