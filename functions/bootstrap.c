@@ -1,9 +1,9 @@
 /*
  * The real bootstrap: the report handlers behind one executable, routed by
- * _HANDLER (SplitDateRange, GenerateSubReport, MergeSubReports — also the
- * SAM logical IDs). The init hook checks DATA_STORE / REPORT_STORE once, so
- * a misconfigured function fails at init with a clear error instead of on
- * every invocation.
+ * _HANDLER (SplitDateRange, GenerateSubReport, MergeSubReports,
+ * SummarizeReport — also the SAM logical IDs). The init hook checks
+ * DATA_STORE / REPORT_STORE once, so a misconfigured function fails at init
+ * with a clear error instead of on every invocation.
  */
 #include <curl/curl.h>
 
@@ -21,6 +21,7 @@ int main(void)
         {.name = "SplitDateRange", .json = lambda_report_split_date_range},
         {.name = "GenerateSubReport", .json = lambda_report_generate_sub_report},
         {.name = "MergeSubReports", .json = lambda_report_merge_sub_reports},
+        {.name = "SummarizeReport", .json = lambda_report_summarize_report},
     };
     const lambda_runtime_config config = {
         .handlers = handlers,

@@ -77,7 +77,43 @@ static void note_stale(merge_scan *ms, long idx, int manifest)
 /* The totals of a merged report (also its manifest.json). */
 typedef struct merge_totals {
     uint64_t rows, bytes, skipped;
+    cJSON *skipped_by; /* the parts' skippedBy summed (SummarizeReport reads it) */
 } merge_totals;
+
+/* Adds a part manifest's {"reason": n, …} to the totals' skippedBy. */
+static void add_skipped_by(merge_totals *t, const cJSON *manifest)
+{
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(manifest, "skippedBy"), *reason;
+    if (!t->skipped_by)
+        t->skipped_by = cJSON_CreateObject();
+    cJSON_ArrayForEach(reason, by)
+    {
+        if (!cJSON_IsNumber(reason) || !reason->string)
+            continue;
+        cJSON *sum = cJSON_GetObjectItemCaseSensitive(t->skipped_by, reason->string);
+        if (sum)
+            cJSON_SetNumberValue(sum, sum->valuedouble + reason->valuedouble);
+        else
+            cJSON_AddNumberToObject(t->skipped_by, reason->string, reason->valuedouble);
+    }
+}
+
+/* The skippedBy of a part whose rows came from the Map's claims: only parts
+ * that skipped lines need their manifest read. */
+static int claimed_skipped_by(lambda_store *report, const merge_input *in, const part_info *p,
+                              size_t i, merge_totals *t, lambda_error *err)
+{
+    if (p->skipped == 0 || !p->have_manifest)
+        return 0;
+    char mkey[REPORT_KEY_MAX];
+    report_part_key(mkey, in->customer, in->report_id, i, 1);
+    cJSON *m = report_read_json(report, mkey, err);
+    if (!m)
+        return -1;
+    add_skipped_by(t, m);
+    cJSON_Delete(m);
+    return 0;
+}
 
 static int read_input(const cJSON *event, merge_input *in, lambda_error *err)
 {
@@ -313,7 +349,7 @@ static cJSON *answer_rerun(lambda_store *report, const merge_input *in, const re
     }
     if ((ms->found_any || ms->n_stale) && delete_parts(report, in, ms, err) != 0)
         return NULL;
-    merge_totals t = {(uint64_t)rows, (uint64_t)bytes, (uint64_t)skipped};
+    merge_totals t = {(uint64_t)rows, (uint64_t)bytes, (uint64_t)skipped, NULL};
     return merge_output(report, in, keys, &t, n, err);
 }
 
@@ -334,6 +370,7 @@ static int verify_parts(lambda_store *report, const merge_input *in, part_info *
             report_get_int(m, "rows", 0, REPORT_JSON_INT_MAX, &r);
             report_get_int(m, "bytes", 0, REPORT_JSON_INT_MAX, &b);
             report_get_int(m, "skipped", 0, REPORT_JSON_INT_MAX, &sk);
+            add_skipped_by(t, m);
             cJSON_Delete(m);
             if (r < 0 || b < 0 || sk < 0) {
                 lambda_error_set(err, "MergeMismatch", "manifest of part %zu is malformed", i);
@@ -344,6 +381,8 @@ static int verify_parts(lambda_store *report, const merge_input *in, part_info *
             parts[i].skipped = (uint64_t)sk;
         } else if (!parts[i].claimed) {
             invalid(err, "%s", "parts must list every index 0..n-1 once");
+            return -1;
+        } else if (claimed_skipped_by(report, in, &parts[i], i, t, err) != 0) {
             return -1;
         }
         if (parts[i].size != parts[i].bytes) {
@@ -406,6 +445,8 @@ static int finalize(lambda_store *report, const merge_input *in, const report_ke
     cJSON_AddNumberToObject(m, "bytes", (double)t->bytes);
     cJSON_AddNumberToObject(m, "parts", (double)ms->n);
     cJSON_AddNumberToObject(m, "skipped", (double)t->skipped);
+    if (t->skipped_by)
+        cJSON_AddItemToObject(m, "skippedBy", cJSON_Duplicate(t->skipped_by, 1));
     int rc = report_put_json(report, keys->manifest, m, err);
     cJSON_Delete(m);
     if (rc != 0)
@@ -427,7 +468,7 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
     report_keys_init(&keys, in.customer, in.report_id);
     merge_scan ms = {0};
     cJSON *out = NULL;
-    merge_totals t;
+    merge_totals t = {0};
     if (plan_count(report, &keys, &in, err) != 0 || plan_parts(report, &keys, &in, &ms, err) != 0)
         goto done;
     if (ms.found_csv < ms.n) {
@@ -443,6 +484,7 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
         lambda_log(LAMBDA_LOG_INFO, "merged %zu parts into %s: %" PRIu64 " rows, %" PRIu64 " bytes",
                    ms.n, keys.report, t.rows, t.bytes);
 done:
+    cJSON_Delete(t.skipped_by);
     free(ms.parts);
     free(ms.stale);
     lambda_store_close(report);

@@ -135,6 +135,9 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
                                          lambda_error *err, void *userdata);
 cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context *ctx,
                                        lambda_error *err, void *userdata);
+/* SummarizeReport (handler_summarize.c): summary.json beside a merged report. */
+cJSON *lambda_report_summarize_report(const cJSON *event, const lambda_context *ctx,
+                                      lambda_error *err, void *userdata);
 
 #ifdef __cplusplus
 }
