@@ -443,8 +443,10 @@ async function main() {
   }
 
   // A customer without a single object (a typo, an unknown id): nothing to
-  // run, and nothing is written into the user's store.
-  if (await customerHasData(opts) === false) {
+  // run, and nothing is written into the user's store. An id the functions
+  // refuse (e.g. "../x", which a path join would even resolve elsewhere) is
+  // left to SplitDateRange, whose InvalidInput the failure path reports.
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(opts.customer) && await customerHasData(opts) === false) {
     console.error(await noDataMessage(opts, true));
     if (opts.result) writeFileSync(opts.result, `${JSON.stringify({ reportId: opts.reportId, status: 'NO_DATA', noData: true }, null, 2)}\n`);
     return 3;
