@@ -62,13 +62,18 @@ function world(faults = {}, { partCount = 4 } = {}) {
       calls.push(['MergeSubReports', input]);
       fail('merge');
       const parts = input.parts ?? [0, 1, 2, 3].map((i) => ({ rows: 10 + i }));
-      return { uri: `file:///store/reports/${input.customerId}/${input.reportId}/report.csv`, rows: parts.reduce((a, p) => a + p.rows, 0), parts: parts.length, bytes: 4000, skipped: 4 };
+      return { customerId: input.customerId, reportId: input.reportId, uri: `file:///store/reports/${input.customerId}/${input.reportId}/report.csv`, rows: parts.reduce((a, p) => a + p.rows, 0), parts: parts.length, bytes: 4000, skipped: 4 };
+    },
+    SummarizeReport: (input) => {
+      calls.push(['SummarizeReport', input]);
+      fail('summary');
+      return { customerId: input.customerId, reportId: input.reportId, key: `reports/${input.customerId}/${input.reportId}/summary.json`, rows: 46, days: 4, types: 2 };
     },
     NotifySuccess: (input) => { calls.push(['NotifySuccess', sns(input)]); return { MessageId: 'm1' }; },
     NotifyNoData: (input) => { calls.push(['NotifyNoData', sns(input)]); return { MessageId: 'm3' }; },
     NotifyFailure: (input) => { calls.push(['NotifyFailure', sns(input)]); return { MessageId: 'm2' }; },
   };
-  for (const name of ['SplitDateRange', 'GenerateSubReport', 'MergeSubReports']) handlers[name] = viaLambdaInvoke(name, handlers[name]);
+  for (const name of ['SplitDateRange', 'GenerateSubReport', 'MergeSubReports', 'SummarizeReport']) handlers[name] = viaLambdaInvoke(name, handlers[name]);
   return { calls, handlers };
 }
 
@@ -119,7 +124,10 @@ for (const mode of ['INLINE', 'DISTRIBUTED']) {
     const note = w.calls.find(([s]) => s === 'NotifySuccess')[1];
     assert.equal(note.TopicArn, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
     assert.equal(JSON.parse(note.Message).uri, 'file:///store/reports/c-1/exec-name-42/report.csv');
-    assert.deepEqual(r.output, JSON.parse(note.Message), 'the execution output is the merge result');
+    const { summary, ...report } = r.output;
+    assert.deepEqual(report, JSON.parse(note.Message), 'the execution output is the merge result…');
+    assert.deepEqual(summary.key, 'reports/c-1/exec-name-42/summary.json', '…plus the summary');
+    assert.deepEqual(w.calls.find(([s]) => s === 'SummarizeReport')[1], { customerId: 'c-1', reportId: 'exec-name-42' });
     assert.equal(count(w.calls, 'NotifyFailure'), 0);
   });
 
@@ -134,6 +142,38 @@ for (const mode of ['INLINE', 'DISTRIBUTED']) {
     const msg = JSON.parse(note.Message);
     assert.deepEqual({ ...msg, message: undefined }, { status: 'NO_DATA', reportId: 'empty-1', customerId: 'c-1', from: '2024-01-01', to: '2024-01-04', message: undefined });
     assert.deepEqual(r.output, msg, 'the execution output is the NO_DATA description');
+  });
+
+  await check(`${mode}: a failing SummarizeReport branch is caught in its branch: report notified, execution succeeds, output says why`, async () => {
+    const w = world({ summary: 'SummaryMismatch' });
+    const r = await run(definition, w);
+    assert.equal(r.error, undefined, r.cause);
+    assert.equal(count(w.calls, 'SummarizeReport'), 1, 'SummaryMismatch is not retried');
+    assert.equal(count(w.calls, 'NotifySuccess'), 1);
+    assert.equal(count(w.calls, 'NotifyFailure'), 0);
+    assert.equal(r.output.summary.status, 'FAILED');
+    assert.equal(r.output.summary.error, 'SummaryMismatch');
+    assert.equal(JSON.parse(r.output.summary.cause).errorType, 'SummaryMismatch');
+    assert.equal(r.output.rows, 46, 'the merge result is still the output');
+  });
+
+  await check(`${mode}: StoreUnavailable on SummarizeReport is retried inside the Parallel`, async () => {
+    const w = world({ summary: ['StoreUnavailable'] });
+    const r = await run(definition, w);
+    assert.equal(r.error, undefined, r.cause);
+    assert.equal(count(w.calls, 'SummarizeReport'), 2);
+    assert.equal(r.output.summary.rows, 46);
+  });
+
+  await check(`${mode}: a notification branch that keeps failing fails the Parallel, whose Catch takes the failure path`, async () => {
+    const w = world();
+    let attempts = 0;
+    w.handlers.NotifySuccess = () => { attempts++; throw lambdaError('SNS.InternalErrorException', 'down'); };
+    const r = await run(definition, w);
+    assert.equal(r.error, 'SNS.InternalErrorException');
+    assert.equal(attempts, 4, 'publish tried 1 + 3 times');
+    assert.equal(count(w.calls, 'NotifyFailure'), 1);
+    assert.equal(JSON.parse(w.calls.find(([s]) => s === 'NotifyFailure')[1].Message).error, 'SNS.InternalErrorException');
   });
 
   await check(`${mode}: StoreUnavailable / StoreThrottled / Runtime.ExitError on a part are retried and the run succeeds`, async () => {

@@ -36,11 +36,11 @@ function aslValidator(path) {
   return spawnSync(process.execPath, [validatorBin, '--json-path', path], { encoding: 'utf8', timeout: 30000 });
 }
 
-const HANDLERS = ['SplitDateRange', 'GenerateSubReport', 'MergeSubReports'];
+const HANDLERS = ['SplitDateRange', 'GenerateSubReport', 'MergeSubReports', 'SummarizeReport'];
 const AWS_LAMBDA_TRANSIENT = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException',
   'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const OUR_RETRYABLE = ['StoreUnavailable', 'StoreThrottled'];
-const NEVER_RETRIED = ['InvalidInput', 'StoreAccessDenied', 'StoreNotFound', 'MergeMismatch', 'InjectedFault', 'States.ALL', 'States.TaskFailed'];
+const NEVER_RETRIED = ['InvalidInput', 'StoreAccessDenied', 'StoreNotFound', 'MergeMismatch', 'SummaryMismatch', 'SummaryTooLarge', 'InjectedFault', 'States.ALL', 'States.TaskFailed'];
 
 const stacks = {
   INLINE: new LocalStack(join(root, 'template.yaml'), { parameters: { DataBucketName: 'data-bucket', MapMode: 'INLINE' } }),
@@ -83,7 +83,7 @@ check('SAM transform and Globals: provided.al2023, x86_64, Timeout, MemorySize, 
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
 });
 
-check('exactly the three functions, Handler = logical ID = handler name', () => {
+check('exactly the four functions, Handler = logical ID = handler name', () => {
   const fns = stacks.INLINE.functions();
   assert.deepEqual([...fns].sort(), [...HANDLERS].sort());
   for (const fn of fns) assert.equal(stacks.INLINE.functionProperties(fn).Handler, fn);
@@ -153,7 +153,7 @@ check('function policies: read only the data prefix, write only reports/, listin
 for (const [mode, stack] of Object.entries(stacks)) {
   const id = stack.stateMachineId();
   const fnArns = HANDLERS.map((h) => `arn:aws:lambda:us-east-1:123456789012:function:${h}`);
-  check(`${mode} state machine role: invoke exactly the three functions, publish only to the topic`, () => {
+  check(`${mode} state machine role: invoke exactly the four functions, publish only to the topic`, () => {
     const sts = statements(stack, id);
     const invoke = sts.filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
     assert.equal(invoke.length, 1);
@@ -216,6 +216,18 @@ for (const [mode, stack] of Object.entries(stacks)) {
     assert.equal(definition.States.DescribeNoData.Next, 'NotifyNoData');
     assert.equal(definition.States.NotifyNoData.Next, 'NoData');
     assert.equal(definition.States.NoData.Type, 'Succeed');
+    // After the merge, a Parallel: one branch notifies, the other
+    // summarizes; a failed summary is caught in its branch, any other branch
+    // failure by the Parallel's Catch.
+    assert.equal(definition.States.MergeSubReports.Next, 'PublishReport');
+    const par = definition.States.PublishReport;
+    assert.equal(par.Type, 'Parallel');
+    assert.deepEqual(par.Branches.map((b) => b.StartAt), ['NotifySuccess', 'SummarizeReport']);
+    assert.deepEqual(par.Catch, [{ ErrorEquals: ['States.ALL'], Next: 'DescribeFailure' }]);
+    const summarize = par.Branches[1].States.SummarizeReport;
+    assert.deepEqual(summarize.Catch, [{ ErrorEquals: ['States.ALL'], Next: 'SummaryFailed' }]);
+    assert.equal(par.Branches[1].States.SummaryFailed.Type, 'Pass');
+    assert.equal(par.End, true);
     const map = definition.States.GenerateSubReports;
     assert.equal(map.ItemProcessor.ProcessorConfig.Mode, mode);
     assert.ok(map.ItemsPath && map.ItemSelector && map.MaxConcurrencyPath);

@@ -5,7 +5,7 @@
 //
 //   node e2e.mjs --case NAME --root REPO --lambda-local PATH --bootstrap PATH --gen PATH
 //
-// Cases: usage, handlers, file, s3, transient, permanent, invalid, distributed, nodata.
+// Cases: usage, handlers, file, s3, transient, permanent, invalid, distributed, nodata, summaryfail.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -166,13 +166,47 @@ function assertSucceeded(run, expected, reportText) {
   return message;
 }
 
-// After a verified merge only the report and the functions' small
-// bookkeeping documents (plan.json from the split, manifest.json from the
-// merge) stay: every part-NNNNNN.csv / .json is gone.
+// After a verified merge only the report, its summary and the functions'
+// small bookkeeping documents (plan.json from the split, manifest.json from
+// the merge) stay: every part-NNNNNN.csv / .json is gone.
 function assertPartsRemoved(names) {
   assert.ok(names.includes('report.csv'), `report.csv among ${names}`);
   assert.deepEqual(names.filter((n) => n.startsWith('part-')), [], 'parts removed after the merge');
-  assert.deepEqual(names.filter((n) => !['report.csv', 'plan.json', 'manifest.json'].includes(n)), [], 'nothing else left');
+  assert.deepEqual(names.filter((n) => !['report.csv', 'summary.json', 'plan.json', 'manifest.json'].includes(n)), [], 'nothing else left');
+}
+
+const SKIP_REASONS = ['badUtf8', 'badJson', 'missingField', 'wrongCustomer', 'tooLong', 'nulEscape'];
+
+// summary.json against an independent count over the report's CSV records:
+// rows per event type per day (the date of occurred_at), totals per type,
+// bytes = the report's size, skipped lines by reason adding up to the
+// independently counted invalid lines.
+function assertSummary(run, summaryText, reportText, expected) {
+  const summary = JSON.parse(summaryText);
+  const out = run.result.output;
+  const days = {};
+  const types = {};
+  for (const r of parseCsv(reportText).slice(1)) {
+    const day = r[1].slice(0, 10);
+    const type = /^'[=+\-@\t\r]/.test(r[3]) ? r[3].slice(1) : r[3];
+    days[day] ??= {};
+    days[day][type] = (days[day][type] ?? 0) + 1;
+    types[type] = (types[type] ?? 0) + 1;
+  }
+  assert.deepEqual(summary.days, days, 'rows per event type per day');
+  assert.deepEqual(summary.types, types, 'rows per event type');
+  assert.ok(Object.keys(days).length > 5 && Object.keys(types).length > 1, 'several days and types');
+  assert.equal(summary.rows, expected.ids.length);
+  assert.equal(summary.bytes, Buffer.byteLength(reportText));
+  assert.equal(summary.skipped, expected.invalid);
+  assert.deepEqual(Object.keys(summary.skippedBy).filter((k) => !SKIP_REASONS.includes(k)), [], 'known reasons only');
+  assert.equal(Object.values(summary.skippedBy).reduce((a, b) => a + b, 0), expected.invalid, 'skipped lines by reason add up');
+  assert.ok(Object.values(summary.skippedBy).filter((n) => n > 0).length >= 2, 'the generated data has several kinds of bad lines');
+  assert.equal(out.summary.rows, summary.rows, 'the execution output carries the summary');
+  assert.equal(out.summary.days, Object.keys(days).length);
+  assert.equal(out.summary.types, Object.keys(types).length);
+  assert.match(out.summary.uri, /\/summary\.json$/);
+  assert.match(run.stdout, /Summary\s+\S+summary\.json/);
 }
 
 // The functions helper's own independent checker (tests/functions), when
@@ -296,7 +330,33 @@ const cases = {
     assertSucceeded(run, expected, readFileSync(report, 'utf8'));
     assertPartsRemoved(listFiles(dir).map((f) => f.slice(dir.length + 1)));
     assert.equal(run.result.output.uri, `file://${report}`);
+    assertSummary(run, readFileSync(join(dir, 'summary.json'), 'utf8'), readFileSync(report, 'utf8'), expected);
+    assert.equal(run.result.output.summary.uri, `file://${join(dir, 'summary.json')}`);
     await crossCheck(store, report, run.result.output);
+  },
+
+  // SummarizeReport fails (a report with more distinct (day, type) pairs than
+  // SUMMARY_MAX_CELLS allows): the Parallel's summary branch catches it, the
+  // report is delivered and notified, the execution succeeds and its output
+  // says why there is no summary.
+  async summaryfail() {
+    const store = join(work, 'store');
+    generate(store);
+    const expected = expectedEvents(store, CUSTOMER, FROM, TO);
+    const run = await runWorkflow('summaryfail', { dataStore: `file://${store}`, env: { SUMMARY_MAX_CELLS: '1' } });
+    const dir = join(store, 'reports', CUSTOMER, 'e2e-summaryfail');
+    assertSucceeded(run, expected, readFileSync(join(dir, 'report.csv'), 'utf8'));
+    const failed = run.events.filter((e) => e.type === 'StateFailed' && e.state.type === 'Task');
+    assert.deepEqual(failed.map((e) => [e.state.name, e.Error]), [['SummarizeReport', 'SummaryTooLarge']], 'one failed attempt, not retried');
+    assert.ok(run.events.some((e) => e.type === 'StateCaught' && e.state.name === 'SummarizeReport'), 'caught in its branch');
+    assert.ok(run.events.some((e) => e.type === 'StateEntered' && e.state.name === 'SummaryFailed'));
+    assert.ok(!run.events.some((e) => e.type === 'StateEntered' && e.state.name === 'DescribeFailure'), 'not the failure path');
+    const summary = run.result.output.summary;
+    assert.equal(summary.status, 'FAILED');
+    assert.equal(summary.error, 'SummaryTooLarge');
+    assert.match(JSON.parse(summary.cause).errorMessage, /SUMMARY_MAX_CELLS/);
+    assert.ok(!existsSync(join(dir, 'summary.json')), 'no summary.json');
+    assert.match(run.stdout, /Summary\s+not written: SummaryTooLarge/);
   },
 
   async distributed() {
@@ -307,6 +367,7 @@ const cases = {
     assert.match(run.stdout, /report-distributed\.asl\.json/);
     const dir = join(store, 'reports', CUSTOMER, 'e2e-distributed');
     assertSucceeded(run, expected, readFileSync(join(dir, 'report.csv'), 'utf8'));
+    assertSummary(run, readFileSync(join(dir, 'summary.json'), 'utf8'), readFileSync(join(dir, 'report.csv'), 'utf8'), expected);
     assertPartsRemoved(listFiles(dir).map((f) => f.slice(dir.length + 1)));
   },
 
@@ -329,6 +390,9 @@ const cases = {
     assert.equal(run.result.output.uri, `s3://lambda-c-reports/${key}`);
     const listing = await aws(endpoint, 's3api', 'list-objects-v2', '--bucket', 'lambda-c-reports', '--prefix', `reports/${CUSTOMER}/e2e-s3/`);
     assertPartsRemoved(JSON.parse(listing).Contents.map((o) => o.Key.slice(`reports/${CUSTOMER}/e2e-s3/`.length)));
+    const summaryFile = join(work, 'summary.json');
+    await aws(endpoint, 's3', 'cp', '--quiet', `s3://lambda-c-reports/reports/${CUSTOMER}/e2e-s3/summary.json`, summaryFile);
+    assertSummary(run, readFileSync(summaryFile, 'utf8'), readFileSync(local, 'utf8'), expected);
     // The link in the notification downloads the very report.
     const link = Object.values(message).find((v) => typeof v === 'string' && v.startsWith('http'));
     assert.ok(link, `a download link in ${JSON.stringify(message)}`);
