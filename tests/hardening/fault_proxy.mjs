@@ -11,6 +11,8 @@
 // Kinds:
 //   500           answers 500 InternalError without forwarding
 //   503           answers 503 SlowDown without forwarding
+//   429           answers 429 with a JSON ThrottlingException (the AWS JSON
+//                 protocol's throttling answer) without forwarding
 //   reset         forwards, sends the headers and half the body, then resets
 //   truncate      forwards, sends the headers (true Content-Length) and half
 //                 the body, then closes cleanly
@@ -80,6 +82,12 @@ const server = http.createServer(async (req, res) => {
     const xml = slow ? errorXml('SlowDown', 'Please reduce your request rate.') : errorXml('InternalError', 'We encountered an internal error. Please try again.')
     res.writeHead(slow ? 503 : 500, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) })
     res.end(xml)
+    return
+  }
+  if (rule && rule.fault === '429') {
+    const json = JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' })
+    res.writeHead(429, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(json) })
+    res.end(json)
     return
   }
   if (rule && rule.fault === 'delay') await new Promise((resolve) => setTimeout(resolve, rule.ms || 1000))

@@ -1,0 +1,284 @@
+/*
+ * One SigV4-signed JSON request to an AWS JSON-protocol service, retried.
+ * libcurl signs (CURLOPT_AWS_SIGV4) and cJSON reads error bodies: no
+ * hand-written crypto or parsing here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "aws_json.h"
+
+#include <curl/curl.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESPONSE_MAX (1024 * 1024) /* the task-token APIs answer with "{}" */
+#define DEFAULT_ATTEMPTS 5
+#define DEFAULT_BASE_DELAY_MS 100
+#define DEFAULT_MAX_DELAY_MS 5000
+#define DEFAULT_TIMEOUT_MS 10000
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* The first non-empty of an explicit value and environment variables. */
+static const char *first_set(const char *explicit_value, const char *env1, const char *env2)
+{
+    if (explicit_value && *explicit_value)
+        return explicit_value;
+    const char *v = env1 ? getenv(env1) : NULL;
+    if (v && *v)
+        return v;
+    v = env2 ? getenv(env2) : NULL;
+    return v && *v ? v : NULL;
+}
+
+static long env_long(const char *name, long fallback, long min, long max)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return fallback;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return (*end || n < min || n > max) ? fallback : n;
+}
+
+int lambda__aws_service_init(lambda__aws_service *svc, const char *endpoint_env,
+                             const char *host_prefix, const char *endpoint, const char *region,
+                             const char *access_key_id, const char *secret_access_key,
+                             const char *session_token, lambda_error *err)
+{
+    const char *r = first_set(region, "AWS_REGION", "AWS_DEFAULT_REGION");
+    copy_str(svc->region, sizeof svc->region, r ? r : "us-east-1");
+    const char *ep = first_set(endpoint, endpoint_env, "AWS_ENDPOINT_URL");
+    if (ep)
+        copy_str(svc->endpoint, sizeof svc->endpoint, ep);
+    else
+        snprintf(svc->endpoint, sizeof svc->endpoint, "https://%s.%s.amazonaws.com", host_prefix,
+                 svc->region);
+    size_t n = strlen(svc->endpoint);
+    while (n > 0 && svc->endpoint[n - 1] == '/')
+        svc->endpoint[--n] = '\0';
+    if (strncmp(svc->endpoint, "https://", 8) != 0 && strncmp(svc->endpoint, "http://", 7) != 0) {
+        lambda_error_set(err, "InvalidConfiguration",
+                         "endpoint '%s' must start with https:// or http://", svc->endpoint);
+        return -1;
+    }
+    const char *key = first_set(access_key_id, "AWS_ACCESS_KEY_ID", NULL);
+    const char *secret = first_set(secret_access_key, "AWS_SECRET_ACCESS_KEY", NULL);
+    if (!key || !secret) {
+        lambda_error_set(err, "InvalidConfiguration",
+                         "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+        return -1;
+    }
+    copy_str(svc->access_key_id, sizeof svc->access_key_id, key);
+    copy_str(svc->secret_access_key, sizeof svc->secret_access_key, secret);
+    copy_str(svc->session_token, sizeof svc->session_token,
+             first_set(session_token, "AWS_SESSION_TOKEN", NULL));
+    svc->max_attempts = (int)env_long("LAMBDA_SFN_MAX_ATTEMPTS", DEFAULT_ATTEMPTS, 1, 20);
+    svc->base_delay_ms = env_long("LAMBDA_SFN_RETRY_BASE_MS", DEFAULT_BASE_DELAY_MS, 1, 60000);
+    svc->max_delay_ms = DEFAULT_MAX_DELAY_MS;
+    svc->timeout_ms = env_long("LAMBDA_SFN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 900000);
+    return 0;
+}
+
+typedef struct response_buf {
+    char *data;
+    size_t len;
+    int too_large;
+} response_buf;
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    response_buf *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n > RESPONSE_MAX) {
+        b->too_large = 1;
+        return 0;
+    }
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, ptr, n);
+    b->len += n;
+    grown[b->len] = '\0';
+    b->data = grown;
+    return n;
+}
+
+/* What one attempt came to. */
+typedef enum attempt_result {
+    ATTEMPT_OK,
+    ATTEMPT_RETRY_THROTTLED, /* 429 or a throttling error code */
+    ATTEMPT_RETRY_FAILED,    /* 5xx or a transport failure */
+    ATTEMPT_FAILED           /* the service refused: not worth repeating */
+} attempt_result;
+
+static int is_throttling(const char *code)
+{
+    static const char *const codes[] = {"ThrottlingException", "TooManyRequestsException",
+                                        "RequestLimitExceeded", "Throttling", NULL};
+    for (size_t i = 0; codes[i]; i++)
+        if (strcmp(code, codes[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The service's error: "__type" (its last '#'-separated part) and
+ * "message" of a JSON body, else the HTTP status. */
+static attempt_result service_error(const lambda__aws_service *svc, long status,
+                                    const response_buf *b, lambda_error *err)
+{
+    cJSON *j = b->data ? cJSON_ParseWithLength(b->data, b->len) : NULL;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "__type");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+    if (!cJSON_IsString(msg))
+        msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
+    char code[96];
+    if (cJSON_IsString(type)) {
+        const char *hash = strrchr(type->valuestring, '#');
+        copy_str(code, sizeof code, hash ? hash + 1 : type->valuestring);
+    } else {
+        snprintf(code, sizeof code, "HTTP%ld", status);
+    }
+    lambda_error_set(err, "", "%s (HTTP %ld%s%s)", cJSON_IsString(msg) ? msg->valuestring : code,
+                     status, cJSON_IsString(type) ? ", " : "", cJSON_IsString(type) ? code : "");
+    snprintf(err->type, sizeof err->type, "%s.%s", svc->error_prefix, code);
+    cJSON_Delete(j);
+    if (status == 429 || is_throttling(code))
+        return ATTEMPT_RETRY_THROTTLED;
+    if (status >= 500)
+        return ATTEMPT_RETRY_FAILED;
+    return ATTEMPT_FAILED;
+}
+
+static attempt_result transport_error(const lambda__aws_service *svc, CURLcode rc,
+                                      const char *detail, lambda_error *err)
+{
+    lambda_error_set(err, "", "%s: %s", curl_easy_strerror(rc), detail[0] ? detail : "no detail");
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        /* A certificate problem does not heal with retries. */
+        snprintf(err->type, sizeof err->type, "%s.TlsError", svc->error_prefix);
+        return ATTEMPT_FAILED;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        snprintf(err->type, sizeof err->type, "InvalidConfiguration");
+        return ATTEMPT_FAILED;
+    default:
+        snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
+        return ATTEMPT_RETRY_FAILED;
+    }
+}
+
+static attempt_result attempt(const lambda__aws_service *svc, const char *operation,
+                              const char *body, response_buf *b, lambda_error *err)
+{
+    CURL *h = curl_easy_init();
+    if (!h) {
+        lambda_error_set(err, "", "curl_easy_init failed");
+        snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
+        return ATTEMPT_RETRY_FAILED;
+    }
+    char url[600], sigv4[128], userpwd[400], target[200], ctype[100], token[4200];
+    snprintf(url, sizeof url, "%s/", svc->endpoint);
+    snprintf(sigv4, sizeof sigv4, "aws:amz:%s:%s", svc->region, svc->service);
+    snprintf(userpwd, sizeof userpwd, "%s:%s", svc->access_key_id, svc->secret_access_key);
+    snprintf(target, sizeof target, "X-Amz-Target: %s.%s", svc->target_prefix, operation);
+    snprintf(ctype, sizeof ctype, "Content-Type: %s", svc->content_type);
+    struct curl_slist *headers = curl_slist_append(NULL, ctype);
+    headers = curl_slist_append(headers, target);
+    if (svc->session_token[0]) {
+        snprintf(token, sizeof token, "X-Amz-Security-Token: %s", svc->session_token);
+        headers = curl_slist_append(headers, token);
+    }
+    char detail[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
+    curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, svc->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, svc->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
+    if (svc->ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, svc->ca_file);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    /* The secret went into a stack buffer: do not leave it there. */
+    memset(userpwd, 0, sizeof userpwd);
+    if (rc == CURLE_WRITE_ERROR && b->too_large) {
+        lambda_error_set(err, "", "the answer exceeds %d bytes", RESPONSE_MAX);
+        snprintf(err->type, sizeof err->type, "%s.InvalidResponse", svc->error_prefix);
+        return ATTEMPT_FAILED;
+    }
+    if (rc != CURLE_OK)
+        return transport_error(svc, rc, detail, err);
+    if (status >= 200 && status < 300)
+        return ATTEMPT_OK;
+    return service_error(svc, status, b, err);
+}
+
+/* Full jitter: a random wait in [0, min(max, base * 2^retry)]. */
+static void backoff(const lambda__aws_service *svc, int retry, unsigned *seed)
+{
+    long cap = svc->base_delay_ms;
+    for (int i = 0; i < retry && cap < svc->max_delay_ms; i++)
+        cap *= 2;
+    if (cap > svc->max_delay_ms)
+        cap = svc->max_delay_ms;
+    *seed = *seed * 1103515245u + 12345u;
+    long ms = (long)((*seed >> 8) % (unsigned)(cap + 1));
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation, const char *body,
+                          char **response, lambda_error *err)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)getpid();
+    attempt_result r = ATTEMPT_FAILED;
+    int tries = 0;
+    *response = NULL;
+    while (tries < svc->max_attempts) {
+        if (tries > 0)
+            backoff(svc, tries - 1, &seed);
+        response_buf b = {0};
+        r = attempt(svc, operation, body, &b, err);
+        tries++;
+        if (r == ATTEMPT_OK) {
+            *response = b.data ? b.data : strdup("{}");
+            return *response ? 0 : -1;
+        }
+        free(b.data);
+        if (r == ATTEMPT_FAILED)
+            return -1;
+    }
+    /* Retries spent: say so, keeping the last failure's text. */
+    /* Truncation is fine here (the message is a diagnostic): the lengths are
+     * checked so that the compiler knows it was considered. */
+    char last[sizeof err->message];
+    if (snprintf(last, sizeof last, "%s: %s", err->type, err->message) >= (int)sizeof last)
+        last[sizeof last - 1] = '\0';
+    lambda_error_set(err, "", "%s.%s gave up after %d attempts; last: %s", svc->target_prefix,
+                     operation, tries, last);
+    snprintf(err->type, sizeof err->type, "%s.%s", svc->error_prefix,
+             r == ATTEMPT_RETRY_THROTTLED ? "Throttled" : "Unavailable");
+    return -1;
+}

@@ -1,0 +1,53 @@
+/*
+ * The internal core of lambda-c's AWS service clients: one JSON request to
+ * an AWS JSON-protocol service (Step Functions today; a durable-functions
+ * SDK can reuse it), signed with SigV4 by libcurl (CURLOPT_AWS_SIGV4),
+ * retried with exponential backoff and full jitter on throttling, 5xx and
+ * transport failures. Not part of any public header.
+ *
+ * Thread safety: a lambda__aws_service is read-only after init, so threads
+ * may share it; each call uses its own curl handle.
+ */
+#ifndef LAMBDA_CLIENTS_AWS_JSON_H
+#define LAMBDA_CLIENTS_AWS_JSON_H
+
+#include <lambda/runtime.h>
+
+/* Where and how to call one service. */
+typedef struct lambda__aws_service {
+    char endpoint[512]; /* scheme://host[:port], no trailing slash */
+    char region[64];
+    char service[32];       /* the SigV4 service name ("states") */
+    char target_prefix[64]; /* X-Amz-Target prefix ("AWSStepFunctions") */
+    char content_type[64];  /* "application/x-amz-json-1.0" */
+    char access_key_id[128];
+    char secret_access_key[256];
+    char session_token[4096];
+    char ca_file[512];
+    char error_prefix[32]; /* errorType prefix ("StepFunctions") */
+    int max_attempts;
+    long base_delay_ms, max_delay_ms, timeout_ms;
+} lambda__aws_service;
+
+/* Fills `svc` from the environment: the endpoint from `endpoint_env`
+ * (e.g. AWS_ENDPOINT_URL_SFN), else AWS_ENDPOINT_URL, else
+ * https://<host_prefix>.<region>.amazonaws.com; the region from AWS_REGION,
+ * else AWS_DEFAULT_REGION, else us-east-1; AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN. Explicit non-NULL arguments win.
+ * 0, or -1 with err (InvalidConfiguration: no credentials, bad endpoint). */
+int lambda__aws_service_init(lambda__aws_service *svc, const char *endpoint_env,
+                             const char *host_prefix, const char *endpoint, const char *region,
+                             const char *access_key_id, const char *secret_access_key,
+                             const char *session_token, lambda_error *err);
+
+/* POSTs `body` (JSON text) as <target_prefix>.<operation>. On a 2xx answer
+ * returns 0 and the response body in *response (malloc'd, NUL-terminated,
+ * "{}" when empty). Otherwise -1 with err: the service's error code as
+ * "<error_prefix>.<Code>" (e.g. StepFunctions.TaskTimedOut) and its message,
+ * or, once the attempts are spent on retryable failures,
+ * "<error_prefix>.Throttled" / "<error_prefix>.Unavailable" naming the last
+ * failure and the number of attempts. */
+int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation, const char *body,
+                          char **response, lambda_error *err);
+
+#endif /* LAMBDA_CLIENTS_AWS_JSON_H */
