@@ -1,9 +1,10 @@
 /*
  * The real bootstrap: the report handlers behind one executable, routed by
  * _HANDLER (SplitDateRange, GenerateSubReport, MergeSubReports,
- * SummarizeReport — also the SAM logical IDs). The init hook checks
- * DATA_STORE / REPORT_STORE once, so a misconfigured function fails at init
- * with a clear error instead of on every invocation.
+ * SummarizeReport, and the streaming DownloadReport — also the SAM logical
+ * IDs). The init hook checks DATA_STORE / REPORT_STORE once, so a
+ * misconfigured function fails at init with a clear error instead of on
+ * every invocation.
  */
 #include <curl/curl.h>
 
@@ -22,6 +23,7 @@ int main(void)
         {.name = "GenerateSubReport", .json = lambda_report_generate_sub_report},
         {.name = "MergeSubReports", .json = lambda_report_merge_sub_reports},
         {.name = "SummarizeReport", .json = lambda_report_summarize_report},
+        {.name = "DownloadReport", .raw = lambda_report_download_report},
     };
     const lambda_runtime_config config = {
         .handlers = handlers,

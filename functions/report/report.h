@@ -138,6 +138,8 @@ cJSON *lambda_report_merge_sub_reports(const cJSON *event, const lambda_context 
 /* SummarizeReport (handler_summarize.c): summary.json beside a merged report. */
 cJSON *lambda_report_summarize_report(const cJSON *event, const lambda_context *ctx,
                                       lambda_error *err, void *userdata);
+/* A streaming (raw) handler: report.csv to the caller (handler_download.c). */
+void lambda_report_download_report(const lambda_request *req, lambda_response *res, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -83,10 +83,19 @@ check('SAM transform and Globals: provided.al2023, x86_64, Timeout, MemorySize, 
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
 });
 
-check('exactly the four functions, Handler = logical ID = handler name', () => {
+check('the four task functions and DownloadReport, Handler = logical ID = handler name', () => {
   const fns = stacks.INLINE.functions();
-  assert.deepEqual([...fns].sort(), [...HANDLERS].sort());
+  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport'].sort());
   for (const fn of fns) assert.equal(stacks.INLINE.functionProperties(fn).Handler, fn);
+});
+
+check('DownloadReport: a streaming Function URL with IAM auth, reads reports/* and nothing else', () => {
+  const p = stacks.INLINE.functionProperties('DownloadReport');
+  assert.deepEqual(p.FunctionUrlConfig, { AuthType: 'AWS_IAM', InvokeMode: 'RESPONSE_STREAM' });
+  const actions = p.Policies.flatMap((x) => x.Statement).flatMap((s) => [].concat(s.Action));
+  assert.deepEqual(actions.sort(), ['s3:GetObject', 's3:ListBucket']);
+  const get = p.Policies.flatMap((x) => x.Statement).find((s) => s.Action === 's3:GetObject');
+  assert.match(JSON.stringify(get.Resource), /reports\/\*/);
 });
 
 check('reports bucket: SSE, all public access blocked, TLS only, lifecycle for uploads/parts/old reports', () => {
