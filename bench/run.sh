@@ -13,7 +13,8 @@
 #   --strict     exit non-zero when a piece that IS built fails to measure
 #                (a missing piece is always just "n/a: <why>")
 #   --only LIST  run only these sections (comma-separated: overhead, pinned,
-#                instructions, cold, memory, sizes, report, fanout, emulator)
+#                instructions, cold, memory, sizes, report, fanout, emulator,
+#                stream)
 #
 # Everything runs on 127.0.0.1 with kernel-chosen ports; every wait is
 # bounded; servers this script starts are stopped on exit.
@@ -773,6 +774,71 @@ section_emulator() {
   stop_local
 }
 
+# --- 8. streamed download -------------------------------------------------------
+
+# One download with curl: "ttfb_s total_s bytes" on stdout.
+fetch_timed() { curl -sS -N -o /dev/null -w '%{time_starttransfer} %{time_total} %{size_download}\n' \
+  --max-time 300 "$@"; }
+
+section_stream() {
+  local name="8. Streamed download: DownloadReport through its Function URL (RESPONSE_STREAM, curl)"
+  if [ -z "$lambda_local" ] || [ ! -x "$dyn_bootstrap" ]; then
+    row "$name" "n/a: lambda-local or the bootstrap not built" "" "" "—"; return
+  fi
+  local big=$((50 * 1024 * 1024)) six=6000000
+  [ "$quick" -eq 1 ] && { big=$((2 * 1024 * 1024)); six=1000000; }
+  local store="$work/dl-store" f
+  mkdir -p "$store/reports/bench/big" "$store/reports/bench/six"
+  # CSV-like bytes (the handler does not look at them).
+  for f in big six; do
+    local n=$big; [ "$f" = six ] && n=$six
+    yes '42,Prospect 42,p42@example.com,2024-01-15,page_view,https://example.com/p' |
+      head -c "$n" >"$store/reports/bench/$f/report.csv"
+  done
+  printf '{"DownloadReport":{"DATA_STORE":"file://%s","REPORT_STORE":"file://%s"}}' \
+    "$store" "$store" >"$work/dl-env.json"
+  local logf="$work/dl-local.log"
+  log "8. streamed download: $(fmt "$(calc "$big / 1e6")" 1) MB streamed vs $(fmt "$(calc "$six / 1e6")" 1) MB buffered vs cat, $reps rounds"
+  if ! start_local "$logf" --template "$root/template.yaml" --bootstrap "$dyn_bootstrap" \
+       --env-vars "$work/dl-env.json"; then
+    failed "lambda-local did not start: $(tail -3 "$logf" | tr '\n' ' ')"
+    row "$name" "n/a: lambda-local did not start" "" "" "—"; stop_local; return
+  fi
+  local url="http://127.0.0.1:$local_port/lambda-url/DownloadReport/bench"
+  local invoke="http://127.0.0.1:$local_port/2015-03-31/functions/DownloadReport/invocations"
+  local sign=(--aws-sigv4 "aws:amz:us-east-1:lambda" --user "AKIDBENCH:bench-secret")
+  local s_ttfb="" s_rate="" b_ttfb="" b_rate="" s6_ttfb="" c_rate="" r t0 t1 ok=1
+  fetch_timed "${sign[@]}" "$url/six" >/dev/null || ok=0 # warm: the environment starts once
+  for ((r = 0; r < reps && ok; r++)); do
+    read -r ttfb total bytes < <(fetch_timed "${sign[@]}" "$url/big") || ok=0
+    [ "${bytes:-0}" = "$big" ] || ok=0
+    s_ttfb+="$(calc "$ttfb * 1000") "; s_rate+="$(calc "$big / $total / 1e6") "
+    read -r ttfb total bytes < <(fetch_timed "${sign[@]}" "$url/six") || ok=0
+    s6_ttfb+="$(calc "$ttfb * 1000") "
+    # The buffered path: a plain Invoke (6 MB limit) answers when it is whole.
+    read -r ttfb total bytes < <(fetch_timed -X POST "$invoke" \
+      -d '{"customerId":"bench","reportId":"six"}') || ok=0
+    [ "${bytes:-0}" = "$six" ] || ok=0
+    b_ttfb+="$(calc "$ttfb * 1000") "; b_rate+="$(calc "$six / $total / 1e6") "
+    t0=$(date +%s%N); cat "$store/reports/bench/big/report.csv" >/dev/null; t1=$(date +%s%N)
+    c_rate+="$(calc "$big * 1000 / ($t1 - $t0)") "
+  done
+  stop_local
+  if [ "$ok" -ne 1 ]; then
+    failed "streamed download failed: $(tail -3 "$logf" | tr '\n' ' ')"
+    row "$name" "n/a: a download failed (see log)" "" "" "—"; return
+  fi
+  local st sr bt br s6 cr mb_big mb_six
+  mb_big="$(fmt "$(calc "$big / 1e6")" 1) MB"; mb_six="$(fmt "$(calc "$six / 1e6")" 1) MB"
+  st=$(tr ' ' '\n' <<<"$s_ttfb" | grep . | stats); sr=$(tr ' ' '\n' <<<"$s_rate" | grep . | stats)
+  bt=$(tr ' ' '\n' <<<"$b_ttfb" | grep . | stats); br=$(tr ' ' '\n' <<<"$b_rate" | grep . | stats)
+  s6=$(tr ' ' '\n' <<<"$s6_ttfb" | grep . | stats); cr=$(tr ' ' '\n' <<<"$c_rate" | grep . | stats)
+  row "$name, $mb_big report" \
+      "first byte $(spread "$st" 1) ms; $(spread "$sr" 0) MB/s ($mb_six streamed: first byte $(spread "$s6" 1) ms)" \
+      "buffered Invoke of a $mb_six report: first byte $(spread "$bt" 1) ms (the whole answer), $(spread "$br" 0) MB/s; \`cat\` of the $mb_big file: $(spread "$cr" 0) MB/s" \
+      "first byte **$(fmt "$(calc "${bt%% *} / ${s6%% *}")" 0)× sooner** than buffered at $mb_six; $(fmt "$(calc "100 * ${sr%% *} / ${cr%% *}")" 1) % of \`cat\`" "—"
+}
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 data_ok=1
 if [ -x "$report_gen" ] && { wanted report || wanted fanout; }; then
@@ -781,7 +847,7 @@ if [ -x "$report_gen" ] && { wanted report || wanted fanout; }; then
   [ "$data_ok" -eq 0 ] || failed "data generator failed: $(tail -2 "$work/gen.log" | tr '\n' ' ')"
 fi
 
-for s in overhead pinned instructions cold memory sizes report fanout emulator; do
+for s in overhead pinned instructions cold memory sizes report fanout emulator stream; do
   wanted "$s" && "section_$s"
 done
 
