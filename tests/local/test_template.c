@@ -143,6 +143,12 @@ static void template_errors(void **state)
     expect_error("Resources:\n  F:\n    Type: AWS::Serverless::Function\n"
                  "    Properties: {Environment: {Variables: {A: [1]}}}\n",
                  "value must be a scalar");
+    expect_error("Resources:\n  F:\n    Type: AWS::Serverless::Function\n"
+                 "    Properties: {FunctionUrlConfig: {AuthType: NONE, InvokeMode: STREAM}}\n",
+                 "function F: FunctionUrlConfig.InvokeMode must be BUFFERED or RESPONSE_STREAM");
+    expect_error("Resources:\n  F:\n    Type: AWS::Serverless::Function\n"
+                 "    Properties: {FunctionUrlConfig: {InvokeMode: BUFFERED}}\n",
+                 "FunctionUrlConfig.AuthType must be AWS_IAM or NONE");
 
     char err[256] = "";
     lambda_local_functions fns = {0};
