@@ -92,13 +92,14 @@ static void assert_streamed(const fake_result *r, const char *content_type)
     assert_string_equal(r->content_type, content_type);
 }
 
-/* Three writes 400 ms apart: chunked, announced trailers, none sent, every
- * byte, and the first byte arrived long before the handler ended. */
+/* Three writes 500 ms apart: chunked, announced trailers, none sent, every
+ * byte, and the first byte arrived long before the handler ended (1 s of
+ * sleeps after it; 600 ms leaves room for a loaded machine). */
 static void test_chunks(void **state)
 {
     fixture *fx = *state;
     fx->api = fake_api_start();
-    fake_api_push_body(fx->api, "{\"chunks\":3,\"size\":16,\"sleep_ms\":400,"
+    fake_api_push_body(fx->api, "{\"chunks\":3,\"size\":16,\"sleep_ms\":500,"
                                 "\"content_type\":\"text/plain\"}");
     fake_api_push_body(fx->api, "{\"chunks\":0}");
     start(fx, NULL);
