@@ -1,9 +1,9 @@
 /*
  * The real bootstrap: the report handlers behind one executable, routed by
  * _HANDLER (SplitDateRange, GenerateSubReport, MergeSubReports,
- * SummarizeReport, and the streaming DownloadReport — also the SAM logical
- * IDs). The init hook checks DATA_STORE / REPORT_STORE once, so a
- * misconfigured function fails at init with a clear error instead of on
+ * SummarizeReport, ApproveReport, and the streaming DownloadReport — also
+ * the SAM logical IDs). The init hook checks DATA_STORE / REPORT_STORE once,
+ * so a misconfigured function fails at init with a clear error instead of on
  * every invocation.
  */
 #include <curl/curl.h>
@@ -24,6 +24,7 @@ int main(void)
         {.name = "MergeSubReports", .json = lambda_report_merge_sub_reports},
         {.name = "SummarizeReport", .json = lambda_report_summarize_report},
         {.name = "DownloadReport", .raw = lambda_report_download_report},
+        {.name = "ApproveReport", .json = lambda_report_approve_report},
     };
     const lambda_runtime_config config = {
         .handlers = handlers,

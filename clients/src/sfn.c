@@ -13,7 +13,7 @@
 
 #include "aws_json.h"
 
-#define TOKEN_MAX 1024          /* taskToken: 1..1024 characters */
+#define TOKEN_MAX 2048          /* taskToken: 1..2048 characters */
 #define OUTPUT_MAX (256 * 1024) /* output: at most 256 KiB */
 #define ERROR_MAX 256           /* error: at most 256 characters */
 #define CAUSE_MAX 32768         /* cause: at most 32768 characters */

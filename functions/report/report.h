@@ -140,6 +140,10 @@ cJSON *lambda_report_summarize_report(const cJSON *event, const lambda_context *
                                       lambda_error *err, void *userdata);
 /* A streaming (raw) handler: report.csv to the caller (handler_download.c). */
 void lambda_report_download_report(const lambda_request *req, lambda_response *res, void *userdata);
+/* ApproveReport (handler_approve.c): an approver's decision, sent to Step
+ * Functions for a task waiting with .waitForTaskToken. */
+cJSON *lambda_report_approve_report(const cJSON *event, const lambda_context *ctx,
+                                    lambda_error *err, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -84,8 +84,8 @@ export class TaskTokens {
   }
 
   #entry(token) {
-    if (typeof token !== 'string' || token.length < 1 || token.length > 1024) {
-      throw new ApiError(400, 'InvalidToken', 'Invalid token: the task token must hold 1..1024 characters');
+    if (typeof token !== 'string' || token.length < 1 || token.length > 2048) {
+      throw new ApiError(400, 'InvalidToken', 'Invalid token: the task token must hold 1..2048 characters');
     }
     const entry = this.pending.get(token);
     if (entry) return entry;

@@ -83,9 +83,9 @@ check('SAM transform and Globals: provided.al2023, x86_64, Timeout, MemorySize, 
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
 });
 
-check('the four task functions and DownloadReport, Handler = logical ID = handler name', () => {
+check('the four task functions, DownloadReport and ApproveReport, Handler = logical ID = handler name', () => {
   const fns = stacks.INLINE.functions();
-  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport'].sort());
+  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport', 'ApproveReport'].sort());
   for (const fn of fns) assert.equal(stacks.INLINE.functionProperties(fn).Handler, fn);
 });
 
@@ -151,6 +151,10 @@ check('function policies: read only the data prefix, write only reports/, listin
       }
     }
   }
+  // ApproveReport only answers waiting tasks (Resource "*": IAM cannot scope
+  // the tokens of service-integration tasks).
+  const approve = statements(stack, 'ApproveReport');
+  assert.deepEqual(approve.flatMap((s) => list(s.Action)).sort(), ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
   // SplitDateRange lists the data and writes its plan; GenerateSubReport
   // never deletes.
   const split = statements(stack, 'SplitDateRange').flatMap((s) => list(s.Action));
