@@ -44,10 +44,19 @@ as_root() {
 
 # apt can only fetch source packages with a deb-src entry. Debian 12 images
 # ship only binary entries, so add the same mirrors as deb-src once.
+# Several Debian releases may offer a source package (a deb-src entry for a
+# newer release, added for another pin, makes its version apt's candidate):
+# pick the version whose files include the pinned orig tarball.
+orig_version() { # package orig-file -> the Debian version that ships it
+  apt-cache showsrc "$1" 2>/dev/null | awk -v f="$2" '
+    /^Package: / { ver = "" }
+    /^Version: / { ver = $2 }
+    index($0, " " f) && ver != "" && found == "" { found = ver }
+    END { if (found != "") print found }'   # no early exit: SIGPIPE + pipefail
+}
+
 has_orig() { # package orig-file: does apt know the source package's orig tarball?
-  local uris
-  uris=$(apt-get source --print-uris -qq "$1" 2>/dev/null) || return 1
-  grep -qF "$2" <<<"$uris"
+  [ -n "$(orig_version "$1" "$2")" ]
 }
 
 ensure_deb_src() {
@@ -87,7 +96,9 @@ fetch_debian() { # package orig-file dest
   # The .dsc/.debian.tar.xz of a newer security upload can be missing from a
   # mirror while the orig tarball (shared by every Debian revision) is there:
   # what matters is the orig tarball and its SHA256, checked by the caller.
-  (cd "$tmp" && apt-get source --download-only -qq "$1" >/dev/null 2>"$tmp/.err") || true
+  local ver
+  ver=$(orig_version "$1" "$2")
+  (cd "$tmp" && apt-get source --download-only -qq "$1=$ver" >/dev/null 2>"$tmp/.err") || true
   if [ ! -f "$tmp/$2" ]; then
     cat "$tmp/.err" >&2
     rm -rf "$tmp"
