@@ -1,5 +1,5 @@
 /*
- * The three handlers called in-process on a temporary file store: exact
+ * The handlers called in-process on a temporary file store: exact
  * report bytes for a small hand-written data set (order, quoting, formula
  * guard, BOM/CRLF/long/invalid lines), idempotent re-runs, both merge
  * modes, and every error path the workflow matches. Running in-process
@@ -277,6 +277,93 @@ static void test_rerun_and_listing_mode(void **state)
     cJSON_Delete(b);
 }
 
+static double reason(const cJSON *by, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(by, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* SummarizeReport on the exact report: rows per type per day (a quoted
+ * field holding a newline and doubled quotes read right), the merge's
+ * skippedBy, bytes; then its errors. In-process, so LeakSanitizer sees it. */
+static void test_summarize(void **state)
+{
+    (void)state;
+    cJSON *m = run_report("summ", "1", 1);
+    cJSON_Delete(m);
+    char *manifest_text = get("reports/c1/summ/manifest.json");
+    cJSON *manifest = cJSON_Parse(manifest_text);
+    free(manifest_text);
+    const cJSON *mby = cJSON_GetObjectItemCaseSensitive(manifest, "skippedBy");
+    assert_int_equal(reason(mby, "tooLong") + reason(mby, "wrongCustomer") +
+                         reason(mby, "badUtf8") + reason(mby, "missingField") +
+                         reason(mby, "badJson"),
+                     5);
+    cJSON_Delete(manifest);
+
+    lambda_error err;
+    cJSON *out =
+        call(lambda_report_summarize_report, "{\"customerId\":\"c1\",\"reportId\":\"summ\"}", &err);
+    if (!out)
+        fail_msg("summarize: %s: %s", err.type, err.message);
+    assert_int_equal(num(out, "rows"), 4);
+    assert_int_equal(num(out, "days"), 3);
+    assert_int_equal(num(out, "types"), 1);
+    assert_int_equal(num(out, "bytes"), strlen(expected_csv));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(out, "key")->valuestring,
+                        "reports/c1/summ/summary.json");
+    cJSON_Delete(out);
+    char *text = get("reports/c1/summ/summary.json");
+    assert_non_null(text);
+    cJSON *sum = cJSON_Parse(text);
+    free(text);
+    const cJSON *days = cJSON_GetObjectItemCaseSensitive(sum, "days");
+    assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(days, "2024-02-28"), "t"), 2);
+    assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(days, "2024-02-29"), "t"), 1);
+    assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(days, "2024-03-01"), "t"), 1);
+    assert_int_equal(num(cJSON_GetObjectItemCaseSensitive(sum, "types"), "t"), 4);
+    assert_int_equal(num(sum, "skipped"), 5);
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(sum, "skippedBy");
+    assert_int_equal(reason(by, "badUtf8"), 1);
+    assert_int_equal(reason(by, "tooLong"), 1);
+    cJSON_Delete(sum);
+
+    /* Too many (day, type) pairs for SUMMARY_MAX_CELLS. */
+    setenv("SUMMARY_MAX_CELLS", "2", 1);
+    expect_error(lambda_report_summarize_report, "{\"customerId\":\"c1\",\"reportId\":\"summ\"}",
+                 "SummaryTooLarge");
+    unsetenv("SUMMARY_MAX_CELLS");
+    /* A report changed after its merge. */
+    put("reports/c1/summ/report.csv", lambda_report_csv_header);
+    expect_error(lambda_report_summarize_report, "{\"customerId\":\"c1\",\"reportId\":\"summ\"}",
+                 "SummaryMismatch");
+    /* Not merged (no manifest), and a bad event. */
+    expect_error(lambda_report_summarize_report, "{\"customerId\":\"c1\",\"reportId\":\"never\"}",
+                 "StoreNotFound");
+    expect_error(lambda_report_summarize_report, "{}", "InvalidInput");
+}
+
+/* ApproveReport's checks run before any request: InvalidInput, then
+ * InvalidConfiguration without credentials. */
+static void test_approve_input(void **state)
+{
+    (void)state;
+    expect_error(lambda_report_approve_report, "{}", "InvalidInput");
+    expect_error(lambda_report_approve_report, "{\"taskToken\":\"t\"}", "InvalidInput");
+    expect_error(lambda_report_approve_report, "{\"taskToken\":\"t\",\"decision\":\"maybe\"}",
+                 "InvalidInput");
+    expect_error(lambda_report_approve_report,
+                 "{\"taskToken\":\"t\",\"decision\":\"approve\",\"approver\":7}", "InvalidInput");
+    char *saved_key = getenv("AWS_ACCESS_KEY_ID") ? strdup(getenv("AWS_ACCESS_KEY_ID")) : NULL;
+    unsetenv("AWS_ACCESS_KEY_ID");
+    expect_error(lambda_report_approve_report,
+                 "{\"taskToken\":\"t\",\"decision\":\"reject\",\"reason\":\"r\"}",
+                 "InvalidConfiguration");
+    if (saved_key)
+        setenv("AWS_ACCESS_KEY_ID", saved_key, 1);
+    free(saved_key);
+}
+
 static void test_empty_range(void **state)
 {
     (void)state;
@@ -469,6 +556,8 @@ int main(void)
         cmocka_unit_test(test_init_errors),
         cmocka_unit_test(test_report_exact_bytes),
         cmocka_unit_test(test_rerun_and_listing_mode),
+        cmocka_unit_test(test_summarize),
+        cmocka_unit_test(test_approve_input),
         cmocka_unit_test(test_empty_range),
         cmocka_unit_test(test_invalid_input),
         cmocka_unit_test(test_merge_mismatch),
