@@ -8,8 +8,11 @@
 #  2. A runtime that exits 1 s after answering instead of calling /next:
 #     each next invoke arrives while it lingers, is queued for it, and is
 #     served by a fresh environment once it is gone - none is lost, and no
-#     second environment runs beside the lingering one.
-#  3. A runtime that stays busy for 5 s after answering (past its 2 s
+#     second environment runs beside the lingering one. The 3 s timeout
+#     leaves 2 s between the linger's end and its invocation's deadline:
+#     with 1 s, a loaded machine (slow fork of the curl runtime) saw the
+#     deadline pass first and rightly served the queued invoke elsewhere.
+#  3. A runtime that stays busy for 5 s after answering (past its 3 s
 #     timeout): the queued invoke does not wait for it; a fresh environment
 #     serves it while the old one still lingers.
 source "$(dirname "$0")/lib.sh"
@@ -39,7 +42,7 @@ cat > "$WORK/env.json" <<JSON
  "Exit": {"LINGER_S": "1"}, "Linger": {"LINGER_S": "5"}}
 JSON
 start_server --bootstrap "$FIXTURES/answer-then-exit-bootstrap.sh" --env-vars "$WORK/env.json" \
-  --timeout 2 --function Exit=exit --function Linger=linger
+  --timeout 3 --function Exit=exit --function Linger=linger
 
 if run_node "$PORT" sequential 3 Exit > "$WORK/exit.out" 2>&1; then
   pass "3 back-to-back invokes of a runtime that exits after answering: all served"
