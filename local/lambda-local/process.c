@@ -12,10 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sandbox.h"
+
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void exec_child(const char *path, char *const envp[], const char *cwd, int err_fd)
+static void exec_child(const char *path, char *const envp[], const char *cwd, int err_fd,
+                       int own_group)
 {
-    setpgid(0, 0);
+    /* In a sandbox the group is the init's, which signals must reach. */
+    if (own_group)
+        setpgid(0, 0);
     /* Blocked signals and ignored dispositions survive exec: undo what the
      * emulator set for itself (it blocks SIGINT/SIGTERM, ignores SIGPIPE). */
     sigset_t none;
@@ -44,19 +49,32 @@ int lambda_local_process_spawn(const char *path, char *const envp[], const char 
                                lambda_local_process *out)
 {
     /* A close-on-exec pipe tells the parent whether exec worked. */
-    int fds[2];
+    int fds[2], st[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return errno;
-    pid_t pid = fork();
-    if (pid < 0) {
+    if (pipe2(st, O_CLOEXEC) != 0) {
         int e = errno;
         close(fds[0]);
         close(fds[1]);
         return e;
     }
+    int sandboxed = 0;
+    pid_t pid = lambda_local_sandbox_fork(st[1], &sandboxed);
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        close(st[0]);
+        close(st[1]);
+        return e;
+    }
     if (pid == 0)
-        exec_child(path, envp, cwd, fds[1]);
+        exec_child(path, envp, cwd, fds[1], !sandboxed);
     close(fds[1]);
+    close(st[1]);
+    out->status_fd = sandboxed ? st[0] : -1;
+    if (!sandboxed)
+        close(st[0]);
     /* Also set the group from the parent: whichever runs first wins, and a
      * kill(-pid) right after spawn then never misses. */
     setpgid(pid, pid);
@@ -66,7 +84,11 @@ int lambda_local_process_spawn(const char *path, char *const envp[], const char 
         ;
     close(fds[0]);
     if (n == (ssize_t)sizeof child_errno) {
+        if (sandboxed)
+            kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        if (sandboxed)
+            close(st[0]);
         return child_errno ? child_errno : ENOEXEC;
     }
     out->pid = pid;
@@ -75,6 +97,8 @@ int lambda_local_process_spawn(const char *path, char *const envp[], const char 
         int e = errno;
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        if (sandboxed)
+            close(st[0]);
         return e;
     }
     return 0;
@@ -98,10 +122,20 @@ int lambda_local_process_reap(lambda_local_process *p, int *status, long *max_rs
     *max_rss_kb = ru.ru_maxrss;
     close(p->pidfd);
     p->pidfd = -1;
+    if (p->status_fd >= 0) {
+        /* The init's report of how the bootstrap ended; none if the init
+         * itself was killed (timeout, shutdown): then its status stands. */
+        int bootstrap_status;
+        if (read(p->status_fd, &bootstrap_status, sizeof bootstrap_status) ==
+            (ssize_t)sizeof bootstrap_status)
+            *status = bootstrap_status;
+        close(p->status_fd);
+        p->status_fd = -1;
+    }
     return 0;
 }
 
-long lambda_local_process_peak_rss_kb(pid_t pid)
+static long vm_hwm_kb(pid_t pid)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -113,6 +147,25 @@ long lambda_local_process_peak_rss_kb(pid_t pid)
     while (fgets(line, sizeof line, f))
         if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
             break;
+    fclose(f);
+    return kb;
+}
+
+long lambda_local_process_peak_rss_kb(pid_t pid)
+{
+    /* A sandbox's init is tiny: the bootstrap is its child. */
+    long kb = vm_hwm_kb(pid);
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return kb;
+    int child;
+    while (fscanf(f, "%d", &child) == 1) {
+        long c = vm_hwm_kb((pid_t)child);
+        if (c > kb)
+            kb = c;
+    }
     fclose(f);
     return kb;
 }

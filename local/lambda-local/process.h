@@ -1,6 +1,7 @@
 /*
- * A bootstrap process: started in its own process group (so a timeout can
- * kill everything it started), watched through a pidfd (pollable exit).
+ * A bootstrap process: started in its own sandbox (sandbox.h: a PID
+ * namespace, else its own process group) so that ending it ends everything
+ * it started, watched through a pidfd (pollable exit).
  */
 #ifndef LAMBDA_LOCAL_PROCESS_H
 #define LAMBDA_LOCAL_PROCESS_H
@@ -9,8 +10,9 @@
 #include <sys/types.h>
 
 typedef struct lambda_local_process {
-    pid_t pid;
-    int pidfd; /* readable once the process has exited */
+    pid_t pid;     /* the bootstrap, or the init of its PID namespace */
+    int pidfd;     /* readable once the process has exited */
+    int status_fd; /* sandboxed: the init hands the bootstrap's wait status here; else -1 */
 } lambda_local_process;
 
 /* Starts `path` with environment `envp` in folder `cwd`; its stdout and
