@@ -35,6 +35,37 @@ def finish():
     print("all checks passed")
 
 
+def _ppid_environ(pid):
+    with open("/proc/%s/stat" % pid) as f:
+        stat = f.read()
+    ppid = int(stat.rsplit(")", 1)[1].split()[1])
+    with open("/proc/%s/environ" % pid, "rb") as f:
+        return ppid, f.read().split(b"\0")
+
+
+def bootstrap_pids(emulator_pid, handler=None):
+    """The bootstrap processes under lambda-local: its children, or in its
+    sandbox (a PID namespace) the children of the namespace's init, which is
+    a fork of lambda-local without the Runtime API variable. Host pids."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                procs[int(d)] = _ppid_environ(d)
+            except (OSError, ValueError, IndexError):
+                continue
+    def is_bootstrap(env):
+        return any(v.startswith(b"AWS_LAMBDA_RUNTIME_API=") for v in env) and (
+            handler is None or ("_HANDLER=" + handler).encode() in env)
+    out = []
+    for pid, (ppid, env) in procs.items():
+        if ppid == emulator_pid and is_bootstrap(env):
+            out.append(pid)
+        elif ppid in procs and procs[ppid][0] == emulator_pid and is_bootstrap(env):
+            out.append(pid)
+    return sorted(out)
+
+
 def workdir(name):
     base = os.environ.get("TMPDIR") or "/tmp"
     return tempfile.mkdtemp(prefix="lambda-hardening-%s." % name, dir=base)

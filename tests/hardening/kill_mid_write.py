@@ -48,22 +48,7 @@ RANGE = ("2024-01-01", "2024-01-03")
 
 def bootstraps(em, handler="GenerateSubReport"):
     """The bootstrap processes lambda-local runs for `handler`."""
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = open("/proc/%s/stat" % d).read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) != em.proc.pid:
-                continue
-            try:
-                env = open("/proc/%s/environ" % d, "rb").read().split(b"\0")
-            except OSError:
-                continue
-            if ("_HANDLER=" + handler).encode() in env:
-                out.append(int(d))
-    return out
+    return hlib.bootstrap_pids(em.proc.pid, handler)
 
 
 def call(em, fn, payload):

@@ -23,21 +23,6 @@ n = int(sys.argv[3]) if len(sys.argv) > 3 else int(os.environ.get("LAMBDA_SOAK_I
 work = hlib.workdir("soak")
 
 
-def children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            # ppid is the 2nd field after the ")" that ends the command name
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(d))
-    return out
-
-
 def sample(pid):
     with open("/proc/%d/status" % pid) as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -65,11 +50,11 @@ with hlib.Emulator(lambda_local, test_bootstrap, {"echo": "echo"}, {}, work,
             if bad <= 3:
                 print("bad answer %d: %d %s" % (i, r.status, data[:200]), file=sys.stderr)
         if i == 1:
-            kids = children(em.proc.pid)
+            kids = hlib.bootstrap_pids(em.proc.pid)
             check("one bootstrap process under lambda-local", len(kids) == 1, str(kids))
             boot = kids[0] if kids else None
         if boot and i in (n // 10, n):
-            marks[i] = (sample(boot), sample(em.proc.pid), children(em.proc.pid))
+            marks[i] = (sample(boot), sample(em.proc.pid), hlib.bootstrap_pids(em.proc.pid))
     elapsed = time.time() - t0
     conn.close()
     print("%d invocations in %.1f s (%.0f/s)" % (n, elapsed, n / elapsed))
