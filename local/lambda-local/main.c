@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codedir.h"
+#include "params.h"
 #include "tmpdirs.h"
 #include "common.h"
 #include "env_vars.h"
@@ -55,9 +56,11 @@ static void usage(FILE *out)
           "FILE.json]\n"
           "                    [--max-concurrency N] [--function NAME=HANDLER ...]\n"
           "                    [--timeout SECONDS] [--port-file FILE]\n"
+          "                    [--parameter-overrides 'Key=Value ...' (repeatable)]\n"
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
           "                    [--bootstrap PATH] [--env-vars FILE.json]\n"
-          "                    [--function NAME=HANDLER ...] [--timeout SECONDS]\n",
+          "                    [--function NAME=HANDLER ...] [--timeout SECONDS]\n"
+          "                    [--parameter-overrides 'Key=Value ...']\n",
           out);
 }
 
@@ -81,23 +84,26 @@ static int parse_options(int argc, char **argv, options *o)
         OPT_PORT,
         OPT_BOOTSTRAP,
         OPT_ENV_VARS,
+        OPT_PARAMS,
         OPT_MAX,
         OPT_FUNCTION,
         OPT_TIMEOUT,
         OPT_PORT_FILE
     };
-    static const struct option longopts[] = {{"template", required_argument, NULL, OPT_TEMPLATE},
-                                             {"host", required_argument, NULL, OPT_HOST},
-                                             {"port", required_argument, NULL, OPT_PORT},
-                                             {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
-                                             {"env-vars", required_argument, NULL, OPT_ENV_VARS},
-                                             {"max-concurrency", required_argument, NULL, OPT_MAX},
-                                             {"function", required_argument, NULL, OPT_FUNCTION},
-                                             {"timeout", required_argument, NULL, OPT_TIMEOUT},
-                                             {"port-file", required_argument, NULL, OPT_PORT_FILE},
-                                             {"event", required_argument, NULL, 'e'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"template", required_argument, NULL, OPT_TEMPLATE},
+        {"host", required_argument, NULL, OPT_HOST},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bootstrap", required_argument, NULL, OPT_BOOTSTRAP},
+        {"env-vars", required_argument, NULL, OPT_ENV_VARS},
+        {"parameter-overrides", required_argument, NULL, OPT_PARAMS},
+        {"max-concurrency", required_argument, NULL, OPT_MAX},
+        {"function", required_argument, NULL, OPT_FUNCTION},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"event", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
     o->port = DEFAULT_PORT;
@@ -135,6 +141,13 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case OPT_ENV_VARS:
             o->env_vars = optarg;
+            break;
+        case OPT_PARAMS:
+            if (lambda_local_params_add(optarg) != 0) {
+                fprintf(stderr, "lambda-local: --parameter-overrides wants 'Key=Value ...' or "
+                                "'ParameterKey=K,ParameterValue=V'\n");
+                return 2;
+            }
             break;
         case OPT_MAX:
             if (!parse_long(optarg, 1, 1000, &o->max_concurrency)) {
@@ -406,5 +419,6 @@ int main(int argc, char **argv)
     free(pools);
     lambda_local_functions_free(&fns);
     free(o.direct);
+    lambda_local_params_free();
     return rc;
 }

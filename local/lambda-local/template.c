@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "common.h"
+#include "params.h"
 
 typedef struct template_ctx {
     yaml_document_t doc;
@@ -65,10 +66,44 @@ static char *resolve_ref(template_ctx *t, const char *name)
         return lambda_local_strdup(lambda_local_globals.region);
     if (strcmp(name, "AWS::AccountId") == 0)
         return lambda_local_strdup(lambda_local_globals.account);
+    const char *override = lambda_local_params_get(name);
+    if (override && map_get(t, t->parameters, name))
+        return lambda_local_strdup(override);
     yaml_node_t *def = map_get(t, map_get(t, t->parameters, name), "Default");
     if (def && def->type == YAML_SCALAR_NODE && !has_local_tag(def))
         return scalar_dup(def);
     return NULL;
+}
+
+/* !Sub "text ${Name} text": each ${Name} a parameter (override or Default)
+ * or a pseudo parameter, ${!Literal} the literal ${Literal}; NULL when a
+ * name cannot be resolved locally (a resource, ${Res.Attr}). */
+static char *resolve_sub(template_ctx *t, const char *s)
+{
+    char *out = lambda_local_strdup("");
+    while (*s) {
+        const char *open = strstr(s, "${");
+        const char *close = open ? strchr(open, '}') : NULL;
+        if (!open || !close) {
+            char *done = lambda_local_format("%s%s", out, s);
+            free(out);
+            return done;
+        }
+        char *name = lambda_local_format("%.*s", (int)(close - open - 2), open + 2);
+        char *piece =
+            name[0] == '!' ? lambda_local_format("${%s}", name + 1) : resolve_ref(t, name);
+        free(name);
+        if (!piece) {
+            free(out);
+            return NULL;
+        }
+        char *next = lambda_local_format("%s%.*s%s", out, (int)(open - s), s, piece);
+        free(out);
+        free(piece);
+        out = next;
+        s = close + 1;
+    }
+    return out;
 }
 
 /* Reads a scalar, resolving the few intrinsics that can be resolved. */
@@ -86,8 +121,8 @@ static value_kind read_scalar(template_ctx *t, yaml_node_t *n, char **out)
         const char *tag = (const char *)n->tag;
         if (strcmp(tag, "!Ref") == 0)
             *out = resolve_ref(t, arg);
-        else if (strcmp(tag, "!Sub") == 0 && !strstr(arg, "${"))
-            *out = lambda_local_strdup(arg);
+        else if (strcmp(tag, "!Sub") == 0)
+            *out = resolve_sub(t, arg);
         free(arg);
         return *out ? VALUE_OK : VALUE_UNRESOLVED;
     }

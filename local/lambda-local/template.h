@@ -4,8 +4,9 @@
  *
  * CloudFormation short tags (!Ref, !Sub, !GetAtt, ...) and long-form
  * intrinsics ({"Ref": ...}, {"Fn::...": ...}) are tolerated. What can be
- * resolved locally is: !Ref to a template Parameter with a Default, and the
- * pseudo parameters AWS::Region / AWS::AccountId; a !Sub without ${...}.
+ * resolved locally is: !Ref to a template Parameter (its --parameter-overrides
+ * value, else its Default) and the pseudo parameters AWS::Region /
+ * AWS::AccountId; a !Sub whose ${...} are all such names (${!X} is ${X}).
  * Anything else is "unresolved": an environment variable with such a value
  * stays unset (unless --env-vars gives it), a Timeout/MemorySize falls back
  * to the default.
