@@ -34,6 +34,14 @@
 extern "C" {
 #endif
 
+/* The store's API: the library is built with hidden visibility and only
+ * these functions stay global in liblambda_store.a (nm shows them alone). */
+#if defined(__GNUC__) || defined(__clang__)
+#define LAMBDA_STORE_API __attribute__((visibility("default")))
+#else
+#define LAMBDA_STORE_API
+#endif
+
 /* Room for a store URL (file:// + a 4096-byte path, or s3:// + bucket +
  * prefix) with its NUL. */
 #define LAMBDA_STORE_URL_MAX 4200
@@ -46,17 +54,17 @@ typedef struct lambda_store_writer lambda_store_writer;
  * (default us-east-1), AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (then
  * path-style addressing), LAMBDA_STORE_MAX_ATTEMPTS (default 5) and
  * LAMBDA_S3_PART_SIZE (multipart chunk, default 8 MiB, at least 5 MiB). */
-int lambda_store_open(const char *url, lambda_store **out, lambda_error *err);
-void lambda_store_close(lambda_store *store);
+LAMBDA_STORE_API int lambda_store_open(const char *url, lambda_store **out, lambda_error *err);
+LAMBDA_STORE_API void lambda_store_close(lambda_store *store);
 
 /* The store's URL as opened, without a trailing '/'. */
-const char *lambda_store_url(const lambda_store *store);
+LAMBDA_STORE_API const char *lambda_store_url(const lambda_store *store);
 
 /* 1 for an s3:// store, 0 for a file:// store. */
-int lambda_store_is_s3(const lambda_store *store);
+LAMBDA_STORE_API int lambda_store_is_s3(const lambda_store *store);
 
 /* Validates a key (see above): 0 if acceptable, -1 with InvalidInput. */
-int lambda_store_check_key(const char *key, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_check_key(const char *key, lambda_error *err);
 
 /* Called once per object, in ascending byte order of keys. Returning
  * non-zero stops the listing early (not an error). */
@@ -65,8 +73,9 @@ typedef int (*lambda_store_list_fn)(const char *key, uint64_t size, void *userda
 /* Lists the objects whose keys start with `prefix` (a plain string prefix,
  * not necessarily a directory) and sort after `start_after` (NULL: all).
  * S3 listings are paginated transparently; memory stays bounded. */
-int lambda_store_list(lambda_store *store, const char *prefix, const char *start_after,
-                      lambda_store_list_fn fn, void *userdata, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_list(lambda_store *store, const char *prefix,
+                                       const char *start_after, lambda_store_list_fn fn,
+                                       void *userdata, lambda_error *err);
 
 /* Receives an object's bytes in order, in chunks of bounded size. Returning
  * non-zero aborts the read: lambda_store_get() then returns -1 with `err` as
@@ -76,41 +85,43 @@ typedef int (*lambda_store_sink_fn)(const char *data, size_t len, void *userdata
 /* Streams bytes [offset, offset+length) of an object (length 0: to the end)
  * into `sink`. An S3 body cut short is resumed with a Range request, so the
  * sink sees every byte exactly once. */
-int lambda_store_get(lambda_store *store, const char *key, uint64_t offset, uint64_t length,
-                     lambda_store_sink_fn sink, void *userdata, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_get(lambda_store *store, const char *key, uint64_t offset,
+                                      uint64_t length, lambda_store_sink_fn sink, void *userdata,
+                                      lambda_error *err);
 
 /* Size of an object; *exists is 0 (and the call succeeds) when it is missing. */
-int lambda_store_stat(lambda_store *store, const char *key, uint64_t *size, int *exists,
-                      lambda_error *err);
+LAMBDA_STORE_API int lambda_store_stat(lambda_store *store, const char *key, uint64_t *size,
+                                       int *exists, lambda_error *err);
 
 /* Streaming put. Nothing is visible under `key` until commit: the file store
  * writes a hidden temporary file and renames it; S3 sends one PUT for small
  * objects and a multipart upload in bounded chunks for large ones. */
-int lambda_store_put_begin(lambda_store *store, const char *key, lambda_store_writer **out,
-                           lambda_error *err);
-int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_put_begin(lambda_store *store, const char *key,
+                                            lambda_store_writer **out, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len,
+                                            lambda_error *err);
 /* Appends a whole existing object of `size` bytes. On S3, ranges of at least
  * 5 MiB are copied server-side (UploadPartCopy); the rest goes through the
  * writer's bounded buffer. */
-int lambda_store_put_append(lambda_store_writer *w, const char *src_key, uint64_t size,
-                            lambda_error *err);
-uint64_t lambda_store_put_bytes(const lambda_store_writer *w);
+LAMBDA_STORE_API int lambda_store_put_append(lambda_store_writer *w, const char *src_key,
+                                             uint64_t size, lambda_error *err);
+LAMBDA_STORE_API uint64_t lambda_store_put_bytes(const lambda_store_writer *w);
 /* Publishes the object and frees the writer, whatever the outcome. */
-int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err);
 /* Discards everything written and frees the writer. */
-void lambda_store_put_abort(lambda_store_writer *w);
+LAMBDA_STORE_API void lambda_store_put_abort(lambda_store_writer *w);
 
 /* One-shot put of a small buffer (same atomicity as the streaming put). */
-int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data, size_t len,
-                            lambda_error *err);
+LAMBDA_STORE_API int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data,
+                                             size_t len, lambda_error *err);
 
 /* Server-side copy (S3 CopyObject; the file store copies into a temporary
  * file and renames it). */
-int lambda_store_copy(lambda_store *store, const char *src_key, const char *dst_key,
-                      lambda_error *err);
+LAMBDA_STORE_API int lambda_store_copy(lambda_store *store, const char *src_key,
+                                       const char *dst_key, lambda_error *err);
 
 /* Deletes an object; a missing object is not an error. */
-int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err);
 
 /* Deletes keys[0..n); missing objects are not errors. Every key is checked
  * before anything is deleted. S3 sends DeleteObjects requests of at most
@@ -120,14 +131,14 @@ int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err)
  * that could not be deleted and S3's code for it (AccessDenied ->
  * StoreAccessDenied, SlowDown -> StoreThrottled, InternalError ->
  * StoreUnavailable, others StoreError). */
-int lambda_store_delete_many(lambda_store *store, const char *const *keys, size_t n,
-                             lambda_error *err);
+LAMBDA_STORE_API int lambda_store_delete_many(lambda_store *store, const char *const *keys,
+                                              size_t n, lambda_error *err);
 
 /* A presigned GET URL valid for `expires_s` seconds (1..604800), as a
  * malloc'd string. Only S3 stores have one: a file store returns NULL
  * without an error (err->type stays empty). */
-char *lambda_store_presign_get(lambda_store *store, const char *key, long expires_s,
-                               lambda_error *err);
+LAMBDA_STORE_API char *lambda_store_presign_get(lambda_store *store, const char *key,
+                                                long expires_s, lambda_error *err);
 
 /* Parsed form of a store URL (exposed for tests and for the S3 backend). */
 typedef struct lambda_store_location {
@@ -137,7 +148,8 @@ typedef struct lambda_store_location {
     char prefix[1024]; /* s3: key prefix without leading/trailing '/', may be "" */
 } lambda_store_location;
 
-int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_parse_url(const char *url, lambda_store_location *loc,
+                                            lambda_error *err);
 
 #ifdef __cplusplus
 }

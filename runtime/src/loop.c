@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "config.h"
 #include "backoff.h"
 #include "context.h"
 #include "extension.h"
@@ -358,6 +359,10 @@ static int run(const lambda_runtime_config *config, int ignore_handler_env)
         return LAMBDA_EXIT_INIT_ERROR;
     }
     lambda_error err = {"", ""};
+    if (lambda_config_check(config, &err) != 0) {
+        status = init_error(&api, &err);
+        goto out;
+    }
     rt.handler =
         lambda_route(config->handlers, config->handler_count,
                      ignore_handler_env ? config->handlers[0].name : getenv("_HANDLER"), &err);
@@ -398,6 +403,8 @@ int lambda_run(const lambda_runtime_config *config)
 int lambda_run_handler(lambda_raw_handler_fn handler, void *userdata)
 {
     lambda_handler table[1] = {{"handler", NULL, handler, userdata}};
-    lambda_runtime_config config = {table, 1, NULL, NULL};
+    lambda_runtime_config config = LAMBDA_RUNTIME_CONFIG_INIT;
+    config.handlers = table;
+    config.handler_count = 1;
     return run(&config, 1);
 }

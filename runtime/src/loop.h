@@ -3,9 +3,8 @@
 #ifndef LAMBDA_LOOP_H
 #define LAMBDA_LOOP_H
 
-/* Exit statuses lambda_run() returns. */
-#define LAMBDA_EXIT_INIT_ERROR 1 /* bad _HANDLER, failing init hook, no API */
-#define LAMBDA_EXIT_API_ERROR 2  /* Runtime API unreachable or answered 5xx */
+/* The exit statuses lambda_run() returns are lambda_exit_code
+ * (lambda/runtime.h). */
 
 /* AWS_LAMBDA_MAX_CONCURRENCY as a worker count: 1 when unset or invalid,
  * capped at 1024. */

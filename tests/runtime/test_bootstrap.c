@@ -15,7 +15,9 @@
  *
  * Env: LAMBDA_TEST_INIT_FAIL=1 makes the init hook fail (Test.InitFailed);
  * LAMBDA_TEST_SHUTDOWN_HOOK=1 sets a shutdown hook that prints
- * "lambda-test-bootstrap: shutdown hook ran" on stderr. */
+ * "lambda-test-bootstrap: shutdown hook ran" on stderr;
+ * LAMBDA_TEST_RESERVED=1 sets a reserved config field (as a program built for
+ * a newer lambda-c would). */
 #include <lambda/runtime.h>
 
 #include <errno.h>
@@ -226,7 +228,13 @@ static const lambda_handler handlers[] = {
 int main(void)
 {
     const char *hook = getenv("LAMBDA_TEST_SHUTDOWN_HOOK");
-    lambda_runtime_config config = {handlers, sizeof handlers / sizeof handlers[0], init,
-                                    hook && strcmp(hook, "1") == 0 ? shutdown_hook : NULL};
+    lambda_runtime_config config = LAMBDA_RUNTIME_CONFIG_INIT;
+    config.handlers = handlers;
+    config.handler_count = sizeof handlers / sizeof handlers[0];
+    config.init = init;
+    config.shutdown = hook && strcmp(hook, "1") == 0 ? shutdown_hook : NULL;
+    const char *reserved = getenv("LAMBDA_TEST_RESERVED");
+    if (reserved && strcmp(reserved, "1") == 0)
+        config.reserved[3] = &config;
     return lambda_run(&config);
 }

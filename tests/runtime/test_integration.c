@@ -243,6 +243,21 @@ static void test_init_hook_fails(void **state)
     assert_int_equal(fake_api_next_calls(fx->api), 0);
 }
 
+/* A config built for a newer lambda-c (a reserved field set) is refused at
+ * init, not half-honoured. */
+static void test_config_reserved_refused(void **state)
+{
+    fixture *fx = *state;
+    const char *env[] = {"LAMBDA_TEST_RESERVED=1", NULL};
+    start(fx, "echo", env);
+    const fake_result *r = fake_api_wait_init_error(fx->api, 10000);
+    assert_non_null(r);
+    assert_error(r, "Runtime.InvalidConfig", "reserved[3] is set");
+    assert_int_equal(child_wait(&fx->proc, 10000), 0);
+    assert_int_equal(child_exit_code(&fx->proc), 1);
+    assert_int_equal(fake_api_next_calls(fx->api), 0);
+}
+
 static void test_oversized_response(void **state)
 {
     fixture *fx = *state;
@@ -858,6 +873,7 @@ int main(int argc, char **argv)
         TEST(test_unknown_handler),
         TEST(test_missing_handler),
         TEST(test_init_hook_fails),
+        TEST(test_config_reserved_refused),
         TEST(test_oversized_response),
         TEST(test_next_reset_then_recovers),
         TEST(test_next_refused_then_recovers),

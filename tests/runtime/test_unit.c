@@ -13,6 +13,7 @@
 
 #include "backoff.h"
 #include "buf.h"
+#include "config.h"
 #include "context.h"
 #include "error_body.h"
 #include "extension.h"
@@ -435,6 +436,33 @@ static void test_dispatch_size_limit(void **state)
     lambda_response_free(&res);
 }
 
+/* The API's room to grow: the version functions agree with the header, the
+ * initialiser zeroes everything, a reserved field is refused. */
+static void test_version_and_config(void **state)
+{
+    assert_string_equal(lambda_runtime_version(), LAMBDA_RUNTIME_VERSION);
+    assert_int_equal(lambda_runtime_version_hex(), LAMBDA_RUNTIME_VERSION_HEX);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%u.%u.%u", lambda_runtime_version_hex() >> 16,
+             (lambda_runtime_version_hex() >> 8) & 0xff, lambda_runtime_version_hex() & 0xff);
+    assert_string_equal(expect, LAMBDA_RUNTIME_VERSION);
+    assert_int_equal(LAMBDA_EXIT_INIT_ERROR, 1);
+    assert_int_equal(LAMBDA_EXIT_API_ERROR, 2);
+
+    lambda_runtime_config c;
+    memset(&c, 0xab, sizeof c);
+    lambda_runtime_config_init(&c);
+    lambda_runtime_config zero = LAMBDA_RUNTIME_CONFIG_INIT;
+    assert_memory_equal(&c, &zero, sizeof c);
+    assert_null(c.handlers);
+    lambda_error err = {"", ""};
+    assert_int_equal(lambda_config_check(&c, &err), 0);
+    c.reserved[7] = &c;
+    assert_int_equal(lambda_config_check(&c, &err), -1);
+    assert_string_equal(err.type, "Runtime.InvalidConfig");
+    assert_non_null(strstr(err.message, "reserved[7]"));
+}
+
 static void test_error_set(void **state)
 {
     lambda_error err;
@@ -528,6 +556,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dispatch_raw),
         cmocka_unit_test(test_dispatch_size_limit),
         cmocka_unit_test(test_content_type_sanitised),
+        cmocka_unit_test(test_version_and_config),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_concurrency_parse),

@@ -31,6 +31,8 @@
  *   Runtime.InvalidHandlerTable    an entry without a name or without
  *                                  exactly one of json/raw
  *   Runtime.InitError              the init hook failed without a type
+ *   Runtime.InvalidConfig          reserved fields of lambda_runtime_config
+ *                                  set (a config built for a newer lambda-c)
  *
  * Thread safety. With AWS_LAMBDA_MAX_CONCURRENCY > 1 (Lambda Managed
  * Instances) several invocations run at once, one per worker thread, each
@@ -60,8 +62,26 @@
 extern "C" {
 #endif
 
+/* Marks the library's public functions. The library is built with hidden
+ * visibility and its archive holds one object whose other symbols are local,
+ * so `nm` of liblambda_runtime.a shows exactly what this header declares. */
+#if defined(__GNUC__) || defined(__clang__)
+#define LAMBDA_API __attribute__((visibility("default")))
+#else
+#define LAMBDA_API
+#endif
+
 #define LAMBDA_RUNTIME_NAME "lambda-c"
+/* The version of this header. lambda_runtime_version() gives the library's,
+ * which differs when a program is built against one and linked with another. */
+#define LAMBDA_RUNTIME_VERSION_MAJOR 0
+#define LAMBDA_RUNTIME_VERSION_MINOR 2
+#define LAMBDA_RUNTIME_VERSION_PATCH 0
 #define LAMBDA_RUNTIME_VERSION "0.2.0"
+/* (major << 16) | (minor << 8) | patch: compare versions with < and >. */
+#define LAMBDA_RUNTIME_VERSION_HEX                                                \
+    ((LAMBDA_RUNTIME_VERSION_MAJOR << 16) | (LAMBDA_RUNTIME_VERSION_MINOR << 8) | \
+     LAMBDA_RUNTIME_VERSION_PATCH)
 
 /* The largest response payload Lambda accepts (synchronous invoke), in bytes.
  * Larger responses are turned into a Function.ResponseSizeTooLarge error by
@@ -73,6 +93,21 @@ extern "C" {
 #else
 #define LAMBDA_PRINTF(fmt_index, first_arg)
 #endif
+
+/* The linked library's version: "0.2.0" (LAMBDA_RUNTIME_VERSION when it was
+ * built), and the same as LAMBDA_RUNTIME_VERSION_HEX. */
+LAMBDA_API const char *lambda_runtime_version(void);
+LAMBDA_API unsigned lambda_runtime_version_hex(void);
+
+/* The exit statuses lambda_run() and lambda_run_handler() return (main()
+ * returns them; Lambda reports them as "Runtime exited with error: exit
+ * status N"). */
+typedef enum lambda_exit_code {
+    LAMBDA_EXIT_OK = 0,         /* the loop ended without a fault (shutdown) */
+    LAMBDA_EXIT_INIT_ERROR = 1, /* bad _HANDLER or handler table, failing init hook,
+                                       invalid config, no AWS_LAMBDA_RUNTIME_API */
+    LAMBDA_EXIT_API_ERROR = 2   /* the Runtime API stayed unreachable or answered 5xx */
+} lambda_exit_code;
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                   */
@@ -98,12 +133,12 @@ typedef struct lambda_context {
 } lambda_context;
 
 /* Milliseconds left before the invocation's deadline (negative once past). */
-int64_t lambda_remaining_ms(const lambda_context *ctx);
+LAMBDA_API int64_t lambda_remaining_ms(const lambda_context *ctx);
 
 /* The context of the invocation the calling thread is handling, or NULL
  * outside one. Per thread: safe with AWS_LAMBDA_MAX_CONCURRENCY > 1. Lets
  * library code deep below a handler tag its work with the request id. */
-const lambda_context *lambda_context_current(void);
+LAMBDA_API const lambda_context *lambda_context_current(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
@@ -120,7 +155,7 @@ typedef struct lambda_error {
 
 /* Fills `err` and returns NULL, so a JSON handler can write
  *     return lambda_error_set(err, "InvalidInput", "bad date '%s'", s);      */
-void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...)
+LAMBDA_API void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...)
     LAMBDA_PRINTF(3, 4);
 
 /* ------------------------------------------------------------------------ */
@@ -133,7 +168,7 @@ void *lambda_error_set(lambda_error *err, const char *type, const char *fmt, ...
  * runtime therefore refuses such events for JSON handlers
  * (Runtime.InvalidEvent); call this on JSON you parse yourself. Meant for
  * text that parsed as JSON: a backslash then only occurs inside strings. */
-int lambda_json_has_nul(const char *json, size_t len);
+LAMBDA_API int lambda_json_has_nul(const char *json, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Handlers                                                                  */
@@ -150,13 +185,13 @@ typedef struct lambda_request {
 typedef struct lambda_response lambda_response;
 
 /* Answer with a payload (copied). content_type NULL means application/json. */
-void lambda_response_success(lambda_response *res, const char *payload, size_t len,
-                             const char *content_type);
+LAMBDA_API void lambda_response_success(lambda_response *res, const char *payload, size_t len,
+                                        const char *content_type);
 
 /* Answer with an error: posted to /error as
  * {"errorMessage","errorType","stackTrace":[]}. */
-void lambda_response_failure(lambda_response *res, const char *error_type, const char *fmt, ...)
-    LAMBDA_PRINTF(3, 4);
+LAMBDA_API void lambda_response_failure(lambda_response *res, const char *error_type,
+                                        const char *fmt, ...) LAMBDA_PRINTF(3, 4);
 
 /* Raw handler: aws-lambda-cpp's shape. A handler that answers neither
  * success nor failure produces a "Runtime.NoResponse" error. */
@@ -213,12 +248,12 @@ typedef struct lambda_http_prelude {
  * application/octet-stream. Returns NULL when `res` cannot stream (out of
  * memory, or already streaming): the invocation then fails with
  * Runtime.OutOfMemory or Runtime.StreamError. */
-lambda_stream *lambda_response_stream(lambda_response *res, const char *content_type);
+LAMBDA_API lambda_stream *lambda_response_stream(lambda_response *res, const char *content_type);
 
 /* The same for HTTP callers: the prelude (status, headers, cookies) goes out
  * first, then what the handler writes is the HTTP body. */
-lambda_stream *lambda_response_stream_http(lambda_response *res,
-                                           const lambda_http_prelude *prelude);
+LAMBDA_API lambda_stream *lambda_response_stream_http(lambda_response *res,
+                                                      const lambda_http_prelude *prelude);
 
 /* Writes `len` bytes. Memory stays bounded: the runtime buffers at most
  * 64 KiB per stream and the write blocks while the connection is behind.
@@ -233,7 +268,7 @@ lambda_stream *lambda_response_stream_http(lambda_response *res,
  * the HTTP trailers Lambda reads (Lambda-Runtime-Function-Error-Type and a
  * base64 Lambda-Runtime-Function-Error-Body), and the caller sees it after
  * the bytes already sent. */
-int lambda_stream_write(lambda_stream *stream, const void *buf, size_t len);
+LAMBDA_API int lambda_stream_write(lambda_stream *stream, const void *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* The runtime loop                                                          */
@@ -255,11 +290,31 @@ typedef struct lambda_runtime_config {
      * function) while invocations may still be in flight; the process then
      * ends with _exit(0). */
     void (*shutdown)(void);
+
+    /* Room to grow: later versions add fields here without changing the
+     * struct's size or the place of the fields above, so programs built
+     * against this header keep working. Leave them zero: start from
+     * LAMBDA_RUNTIME_CONFIG_INIT, lambda_runtime_config_init() or a
+     * designated initializer. lambda_run() refuses a config whose reserved
+     * fields are not zero (Runtime.InvalidConfig): it was built for a newer
+     * lambda-c. */
+    void *reserved[8];
 } lambda_runtime_config;
 
+/* Every field zero (no handlers, no hooks): set the fields you use after. */
+#define LAMBDA_RUNTIME_CONFIG_INIT \
+    {                              \
+        NULL, 0, NULL, NULL,       \
+        {                          \
+            NULL                   \
+        }                          \
+    }
+LAMBDA_API void lambda_runtime_config_init(lambda_runtime_config *config);
+
 /* Runs the loop until a non-recoverable Runtime API state. Returns the
- * process exit status for main() to return: 1 after an init error (or
- * without AWS_LAMBDA_RUNTIME_API), 2 when the Runtime API stayed unreachable
+ * process exit status for main() to return (a lambda_exit_code):
+ * LAMBDA_EXIT_INIT_ERROR after an init error (or without
+ * AWS_LAMBDA_RUNTIME_API), LAMBDA_EXIT_API_ERROR when the Runtime API stayed unreachable
  * through ~4 s of bounded retries or answered 5xx (the runtime then exits
  * promptly, as the API's specification asks). 400/403/413 on a response are
  * logged with the request id and the loop goes on. A fatal signal in a
@@ -268,11 +323,11 @@ typedef struct lambda_runtime_config {
  * that signal. With AWS_LAMBDA_MAX_CONCURRENCY
  * > 1 (Lambda Managed Instances) that many threads each poll /next: handlers
  * must then be thread-safe (no unguarded globals; the context is per call). */
-int lambda_run(const lambda_runtime_config *config);
+LAMBDA_API int lambda_run(const lambda_runtime_config *config);
 
 /* aws-lambda-cpp's run_handler: one raw handler for every invocation,
  * whatever _HANDLER says. */
-int lambda_run_handler(lambda_raw_handler_fn handler, void *userdata);
+LAMBDA_API int lambda_run_handler(lambda_raw_handler_fn handler, void *userdata);
 
 /* ------------------------------------------------------------------------ */
 /* Logging                                                                   */
@@ -296,7 +351,7 @@ typedef enum lambda_log_level {
  * RFC 3339 UTC with milliseconds; requestId only inside an invocation).
  * Records below AWS_LAMBDA_LOG_LEVEL (TRACE DEBUG INFO WARN ERROR FATAL,
  * default INFO) are dropped. Safe from any thread. Never log credentials. */
-void lambda_log(lambda_log_level level, const char *fmt, ...) LAMBDA_PRINTF(2, 3);
+LAMBDA_API void lambda_log(lambda_log_level level, const char *fmt, ...) LAMBDA_PRINTF(2, 3);
 
 #ifdef __cplusplus
 }
