@@ -92,10 +92,12 @@ cJSON *report_read_json(lambda_store *s, const char *key, lambda_error *err);
 /* Writes `obj` as compact JSON under `key`: 0, or -1 with err. */
 int report_put_json(lambda_store *s, const char *key, const cJSON *obj, lambda_error *err);
 
-/* ---- test hooks ---- */
+/* ---- test hooks (compiled only with LAMBDA_REPORT_TEST_HOOKS) ---- */
 
-/* REPORT_TEST_FAULT (test builds only): 1 when this attempt of part `index`
- * must fail (err set), 0 otherwise. */
+#ifdef LAMBDA_REPORT_TEST_HOOKS
+/* REPORT_TEST_FAULT: 1 when this attempt of part `index` must fail (err
+ * set), 0 otherwise. */
 int report_injected_fault(const char *report_id, int64_t index, lambda_error *err);
+#endif
 
 #endif /* LAMBDA_REPORT_HANDLER_COMMON_H */

