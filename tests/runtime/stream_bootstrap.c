@@ -152,6 +152,6 @@ static const lambda_handler handlers[] = {
 
 int main(void)
 {
-    lambda_runtime_config config = {handlers, 1, NULL, NULL};
+    lambda_runtime_config config = {.handlers = handlers, .handler_count = 1};
     return lambda_run(&config);
 }
