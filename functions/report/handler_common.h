@@ -86,9 +86,9 @@ void report_add_date(cJSON *obj, const char *name, int64_t day);
 int report_open_stores(lambda_store **data, lambda_store **report, lambda_error *err);
 
 /* Reads a small JSON object: NULL with StoreNotFound when missing (or
- * larger than REPORT_MAX_JSON_OBJECT), MergeMismatch when not an object, or
- * the store's error. */
-cJSON *report_read_json(lambda_store *s, const char *key, lambda_error *err);
+ * larger than REPORT_MAX_JSON_OBJECT; *missing then set, when not NULL),
+ * MergeMismatch when not an object, or the store's error. */
+cJSON *report_read_json(lambda_store *s, const char *key, int *missing, lambda_error *err);
 /* Writes `obj` as compact JSON under `key`: 0, or -1 with err. */
 int report_put_json(lambda_store *s, const char *key, const cJSON *obj, lambda_error *err);
 

@@ -107,7 +107,7 @@ static int claimed_skipped_by(lambda_store *report, const merge_input *in, const
         return 0;
     char mkey[REPORT_KEY_MAX];
     report_part_key(mkey, in->customer, in->report_id, i, 1);
-    cJSON *m = report_read_json(report, mkey, err);
+    cJSON *m = report_read_json(report, mkey, NULL, err);
     if (!m)
         return -1;
     add_skipped_by(t, m);
@@ -200,11 +200,12 @@ static int plan_count(lambda_store *report, const report_keys *keys, merge_input
 {
     if (in->count >= 0)
         return 0;
-    cJSON *plan = report_read_json(report, keys->plan, err);
+    int missing;
+    cJSON *plan = report_read_json(report, keys->plan, &missing, err);
     int rc = 0;
     if (!plan || report_get_int(plan, "partCount", 0, REPORT_MAX_PARTS_LIMIT, &in->count) != 0 ||
         in->count < 0) {
-        if (plan || strcmp(err->type, "StoreNotFound") == 0)
+        if (plan || missing)
             lambda_error_set(err, "InvalidInput",
                              "no parts or partCount given and no "
                              "usable %s",
@@ -328,7 +329,8 @@ static cJSON *answer_rerun(lambda_store *report, const merge_input *in, const re
                          ms->found_csv);
         return NULL;
     }
-    cJSON *done = report_read_json(report, keys->manifest, err);
+    int missing;
+    cJSON *done = report_read_json(report, keys->manifest, &missing, err);
     if (!done)
         return NULL;
     int64_t rows = -1, bytes = -1, skipped = -1, np = -1;
@@ -340,7 +342,7 @@ static cJSON *answer_rerun(lambda_store *report, const merge_input *in, const re
     if (rows < 0 || bytes < 0 || skipped < 0 || np != (int64_t)n ||
         lambda_store_stat(report, keys->report, &size, &exists, err) != 0 || !exists ||
         size != (uint64_t)bytes) {
-        if (!err->type[0] || strcmp(err->type, "StoreNotFound") == 0)
+        if (!err->type[0] || missing)
             lambda_error_set(err, "MergeMismatch",
                              "%zu of %zu parts are missing and the "
                              "earlier merge's report does not match its manifest",
@@ -363,7 +365,7 @@ static int verify_parts(lambda_store *report, const merge_input *in, part_info *
         if (!in->claims) {
             char mkey[REPORT_KEY_MAX];
             report_part_key(mkey, in->customer, in->report_id, i, 1);
-            cJSON *m = report_read_json(report, mkey, err);
+            cJSON *m = report_read_json(report, mkey, NULL, err);
             if (!m)
                 return -1;
             int64_t r = -1, b = -1, sk = -1;

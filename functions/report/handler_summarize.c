@@ -291,9 +291,10 @@ static int64_t add_tables(cJSON *doc, summary_table *t, size_t n, size_t *n_type
 static cJSON *read_manifest(lambda_store *report, const report_keys *keys, int64_t *rows,
                             int64_t *bytes, int64_t *skipped, lambda_error *err)
 {
-    cJSON *m = report_read_json(report, keys->manifest, err);
+    int missing;
+    cJSON *m = report_read_json(report, keys->manifest, &missing, err);
     if (!m) {
-        if (strcmp(err->type, "StoreNotFound") == 0)
+        if (missing)
             lambda_error_set(err, "StoreNotFound", "%s is missing: the report is not merged",
                              keys->manifest);
         return NULL;

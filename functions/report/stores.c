@@ -61,15 +61,20 @@ static int collect_sink(const char *data, size_t len, void *ud)
     return lambda_report_buf_add(ud, data, len);
 }
 
-cJSON *report_read_json(lambda_store *s, const char *key, lambda_error *err)
+cJSON *report_read_json(lambda_store *s, const char *key, int *missing, lambda_error *err)
 {
     lambda_report_buf b = {0};
     uint64_t size;
     int exists;
+    if (missing)
+        *missing = 0;
     if (lambda_store_stat(s, key, &size, &exists, err) != 0)
         return NULL;
     if (!exists || size > REPORT_MAX_JSON_OBJECT) {
-        lambda_error_set(err, "StoreNotFound", "%s is missing", key);
+        if (missing)
+            *missing = 1;
+        lambda_error_set(err, lambda_store_status_name(LAMBDA_STORE_NOT_FOUND), "%s is missing",
+                         key);
         return NULL;
     }
     if (lambda_store_get(s, key, 0, 0, collect_sink, &b, err) != 0) {

@@ -134,7 +134,7 @@ int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
         free(st);
         if (p)
             XML_ParserFree(p);
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
     st->parser = p;
     st->page = page;
@@ -150,9 +150,9 @@ int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
     XML_ParserFree(p);
     free(st);
     if (rc != 0 || bad)
-        return lambda_store_fail(err, "StoreUnavailable", "malformed S3 listing response");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "malformed S3 listing response");
     if (page->truncated && !page->next_token[0] && !page->last_key[0])
-        return lambda_store_fail(err, "StoreUnavailable",
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                  "truncated S3 listing without a continuation token");
     return 0;
 }
@@ -379,7 +379,7 @@ int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_
         free(st);
         if (p)
             XML_ParserFree(p);
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
     st->fn = fn;
     st->ud = ud;
@@ -391,7 +391,8 @@ int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_
     XML_ParserFree(p);
     free(st);
     if (errors < 0)
-        return lambda_store_fail(err, "StoreUnavailable", "malformed S3 DeleteObjects response");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
+                                 "malformed S3 DeleteObjects response");
     return errors;
 }
 

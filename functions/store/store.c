@@ -8,14 +8,38 @@
 
 #include "store_internal.h"
 
-int lambda_store_fail(lambda_error *err, const char *type, const char *fmt, ...)
+const char *lambda_store_status_name(lambda_store_status status)
+{
+    switch (status) {
+    case LAMBDA_STORE_OK:
+        return "";
+    case LAMBDA_STORE_UNAVAILABLE:
+        return "StoreUnavailable";
+    case LAMBDA_STORE_THROTTLED:
+        return "StoreThrottled";
+    case LAMBDA_STORE_TLS:
+        return "StoreTlsError";
+    case LAMBDA_STORE_ACCESS_DENIED:
+        return "StoreAccessDenied";
+    case LAMBDA_STORE_NOT_FOUND:
+        return "StoreNotFound";
+    case LAMBDA_STORE_INVALID:
+        return "InvalidInput";
+    case LAMBDA_STORE_REFUSED:
+        break;
+    }
+    return "StoreError";
+}
+
+int lambda_store_fail(lambda_error *err, lambda_store_status status, const char *fmt, ...)
 {
     if (err) {
-        snprintf(err->type, sizeof err->type, "%s", type);
+        char message[sizeof err->message];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        vsnprintf(message, sizeof message, fmt, ap);
         va_end(ap);
+        lambda_error_set(err, lambda_store_status_name(status), "%s", message);
     }
     return -1;
 }
@@ -61,19 +85,19 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
 {
     memset(loc, 0, sizeof *loc);
     if (!url || !*url)
-        return lambda_store_fail(err, "InvalidInput", "store URL is empty");
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store URL is empty");
     if (strncmp(url, "file://", 7) == 0) {
         const char *p = url + 7;
         size_t n = strlen(p);
         while (n > 1 && p[n - 1] == '/')
             n--;
         if (n == 0 || p[0] != '/')
-            return lambda_store_fail(err, "InvalidInput",
+            return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                                      "file store URL must be file:///absolute/path");
         if (n >= sizeof loc->path)
-            return lambda_store_fail(err, "InvalidInput", "file store path too long");
+            return lambda_store_fail(err, LAMBDA_STORE_INVALID, "file store path too long");
         if (n > 1 && !valid_segments(p + 1, n - 1))
-            return lambda_store_fail(err, "InvalidInput",
+            return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                                      "file store path has empty, '.' or '..' segments");
         memcpy(loc->path, p, n);
         loc->path[n] = '\0';
@@ -84,7 +108,8 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
         const char *slash = strchr(b, '/');
         size_t blen = slash ? (size_t)(slash - b) : strlen(b);
         if (!valid_bucket(b, blen))
-            return lambda_store_fail(err, "InvalidInput", "invalid S3 bucket name in store URL");
+            return lambda_store_fail(err, LAMBDA_STORE_INVALID,
+                                     "invalid S3 bucket name in store URL");
         memcpy(loc->bucket, b, blen);
         loc->bucket[blen] = '\0';
         loc->is_s3 = 1;
@@ -94,25 +119,26 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
             while (n > 0 && p[n - 1] == '/')
                 n--;
             if (n >= sizeof loc->prefix)
-                return lambda_store_fail(err, "InvalidInput", "S3 prefix too long");
+                return lambda_store_fail(err, LAMBDA_STORE_INVALID, "S3 prefix too long");
             if (n > 0 && !valid_segments(p, n))
-                return lambda_store_fail(err, "InvalidInput",
+                return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                                          "S3 prefix has empty, '.' or '..' segments");
             memcpy(loc->prefix, p, n);
             loc->prefix[n] = '\0';
         }
         return 0;
     }
-    return lambda_store_fail(err, "InvalidInput", "store URL must start with file:// or s3://");
+    return lambda_store_fail(err, LAMBDA_STORE_INVALID,
+                             "store URL must start with file:// or s3://");
 }
 
 int lambda_store_check_key(const char *key, lambda_error *err)
 {
     size_t n = key ? strlen(key) : 0;
     if (n == 0 || n > 1000)
-        return lambda_store_fail(err, "InvalidInput", "store key is empty or too long");
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store key is empty or too long");
     if (!valid_segments(key, n))
-        return lambda_store_fail(err, "InvalidInput",
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                                  "store key has empty, '.' or '..' segments or control characters");
     return 0;
 }
@@ -126,7 +152,7 @@ static int check_prefix(const char *prefix, lambda_error *err)
     if (prefix[n - 1] == '/')
         n--;
     if (n == 0 || n > 1000 || !valid_segments(prefix, n))
-        return lambda_store_fail(err, "InvalidInput", "invalid store prefix");
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID, "invalid store prefix");
     return 0;
 }
 
@@ -287,7 +313,7 @@ char *lambda_store_presign_get(lambda_store *store, const char *key, long expire
     if (lambda_store_check_key(key, err) != 0)
         return NULL;
     if (expires_s < 1 || expires_s > 604800) {
-        lambda_store_fail(err, "InvalidInput", "URL expiry must be 1..604800 seconds");
+        lambda_store_fail(err, LAMBDA_STORE_INVALID, "URL expiry must be 1..604800 seconds");
         return NULL;
     }
     if (!store->ops->presign)

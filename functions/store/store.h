@@ -9,16 +9,25 @@
  * as separator and may not contain empty, "." or ".." segments, so no key can
  * escape the root of a file store.
  *
- * Every call that can fail returns 0 on success and -1 after filling `err`
- * with one of the errorTypes the report workflow matches:
- *   StoreUnavailable   retryable: 5xx, resets, truncated bodies, I/O errors
- *                      that outlasted the in-process retries
- *   StoreThrottled     retryable: SlowDown / 429 / 503 that outlasted retries
- *   StoreAccessDenied  credentials or permissions
- *   StoreNotFound      missing bucket, key or directory
- *   InvalidInput       a malformed store URL or key
- *   StoreError         any other refusal by the store (not retryable)
- * Credentials and signatures never appear in messages or logs.
+ * Errors are values inside the store: every failure has a lambda_store_status
+ * (below), and the errorType string a handler answers with is made from it
+ * in one place (lambda_store_status_name()). Every call that can fail returns
+ * 0 on success and -1 after filling `err` -- its type is the status's name,
+ * its message says what failed and why:
+ *   StoreUnavailable   LAMBDA_STORE_UNAVAILABLE: retryable: 5xx, resets,
+ *                      truncated bodies, I/O errors that outlasted the
+ *                      in-process retries, out of memory
+ *   StoreThrottled     LAMBDA_STORE_THROTTLED: retryable: SlowDown / 429 /
+ *                      503 that outlasted the retries
+ *   StoreTlsError      LAMBDA_STORE_TLS: the server's certificate is not
+ *                      trusted or the CA bundle is unreadable; not retried
+ *                      (names the CA file and directory in use)
+ *   StoreAccessDenied  LAMBDA_STORE_ACCESS_DENIED: credentials or permissions
+ *   StoreNotFound      LAMBDA_STORE_NOT_FOUND: missing bucket, key or directory
+ *   InvalidInput       LAMBDA_STORE_INVALID: a malformed store URL or key
+ *   StoreError         LAMBDA_STORE_REFUSED: any other refusal (not retryable)
+ * `err` must not be NULL (the message is the only place a failure's detail
+ * goes). Credentials and signatures never appear in messages or logs.
  *
  * A store handle is not thread-safe: use one per thread.
  */
@@ -45,6 +54,21 @@ extern "C" {
 /* Room for a store URL (file:// + a 4096-byte path, or s3:// + bucket +
  * prefix) with its NUL. */
 #define LAMBDA_STORE_URL_MAX 4200
+
+/* Why a store call failed. */
+typedef enum lambda_store_status {
+    LAMBDA_STORE_OK = 0,
+    LAMBDA_STORE_UNAVAILABLE,
+    LAMBDA_STORE_THROTTLED,
+    LAMBDA_STORE_TLS,
+    LAMBDA_STORE_ACCESS_DENIED,
+    LAMBDA_STORE_NOT_FOUND,
+    LAMBDA_STORE_INVALID,
+    LAMBDA_STORE_REFUSED
+} lambda_store_status;
+
+/* The errorType a status is answered with ("StoreNotFound", ...; "" for OK). */
+LAMBDA_STORE_API const char *lambda_store_status_name(lambda_store_status status);
 
 typedef struct lambda_store lambda_store;
 typedef struct lambda_store_writer lambda_store_writer;

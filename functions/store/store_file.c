@@ -35,11 +35,12 @@ int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
 {
     struct stat st;
     if (stat(loc->path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return lambda_store_fail(err, errno == EACCES ? "StoreAccessDenied" : "StoreNotFound",
-                                 "file store directory %s does not exist", loc->path);
+        return lambda_store_fail(
+            err, errno == EACCES ? LAMBDA_STORE_ACCESS_DENIED : LAMBDA_STORE_NOT_FOUND,
+            "file store directory %s does not exist", loc->path);
     lambda_store *s = calloc(1, sizeof *s);
     if (!s)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     s->ops = &file_ops;
     *out = s;
     return 0;
@@ -53,18 +54,18 @@ static void file_close(lambda_store *s)
 static int full_path(const lambda_store *s, const char *key, char *buf, size_t n, lambda_error *err)
 {
     if ((size_t)snprintf(buf, n, "%s/%s", s->loc.path, key) >= n)
-        return lambda_store_fail(err, "InvalidInput", "store key too long");
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store key too long");
     return 0;
 }
 
 /* errno after a failed open/read/write, as one of the store's errorTypes. */
 static int io_fail(lambda_error *err, int e, const char *what, const char *key)
 {
-    const char *type = "StoreUnavailable";
+    lambda_store_status type = LAMBDA_STORE_UNAVAILABLE;
     if (e == ENOENT || e == ENOTDIR)
-        type = "StoreNotFound";
+        type = LAMBDA_STORE_NOT_FOUND;
     else if (e == EACCES || e == EPERM || e == EROFS)
-        type = "StoreAccessDenied";
+        type = LAMBDA_STORE_ACCESS_DENIED;
     return lambda_store_fail(err, type, "%s %s: %s", what, key, strerror(e));
 }
 
@@ -133,7 +134,7 @@ static int walk(list_walk *w, const char *dir_path, size_t keylen)
             cap = cap ? 2 * cap : 64;
             dir_entry *grown = realloc(ents, cap * sizeof *ents);
             if (!grown) {
-                rc = lambda_store_fail(w->err, "StoreUnavailable", "out of memory");
+                rc = lambda_store_fail(w->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
                 goto done;
             }
             ents = grown;
@@ -141,7 +142,7 @@ static int walk(list_walk *w, const char *dir_path, size_t keylen)
         ents[n].name = strdup(de->d_name);
         ents[n].is_dir = S_ISDIR(st.st_mode);
         if (!ents[n].name) {
-            rc = lambda_store_fail(w->err, "StoreUnavailable", "out of memory");
+            rc = lambda_store_fail(w->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
             goto done;
         }
         n++;
@@ -190,7 +191,7 @@ static int file_list(lambda_store *s, const char *prefix, const char *start_afte
 {
     list_walk *w = calloc(1, sizeof *w);
     if (!w)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     w->fn = fn;
     w->ud = ud;
     w->prefix = prefix;
@@ -226,7 +227,7 @@ static int file_get(lambda_store *s, const char *key, uint64_t offset, uint64_t 
     }
     char *buf = malloc(FILE_IO_CHUNK);
     if (!buf) {
-        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         goto out;
     }
     uint64_t left = length ? length : UINT64_MAX;
@@ -241,13 +242,14 @@ static int file_get(lambda_store *s, const char *key, uint64_t offset, uint64_t 
         }
         if (r == 0) {
             if (length && left)
-                rc = lambda_store_fail(err, "StoreUnavailable", "%s is shorter than expected", key);
+                rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "%s is shorter than expected",
+                                       key);
             break;
         }
         left -= (uint64_t)r;
         if (sink(buf, (size_t)r, ud) != 0) {
             if (err && !err->type[0])
-                lambda_store_fail(err, "StoreUnavailable", "reading %s was aborted", key);
+                lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "reading %s was aborted", key);
             rc = -1;
             break;
         }
@@ -327,7 +329,7 @@ static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer 
 {
     file_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     w->base.store = s;
     w->fd = -1;
     if (full_path(s, key, w->dst, sizeof w->dst, err) != 0) {
@@ -440,7 +442,7 @@ static int file_copy(lambda_store *s, const char *src, const char *dst, lambda_e
     if (file_stat(s, src, &size, &exists, err) != 0)
         return -1;
     if (!exists)
-        return lambda_store_fail(err, "StoreNotFound", "no such object %s", src);
+        return lambda_store_fail(err, LAMBDA_STORE_NOT_FOUND, "no such object %s", src);
     lambda_store_writer *w;
     if (file_put_begin(s, dst, &w, err) != 0)
         return -1;

@@ -12,8 +12,9 @@
 
 #include "store.h"
 
-/* Fills `err` (printf-style) and returns -1. */
-int lambda_store_fail(lambda_error *err, const char *type, const char *fmt, ...)
+/* Fills `err` with the status's errorType and the message (printf-style,
+ * through lambda_error_set) and returns -1. */
+int lambda_store_fail(lambda_error *err, lambda_store_status status, const char *fmt, ...)
     LAMBDA_PRINTF(3, 4);
 
 /* One backend: the front end validates keys and then dispatches here. */

@@ -77,7 +77,12 @@ typedef struct s3_response {
     int collect_overflow;
     CURL *curl;
     s3_request *rq;
+    lambda_store_status failure; /* why the last attempt failed: callers branch on it */
 } s3_response;
+
+/* Fails the exchange `rs` with `status` (kept in rs->failure) and err. */
+#define RS_FAIL(rs, err, status, ...) \
+    ((rs)->failure = (status), lambda_store_fail((err), (status), __VA_ARGS__))
 
 static const lambda_store_ops s3_ops;
 
@@ -94,12 +99,12 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, l
     const char *ak = getenv("AWS_ACCESS_KEY_ID");
     const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
     if (!ak || !*ak || !sk || !*sk)
-        return lambda_store_fail(err, "StoreAccessDenied",
+        return lambda_store_fail(err, LAMBDA_STORE_ACCESS_DENIED,
                                  "no AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) "
                                  "in the environment");
     s3_store *s = calloc(1, sizeof *s);
     if (!s)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     s->base.ops = &s3_ops;
     s->base.loc = *loc;
     snprintf(s->region, sizeof s->region, "%s",
@@ -112,7 +117,7 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, l
         if (n >= sizeof s->endpoint ||
             (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)) {
             free(s);
-            return lambda_store_fail(err, "InvalidInput",
+            return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                                      "AWS_ENDPOINT_URL(_S3) must be an http(s) URL");
         }
         memcpy(s->endpoint, endpoint, n);
@@ -158,7 +163,7 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, l
     if (!s->curl) {
         free(s->token_header);
         free(s);
-        return lambda_store_fail(err, "StoreUnavailable", "cannot initialise libcurl");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "cannot initialise libcurl");
     }
     *out = &s->base;
     return 0;
@@ -182,7 +187,7 @@ static int full_key(const s3_store *s, const char *key, char *buf, size_t n, lam
     int r = s->base.loc.prefix[0] ? snprintf(buf, n, "%s/%s", s->base.loc.prefix, key)
                                   : snprintf(buf, n, "%s", key);
     if (r < 0 || (size_t)r >= n)
-        return lambda_store_fail(err, "InvalidInput", "store key too long");
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store key too long");
     return 0;
 }
 
@@ -318,9 +323,9 @@ static outcome classify(const s3_request *rq, s3_response *rs, const char *what,
     if (st >= 200 && st < 300 && !is_error_doc) {
         if (rs->have_content_length && rs->received != rs->content_length &&
             strcmp(rq->method, "HEAD") != 0) {
-            lambda_store_fail(
-                err, "StoreUnavailable", "S3 %s %s: body truncated (%llu of %llu bytes)", rq->op,
-                what, (unsigned long long)rs->received, (unsigned long long)rs->content_length);
+            RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE,
+                    "S3 %s %s: body truncated (%llu of %llu bytes)", rq->op, what,
+                    (unsigned long long)rs->received, (unsigned long long)rs->content_length);
             return OUT_RETRY;
         }
         return OUT_OK;
@@ -329,28 +334,28 @@ static outcome classify(const s3_request *rq, s3_response *rs, const char *what,
         st = strcmp(code, "SlowDown") == 0 ? 503 : 500; /* 200 with <Error> */
     const char *shown = code[0] ? code : "no error code";
     if (st == 429 || (st == 503 && (strcmp(code, "SlowDown") == 0 || !code[0]))) {
-        lambda_store_fail(err, "StoreThrottled", "S3 %s %s: throttled (HTTP %ld %s)", rq->op, what,
-                          st, shown);
+        RS_FAIL(rs, err, LAMBDA_STORE_THROTTLED, "S3 %s %s: throttled (HTTP %ld %s)", rq->op, what,
+                st, shown);
         return OUT_RETRY;
     }
     if (st >= 500) {
-        lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: HTTP %ld %s %s", rq->op, what, st,
-                          shown, message);
+        RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "S3 %s %s: HTTP %ld %s %s", rq->op, what, st,
+                shown, message);
         return OUT_RETRY;
     }
     if (st == 403 || st == 401 || strcmp(code, "InvalidAccessKeyId") == 0 ||
         strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidToken") == 0) {
-        lambda_store_fail(err, "StoreAccessDenied", "S3 %s %s: access denied (HTTP %ld %s)", rq->op,
-                          what, st, shown);
+        RS_FAIL(rs, err, LAMBDA_STORE_ACCESS_DENIED, "S3 %s %s: access denied (HTTP %ld %s)",
+                rq->op, what, st, shown);
         return OUT_FAIL;
     }
     if (st == 404) {
-        lambda_store_fail(err, "StoreNotFound", "S3 %s %s: not found (%s)", rq->op, what,
-                          code[0] ? code : "HTTP 404");
+        RS_FAIL(rs, err, LAMBDA_STORE_NOT_FOUND, "S3 %s %s: not found (%s)", rq->op, what,
+                code[0] ? code : "HTTP 404");
         return OUT_FAIL;
     }
-    lambda_store_fail(err, "StoreError", "S3 %s %s: HTTP %ld %s %s", rq->op, what, st, shown,
-                      message);
+    RS_FAIL(rs, err, LAMBDA_STORE_REFUSED, "S3 %s %s: HTTP %ld %s %s", rq->op, what, st, shown,
+            message);
     return OUT_FAIL;
 }
 
@@ -386,7 +391,7 @@ static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *wha
     if (!ca_path && curl_easy_getinfo(s->curl, CURLINFO_CAPATH, &built_in) == CURLE_OK)
         ca_path = built_in;
 #endif
-    lambda_store_fail(err, "StoreTlsError", "S3 %s %s: %s: %s (CA file %s, CA dir %s)", rq->op,
+    lambda_store_fail(err, LAMBDA_STORE_TLS, "S3 %s %s: %s: %s (CA file %s, CA dir %s)", rq->op,
                       what,
                       cc == CURLE_SSL_CACERT_BADFILE ? "cannot load the CA certificates"
                                                      : "TLS server certificate not trusted",
@@ -397,14 +402,15 @@ static void tls_trust_failure(s3_store *s, const s3_request *rq, const char *wha
 static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
 {
     const char *what = rq->key ? rq->key : s->base.loc.bucket;
+    memset(rs, 0, sizeof *rs); /* callers free and inspect it whatever happens */
     char *path = request_path(s, rq->key);
     if (!path)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     size_t url_len = strlen(s->endpoint) + strlen(path) + (rq->query ? strlen(rq->query) : 0) + 4;
     char *url = malloc(url_len);
     if (!url) {
         free(path);
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
     snprintf(url, url_len, "%s%s%s%s", s->endpoint, path, rq->query ? "?" : "",
              rq->query ? rq->query : "");
@@ -421,7 +427,6 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
         snprintf(sha_header, sizeof sha_header, "x-amz-content-sha256: %s", EMPTY_SHA256);
     }
 
-    memset(rs, 0, sizeof *rs);
     rs->curl = s->curl;
     rs->rq = rq;
     int rc = -1;
@@ -487,22 +492,23 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
 
         if (rs->sink_failed) {
             if (err && !err->type[0])
-                lambda_store_fail(err, "StoreUnavailable", "reading %s was aborted", what);
+                RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "reading %s was aborted", what);
             break;
         }
         if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
             tls_trust_failure(s, rq, what, cc, err);
+            rs->failure = LAMBDA_STORE_TLS;
             break;
         }
         if (cc != CURLE_OK) {
-            lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: %s", rq->op, what,
-                              curl_easy_strerror(cc));
+            RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "S3 %s %s: %s", rq->op, what,
+                    curl_easy_strerror(cc));
             continue; /* resets, refused connections, timeouts, short bodies */
         }
         if (ranged && rs->status == 200) {
             /* The server ignored our Range: its body restarted at byte 0. */
-            lambda_store_fail(err, "StoreUnavailable", "S3 %s %s: Range ignored by server", rq->op,
-                              what);
+            RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "S3 %s %s: Range ignored by server", rq->op,
+                    what);
             break;
         }
         if (ranged && rs->delivered > 0 && !rq->range_len &&
@@ -519,7 +525,7 @@ static int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error
             break;
     }
     if (rc != 0 && err && strstr(err->message, "attempt") == NULL && !rs->sink_failed &&
-        (strcmp(err->type, "StoreUnavailable") == 0 || strcmp(err->type, "StoreThrottled") == 0)) {
+        (rs->failure == LAMBDA_STORE_UNAVAILABLE || rs->failure == LAMBDA_STORE_THROTTLED)) {
         size_t n = strlen(err->message);
         snprintf(err->message + n, sizeof err->message - n, " (after %d attempts)",
                  s->max_attempts);
@@ -575,7 +581,7 @@ static int s3_list(lambda_store *base, const char *prefix, const char *start_aft
             free(query);
             free(enc_after);
             free(enc_token);
-            rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+            rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
             break;
         }
         /* Parameters in sorted order: curl signs the query as written. */
@@ -606,7 +612,7 @@ static int s3_list(lambda_store *base, const char *prefix, const char *start_aft
             snprintf(full_after, sizeof full_after, "%s", page.last_key);
         }
         if (page.count == 0 && !token) {
-            rc = lambda_store_fail(err, "StoreUnavailable", "S3 listing made no progress");
+            rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "S3 listing made no progress");
             break;
         }
     }
@@ -634,7 +640,7 @@ static int s3_get(lambda_store *base, const char *key, uint64_t offset, uint64_t
     s3_response rs;
     int rc = s3_perform(s, &rq, &rs, err);
     if (rc == 0 && length && rs.delivered != length)
-        rc = lambda_store_fail(err, "StoreUnavailable", "S3 GetObject %s: short read", key);
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "S3 GetObject %s: short read", key);
     response_free(&rs);
     return rc;
 }
@@ -654,7 +660,7 @@ static int s3_stat(lambda_store *base, const char *key, uint64_t *size, int *exi
     if (rc == 0) {
         *exists = 1;
         *size = rs.content_length;
-    } else if (strcmp(err->type, "StoreNotFound") == 0) {
+    } else if (rs.failure == LAMBDA_STORE_NOT_FOUND) {
         /* A missing key is an answer, not an error. (HEAD has no body, so a
          * missing bucket looks the same; the next call names it.) */
         err->type[0] = '\0';
@@ -684,7 +690,7 @@ static int s3_put_begin(lambda_store *base, const char *key, lambda_store_writer
     s3_store *s = (s3_store *)base;
     s3_writer *w = calloc(1, sizeof *w);
     if (!w)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     w->base.store = base;
     if (full_key(s, key, w->key, sizeof w->key, err) != 0) {
         free(w);
@@ -693,7 +699,7 @@ static int s3_put_begin(lambda_store *base, const char *key, lambda_store_writer
     w->buf = malloc(s->part_size);
     if (!w->buf) {
         free(w);
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
     *out = &w->base;
     return 0;
@@ -712,7 +718,7 @@ static int start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
     int rc = s3_perform(s, &rq, &rs, err);
     if (rc == 0 && lambda_s3_parse_text(rs.body, rs.body_len, "UploadId", w->upload_id,
                                         sizeof w->upload_id) != 0)
-        rc = lambda_store_fail(err, "StoreUnavailable",
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                "S3 CreateMultipartUpload %s: no UploadId in reply", w->key);
     response_free(&rs);
     return rc;
@@ -721,12 +727,13 @@ static int start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
 static int record_etag(s3_writer *w, const char *etag, lambda_error *err)
 {
     if (!etag[0])
-        return lambda_store_fail(err, "StoreUnavailable", "S3 part of %s has no ETag", w->key);
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "S3 part of %s has no ETag",
+                                 w->key);
     if ((size_t)w->parts == w->etag_cap) {
         size_t cap = w->etag_cap ? 2 * w->etag_cap : 64;
         void *grown = realloc(w->etags, cap * sizeof *w->etags);
         if (!grown)
-            return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+            return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         w->etags = grown;
         w->etag_cap = cap;
     }
@@ -752,8 +759,8 @@ static char *part_query(const s3_writer *w, int part_no)
 static int next_part_ok(s3_store *s, s3_writer *w, lambda_error *err)
 {
     if (w->parts >= S3_MAX_PARTS)
-        return lambda_store_fail(err, "StoreError", "%s would need more than %d parts", w->key,
-                                 S3_MAX_PARTS);
+        return lambda_store_fail(err, LAMBDA_STORE_REFUSED, "%s would need more than %d parts",
+                                 w->key, S3_MAX_PARTS);
     if (!w->upload_id[0])
         return start_multipart(s, w, err);
     return 0;
@@ -765,7 +772,7 @@ static int flush_part(s3_store *s, s3_writer *w, lambda_error *err)
         return -1;
     char *q = part_query(w, w->parts + 1);
     if (!q)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     s3_request rq = {.op = "UploadPart",
                      .method = "PUT",
                      .key = w->key,
@@ -813,7 +820,7 @@ static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t f
     char *src_header = malloc(hn);
     int rc;
     if (!enc_src || !q || !src_header) {
-        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     } else {
         char range[96];
         snprintf(src_header, hn, "x-amz-copy-source: /%s/%s", s->base.loc.bucket, enc_src);
@@ -828,7 +835,7 @@ static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t f
         char etag[128];
         if (rc == 0) {
             if (lambda_s3_parse_text(rs.body, rs.body_len, "ETag", etag, sizeof etag) != 0)
-                rc = lambda_store_fail(err, "StoreUnavailable",
+                rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                        "S3 UploadPartCopy %s: no ETag in reply", w->key);
             else
                 rc = record_etag(w, etag, err);
@@ -956,7 +963,7 @@ static int complete_upload(s3_store *s, s3_writer *w, lambda_error *err)
         free(xml);
         free(enc);
         free(q);
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
     sprintf(q, "uploadId=%s", enc);
     size_t n = (size_t)snprintf(
@@ -1016,12 +1023,12 @@ static int s3_copy(lambda_store *base, const char *src, const char *dst, lambda_
         return -1;
     char *enc = lambda_s3_uri_encode(fs, 1);
     if (!enc)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     size_t hn = strlen(enc) + strlen(s->base.loc.bucket) + 32;
     char *hdr = malloc(hn);
     int rc;
     if (!hdr) {
-        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     } else {
         snprintf(hdr, hn, "x-amz-copy-source: /%s/%s", s->base.loc.bucket, enc);
         struct curl_slist *h = curl_slist_append(NULL, hdr);
@@ -1046,7 +1053,7 @@ static int s3_delete(lambda_store *base, const char *key, lambda_error *err)
     s3_response rs;
     int rc = s3_perform(s, &rq, &rs, err);
     response_free(&rs);
-    if (rc != 0 && strcmp(err->type, "StoreNotFound") == 0 && strstr(err->message, "NoSuchKey")) {
+    if (rc != 0 && rs.failure == LAMBDA_STORE_NOT_FOUND && strstr(err->message, "NoSuchKey")) {
         err->type[0] = '\0';
         err->message[0] = '\0';
         rc = 0;
@@ -1079,10 +1086,10 @@ static void on_delete_error(const char *key, const char *code, const char *messa
     int throttled = strcmp(code, "SlowDown") == 0;
     int retryable =
         throttled || strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0;
-    const char *type = throttled                           ? "StoreThrottled"
-                       : retryable                         ? "StoreUnavailable"
-                       : strcmp(code, "AccessDenied") == 0 ? "StoreAccessDenied"
-                                                           : "StoreError";
+    lambda_store_status type = throttled                           ? LAMBDA_STORE_THROTTLED
+                               : retryable                         ? LAMBDA_STORE_UNAVAILABLE
+                               : strcmp(code, "AccessDenied") == 0 ? LAMBDA_STORE_ACCESS_DENIED
+                                                                   : LAMBDA_STORE_REFUSED;
     if (!r->first.type[0] || (!retryable && !r->fatal))
         lambda_store_fail(&r->first, type, "S3 DeleteObjects %s: %s %s", key, code, message);
     if (!retryable) {
@@ -1108,13 +1115,13 @@ static int delete_batch(s3_store *s, const char **keys, size_t n, lambda_error *
 {
     const char **retry = malloc(n * sizeof *retry);
     if (!retry)
-        return lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     int rc = -1;
     for (int attempt = 1;; attempt++) {
         size_t len;
         char *xml = lambda_s3_delete_body(keys, n, &len);
         if (!xml) {
-            lambda_store_fail(err, "StoreUnavailable", "out of memory");
+            lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
             break;
         }
         /* S3 requires an integrity header on DeleteObjects: a SHA-256
@@ -1176,7 +1183,7 @@ static int s3_delete_many(lambda_store *base, const char *const *keys, size_t n,
     const char **ptrs = malloc(batch * sizeof *ptrs);
     int rc = 0;
     if (!full || !ptrs)
-        rc = lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     for (size_t from = 0; rc == 0 && from < n; from += batch) {
         size_t k = n - from < batch ? n - from : batch;
         for (size_t i = 0; rc == 0 && i < k; i++) {
@@ -1223,7 +1230,7 @@ static char *s3_presign(lambda_store *base, const char *key, long expires_s, lam
     char *query = malloc(qn);
     char *canonical = NULL, *url = NULL;
     if (!path || !enc_cred || !query || (token && *token && !enc_token)) {
-        lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         goto out;
     }
     /* Sorted by name: Algorithm, Credential, Date, Expires, Security-Token,
@@ -1239,7 +1246,7 @@ static char *s3_presign(lambda_store *base, const char *key, long expires_s, lam
     size_t cn = strlen(path) + strlen(query) + strlen(host) + 128;
     canonical = malloc(cn);
     if (!canonical) {
-        lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         goto out;
     }
     snprintf(canonical, cn, "GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", path, query, host);
@@ -1260,7 +1267,7 @@ static char *s3_presign(lambda_store *base, const char *key, long expires_s, lam
     size_t un = strlen(s->endpoint) + strlen(path) + strlen(query) + 100;
     url = malloc(un);
     if (!url)
-        lambda_store_fail(err, "StoreUnavailable", "out of memory");
+        lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     else
         snprintf(url, un, "%s%s?%s&X-Amz-Signature=%s", s->endpoint, path, query, sig);
 out:

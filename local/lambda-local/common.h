@@ -16,9 +16,12 @@
 #endif
 
 /* The largest payload the Runtime API accepts as a response, and the largest
- * synchronous Invoke request, exactly as the real service enforces them. */
-#define LAMBDA_LOCAL_RESPONSE_LIMIT 6291556
-#define LAMBDA_LOCAL_REQUEST_LIMIT 6291456
+ * synchronous Invoke request, exactly as the real service enforces them:
+ * defined once, in the runtime's public header (constants only: the emulator
+ * talks to a bootstrap over the Runtime API, never through the library). */
+#include <lambda/runtime.h>
+#define LAMBDA_LOCAL_RESPONSE_LIMIT LAMBDA_RESPONSE_LIMIT
+#define LAMBDA_LOCAL_REQUEST_LIMIT LAMBDA_REQUEST_LIMIT
 
 /* Facts every module needs about the emulated account. */
 typedef struct lambda_local_settings {

@@ -70,6 +70,36 @@ static void test_check_key(void **state)
         assert_int_equal(lambda_store_check_key(bad[i], &err), -1);
 }
 
+/* Every status has its errorType, made in one place; a failure fills err
+ * with the name of the status the backend chose. */
+static void test_status_names(void **state)
+{
+    static const struct {
+        lambda_store_status status;
+        const char *name;
+    } names[] = {
+        {LAMBDA_STORE_OK, ""},
+        {LAMBDA_STORE_UNAVAILABLE, "StoreUnavailable"},
+        {LAMBDA_STORE_THROTTLED, "StoreThrottled"},
+        {LAMBDA_STORE_TLS, "StoreTlsError"},
+        {LAMBDA_STORE_ACCESS_DENIED, "StoreAccessDenied"},
+        {LAMBDA_STORE_NOT_FOUND, "StoreNotFound"},
+        {LAMBDA_STORE_INVALID, "InvalidInput"},
+        {LAMBDA_STORE_REFUSED, "StoreError"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_string_equal(lambda_store_status_name(names[i].status), names[i].name);
+    lambda_error err = {"", ""};
+    assert_int_equal(lambda_store_fail(&err, LAMBDA_STORE_TLS, "CA %s", "x"), -1);
+    assert_string_equal(err.type, "StoreTlsError");
+    assert_string_equal(err.message, "CA x");
+    lambda_store *s;
+    assert_int_equal(lambda_store_open("file:///nonexistent-h12/dir", &s, &err), -1);
+    assert_string_equal(err.type, "StoreNotFound");
+    assert_int_equal(lambda_store_check_key("../x", &err), -1);
+    assert_string_equal(err.type, "InvalidInput");
+}
+
 static void test_uri_encode(void **state)
 {
     (void)state;
@@ -917,6 +947,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_parse_url),
             cmocka_unit_test(test_check_key),
+            cmocka_unit_test(test_status_names),
             cmocka_unit_test(test_uri_encode),
             cmocka_unit_test(test_crypto_vectors),
             cmocka_unit_test(test_xml_list),

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <lambda/runtime.h>
+
 #include "child.h"
 #include "fake_api.h"
 
@@ -21,7 +23,7 @@
 #error "TEST_BOOTSTRAP must name the lambda-test-bootstrap executable"
 #endif
 
-#define LIMIT 6291556
+#define LIMIT LAMBDA_RESPONSE_LIMIT
 
 typedef struct fixture {
     fake_api *api;

@@ -87,6 +87,9 @@ extern "C" {
  * Larger responses are turned into a Function.ResponseSizeTooLarge error by
  * the runtime instead of being rejected by the Runtime API with a bare 413. */
 #define LAMBDA_RESPONSE_LIMIT 6291556
+/* The largest synchronous Invoke request payload Lambda accepts, in bytes
+ * (the emulator refuses larger events as the service does). */
+#define LAMBDA_REQUEST_LIMIT 6291456
 
 #if defined(__GNUC__) || defined(__clang__)
 #define LAMBDA_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))

@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const lambda_request req = {(const char *)data + 1, size - 1, &ctx};
     lambda_response res;
     memset(&res, 0, sizeof res);
-    lambda_dispatch(h, &req, &res, 6291556);
+    lambda_dispatch(h, &req, &res, LAMBDA_RESPONSE_LIMIT);
 
     if (res.kind == LAMBDA_RESPONSE_SUCCESS) {
         cJSON *out = cJSON_ParseWithLength(res.payload.data, res.payload.len);
