@@ -91,8 +91,8 @@ static void template_globals_and_intrinsics(void **state)
     assert_string_equal(var(a, "ACCOUNT", &found), "123456789012");
     assert_null(var(a, "MISSING", &found));
     assert_true(found); /* declared, unresolved */
-    assert_null(var(a, "SUB", &found));
-    assert_true(found);
+    /* !Sub resolves from parameter Defaults (--parameter-overrides win). */
+    assert_string_equal(var(a, "SUB", &found), "prod-x");
     assert_null(var(a, "JOIN", &found));
     assert_true(found);
     assert_null(var(a, "NOPE", &found));
