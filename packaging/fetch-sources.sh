@@ -2,14 +2,18 @@
 # Puts the pinned third-party tarballs of the static musl build (sources.txt)
 # in the cache directory and checks each against its pinned SHA256.
 #
-#   fetch-sources.sh [--cache DIR] [--from debian|upstream]
+#   fetch-sources.sh [--cache DIR] [--from debian|upstream] [--only NAME]
 #
 # --from debian (the default: build machines have no internet, only the
 #   Debian mirror) takes Debian's "orig" tarball, which is upstream's tarball,
 #   with `apt-get source --download-only`. It adds a deb-src entry for
 #   bookworm itself (idempotent; as root or through sudo) because CI starts
-#   from a fresh machine.
+#   from a fresh machine. A source only in a later release is named
+#   PACKAGE@SUITE in sources.txt (yyjson@trixie): that suite gets a deb-src
+#   entry of its own, in its own file. deb-src entries hold source packages
+#   only, so no binary package of that release can ever be installed.
 # --from upstream downloads the pinned upstream URL with curl instead.
+# --only NAME fetches just that source (the glibc build needs yyjson's).
 #
 # LAMBDA_SOURCES_LIST names another pin list (the tests use it).
 #
@@ -21,11 +25,13 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${LAMBDA_SOURCES_CACHE:-$here/cache}
 from=debian
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --cache) cache=$2; shift 2 ;;
     --from) from=$2; shift 2 ;;
-    *) echo "usage: $0 [--cache DIR] [--from debian|upstream]" >&2; exit 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "usage: $0 [--cache DIR] [--from debian|upstream] [--only NAME]" >&2; exit 2 ;;
   esac
 done
 case "$from" in debian|upstream) ;; *) echo "fetch-sources: --from debian|upstream" >&2; exit 2 ;; esac
@@ -59,10 +65,28 @@ has_orig() { # package orig-file: does apt know the source package's orig tarbal
   [ -n "$(orig_version "$1" "$2")" ]
 }
 
-ensure_deb_src() {
+# A deb-src entry for a later Debian release (SUITE), in its own file.
+add_suite_src() {
+  local list=/etc/apt/sources.list.d/lambda-c-deb-src-$1.sources
+  [ -f "$list" ] && return 0
+  log "adding a deb-src entry for $1 ($list)"
+  as_root tee "$list" >/dev/null <<EOF
+# Added by lambda-c packaging/fetch-sources.sh: source packages of Debian $1
+# for sources bookworm lacks (checked against pinned SHA256). deb-src only:
+# no binary package comes from here.
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $1
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+}
+
+ensure_deb_src() { # package orig-file [suite]
   if has_orig "$1" "$2"; then
     return 0
   fi
+  [ -n "${3:-}" ] && add_suite_src "$3"
   if [ ! -f "$src_list" ]; then
     log "adding deb-src entries for bookworm ($src_list)"
     as_root tee "$src_list" >/dev/null <<'EOF'
@@ -87,8 +111,11 @@ EOF
     || die "Debian has no source package '$1' with $2 (apt-get source --print-uris $1)"
 }
 
-fetch_debian() { # package orig-file dest
-  ensure_deb_src "$1" "$2"
+fetch_debian() { # package[@suite] orig-file dest
+  local pkg=${1%@*} suite=""
+  [ "$pkg" != "$1" ] && suite=${1#*@}
+  set -- "$pkg" "$2" "$3"
+  ensure_deb_src "$1" "$2" "$suite"
   local tmp
   tmp=$(mktemp -d "$cache/.apt.XXXXXX")
   # apt's sandbox user must be able to write there when we run as root.
@@ -121,6 +148,7 @@ flock -w 600 9 || die "timed out waiting for $cache/.lock"
 
 while read -r name version sha256 deb_pkg deb_file url; do
   case "$name" in ''|'#'*) continue ;; esac
+  [ -n "$only" ] && [ "$name" != "$only" ] && continue
   # Cached under the orig's own compression: NAME-VERSION.tar.gz or .tar.xz.
   ext=tar.gz
   case "$deb_file" in *.tar.xz) ext=tar.xz ;; esac

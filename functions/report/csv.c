@@ -3,10 +3,14 @@
  * is RFC 4180 (CRLF rows, quotes doubled, quoted when needed) with the
  * OWASP CSV-injection guard on text cells.
  */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <yyjson.h>
 
 #include <lambda/runtime.h>
 
@@ -274,4 +278,287 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
         return -1;
     }
     return 1;
+}
+
+/* ---- the same row through yyjson ------------------------------------------ */
+
+/* cJSON refuses documents nested this deep (CJSON_NESTING_LIMIT); a line
+ * with fewer values cannot be. */
+#define CJSON_NESTING 1000
+/* cJSON reads at most this many characters of a number (a 64-byte buffer):
+ * a longer number makes its parse fail. */
+#define CJSON_NUMBER_CHARS 63
+
+/* Whether cJSON would read every number of `v` as yyjson did: none longer
+ * than CJSON_NUMBER_CHARS (numbers are kept raw, YYJSON_READ_NUMBER_AS_RAW). */
+static int numbers_fit_cjson(yyjson_val *v)
+{
+    if (yyjson_is_raw(v))
+        return yyjson_get_len(v) <= CJSON_NUMBER_CHARS;
+    if (yyjson_is_arr(v)) {
+        size_t i, n;
+        yyjson_val *item;
+        yyjson_arr_foreach(v, i, n, item)
+        {
+            if (!numbers_fit_cjson(item))
+                return 0;
+        }
+    } else if (yyjson_is_obj(v)) {
+        size_t i, n;
+        yyjson_val *key, *item;
+        yyjson_obj_foreach(v, i, n, key, item)
+        {
+            if (!numbers_fit_cjson(item))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* cJSON's compare_double(). */
+static int same_double(double a, double b)
+{
+    double max = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) <= max * DBL_EPSILON;
+}
+
+/* A number as cJSON 1.7.15 prints it (print_number): the raw text read with
+ * strtod as cJSON reads it, then "%1.15g" unless that does not read back
+ * to the same double within DBL_EPSILON, else "%1.17g"; NaN/inf as null. */
+static int cjson_number(lambda_report_buf *b, yyjson_val *v)
+{
+    char raw[CJSON_NUMBER_CHARS + 1], out[32];
+    size_t n = yyjson_get_len(v);
+    memcpy(raw, yyjson_get_raw(v), n);
+    raw[n] = '\0';
+    double d = strtod(raw, NULL), test = 0.0;
+    int len;
+    if (isnan(d) || isinf(d)) {
+        len = snprintf(out, sizeof out, "null");
+    } else {
+        len = snprintf(out, sizeof out, "%1.15g", d);
+        if (sscanf(out, "%lg", &test) != 1 || !same_double(test, d))
+            len = snprintf(out, sizeof out, "%1.17g", d);
+    }
+    return lambda_report_buf_add(b, out, (size_t)len);
+}
+
+/* A string as cJSON prints it (print_string_ptr): quotes, backslash
+ * escapes for " \ \b \f \n \r \t, \u00XX for other control characters,
+ * every other byte as it is. */
+static int cjson_string(lambda_report_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (lambda_report_buf_add(b, "\"", 1))
+        return -1;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c > 31 && c != '"' && c != '\\')
+            continue;
+        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+        size_t len = 2;
+        switch (c) {
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '"':
+        case '\\':
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+        }
+        if (lambda_report_buf_add(b, s + start, i - start) || lambda_report_buf_add(b, esc, len))
+            return -1;
+        start = i + 1;
+    }
+    return lambda_report_buf_add(b, s + start, n - start) || lambda_report_buf_add(b, "\"", 1);
+}
+
+static int known_index_n(const char *name, size_t n);
+
+/* Any value as cJSON_PrintUnformatted prints it. `skip_known`: an object
+ * without the row's own fields (the `extra` column). */
+static int cjson_value(lambda_report_buf *b, yyjson_val *v, int skip_known)
+{
+    switch (yyjson_get_type(v)) {
+    case YYJSON_TYPE_RAW:
+        return cjson_number(b, v);
+    case YYJSON_TYPE_STR:
+        return cjson_string(b, yyjson_get_str(v), yyjson_get_len(v));
+    case YYJSON_TYPE_NULL:
+        return lambda_report_buf_add(b, "null", 4);
+    case YYJSON_TYPE_BOOL:
+        return yyjson_get_bool(v) ? lambda_report_buf_add(b, "true", 4)
+                                  : lambda_report_buf_add(b, "false", 5);
+    case YYJSON_TYPE_ARR: {
+        size_t i, n;
+        yyjson_val *item;
+        if (lambda_report_buf_add(b, "[", 1))
+            return -1;
+        yyjson_arr_foreach(v, i, n, item)
+        {
+            if ((i && lambda_report_buf_add(b, ",", 1)) || cjson_value(b, item, 0))
+                return -1;
+        }
+        return lambda_report_buf_add(b, "]", 1);
+    }
+    case YYJSON_TYPE_OBJ: {
+        size_t i, n, printed = 0;
+        yyjson_val *key, *item;
+        if (lambda_report_buf_add(b, "{", 1))
+            return -1;
+        yyjson_obj_foreach(v, i, n, key, item)
+        {
+            if (skip_known && known_index_n(yyjson_get_str(key), yyjson_get_len(key)) >= 0)
+                continue;
+            if ((printed++ && lambda_report_buf_add(b, ",", 1)) ||
+                cjson_string(b, yyjson_get_str(key), yyjson_get_len(key)) ||
+                lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, 0))
+                return -1;
+        }
+        return lambda_report_buf_add(b, "}", 1);
+    }
+    default:
+        return -1;
+    }
+}
+
+/* A cell from any value, as value_field() makes it from cJSON's; `skip_known`
+ * for the `extra` column. Printed into `tmp` first: the cell's quoting
+ * depends on all of it. */
+static int yy_field(lambda_report_buf *row, lambda_report_buf *tmp, yyjson_val *v, int skip_known)
+{
+    if (!v || yyjson_is_null(v))
+        return 0;
+    if (yyjson_is_str(v))
+        return lambda_report_csv_field(row, yyjson_get_str(v), yyjson_get_len(v), 1);
+    int text = !yyjson_is_raw(v) && !yyjson_is_bool(v);
+    tmp->len = 0;
+    return cjson_value(tmp, v, skip_known) ||
+                   lambda_report_csv_field(row, tmp->data, tmp->len, text)
+               ? -1
+               : 0;
+}
+
+static int known_index_n(const char *name, size_t n)
+{
+    for (int i = 0; i < F_COUNT; i++)
+        if (name[0] == known_fields[i][0] && strlen(known_fields[i]) == n &&
+            memcmp(name, known_fields[i], n) == 0)
+            return i;
+    return -1;
+}
+
+static const char *yy_nonempty(yyjson_val *v)
+{
+    return yyjson_is_str(v) && yyjson_get_len(v) ? yyjson_get_str(v) : NULL;
+}
+
+/* The row from a document cJSON would read the same way. */
+static int yy_row(yyjson_val *ev, const char *customer, lambda_report_buf *row,
+                  lambda_report_buf *tmp, lambda_report_skip *reason)
+{
+    yyjson_val *f[F_COUNT] = {0};
+    size_t extra = 0, i, n;
+    yyjson_val *key, *item;
+    yyjson_obj_foreach(ev, i, n, key, item)
+    {
+        int k = known_index_n(yyjson_get_str(key), yyjson_get_len(key));
+        if (k < 0)
+            extra++;
+        else if (!f[k])
+            f[k] = item;
+    }
+    const char *event_id = yy_nonempty(f[F_EVENT]), *cust = yy_nonempty(f[F_CUSTOMER]);
+    const char *type = yy_nonempty(f[F_TYPE]), *at = yy_nonempty(f[F_AT]);
+    yyjson_val *prospect = f[F_PROSPECT];
+    int prospect_ok = yy_nonempty(prospect) || yyjson_is_raw(prospect);
+    if (!event_id || !type || !at || !prospect_ok || !cust || !lambda_report_valid_timestamp(at)) {
+        *reason = LAMBDA_SKIP_MISSING_FIELD;
+        return 0;
+    }
+    if (strcmp(cust, customer) != 0) {
+        *reason = LAMBDA_SKIP_WRONG_CUSTOMER;
+        return 0;
+    }
+    size_t mark = row->len;
+    int rc = lambda_report_csv_field(row, event_id, yyjson_get_len(f[F_EVENT]), 1) ||
+             lambda_report_buf_add(row, ",", 1) ||
+             lambda_report_csv_field(row, at, yyjson_get_len(f[F_AT]), 1) ||
+             lambda_report_buf_add(row, ",", 1) || yy_field(row, tmp, prospect, 0) ||
+             lambda_report_buf_add(row, ",", 1) ||
+             lambda_report_csv_field(row, type, yyjson_get_len(f[F_TYPE]), 1);
+    for (int k = F_COUNTRY; k <= F_CHANNEL && !rc; k++)
+        rc = lambda_report_buf_add(row, ",", 1) || yy_field(row, tmp, f[k], 0);
+    /* extra: the other fields as one compact JSON object, in source order */
+    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && yy_field(row, tmp, ev, 1)) ||
+         lambda_report_buf_add(row, "\r\n", 2);
+    if (rc) {
+        row->len = mark;
+        return -1;
+    }
+    return 1;
+}
+
+int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, size_t len,
+                                    const char *customer, lambda_report_buf *row,
+                                    lambda_report_skip *reason)
+{
+    *reason = LAMBDA_SKIP_NONE;
+    if (!lambda_report_valid_utf8(line, len)) {
+        *reason = LAMBDA_SKIP_BAD_UTF8;
+        return 0;
+    }
+    const yyjson_read_flag flags = YYJSON_READ_NUMBER_AS_RAW;
+    size_t need = yyjson_read_max_memory_usage(len, flags);
+    if (need > p->cap) {
+        void *grown = realloc(p->mem, need);
+        if (!grown)
+            return -1;
+        p->mem = grown;
+        p->cap = need;
+    }
+    yyjson_alc alc;
+    yyjson_doc *doc = NULL;
+    if (yyjson_alc_pool_init(&alc, p->mem, p->cap))
+        doc = yyjson_read_opts((char *)line, len, flags, &alc, NULL);
+    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    if (!root || yyjson_doc_get_val_count(doc) >= CJSON_NESTING || !numbers_fit_cjson(root)) {
+        /* Not strict JSON, or where cJSON reads it otherwise: cJSON decides. */
+        p->fallbacks++;
+        return lambda_report_event_to_row(line, len, customer, row, reason);
+    }
+    if (!yyjson_is_obj(root)) {
+        *reason = LAMBDA_SKIP_BAD_JSON;
+        return 0;
+    }
+    if (may_hold_nul(line, len) && lambda_json_has_nul(line, len)) {
+        *reason = LAMBDA_SKIP_NUL;
+        return 0;
+    }
+    return yy_row(root, customer, row, &p->scratch, reason);
+}
+
+void lambda_report_parser_free(lambda_report_parser *p)
+{
+    free(p->mem);
+    p->mem = NULL;
+    p->cap = 0;
+    lambda_report_buf_free(&p->scratch);
 }

@@ -13,6 +13,11 @@
 #include <cmocka.h>
 
 #include "report.h"
+#include "store_internal.h" /* lambda_store_sha256 */
+
+/* SHA-256 of the rows and skip reasons of test_fast_rows_same_as_cjson's
+ * corpus, recorded with the cJSON path (the code before yyjson). */
+#define FAST_ROWS_SHA256 "539b488e189abd1dd18b17d9fd39dc25286830a79545602b9dbf2cbd32eb265c"
 
 static int64_t day_of(const char *s)
 {
@@ -402,6 +407,213 @@ static void test_lines_reset_between_objects(void **state)
     assert_string_equal(s.lines[2], "c");
 }
 
+/* ---- yyjson rows == cJSON rows ------------------------------------------- */
+
+#define E                                                                                  \
+    "\"eventId\":\"e1\",\"customerId\":\"acme\",\"prospectId\":\"p1\",\"type\":\"visit\"," \
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\""
+
+/* Lines where parsers differ: numbers, escapes, whitespace, structure, and
+ * the hostile data of tests/hardening/hostile_input.py. */
+static const char *const tricky[] = {
+    "{" E "}",
+    "{" E ",\"country\":\"FR\",\"score\":3}",
+    "{" E ",\"extra\":{}}",
+    "{" E ",\"a\":[],\"b\":{},\"c\":[[]],\"d\":[{}]}",
+    "{" E ",\"n\":0}",
+    "{" E ",\"n\":-0}",
+    "{" E ",\"n\":-0.0}",
+    "{" E ",\"n\":1.5,\"m\":0.1,\"o\":1e5,\"p\":1E+5,\"q\":1e-7}",
+    "{" E ",\"n\":123456789012345678,\"m\":12345678901234567890,\"o\":-9223372036854775809}",
+    "{" E ",\"n\":1.7976931348623157e308,\"m\":5e-324,\"o\":2.2250738585072014e-308}",
+    "{" E ",\"n\":1e400}",
+    "{" E ",\"n\":-1e400}",
+    "{" E ",\"n\":1e-400}",
+    "{" E ",\"n\":0.30000000000000004,\"m\":100,\"o\":1e2,\"p\":2.5e-3,\"q\":3.14159265358979}",
+    "{" E ",\"n\":123456789012345678901234567890123456789012345678901234567890123}",
+    "{" E ",\"n\":1234567890123456789012345678901234567890123456789012345678901234}",
+    "{" E ",\"n\":0.000000000000000000000000000000000000000000000000000000000000001}",
+    "{" E ",\"n\":01}",
+    "{" E ",\"n\":1.}",
+    "{" E ",\"n\":-.5}",
+    "{" E ",\"n\":.5}",
+    "{" E ",\"n\":+1}",
+    "{" E ",\"n\":1e}",
+    "{" E ",\"n\":-}",
+    "{" E ",\"n\":0x10}",
+    "{" E ",\"country\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"}",
+    "{" E ",\"x\":\"\\u0001\\u001f\\u007f\\u00e9\\ud83d\\ude00\"}",
+    "{" E ",\"x\":\"\\ud800\"}",
+    "{" E ",\"x\":\"\\udc00\\ud800\"}",
+    "{" E ",\"x\":\"\\ud800\\u0041\"}",
+    "{" E ",\"x\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\x7f\"}",
+    "{" E ",\"x\":\"a\tb\"}",
+    "{" E ",\"x\":\"a\x01"
+    "b\"}",
+    "{" E ",\"x\":\"\\a\"}",
+    "{" E ",\"x\":\"\\u00zz\"}",
+    "  {" E "}  ",
+    "\t{" E "}\t\r",
+    "\x0b{" E "}",
+    "{" E "}\x0c",
+    "{" E ",\x0c\"x\":1}",
+    "{" E "} x",
+    "{" E "}}",
+    "{" E "},",
+    "{" E "",
+    "{" E ",}",
+    "\xef\xbb\xbf{" E "}",
+    "{" E ",\"eventId\":\"dup\",\"x\":1,\"x\":2,\"country\":\"c1\",\"country\":\"c2\"}",
+    "{\"eventId\":\"\",\"customerId\":\"acme\",\"prospectId\":\"p\",\"type\":\"t\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\"}",
+    "{\"eventId\":\"e\",\"customerId\":\"acme\",\"prospectId\":12.5,\"type\":\"t\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\"}",
+    "{\"eventId\":\"e\",\"customerId\":\"acme\",\"prospectId\":true,\"type\":\"t\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\"}",
+    "{\"eventId\":\"e\",\"customerId\":\"acme\",\"prospectId\":-42,\"type\":\"t\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\",\"country\":true,\"course\":null,"
+    "\"channel\":[1,\"=x\",{\"k\":-1}]}",
+    "{\"event\\u0049d\":\"e\",\"customerId\":\"acme\",\"prospectId\":\"p\",\"type\":\"t\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\"}",
+    "{\"eventId\":\"=1+1\",\"customerId\":\"acme\",\"prospectId\":\"p\",\"type\":\"\\tvisit\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\",\"country\":\"\\rcmd\","
+    "\"course\":\"a,b\\\"c\\\"\\r\\nd\",\"channel\":\"@SUM(A1)\"}",
+    "{" E ",\"course\":\"nul\\u0000inside\"}",
+    "{" E ",\"k\\u0000\":1}",
+    "{\"eventId\":\"e1\",\"customerId\":\"cust0001\",\"prospectId\":\"p1\",\"type\":\"visit\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\"}",
+    "{\"eventId\":\"e1\",\"customerId\":\"acme\",\"prospectId\":\"p1\",\"type\":\"visit\","
+    "\"occurredAt\":\"2024-02-30T10:00:00Z\"}",
+    "{\"eventId\":\"e7\",\"customerId\":\"acme\",\"prospectId\":\"p\",\"type\":\"t\xff\xfe\","
+    "\"occurredAt\":\"2024-02-28T10:00:00Z\"}",
+    "[" E "]",
+    "\"s\"",
+    "1",
+    "null",
+    "true",
+    "{}",
+    "",
+    " ",
+    "{\"a\"}",
+    "{\"a\":}",
+    "{1:2}",
+};
+
+/* Both paths on one line: same result, same reason, same bytes. */
+static void same_row(lambda_report_parser *p, const char *line, size_t len, lambda_report_buf *ref,
+                     lambda_report_buf *fast)
+{
+    lambda_report_skip why_ref, why_fast;
+    size_t ref_mark = ref->len, fast_mark = fast->len;
+    int a = lambda_report_event_to_row(line, len, "acme", ref, &why_ref);
+    int b = lambda_report_event_to_row_fast(p, line, len, "acme", fast, &why_fast);
+    if (a != b || why_ref != why_fast || ref->len - ref_mark != fast->len - fast_mark ||
+        memcmp(ref->data + ref_mark, fast->data + fast_mark, ref->len - ref_mark) != 0)
+        fail_msg("paths differ on %.*s\ncJSON:  %d %d %.*s\nyyjson: %d %d %.*s", (int)len, line, a,
+                 why_ref, (int)(ref->len - ref_mark), ref->data ? ref->data + ref_mark : "", b,
+                 why_fast, (int)(fast->len - fast_mark), fast->data ? fast->data + fast_mark : "");
+    /* The reason goes into the checksum too. */
+    char r = (char)('0' + why_ref);
+    lambda_report_buf_add(ref, &r, 1);
+    lambda_report_buf_add(fast, &r, 1);
+}
+
+static uint64_t next_random(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* A JSON-ish line from a valid event with a few random edits. */
+static size_t mutant(uint64_t *seed, const char *base, char *out, size_t cap)
+{
+    static const char pieces[][8] = {"\"",   "\\",   "{",  "}",        "[",    "]",    ":",  ",",
+                                     "-",    "0",    "1e", ".",        "e+",   "\\u",  "00", "d8",
+                                     "\x01", "\x0b", " ",  "\xc3\xa9", "null", "true", "9",  "E-",
+                                     "\\n",  "\x7f", "\t", "+",        "/"};
+    size_t n = strlen(base);
+    memcpy(out, base, n);
+    int edits = 1 + (int)(next_random(seed) % 4);
+    for (int e = 0; e < edits; e++) {
+        size_t at = (size_t)(next_random(seed) % (n + 1));
+        uint64_t op = next_random(seed) % 3;
+        if (op == 0 && at < n) { /* delete */
+            memmove(out + at, out + at + 1, n - at - 1);
+            n--;
+        } else {
+            const char *p = pieces[next_random(seed) % (sizeof pieces / sizeof pieces[0])];
+            size_t k = strlen(p);
+            if (n + k >= cap)
+                continue;
+            if (op == 1 && at < n) /* replace */
+                memmove(out + at + k, out + at + 1, n - at - 1), n--;
+            else /* insert */
+                memmove(out + at + k, out + at, n - at);
+            memcpy(out + at, p, k);
+            n += k;
+        }
+    }
+    return n;
+}
+
+static void hex_of(const unsigned char d[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void test_fast_rows_same_as_cjson(void **state)
+{
+    (void)state;
+    lambda_report_parser p = {0};
+    lambda_report_buf ref = {0}, fast = {0};
+    for (size_t i = 0; i < sizeof tricky / sizeof tricky[0]; i++)
+        same_row(&p, tricky[i], strlen(tricky[i]), &ref, &fast);
+    /* Deep nesting around cJSON's limit (1000), and many values. */
+    static char deep[8200];
+    for (int depth = 997; depth <= 1002; depth++) {
+        int n = snprintf(deep, sizeof deep, "{" E ",\"x\":");
+        memset(deep + n, '[', (size_t)depth - 1);
+        memset(deep + n + depth - 1, ']', (size_t)depth - 1);
+        memcpy(deep + n + 2 * (depth - 1), "}", 2);
+        same_row(&p, deep, strlen(deep), &ref, &fast);
+    }
+    int n = snprintf(deep, sizeof deep, "{" E ",\"x\":[");
+    for (int i = 0; i < 1200; i++)
+        n += snprintf(deep + n, sizeof deep - (size_t)n, "%s%d", i ? "," : "", i % 10);
+    snprintf(deep + n, sizeof deep - (size_t)n, "]}");
+    same_row(&p, deep, strlen(deep), &ref, &fast);
+    /* Random edits of valid events. */
+    const char *bases[] = {
+        "{" E ",\"country\":\"FR\",\"course\":\"c-1\",\"channel\":\"ads\",\"score\":-3.25e2}",
+        "{" E ",\"x\":{\"a\":[1,2.5,\"s\\\\t\",null,true],\"b\":\"\\u00e9\"}}",
+        "{\"eventId\":\"e\",\"customerId\":\"acme\",\"prospectId\":7,\"type\":\"t\","
+        "\"occurredAt\":\"2024-02-28T10:00:00.5+01:00\",\"n\":[0.1,1e21,-0]}",
+    };
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    char line[512];
+    for (int i = 0; i < 30000; i++) {
+        size_t len = mutant(&seed, bases[i % 3], line, sizeof line);
+        same_row(&p, line, len, &ref, &fast);
+    }
+    /* Checksum of every row and reason, recorded from the cJSON path before
+     * yyjson came: this corpus must keep its exact bytes. */
+    unsigned char d[32];
+    char hex[65];
+    lambda_store_sha256(fast.data, fast.len, d);
+    hex_of(d, hex);
+    assert_string_equal(hex, FAST_ROWS_SHA256);
+    lambda_store_sha256(ref.data, ref.len, d);
+    hex_of(d, hex);
+    assert_string_equal(hex, FAST_ROWS_SHA256);
+    assert_true(p.fallbacks > 0); /* some lines did reach cJSON */
+    lambda_report_parser_free(&p);
+    lambda_report_buf_free(&ref);
+    lambda_report_buf_free(&fast);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_lines_crlf_bom_last_line),
         cmocka_unit_test(test_lines_too_long),
         cmocka_unit_test(test_lines_reset_between_objects),
+        cmocka_unit_test(test_fast_rows_same_as_cjson),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     return rc;

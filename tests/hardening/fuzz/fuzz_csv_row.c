@@ -4,6 +4,8 @@
  *
  * Input: the bytes of one source object, fed in chunks whose sizes come
  * from the first byte (so lines straddle chunk boundaries).
+ * Every line goes through both parsers (GenerateSubReport's yyjson path and
+ * the cJSON one it falls back to): same result, same skip reason, same bytes.
  * Asserted on every row produced: it is one RFC 4180 record of exactly 8
  * fields ending in CRLF, with no bare quote, CR or LF outside quotes, and no
  * cell that a spreadsheet would run as a formula (= + @ TAB CR first; '-'
@@ -18,7 +20,8 @@
 #define MAX_LINE 4096
 
 typedef struct state {
-    lambda_report_buf row;
+    lambda_report_buf row, ref;
+    lambda_report_parser parser;
     size_t rows, skipped;
 } state;
 
@@ -100,10 +103,13 @@ static int on_line(const char *line, size_t len, int too_long, void *ud)
         st->skipped++;
         return 0;
     }
-    lambda_report_skip why;
+    lambda_report_skip why, why_ref;
     size_t mark = st->row.len;
-    int r = lambda_report_event_to_row(line, len, "acme", &st->row, &why);
-    if (r < 0)
+    int r = lambda_report_event_to_row_fast(&st->parser, line, len, "acme", &st->row, &why);
+    st->ref.len = 0;
+    int r_ref = lambda_report_event_to_row(line, len, "acme", &st->ref, &why_ref);
+    if (r < 0 || r != r_ref || why != why_ref || st->row.len - mark != st->ref.len ||
+        (st->ref.len && memcmp(st->row.data + mark, st->ref.data, st->ref.len) != 0))
         abort();
     if (r == 0) {
         if (why == LAMBDA_SKIP_NONE || why >= LAMBDA_SKIP_COUNT || st->row.len != mark)
@@ -138,5 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     lambda_report_lines_free(&lines);
     lambda_report_buf_free(&st.row);
+    lambda_report_buf_free(&st.ref);
+    lambda_report_parser_free(&st.parser);
     return 0;
 }
