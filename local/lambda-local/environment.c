@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "common.h"
 #include "pool.h"
 #include "runtime_api.h"
@@ -204,17 +205,28 @@ int lambda_local_env_start(lambda_local_env *env, char *err, size_t errlen)
     if (!env->api)
         return -1;
 
-    env_list l = {0};
-    build_environment(env, &l);
-    lambda_local_process proc;
-    int rc = lambda_local_process_spawn(env->fn->bootstrap, l.items, env->fn->code_dir, &proc);
-    env_list_free(&l);
-    if (rc != 0) {
-        snprintf(err, errlen, "fork/exec %s: %s", env->fn->bootstrap, strerror(rc));
+    /* An arm64 bootstrap on x86_64 runs through qemu-aarch64. */
+    char *runner = NULL;
+    if (lambda_local_arch_runner(env->fn, &runner, err, errlen) != 0) {
         lambda_local_runtime_api_stop(env->api);
         env->api = NULL;
         return -1;
     }
+    env_list l = {0};
+    build_environment(env, &l);
+    lambda_local_process proc;
+    int rc = lambda_local_process_spawn_with(runner, env->fn->bootstrap, l.items, env->fn->code_dir,
+                                             &proc);
+    env_list_free(&l);
+    if (rc != 0) {
+        snprintf(err, errlen, "fork/exec %s%s%s: %s", runner ? runner : "", runner ? " " : "",
+                 env->fn->bootstrap, strerror(rc));
+        free(runner);
+        lambda_local_runtime_api_stop(env->api);
+        env->api = NULL;
+        return -1;
+    }
+    free(runner);
     lambda_local_pool_env_spawned(env, &proc);
 
     pthread_attr_t attr;

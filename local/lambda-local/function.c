@@ -37,6 +37,7 @@ static void function_free(lambda_local_function *fn)
     free(fn->code_dir);
     free(fn->bootstrap);
     free(fn->unpacked_dir);
+    free(fn->architecture);
     for (size_t i = 0; i < fn->var_count; i++) {
         free(fn->vars[i].name);
         free(fn->vars[i].value);

@@ -32,6 +32,7 @@ typedef struct lambda_local_function {
     char *code_dir;     /* LAMBDA_TASK_ROOT (set by lambda_local_code_prepare) */
     char *bootstrap;    /* the executable that is started */
     char *unpacked_dir; /* private temp dir holding an unzipped CodeUri, or NULL */
+    char *architecture; /* Architectures: "x86_64", "arm64" or NULL (not said) */
     double timeout_s;
     int memory_mb;
     lambda_local_var *vars;

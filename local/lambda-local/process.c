@@ -15,8 +15,8 @@
 #include "sandbox.h"
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
-static void exec_child(const char *path, char *const envp[], const char *cwd, int err_fd,
-                       int own_group)
+static void exec_child(const char *runner, const char *path, char *const envp[], const char *cwd,
+                       int err_fd, int own_group)
 {
     /* In a sandbox the group is the init's, which signals must reach. */
     if (own_group)
@@ -37,7 +37,11 @@ static void exec_child(const char *path, char *const envp[], const char *cwd, in
     dup2(STDERR_FILENO, STDOUT_FILENO);
     if (chdir(cwd) == 0) {
         char *const argv[] = {(char *)path, NULL};
-        execve(path, argv, envp);
+        char *const runner_argv[] = {(char *)runner, (char *)path, NULL};
+        if (runner)
+            execve(runner, runner_argv, envp);
+        else
+            execve(path, argv, envp);
     }
     int e = errno;
     ssize_t w = write(err_fd, &e, sizeof e);
@@ -47,6 +51,12 @@ static void exec_child(const char *path, char *const envp[], const char *cwd, in
 
 int lambda_local_process_spawn(const char *path, char *const envp[], const char *cwd,
                                lambda_local_process *out)
+{
+    return lambda_local_process_spawn_with(NULL, path, envp, cwd, out);
+}
+
+int lambda_local_process_spawn_with(const char *runner, const char *path, char *const envp[],
+                                    const char *cwd, lambda_local_process *out)
 {
     /* A close-on-exec pipe tells the parent whether exec worked. */
     int fds[2], st[2];
@@ -69,7 +79,7 @@ int lambda_local_process_spawn(const char *path, char *const envp[], const char 
         return e;
     }
     if (pid == 0)
-        exec_child(path, envp, cwd, fds[1], !sandboxed);
+        exec_child(runner, path, envp, cwd, fds[1], !sandboxed);
     close(fds[1]);
     close(st[1]);
     out->status_fd = sandboxed ? st[0] : -1;

@@ -20,6 +20,10 @@ typedef struct lambda_local_process {
  * an errno value. */
 int lambda_local_process_spawn(const char *path, char *const envp[], const char *cwd,
                                lambda_local_process *out);
+/* The same, run as `runner path` when runner is not NULL (an emulator:
+ * qemu-aarch64 for an arm64 bootstrap on x86_64). */
+int lambda_local_process_spawn_with(const char *runner, const char *path, char *const envp[],
+                                    const char *cwd, lambda_local_process *out);
 
 /* Sends `sig` to the whole process group. */
 void lambda_local_process_kill(const lambda_local_process *p, int sig);

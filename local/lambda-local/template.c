@@ -259,6 +259,30 @@ static int read_function_url(template_ctx *t, lambda_local_function *fn, yaml_no
     return rc;
 }
 
+/* Architectures: [x86_64] or [arm64] (one item, as Lambda allows). Only a
+ * literal value is kept: it must then match the bootstrap's ELF machine
+ * (arch.c), as Lambda would refuse the code otherwise. A parameter reference
+ * (Architectures: [!Ref Architecture]) may be overridden at deploy time, so
+ * then the executable itself decides (an aarch64 one runs through qemu). */
+static int read_architectures(template_ctx *t, lambda_local_function *fn, yaml_node_t *archs)
+{
+    if (!archs)
+        return 0;
+    if (archs->type != YAML_SEQUENCE_NODE ||
+        archs->data.sequence.items.top - archs->data.sequence.items.start != 1)
+        return fail(t, fn->name, "Architectures must be a list of one item: [x86_64] or [arm64]");
+    yaml_node_t *item = node_at(t, *archs->data.sequence.items.start);
+    if (!item || item->type != YAML_SCALAR_NODE || has_local_tag(item))
+        return 0;
+    char *arch = scalar_dup(item);
+    if (strcmp(arch, "x86_64") != 0 && strcmp(arch, "arm64") != 0) {
+        free(arch);
+        return fail(t, fn->name, "Architectures must be [x86_64] or [arm64]");
+    }
+    fn->architecture = arch;
+    return 0;
+}
+
 static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
                          yaml_node_t *globals, const char *base_dir, lambda_local_functions *out)
 {
@@ -291,6 +315,8 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
         read_variables(t, fn, map_get(t, props, "Environment")) != 0)
         return -1;
     read_logging(t, fn, property(t, props, globals, "LoggingConfig"));
+    if (read_architectures(t, fn, property(t, props, globals, "Architectures")) != 0)
+        return -1;
     return read_function_url(t, fn, map_get(t, props, "FunctionUrlConfig"));
 }
 
