@@ -14,7 +14,9 @@
 #                (a missing piece is always just "n/a: <why>")
 #   --only LIST  run only these sections (comma-separated: overhead, pinned,
 #                instructions, cold, memory, sizes, report, fanout, emulator,
-#                stream)
+#                stream, sdk)
+#   --sdk-cold   in section sdk, also time a first `sdk-static` build in a
+#                fresh build tree (minutes: both architectures from source)
 #
 # Everything runs on 127.0.0.1 with kernel-chosen ports; every wait is
 # bounded; servers this script starts are stopped on exit.
@@ -27,6 +29,7 @@ do_build=1
 strict=0
 out=""
 only=""
+sdk_cold=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -35,7 +38,8 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --strict) strict=1; shift ;;
     --only) only=",$2,"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --sdk-cold) sdk_cold=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -494,6 +498,69 @@ section_sizes() {
   fi
 }
 
+# --- 8. the SDK: arm64 zip, the starter's zips, build times --------------------
+
+# Seconds a command takes (its output to the log).
+time_s() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" >>"$work/sdk.log" 2>&1 || return 1
+  t1=$(date +%s.%N)
+  calc "$t1 - $t0"
+}
+
+section_sdk() {
+  local arm_zip="$build_dir/dist/functions-arm64.zip" s
+  if [ -f "$arm_zip" ]; then
+    s=$(stat -c %s "$arm_zip")
+    local x86="n/a"; [ -f "$static_zip" ] && x86="$(fmt "$(stat -c %s "$static_zip")") B"
+    row "8. Package size, static musl arm64 (functions-arm64.zip)" \
+        "zip: $(fmt "$s") B ($(fmt "$(calc "$s / 1024")" 0) KB)" "x86_64 static zip: $x86" "" "—"
+  else
+    row "8. Package size, static musl arm64" "n/a: dist/functions-arm64.zip not built (package-static-arm64)" "" "" "—"
+  fi
+  if [ "$sdk_cold" -eq 1 ]; then
+    log "sdk: a first sdk-static build in a fresh build tree"
+    local cold cache
+    cache=$(sed -n 's/^LAMBDA_SOURCES_CACHE:PATH=//p' "$build_dir/CMakeCache.txt")
+    if cold=$(time_s cmake -S "$root" -B "$work/cold" -DLAMBDA_BUILD_TESTS=OFF -DLAMBDA_BUILD_BENCH=OFF \
+                -DLAMBDA_BUILD_LOCAL=OFF ${cache:+"-DLAMBDA_SOURCES_CACHE=$cache"}) \
+       && s=$(time_s cmake --build "$work/cold" --target sdk-static); then
+      row "8. First sdk-static build (x86_64 + aarch64 sysroots, fresh tree, sources cached)" \
+          "$(fmt "$(calc "$cold + $s")" 1) s" "$(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)" "" "—"
+    else
+      failed "sdk-static cold build failed"
+    fi
+    rm -rf "$work/cold"
+  fi
+  if [ ! -f "$build_dir/musl/sdk/toolchain-musl-x86_64.cmake" ] \
+     || [ ! -f "$build_dir/musl-aarch64/sdk/toolchain-musl-aarch64.cmake" ]; then
+    row "8. Starter hello (static x86_64, arm64)" "n/a: sdk-static not built" "" "" "—"
+    return
+  fi
+  if [ "$quick" -eq 1 ]; then # a minute of builds: not for the smoke run
+    row "8. Starter hello (static x86_64, arm64)" "n/a: not in --quick" "" "" "—"
+    return
+  fi
+  cmake --install "$build_dir" --prefix "$work/sdk" >>"$work/sdk.log" 2>&1 || { failed "sdk install"; return; }
+  (cd "$work" && "$work/sdk/bin/lambda-c-new" hello) >>"$work/sdk.log" 2>&1 || { failed "lambda-c-new"; return; }
+  local arch first re times zip
+  for arch in x86_64 arm64; do
+    if ! first=$(time_s make -C "$work/hello" package ARCH=$arch); then
+      failed "starter build $arch"; row "8. Starter hello, $arch" "n/a: build failed" "" "" "—"; continue
+    fi
+    zip="$work/hello/build/$arch/dist/hello-$arch.zip"
+    times=""
+    for _ in $(seq 1 "$reps"); do
+      touch "$work/hello/hello.c"
+      re=$(time_s make -C "$work/hello" package ARCH=$arch) && times+="$re"$'\n'
+    done
+    row "8. Starter hello, static $arch: zip size; user-target rebuild (hello.c touched → zip)" \
+        "zip: $(fmt "$(stat -c %s "$zip")") B; rebuild: $(spread "$(printf '%s' "$times" | stats)" 2) s" \
+        "first configure + build + zip: $(fmt "$first" 2) s" "" "—"
+  done
+}
+
 # --- 5-7 are filled in below as the pieces they need land. -------------------
 
 # --- data for 5 and 6: the functions' own generator --------------------------
@@ -847,7 +914,7 @@ if [ -x "$report_gen" ] && { wanted report || wanted fanout; }; then
   [ "$data_ok" -eq 0 ] || failed "data generator failed: $(tail -2 "$work/gen.log" | tr '\n' ' ')"
 fi
 
-for s in overhead pinned instructions cold memory sizes report fanout emulator stream; do
+for s in overhead pinned instructions cold memory sizes report fanout emulator stream sdk; do
   wanted "$s" && "section_$s"
 done
 

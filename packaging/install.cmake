@@ -49,3 +49,29 @@ install(PROGRAMS
 if(TARGET lambda-local)
   install(TARGETS lambda-local RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT local)
 endif()
+
+# The static musl toolchains, when `sdk-static` has built them: the sysroot
+# as P/lib/lambda-c/musl-<arch>/ (its musl-gcc wrapper and specs name this
+# build tree, so they stay behind: the toolchain file writes its own specs)
+# and P/share/lambda-c/toolchain-musl-<arch>.cmake (fixed folders: the
+# toolchain file finds the sysroot relative to itself).
+if(LAMBDA_PACKAGING)
+  foreach(arch x86_64 aarch64)
+    if(arch STREQUAL "x86_64")
+      set(dir "${CMAKE_BINARY_DIR}/musl")
+    else()
+      set(dir "${CMAKE_BINARY_DIR}/musl-${arch}")
+    endif()
+    install(DIRECTORY "${dir}/prefix/" DESTINATION lib/lambda-c/musl-${arch}
+      COMPONENT sdk-static OPTIONAL USE_SOURCE_PERMISSIONS
+      PATTERN "bin" EXCLUDE PATTERN "musl-gcc.specs" EXCLUDE PATTERN "*.la" EXCLUDE)
+    install(FILES "${dir}/sdk/toolchain-musl-${arch}.cmake"
+      DESTINATION share/lambda-c COMPONENT sdk-static OPTIONAL)
+  endforeach()
+endif()
+
+# The starter: `lambda-c-new NAME [DIR]` copies share/lambda-c/starter/.
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/lambda-c-new
+  DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT starter)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/packaging/starter/
+  DESTINATION share/lambda-c/starter COMPONENT starter)

@@ -32,6 +32,19 @@ done
 [ -x "$work/artifacts/glibc/bootstrap" ] && [ -d "$work/artifacts/glibc/lib" ] \
   || fail "FLAVOUR=glibc did not unpack the bundle"
 
+# ARCH=arm64 (template.yaml's Architecture): the aarch64 superbuild's static
+# bootstrap; an unknown ARCH is refused by name.
+(cd "$work/scratch" && ARTIFACTS_DIR=$work/artifacts/arm64 \
+   make --no-print-directory --makefile "$makefile" build-GenerateSubReport BUILD_DIR="$build" ARCH=arm64) \
+  >"$work/make.log" 2>&1 || { cat "$work/make.log" >&2; fail "ARCH=arm64 failed"; }
+desc=$(file -b "$work/artifacts/arm64/bootstrap")
+grep -q "ARM aarch64.*statically linked" <<<"$desc" || fail "ARCH=arm64 gave: $desc"
+if (cd "$work/scratch" && ARTIFACTS_DIR=$work/artifacts/bad make --no-print-directory \
+      --makefile "$makefile" build-SplitDateRange BUILD_DIR="$build" ARCH=mips) >"$work/make.log" 2>&1; then
+  fail "ARCH=mips succeeded"
+fi
+grep -q "ARCH must be x86_64 or arm64" "$work/make.log" || fail "ARCH=mips: $(cat "$work/make.log")"
+
 # Without ARTIFACTS_DIR: a clear error, not a bootstrap copied to "/".
 if (cd "$work/scratch" && env -u ARTIFACTS_DIR make --no-print-directory --makefile "$makefile" \
       build-SplitDateRange BUILD_DIR="$build") >"$work/make.log" 2>&1; then

@@ -70,4 +70,15 @@ out=$("$LAMBDA_LOCAL" invoke Hello -e "$example/events/hello.json" --template "$
 out=$(echo '{"name":3}' | "$LAMBDA_LOCAL" invoke Hello -e - --template "$work/template.yaml" \
   2>"$work/invoke.err") && fail "$mode: a non-string name was not an error"
 grep -q '"errorType":"InvalidInput"' <<<"$out" || fail "$mode: bad input answered '$out'"
+# A literal Architectures that contradicts the executable is refused, as
+# Lambda would (exec format error): here [x86_64] for the aarch64 one.
+if [ "$arch" = aarch64 ]; then
+  sed -i 's/Architectures: \[arm64\]/Architectures: [x86_64]/' "$work/template.yaml"
+  if out=$("$LAMBDA_LOCAL" invoke Hello -e "$example/events/hello.json" \
+             --template "$work/template.yaml" 2>"$work/invoke.err"); then
+    fail "$mode: an aarch64 bootstrap ran as Architectures [x86_64]"
+  fi
+  grep -q 'Architectures \[x86_64\] but .* is an arm64 (aarch64) executable' <<<"$out" \
+    || fail "$mode: mismatch answered '$out'"
+fi
 note "$mode: OK"

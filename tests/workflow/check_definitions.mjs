@@ -73,11 +73,13 @@ check('asl-validator rejects a definition whose Catch leads nowhere (the check c
 });
 
 // ---- template ----
-check('SAM transform and Globals: provided.al2023, x86_64, Timeout, MemorySize, DATA_STORE/REPORT_STORE', () => {
+check('SAM transform and Globals: provided.al2023, Architecture parameter, Timeout, MemorySize, DATA_STORE/REPORT_STORE', () => {
   assert.equal(t.Transform, 'AWS::Serverless-2016-10-31');
   const g = t.Globals.Function;
   assert.equal(g.Runtime, 'provided.al2023');
-  assert.deepEqual(g.Architectures, ['x86_64']);
+  assert.deepEqual(g.Architectures, [{ Ref: 'Architecture' }]);
+  assert.deepEqual(t.Parameters.Architecture.AllowedValues, ['x86_64', 'arm64']);
+  assert.equal(t.Parameters.Architecture.Default, 'x86_64');
   assert.ok(g.Timeout && g.MemorySize, 'Timeout and MemorySize set');
   for (const v of ['DATA_STORE', 'REPORT_STORE', 'SPLIT_TARGET_BYTES', 'REPORT_URL_EXPIRES']) assert.ok(g.Environment.Variables[v], v);
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
