@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "common.h"
 
 static void body_append(lambda_local_body *b, const char *data, size_t n)
@@ -184,4 +186,26 @@ struct MHD_Daemon *lambda_local_http_start(const char *host, uint16_t port,
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     *bound_port = info ? info->port : port;
     return d;
+}
+
+enum MHD_Result lambda_local_http_service_error(struct MHD_Connection *conn, unsigned status,
+                                                const char *type, const char *message)
+{
+    char request_id[37];
+    lambda_local_uuid(request_id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "Type", "User");
+    cJSON_AddStringToObject(o, "Message", message);
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!body)
+        abort();
+    const char *headers[] = {"Content-Type",
+                             "application/json",
+                             "x-amzn-ErrorType",
+                             type,
+                             "x-amzn-RequestId",
+                             request_id,
+                             NULL};
+    return lambda_local_http_send(conn, status, body, strlen(body), headers);
 }

@@ -62,6 +62,12 @@ void lambda_local_http_completed(void *cls, struct MHD_Connection *conn, void **
 enum MHD_Result lambda_local_http_send(struct MHD_Connection *conn, unsigned status, char *body,
                                        size_t len, const char *const *headers);
 
+/* A service error in the shape the AWS SDKs parse: x-amzn-ErrorType names
+ * the exception, the body {"Type":"User","Message"} carries the message.
+ * Shared by the Invoke API and the streaming invoke. */
+enum MHD_Result lambda_local_http_service_error(struct MHD_Connection *conn, unsigned status,
+                                                const char *type, const char *message);
+
 /* Starts a thread-per-connection daemon on host:port (port 0 = any), so a
  * handler may block (long-poll /next, synchronous invokes). `tracker` may
  * be NULL. */

@@ -69,30 +69,6 @@ lambda_local_pool *lambda_local_find_pool(lambda_local_pool *const *pools, size_
     return found;
 }
 
-/* Service errors in the shape the AWS SDKs parse: x-amzn-ErrorType names
- * the exception, the body carries the message. */
-static enum MHD_Result send_service_error(struct MHD_Connection *conn, unsigned status,
-                                          const char *type, const char *message)
-{
-    char request_id[37];
-    lambda_local_uuid(request_id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "Type", "User");
-    cJSON_AddStringToObject(o, "Message", message);
-    char *body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!body)
-        abort();
-    const char *headers[] = {"Content-Type",
-                             "application/json",
-                             "x-amzn-ErrorType",
-                             type,
-                             "x-amzn-RequestId",
-                             request_id,
-                             NULL};
-    return lambda_local_http_send(conn, status, body, strlen(body), headers);
-}
-
 /* X-Amz-Client-Context is base64 on the wire; runtimes get the JSON. */
 static char *decode_client_context(const char *b64)
 {
@@ -150,7 +126,8 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
     if (!pool) {
         char *msg = lambda_local_format("Function not found: %s", arn);
         free(arn);
-        enum MHD_Result r = send_service_error(conn, 404, "ResourceNotFoundException", msg);
+        enum MHD_Result r =
+            lambda_local_http_service_error(conn, 404, "ResourceNotFoundException", msg);
         free(msg);
         return r;
     }
@@ -160,8 +137,9 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
     bool event = strcmp(type, "Event") == 0;
     if (!event && strcmp(type, "RequestResponse") != 0 && strcmp(type, "DryRun") != 0) {
         free(arn);
-        return send_service_error(conn, 400, "InvalidParameterValueException",
-                                  "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
+        return lambda_local_http_service_error(
+            conn, 400, "InvalidParameterValueException",
+            "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
     }
     if (body->too_large) {
         free(arn);
@@ -169,7 +147,7 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
         snprintf(msg, sizeof msg,
                  "Request must be smaller than %d bytes for the InvokeFunction operation",
                  LAMBDA_LOCAL_REQUEST_LIMIT);
-        return send_service_error(conn, 413, "RequestTooLargeException", msg);
+        return lambda_local_http_service_error(conn, 413, "RequestTooLargeException", msg);
     }
     /* Lambda takes an empty payload as {} and refuses what is not JSON. */
     size_t len = 0;
@@ -183,8 +161,8 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
     if (!parsed) {
         free(payload);
         free(arn);
-        return send_service_error(conn, 400, "InvalidRequestContentException",
-                                  "Could not parse request body into json");
+        return lambda_local_http_service_error(conn, 400, "InvalidRequestContentException",
+                                               "Could not parse request body into json");
     }
     cJSON_Delete(parsed);
     if (strcmp(type, "DryRun") == 0) {
@@ -238,9 +216,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     size_t url_len = strlen(url), pre = strlen(FUNCTIONS_PREFIX), suf = strlen(INVOCATIONS_SUFFIX);
     if (strncmp(url, FUNCTIONS_PREFIX, pre) != 0 || url_len <= pre + suf ||
         strcmp(url + url_len - suf, INVOCATIONS_SUFFIX) != 0)
-        return send_service_error(conn, 404, "UnknownOperationException", "Unknown operation");
+        return lambda_local_http_service_error(conn, 404, "UnknownOperationException",
+                                               "Unknown operation");
     if (strcmp(method, "POST") != 0)
-        return send_service_error(conn, 405, "UnknownOperationException", "Invoke must be a POST");
+        return lambda_local_http_service_error(conn, 405, "UnknownOperationException",
+                                               "Invoke must be a POST");
     char *name = lambda_local_format("%.*s", (int)(url_len - pre - suf), url + pre);
     enum MHD_Result r = handle_invoke(api, conn, name, body);
     free(name);

@@ -27,28 +27,6 @@ typedef struct es_reader {
     char chunk[CHUNK];
 } es_reader;
 
-enum MHD_Result lambda_local_stream_service_error(struct MHD_Connection *conn, unsigned status,
-                                                  const char *type, const char *message)
-{
-    char request_id[37];
-    lambda_local_uuid(request_id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "Type", "User");
-    cJSON_AddStringToObject(o, "Message", message);
-    char *body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!body)
-        abort();
-    const char *headers[] = {"Content-Type",
-                             "application/json",
-                             "x-amzn-ErrorType",
-                             type,
-                             "x-amzn-RequestId",
-                             request_id,
-                             NULL};
-    return lambda_local_http_send(conn, status, body, strlen(body), headers);
-}
-
 static void set_frame(es_reader *r, const char *event, const char *content_type,
                       const void *payload, size_t len)
 {
@@ -148,20 +126,20 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
         char *msg = lambda_local_format("Function not found: %s", arn);
         free(arn);
         enum MHD_Result r =
-            lambda_local_stream_service_error(conn, 404, "ResourceNotFoundException", msg);
+            lambda_local_http_service_error(conn, 404, "ResourceNotFoundException", msg);
         free(msg);
         return r;
     }
     const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Invocation-Type");
     if (type && strcmp(type, "RequestResponse") != 0 && strcmp(type, "DryRun") != 0) {
         free(arn);
-        return lambda_local_stream_service_error(
+        return lambda_local_http_service_error(
             conn, 400, "InvalidParameterValueException",
             "X-Amz-Invocation-Type must be RequestResponse or DryRun for a streaming invoke");
     }
     if (body->too_large) {
         free(arn);
-        return lambda_local_stream_service_error(
+        return lambda_local_http_service_error(
             conn, 413, "RequestTooLargeException",
             "Request must be smaller than 6291456 bytes for the InvokeWithResponseStream "
             "operation");
@@ -179,8 +157,8 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
         free(payload);
         free(arn);
         if (!parsed)
-            return lambda_local_stream_service_error(conn, 400, "InvalidRequestContentException",
-                                                     "Could not parse request body into json");
+            return lambda_local_http_service_error(conn, 400, "InvalidRequestContentException",
+                                                   "Could not parse request body into json");
         return lambda_local_http_send(conn, 204, NULL, 0, NULL);
     }
     lambda_local_invocation *inv = lambda_local_invocation_new(payload, len);
@@ -226,8 +204,8 @@ bool lambda_local_stream_route(lambda_local_pool *const *pools, size_t count,
     char *name = NULL;
     if (split_path(url, STREAMING_PREFIX, STREAMING_SUFFIX, &name)) {
         *result = strcmp(method, "POST") != 0
-                      ? lambda_local_stream_service_error(conn, 405, "UnknownOperationException",
-                                                          "InvokeWithResponseStream must be a POST")
+                      ? lambda_local_http_service_error(conn, 405, "UnknownOperationException",
+                                                        "InvokeWithResponseStream must be a POST")
                       : invoke_streaming(pools, count, conn, name, body);
         free(name);
         return true;

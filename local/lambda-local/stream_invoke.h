@@ -25,8 +25,4 @@ bool lambda_local_stream_route(lambda_local_pool *const *pools, size_t count,
                                struct MHD_Connection *conn, const char *url, const char *method,
                                lambda_local_body *body, enum MHD_Result *result);
 
-/* A service error in the shape the AWS SDKs parse. */
-enum MHD_Result lambda_local_stream_service_error(struct MHD_Connection *conn, unsigned status,
-                                                  const char *type, const char *message);
-
 #endif
