@@ -41,6 +41,7 @@ lambda_local_env *lambda_local_env_new(struct lambda_local_pool *pool,
     env->state = LAMBDA_LOCAL_ENV_INIT;
     env->reserved = reserved;
     env->wake_fds[0] = env->wake_fds[1] = -1;
+    env->log.read_fd = env->log.write_fd = -1;
     env->proc.pid = 0;
     env->proc.pidfd = -1;
 
@@ -153,6 +154,7 @@ static void *supervise(void *arg)
 {
     lambda_local_env *env = arg;
     int pidfd = env->proc.pidfd; /* written before this thread started */
+    int log_fd = env->log.read_fd;
     for (;;) {
         int64_t deadline = lambda_local_pool_env_deadline(env);
         int timeout_ms = -1;
@@ -160,9 +162,10 @@ static void *supervise(void *arg)
             int64_t left = deadline - lambda_local_mono_us();
             timeout_ms = left <= 0 ? 0 : (int)((left + 999) / 1000);
         }
-        struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN},
-                                {.fd = env->wake_fds[0], .events = POLLIN}};
-        int n = poll(fds, 2, timeout_ms);
+        struct pollfd fds[3] = {{.fd = pidfd, .events = POLLIN},
+                                {.fd = env->wake_fds[0], .events = POLLIN},
+                                {.fd = log_fd, .events = POLLIN}};
+        int n = poll(fds, 3, timeout_ms);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -171,6 +174,12 @@ static void *supervise(void *arg)
         }
         if (fds[0].revents)
             break;
+        if (fds[2].revents) {
+            /* At end-of-file (every writer gone) stop watching it. */
+            if (!lambda_local_env_log_drain(&env->log))
+                log_fd = -1;
+            continue;
+        }
         if (fds[1].revents) {
             char buf[64];
             while (read(env->wake_fds[0], buf, sizeof buf) > 0)
@@ -201,6 +210,12 @@ int lambda_local_env_start(lambda_local_env *env, char *err, size_t errlen)
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
+    if (lambda_local_env_log_open(&env->log, err, errlen) != 0)
+        return -1;
+    /* What the runtime logs during init belongs to the invocation that
+     * caused the cold start (its tail shows why an init failed). */
+    if (env->reserved)
+        lambda_local_env_log_attach(&env->log, env->reserved);
     env->api = lambda_local_runtime_api_start(env, &env->api_port, err, errlen);
     if (!env->api)
         return -1;
@@ -215,9 +230,10 @@ int lambda_local_env_start(lambda_local_env *env, char *err, size_t errlen)
     env_list l = {0};
     build_environment(env, &l);
     lambda_local_process proc;
-    int rc = lambda_local_process_spawn_with(runner, env->fn->bootstrap, l.items, env->fn->code_dir,
-                                             &proc);
+    int rc = lambda_local_process_spawn_logged(runner, env->fn->bootstrap, l.items,
+                                               env->fn->code_dir, env->log.write_fd, &proc);
     env_list_free(&l);
+    lambda_local_env_log_started(&env->log);
     if (rc != 0) {
         snprintf(err, errlen, "fork/exec %s%s%s: %s", runner ? runner : "", runner ? " " : "",
                  env->fn->bootstrap, strerror(rc));
@@ -265,5 +281,6 @@ void lambda_local_env_free(lambda_local_env *env)
         close(env->wake_fds[0]);
     if (env->wake_fds[1] >= 0)
         close(env->wake_fds[1]);
+    lambda_local_env_log_close(&env->log);
     free(env);
 }

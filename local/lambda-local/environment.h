@@ -16,6 +16,7 @@
 
 #include "function.h"
 #include "invocation.h"
+#include "logs.h"
 #include "process.h"
 
 struct lambda_local_pool;
@@ -38,6 +39,7 @@ typedef struct lambda_local_env {
     struct lambda_local_runtime_api *api;
     uint16_t api_port;
     pthread_t supervisor;
+    lambda_local_env_log log; /* the bootstrap's stdout/stderr (logs.h) */
 
     /* pool lock */
     lambda_local_process proc;

@@ -55,6 +55,7 @@ void lambda_local_invocation_release(lambda_local_invocation *inv)
     free(inv->trace_id);
     free(inv->invoked_arn);
     free(inv->result);
+    free(inv->log_buf);
     lambda_local_stream_free(inv->stream);
     free(inv);
 }

@@ -25,6 +25,11 @@ typedef struct lambda_local_invocation {
     char *trace_id;       /* Lambda-Runtime-Trace-Id */
     char *invoked_arn;    /* Lambda-Runtime-Invoked-Function-Arn */
     bool asynchronous;    /* Event invocation: nobody waits for the result */
+    /* X-Amz-Log-Type: Tail (logs.h). Set before submitting; the tail (the
+     * last LAMBDA_LOCAL_LOG_TAIL bytes of its log) is guarded by `lock`. */
+    bool log_tail;
+    char *log_buf;
+    size_t log_len;
     /* A caller reading the response as it is streamed (stream.h), or NULL.
      * Guarded by `lock`; freed with the invocation. */
     struct lambda_local_stream *stream;

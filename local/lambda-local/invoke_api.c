@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "http.h"
+#include "logs.h"
 #include "stream_invoke.h"
 
 #define FUNCTIONS_PREFIX "/2015-03-31/functions/"
@@ -90,11 +91,19 @@ static char *decode_client_context(const char *b64)
     return (char *)out;
 }
 
+int lambda_local_log_type(struct MHD_Connection *conn, bool *tail)
+{
+    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Log-Type");
+    *tail = type && strcmp(type, "Tail") == 0;
+    return !type || *tail || strcmp(type, "None") == 0 ? 0 : -1;
+}
+
 static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_invocation *inv)
 {
     char *body = inv->result;
     size_t len = inv->result_len;
     inv->result = NULL;
+    char *log_result = lambda_local_invocation_log_result(inv); /* NULL: not asked */
     /* The headers Lambda's Invoke answers with; Step Functions' lambda:invoke
      * integration shows them in its result (SdkHttpMetadata). */
     const char *headers[] = {"Content-Type",
@@ -111,8 +120,11 @@ static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_inv
                              inv->trace_id,
                              "X-Amz-Function-Error",
                              inv->function_error ? "Unhandled" : NULL,
+                             "X-Amz-Log-Result",
+                             log_result,
                              NULL};
     enum MHD_Result r = lambda_local_http_send(conn, 200, body, len, headers);
+    free(log_result);
     return r;
 }
 
@@ -140,6 +152,12 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
         return lambda_local_http_service_error(
             conn, 400, "InvalidParameterValueException",
             "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
+    }
+    bool tail = false;
+    if (lambda_local_log_type(conn, &tail) != 0) {
+        free(arn);
+        return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
+                                               "X-Amz-Log-Type must be None or Tail");
     }
     if (body->too_large) {
         free(arn);
@@ -175,6 +193,7 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
     free(payload);
     inv->invoked_arn = arn;
     inv->asynchronous = event;
+    inv->log_tail = tail && !event; /* Tail applies to synchronous invokes only */
     const char *cc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Client-Context");
     if (cc)
         inv->client_context = decode_client_context(cc);

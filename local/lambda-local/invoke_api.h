@@ -10,6 +10,7 @@
 #ifndef LAMBDA_LOCAL_INVOKE_API_H
 #define LAMBDA_LOCAL_INVOKE_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,11 @@ typedef struct lambda_local_invoke_api lambda_local_invoke_api;
 lambda_local_pool *lambda_local_find_pool(lambda_local_pool *const *pools, size_t count,
                                           const char *function_name, const char *qualifier,
                                           char **invoked_arn);
+
+struct MHD_Connection;
+/* X-Amz-Log-Type: *tail is true for Tail. Returns 0, or -1 when the value
+ * is neither None nor Tail (InvalidParameterValueException). */
+int lambda_local_log_type(struct MHD_Connection *conn, bool *tail);
 
 lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_t port,
                                                        lambda_local_pool *const *pools,

@@ -169,8 +169,8 @@ static void start_envs(lambda_local_pool *pool, lambda_local_env *env)
         lambda_local_env *next = refill_locked(pool);
         pthread_cond_broadcast(&pool->gone_cond);
         pthread_mutex_unlock(&pool->lock);
-        lambda_local_log_line("RequestId: %s Error: %s\nRuntime.InvalidEntrypoint", inv->request_id,
-                              err);
+        lambda_local_invocation_log_line(inv, "RequestId: %s Error: %s\nRuntime.InvalidEntrypoint",
+                                         inv->request_id, err);
         lambda_local_invocation_fail(inv, "Runtime.InvalidEntrypoint", "RequestId: %s Error: %s",
                                      inv->request_id, err);
         lambda_local_env_free(env);
@@ -180,9 +180,11 @@ static void start_envs(lambda_local_pool *pool, lambda_local_env *env)
 
 /* END and REPORT lines, as CloudWatch shows them. `status` is NULL for a
  * normal end, else e.g. "timeout" with `error_type`. */
-static void report_locked(lambda_local_env *env, const lambda_local_invocation *inv,
-                          long max_rss_kb, const char *status, const char *error_type)
+static void report_locked(lambda_local_env *env, lambda_local_invocation *inv, long max_rss_kb,
+                          const char *status, const char *error_type)
 {
+    /* What the runtime logged up to its answer comes before END. */
+    lambda_local_env_log_drain(&env->log);
     double ms = (double)(lambda_local_mono_us() - inv->started_us) / 1000.0;
     if (max_rss_kb <= 0)
         max_rss_kb = lambda_local_process_peak_rss_kb(env->proc.pid);
@@ -195,11 +197,13 @@ static void report_locked(lambda_local_env *env, const lambda_local_invocation *
     if (status)
         snprintf(tail, sizeof tail, "\tStatus: %s%s%s", status, error_type ? "\tError Type: " : "",
                  error_type ? error_type : "");
-    lambda_local_log_line("END RequestId: %s", inv->request_id);
-    lambda_local_log_line("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %lld ms\t"
-                          "Memory Size: %d MB\tMax Memory Used: %ld MB%s%s",
-                          inv->request_id, ms, (long long)ms + 1, env->fn->memory_mb,
-                          (max_rss_kb + 1023) / 1024, init, tail);
+    lambda_local_invocation_log_line(inv, "END RequestId: %s", inv->request_id);
+    lambda_local_invocation_log_line(inv,
+                                     "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: "
+                                     "%lld ms\tMemory Size: %d MB\tMax Memory Used: %ld MB%s%s",
+                                     inv->request_id, ms, (long long)ms + 1, env->fn->memory_mb,
+                                     (max_rss_kb + 1023) / 1024, init, tail);
+    lambda_local_env_log_detach(&env->log, inv);
 }
 
 /* The invocation is over for this environment. */
@@ -352,9 +356,10 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
     env->state = LAMBDA_LOCAL_ENV_BUSY;
     inv->started_us = lambda_local_mono_us();
     lambda_local_invocation_retain(inv); /* for the caller's response */
+    lambda_local_env_log_attach(&env->log, inv);
     pthread_mutex_unlock(&pool->lock);
 
-    lambda_local_log_line("START RequestId: %s Version: $LATEST", inv->request_id);
+    lambda_local_invocation_log_line(inv, "START RequestId: %s Version: $LATEST", inv->request_id);
     lambda_local_env_wake(env); /* new deadline */
     fail_abandoned(abandoned);
     return inv;
@@ -467,11 +472,14 @@ int lambda_local_pool_init_error(lambda_local_env *env, char *body, size_t len,
     lambda_local_env_wake(env); /* grace deadline, then kill */
 
     body = normalise_error(body, &len, error_type);
-    lambda_local_log_line("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\t"
-                          "Error Type: %s",
-                          init_ms, error_type ? error_type : "Runtime.Unknown");
-    lambda_local_log_line("RequestId: %s Error: init failed: %.*s", inv->request_id, (int)len,
-                          body);
+    lambda_local_env_log_drain(&env->log);
+    lambda_local_invocation_log_line(inv,
+                                     "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: "
+                                     "error\tError Type: %s",
+                                     init_ms, error_type ? error_type : "Runtime.Unknown");
+    lambda_local_invocation_log_line(inv, "RequestId: %s Error: init failed: %.*s", inv->request_id,
+                                     (int)len, body);
+    lambda_local_env_log_detach(&env->log, inv);
     lambda_local_invocation_complete(inv, true, body, len);
     return 202;
 }
@@ -572,8 +580,9 @@ void lambda_local_pool_env_expired(lambda_local_env *env)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    lambda_local_log_line("%s %s Task timed out after %.2f seconds", stamp, inv->request_id,
-                          timeout);
+    lambda_local_env_log_drain(&env->log);
+    lambda_local_invocation_log_line(inv, "%s %s Task timed out after %.2f seconds", stamp,
+                                     inv->request_id, timeout);
     report_locked(env, inv, rss, "timeout", NULL);
     pthread_mutex_unlock(&pool->lock);
     lambda_local_invocation_fail(inv, "Sandbox.Timedout",
@@ -586,6 +595,7 @@ void lambda_local_pool_env_exited(lambda_local_env *env, int status, long max_rs
     lambda_local_pool *pool = env->pool;
     char how[128];
     lambda_local_describe_exit(status, how, sizeof how);
+    lambda_local_env_log_drain(&env->log); /* its last words (a crash report) */
     pthread_mutex_lock(&pool->lock);
     bool in_init = env->reserved != NULL;
     lambda_local_invocation *inv = in_init ? env->reserved : env->current;
@@ -610,7 +620,9 @@ void lambda_local_pool_env_exited(lambda_local_env *env, int status, long max_rs
         snprintf(reason, sizeof reason, "Runtime exited without providing a reason");
     else
         snprintf(reason, sizeof reason, "Runtime exited with error: %s", how);
-    lambda_local_log_line("RequestId: %s Error: %s\nRuntime.ExitError", inv->request_id, reason);
+    lambda_local_invocation_log_line(inv, "RequestId: %s Error: %s\nRuntime.ExitError",
+                                     inv->request_id, reason);
+    lambda_local_env_log_detach(&env->log, inv);
     lambda_local_invocation_fail(inv, "Runtime.ExitError", "RequestId: %s Error: %s",
                                  inv->request_id, reason);
 }

@@ -16,7 +16,7 @@
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
 static void exec_child(const char *runner, const char *path, char *const envp[], const char *cwd,
-                       int err_fd, int own_group)
+                       int err_fd, int own_group, int log_fd)
 {
     /* In a sandbox the group is the init's, which signals must reach. */
     if (own_group)
@@ -34,7 +34,14 @@ static void exec_child(const char *runner, const char *path, char *const envp[],
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0)
         dup2(null_fd, STDIN_FILENO);
-    dup2(STDERR_FILENO, STDOUT_FILENO);
+    /* Function logs: both streams into the environment's log pipe, else
+     * straight to ours. */
+    if (log_fd >= 0) {
+        dup2(log_fd, STDOUT_FILENO);
+        dup2(log_fd, STDERR_FILENO);
+    } else {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
     if (chdir(cwd) == 0) {
         char *const argv[] = {(char *)path, NULL};
         char *const runner_argv[] = {(char *)runner, (char *)path, NULL};
@@ -58,6 +65,12 @@ int lambda_local_process_spawn(const char *path, char *const envp[], const char 
 int lambda_local_process_spawn_with(const char *runner, const char *path, char *const envp[],
                                     const char *cwd, lambda_local_process *out)
 {
+    return lambda_local_process_spawn_logged(runner, path, envp, cwd, -1, out);
+}
+
+int lambda_local_process_spawn_logged(const char *runner, const char *path, char *const envp[],
+                                      const char *cwd, int log_fd, lambda_local_process *out)
+{
     /* A close-on-exec pipe tells the parent whether exec worked. */
     int fds[2], st[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -79,7 +92,7 @@ int lambda_local_process_spawn_with(const char *runner, const char *path, char *
         return e;
     }
     if (pid == 0)
-        exec_child(runner, path, envp, cwd, fds[1], !sandboxed);
+        exec_child(runner, path, envp, cwd, fds[1], !sandboxed, log_fd);
     close(fds[1]);
     close(st[1]);
     out->status_fd = sandboxed ? st[0] : -1;

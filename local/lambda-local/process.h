@@ -25,6 +25,11 @@ int lambda_local_process_spawn(const char *path, char *const envp[], const char 
 int lambda_local_process_spawn_with(const char *runner, const char *path, char *const envp[],
                                     const char *cwd, lambda_local_process *out);
 
+/* The same, with the process's stdout and stderr going to `log_fd` (the
+ * environment's log pipe, logs.h) when it is not -1. */
+int lambda_local_process_spawn_logged(const char *runner, const char *path, char *const envp[],
+                                      const char *cwd, int log_fd, lambda_local_process *out);
+
 /* Sends `sig` to the whole process group. */
 void lambda_local_process_kill(const lambda_local_process *p, int sig);
 

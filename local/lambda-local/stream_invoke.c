@@ -10,6 +10,7 @@
 #include "eventstream.h"
 #include "function_url.h"
 #include "invoke_api.h"
+#include "logs.h"
 #include "stream.h"
 
 #define STREAMING_PREFIX "/2021-11-15/functions/"
@@ -58,6 +59,10 @@ static char *complete_payload(lambda_local_invocation *inv)
                                                         : "");
         cJSON_Delete(doc);
     }
+    char *log_result = lambda_local_invocation_log_result(inv); /* X-Amz-Log-Type: Tail */
+    if (log_result)
+        cJSON_AddStringToObject(o, "LogResult", log_result);
+    free(log_result);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (!s)
@@ -137,6 +142,12 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
             conn, 400, "InvalidParameterValueException",
             "X-Amz-Invocation-Type must be RequestResponse or DryRun for a streaming invoke");
     }
+    bool tail = false;
+    if (lambda_local_log_type(conn, &tail) != 0) {
+        free(arn);
+        return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
+                                               "X-Amz-Log-Type must be None or Tail");
+    }
     if (body->too_large) {
         free(arn);
         return lambda_local_http_service_error(
@@ -164,6 +175,7 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
     lambda_local_invocation *inv = lambda_local_invocation_new(payload, len);
     free(payload);
     inv->invoked_arn = arn;
+    inv->log_tail = tail;
     lambda_local_stream_attach(inv);
     lambda_local_pool_submit(pool, inv);
 

@@ -22,7 +22,7 @@ sdk() {
 start_server --template "$FIXTURES/stream-template.yaml" --bootstrap "$STREAM_BOOTSTRAP"
 
 # ---- InvokeWithResponseStream ----
-for mode in chunks midstream before buffered limit disconnect; do sdk "$mode"; done
+for mode in chunks midstream before buffered tail limit disconnect; do sdk "$mode"; done
 check "the disconnected stream's writer got an error" \
   grep -q 'stream write failed after' "$WORK/server.err"
 sdk chunks # the environment is still usable after the disconnect

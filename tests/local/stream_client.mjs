@@ -2,7 +2,7 @@
 // InvokeWithResponseStreamCommand (event stream frames, CRCs checked by the
 // SDK) and, for a streaming function invoked the buffered way, InvokeCommand.
 //   node stream_client.mjs PORT MODE
-// Modes: chunks, midstream, before, limit, disconnect, buffered. Prints
+// Modes: chunks, midstream, before, limit, disconnect, buffered, tail. Prints
 // "ok: ..." lines; any failed assertion exits non-zero.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -27,10 +27,10 @@ function checkPattern(bytes, offset = 0) {
 }
 
 // Reads the whole event stream: chunk arrival times, bytes, InvokeComplete.
-async function stream(event, options = {}) {
+async function stream(event, options = {}, params = {}) {
   const t0 = Date.now();
   const r = await client.send(
-    new InvokeWithResponseStreamCommand({ FunctionName: 'Stream', Payload: enc(event) }),
+    new InvokeWithResponseStreamCommand({ FunctionName: 'Stream', Payload: enc(event), ...params }),
     options);
   const out = { status: r.StatusCode, type: r.ResponseStreamContentType, chunks: [], bytes: 0 };
   for await (const ev of r.EventStream) {
@@ -99,6 +99,23 @@ const modes = {
     }
     assert.ok(got > 0);
     console.log(`ok: disconnected after ${got} bytes`);
+  },
+  async tail() {
+    // LogType Tail: InvokeComplete carries the log's last 4 KB, base64.
+    let r = await stream({ chunks: 2, size: 8 }, {}, { LogType: 'Tail' });
+    assert.equal(r.bytes, 16);
+    const log = Buffer.from(r.complete.LogResult, 'base64').toString();
+    const id = /^START RequestId: (\S+) Version: \$LATEST$/m.exec(log)?.[1];
+    assert.ok(id, log);
+    assert.match(log, new RegExp(`^END RequestId: ${id}$`, 'm'));
+    assert.match(log, new RegExp(`^REPORT RequestId: ${id}\tDuration: `, 'm'));
+    r = await stream({ chunks: 3, size: 8, fail_after: 1 }, {}, { LogType: 'Tail' });
+    assert.equal(r.complete.ErrorCode, 'Test.MidStream');
+    assert.match(Buffer.from(r.complete.LogResult, 'base64').toString(), /^END RequestId: /m);
+    r = await stream({ chunks: 1, size: 8 });
+    assert.equal(r.complete.LogResult, undefined);
+    console.log(`ok: LogType Tail: InvokeComplete.LogResult = ${log.split('\n')[0]} ... ` +
+      '(also after a mid-stream error; absent without Tail)');
   },
   async buffered() {
     let r = await client.send(new InvokeCommand({
