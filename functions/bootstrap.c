@@ -1,7 +1,7 @@
 /*
  * The real bootstrap: the report handlers behind one executable, routed by
  * _HANDLER (SplitDateRange, GenerateSubReport, MergeSubReports,
- * SummarizeReport, ApproveReport, and the streaming DownloadReport — also
+ * SummarizeReport, RequestApproval, ApproveReport, and the streaming DownloadReport — also
  * the SAM logical IDs). The init hook checks DATA_STORE / REPORT_STORE once,
  * so a misconfigured function fails at init with a clear error instead of on
  * every invocation.
@@ -25,6 +25,7 @@ int main(void)
         {.name = "SummarizeReport", .json = lambda_report_summarize_report},
         {.name = "DownloadReport", .raw = lambda_report_download_report},
         {.name = "ApproveReport", .json = lambda_report_approve_report},
+        {.name = "RequestApproval", .json = lambda_report_request_approval},
     };
     const lambda_runtime_config config = {
         .handlers = handlers,

@@ -1,13 +1,17 @@
 /*
- * One SigV4-signed JSON request to an AWS JSON-protocol service, retried.
- * libcurl signs (CURLOPT_AWS_SIGV4) and cJSON reads error bodies: no
- * hand-written crypto or parsing here.
+ * One SigV4-signed request to an AWS service, retried: the JSON protocol
+ * (X-Amz-Target, JSON bodies) or the query protocol (form-encoded Action
+ * bodies, XML answers; SNS). libcurl signs (CURLOPT_AWS_SIGV4), cJSON reads
+ * JSON error bodies and expat XML ones: no hand-written crypto or parsing
+ * here.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "aws_json.h"
 
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
+#include <expat.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,27 +132,96 @@ static int is_throttling(const char *code)
     return 0;
 }
 
-/* The service's error: "__type" (its last '#'-separated part) and
- * "message" of a JSON body, else the HTTP status. */
+/* The text of the first <element> of an XML document, for query-protocol
+ * answers (<Code>, <Message>, <MessageId>). */
+typedef struct xml_find {
+    const char *element;
+    char *out;
+    size_t cap, len;
+    int inside, found;
+} xml_find;
+
+static void XMLCALL xml_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+{
+    (void)attrs;
+    xml_find *x = ud;
+    if (!x->found && strcmp(name, x->element) == 0)
+        x->inside = 1;
+}
+
+static void XMLCALL xml_end(void *ud, const XML_Char *name)
+{
+    xml_find *x = ud;
+    if (x->inside && strcmp(name, x->element) == 0) {
+        x->inside = 0;
+        x->found = 1;
+    }
+}
+
+static void XMLCALL xml_text(void *ud, const XML_Char *s, int len)
+{
+    xml_find *x = ud;
+    if (!x->inside)
+        return;
+    size_t n = (size_t)len;
+    if (x->len + n >= x->cap)
+        n = x->cap - 1 - x->len;
+    memcpy(x->out + x->len, s, n);
+    x->len += n;
+    x->out[x->len] = '\0';
+}
+
+int lambda__aws_xml_text(const char *xml, size_t len, const char *element, char *out, size_t cap)
+{
+    xml_find x = {.element = element, .out = out, .cap = cap};
+    if (cap == 0)
+        return -1;
+    out[0] = '\0';
+    XML_Parser p = XML_ParserCreate("UTF-8");
+    if (!p)
+        return -1;
+    XML_SetUserData(p, &x);
+    XML_SetElementHandler(p, xml_start, xml_end);
+    XML_SetCharacterDataHandler(p, xml_text);
+    int ok = len <= INT_MAX && XML_Parse(p, xml, (int)len, 1) == XML_STATUS_OK && x.found;
+    XML_ParserFree(p);
+    if (!ok)
+        out[0] = '\0';
+    return ok ? 0 : -1;
+}
+
+/* The service's error: for JSON, "__type" (its last '#'-separated part) and
+ * "message"; for XML, <Code> and <Message>; else the HTTP status. */
 static attempt_result service_error(const lambda__aws_service *svc, long status,
                                     const response_buf *b, lambda_error *err)
 {
-    cJSON *j = b->data ? cJSON_ParseWithLength(b->data, b->len) : NULL;
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "__type");
-    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-    if (!cJSON_IsString(msg))
-        msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
-    char code[96];
-    if (cJSON_IsString(type)) {
-        const char *hash = strrchr(type->valuestring, '#');
-        copy_str(code, sizeof code, hash ? hash + 1 : type->valuestring);
-    } else {
-        snprintf(code, sizeof code, "HTTP%ld", status);
+    char code[96] = "", message[512] = "";
+    size_t skip = 0;
+    while (b->data && skip < b->len && strchr(" \t\r\n", b->data[skip]))
+        skip++;
+    if (b->data && skip < b->len && b->data[skip] == '<') {
+        lambda__aws_xml_text(b->data, b->len, "Code", code, sizeof code);
+        lambda__aws_xml_text(b->data, b->len, "Message", message, sizeof message);
+    } else if (b->data) {
+        cJSON *j = cJSON_ParseWithLength(b->data, b->len);
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "__type");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+        if (!cJSON_IsString(msg))
+            msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
+        if (cJSON_IsString(type)) {
+            const char *hash = strrchr(type->valuestring, '#');
+            copy_str(code, sizeof code, hash ? hash + 1 : type->valuestring);
+        }
+        if (cJSON_IsString(msg))
+            copy_str(message, sizeof message, msg->valuestring);
+        cJSON_Delete(j);
     }
-    lambda_error_set(err, "", "%s (HTTP %ld%s%s)", cJSON_IsString(msg) ? msg->valuestring : code,
-                     status, cJSON_IsString(type) ? ", " : "", cJSON_IsString(type) ? code : "");
+    int named = code[0] != '\0';
+    if (!named)
+        snprintf(code, sizeof code, "HTTP%ld", status);
+    lambda_error_set(err, "", "%s (HTTP %ld%s%s)", message[0] ? message : code, status,
+                     named ? ", " : "", named ? code : "");
     snprintf(err->type, sizeof err->type, "%s.%s", svc->error_prefix, code);
-    cJSON_Delete(j);
     if (status == 429 || is_throttling(code))
         return ATTEMPT_RETRY_THROTTLED;
     if (status >= 500)
@@ -194,7 +267,9 @@ static attempt_result attempt(const lambda__aws_service *svc, const char *operat
     snprintf(target, sizeof target, "X-Amz-Target: %s.%s", svc->target_prefix, operation);
     snprintf(ctype, sizeof ctype, "Content-Type: %s", svc->content_type);
     struct curl_slist *headers = curl_slist_append(NULL, ctype);
-    headers = curl_slist_append(headers, target);
+    /* The query protocol names the action in the body, not in a header. */
+    if (svc->target_prefix[0])
+        headers = curl_slist_append(headers, target);
     if (svc->session_token[0]) {
         snprintf(token, sizeof token, "X-Amz-Security-Token: %s", svc->session_token);
         headers = curl_slist_append(headers, token);
@@ -276,8 +351,9 @@ int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation,
     char last[sizeof err->message];
     if (snprintf(last, sizeof last, "%s: %s", err->type, err->message) >= (int)sizeof last)
         last[sizeof last - 1] = '\0';
-    lambda_error_set(err, "", "%s.%s gave up after %d attempts; last: %s", svc->target_prefix,
-                     operation, tries, last);
+    lambda_error_set(err, "", "%s.%s gave up after %d attempts; last: %s",
+                     svc->target_prefix[0] ? svc->target_prefix : svc->error_prefix, operation,
+                     tries, last);
     snprintf(err->type, sizeof err->type, "%s.%s", svc->error_prefix,
              r == ATTEMPT_RETRY_THROTTLED ? "Throttled" : "Unavailable");
     return -1;

@@ -18,7 +18,8 @@ typedef struct lambda__aws_service {
     char endpoint[512]; /* scheme://host[:port], no trailing slash */
     char region[64];
     char service[32];       /* the SigV4 service name ("states") */
-    char target_prefix[64]; /* X-Amz-Target prefix ("AWSStepFunctions") */
+    char target_prefix[64]; /* X-Amz-Target prefix ("AWSStepFunctions"); "" for the
+                               query protocol (SNS), whose body names the action */
     char content_type[64];  /* "application/x-amz-json-1.0" */
     char access_key_id[128];
     char secret_access_key[256];
@@ -40,7 +41,9 @@ int lambda__aws_service_init(lambda__aws_service *svc, const char *endpoint_env,
                              const char *access_key_id, const char *secret_access_key,
                              const char *session_token, lambda_error *err);
 
-/* POSTs `body` (JSON text) as <target_prefix>.<operation>. On a 2xx answer
+/* POSTs `body` (JSON text) as <target_prefix>.<operation>; with an empty
+ * target_prefix, `body` is a query-protocol form (Action=<operation>&…) and
+ * the answer XML; errors are read from either (<Code>, <Message>). On a 2xx answer
  * returns 0 and the response body in *response (malloc'd, NUL-terminated,
  * "{}" when empty). Otherwise -1 with err: the service's error code as
  * "<error_prefix>.<Code>" (e.g. StepFunctions.TaskTimedOut) and its message,
@@ -49,5 +52,9 @@ int lambda__aws_service_init(lambda__aws_service *svc, const char *endpoint_env,
  * failure and the number of attempts. */
 int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation, const char *body,
                           char **response, lambda_error *err);
+
+/* The text of the first <element> of an XML answer (expat): 0, or -1 (out
+ * empty) when the document does not parse or has no such element. */
+int lambda__aws_xml_text(const char *xml, size_t len, const char *element, char *out, size_t cap);
 
 #endif /* LAMBDA_CLIENTS_AWS_JSON_H */

@@ -177,6 +177,10 @@ void lambda_report_download_report(const lambda_request *req, lambda_response *r
  * Functions for a task waiting with .waitForTaskToken. */
 cJSON *lambda_report_approve_report(const cJSON *event, const lambda_context *ctx,
                                     lambda_error *err, void *userdata);
+/* RequestApproval (handler_request_approval.c): records a pending approval,
+ * notifies the approvers (SNS) and heartbeats the waiting task. */
+cJSON *lambda_report_request_approval(const cJSON *event, const lambda_context *ctx,
+                                      lambda_error *err, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,9 @@
 //   - every Lambda task uses the optimized lambda:invoke integration
 //     (FunctionName + Payload, a ResultSelector reading $.Payload), and its
 //     retries and catches follow the error contract (errorTypes of the
-//     functions); the Choice sends "no data" around the Map;
+//     functions); the Choice sends "no data" around the Map; large ranges
+//     wait for an approval (a waitForTaskToken task), rejection and
+//     timeouts are notified and fail the execution;
 //   - the inline and distributed definitions differ only in the Map's mode.
 // Usage: node check_definitions.mjs <repo root>
 import { spawnSync } from 'node:child_process';
@@ -85,9 +87,9 @@ check('SAM transform and Globals: provided.al2023, Architecture parameter, Timeo
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
 });
 
-check('the four task functions, DownloadReport and ApproveReport, Handler = logical ID = handler name', () => {
+check('the four task functions, DownloadReport, RequestApproval and ApproveReport, Handler = logical ID = handler name', () => {
   const fns = stacks.INLINE.functions();
-  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport', 'ApproveReport'].sort());
+  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport', 'ApproveReport', 'RequestApproval'].sort());
   for (const fn of fns) assert.equal(stacks.INLINE.functionProperties(fn).Handler, fn);
 });
 
@@ -157,6 +159,13 @@ check('function policies: read only the data prefix, write only reports/, listin
   // the tokens of service-integration tasks).
   const approve = statements(stack, 'ApproveReport');
   assert.deepEqual(approve.flatMap((s) => list(s.Action)).sort(), ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+  // RequestApproval writes approval.json under reports/, publishes to the
+  // approvers' topic only and heartbeats.
+  const request = statements(stack, 'RequestApproval');
+  assert.deepEqual(request.flatMap((s) => list(s.Action)).sort(), ['s3:PutObject', 'sns:Publish', 'states:SendTaskHeartbeat']);
+  assert.deepEqual(request.find((s) => s.Action === 's3:PutObject').Resource, reportObjects);
+  assert.deepEqual(request.find((s) => s.Action === 'sns:Publish').Resource, 'arn:aws:sns:us-east-1:123456789012:ApprovalTopic');
+  assert.equal(stack.functionProperties('RequestApproval').Environment.Variables.APPROVAL_TOPIC_ARN, 'arn:aws:sns:us-east-1:123456789012:ApprovalTopic');
   // SplitDateRange lists the data and writes its plan; GenerateSubReport
   // never deletes.
   const split = statements(stack, 'SplitDateRange').flatMap((s) => list(s.Action));
@@ -167,8 +176,8 @@ check('function policies: read only the data prefix, write only reports/, listin
 
 for (const [mode, stack] of Object.entries(stacks)) {
   const id = stack.stateMachineId();
-  const fnArns = HANDLERS.map((h) => `arn:aws:lambda:us-east-1:123456789012:function:${h}`);
-  check(`${mode} state machine role: invoke exactly the four functions, publish only to the topic`, () => {
+  const fnArns = [...HANDLERS, 'RequestApproval'].map((h) => `arn:aws:lambda:us-east-1:123456789012:function:${h}`);
+  check(`${mode} state machine role: invoke exactly the four functions and RequestApproval, publish only to the topic`, () => {
     const sts = statements(stack, id);
     const invoke = sts.filter((s) => list(s.Action).includes('lambda:InvokeFunction'));
     assert.equal(invoke.length, 1);
@@ -206,7 +215,8 @@ for (const [mode, stack] of Object.entries(stacks)) {
     for (const [name, s] of lambdaTasks) {
       assert.equal(s.Parameters.FunctionName, `arn:aws:lambda:us-east-1:123456789012:function:${name}`);
       assert.ok(s.Parameters.Payload || s.Parameters['Payload.$'], `${name}: Payload`);
-      const selected = Object.values(s.ResultSelector ?? {});
+      const leaves = (o) => Object.values(o).flatMap((v) => (v && typeof v === 'object' ? leaves(v) : [v]));
+      const selected = leaves(s.ResultSelector ?? {});
       assert.ok(selected.length > 0 && selected.every((v) => /^\$\.Payload(\.|$)|^States\./.test(v)), `${name}: ResultSelector reads $.Payload: ${JSON.stringify(s.ResultSelector)}`);
       const retried = s.Retry.flatMap((r) => r.ErrorEquals);
       for (const e of [...AWS_LAMBDA_TRANSIENT, ...OUR_RETRYABLE, 'Runtime.ExitError']) assert.ok(retried.includes(e), `${name} does not retry ${e}`);
@@ -227,8 +237,33 @@ for (const [mode, stack] of Object.entries(stacks)) {
     const choice = definition.States.CheckData;
     assert.equal(choice.Type, 'Choice');
     assert.deepEqual(choice.Choices[0], { Variable: '$.partCount', NumericEquals: 0, Next: 'DescribeNoData' });
-    assert.equal(choice.Default, 'GenerateSubReports');
+    assert.equal(choice.Default, 'CheckApproval');
     assert.equal(definition.States.DescribeNoData.Next, 'NotifyNoData');
+    // More source bytes than ApprovalThresholdBytes: a callback task waits
+    // for the approval; rejection and timeouts are notified and fail the
+    // execution with a documented error.
+    const approval = definition.States.SplitDateRange.ResultSelector.approval;
+    assert.deepEqual(approval, { 'thresholdBytes.$': "States.StringToJson('10737418240')", 'timeoutSeconds.$': "States.StringToJson('604800')", 'heartbeatSeconds.$': "States.StringToJson('86400')" });
+    assert.deepEqual(definition.States.CheckApproval.Choices, [{ Variable: '$.bytes', NumericGreaterThanPath: '$.approval.thresholdBytes', Next: 'RequestApproval' }]);
+    assert.equal(definition.States.CheckApproval.Default, 'GenerateSubReports');
+    const ask = definition.States.RequestApproval;
+    assert.equal(ask.Resource, 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+    assert.equal(ask.Parameters.FunctionName, 'arn:aws:lambda:us-east-1:123456789012:function:RequestApproval');
+    assert.equal(ask.Parameters.Payload['taskToken.$'], '$$.Task.Token');
+    assert.equal(ask.TimeoutSecondsPath, '$.approval.timeoutSeconds');
+    assert.equal(ask.HeartbeatSecondsPath, '$.approval.heartbeatSeconds');
+    assert.equal(ask.Parameters.Payload['timeoutSeconds.$'], ask.TimeoutSecondsPath, 'the function records the same expiry');
+    assert.equal(ask.Parameters.Payload['heartbeatSeconds.$'], ask.HeartbeatSecondsPath);
+    assert.equal(ask.Next, 'GenerateSubReports');
+    assert.deepEqual(ask.Catch.map((c) => [c.ErrorEquals, c.Next]), [[['ReportRejected'], 'DescribeRejected'],
+      [['States.Timeout', 'States.HeartbeatTimeout'], 'DescribeApprovalTimedOut'], [['States.ALL'], 'DescribeFailure']]);
+    const askRetried = ask.Retry.flatMap((r) => r.ErrorEquals);
+    for (const e of [...AWS_LAMBDA_TRANSIENT, ...OUR_RETRYABLE]) assert.ok(askRetried.includes(e), `RequestApproval does not retry ${e}`);
+    for (const e of ['ReportRejected', 'States.Timeout', 'States.HeartbeatTimeout', 'InvalidInput']) assert.ok(!askRetried.includes(e), `RequestApproval retries ${e}`);
+    assert.equal(definition.States.DescribeRejected.Next, 'NotifyNotApproved');
+    assert.equal(definition.States.DescribeApprovalTimedOut.Parameters.error, 'ApprovalTimedOut');
+    assert.equal(definition.States.NotifyNotApproved.Next, 'NotApproved');
+    assert.deepEqual(definition.States.NotApproved, { ...definition.States.NotApproved, Type: 'Fail', ErrorPath: '$.error', CausePath: '$.cause' });
     assert.equal(definition.States.NotifyNoData.Next, 'NoData');
     assert.equal(definition.States.NoData.Type, 'Succeed');
     // After the merge, a Parallel: one branch notifies, the other
@@ -248,7 +283,7 @@ for (const [mode, stack] of Object.entries(stacks)) {
     assert.ok(map.ItemsPath && map.ItemSelector && map.MaxConcurrencyPath);
     assert.ok(map.ItemProcessor.States.GenerateSubReport.ResultSelector, 'iterations trim their results');
     assert.equal(definition.States.ReportFailed.Type, 'Fail');
-    for (const [, s] of tasks.filter(([, s]) => s.Resource !== 'arn:aws:states:::lambda:invoke')) {
+    for (const [, s] of tasks.filter(([, s]) => !s.Resource.startsWith('arn:aws:states:::lambda:invoke'))) {
       assert.equal(s.Resource, 'arn:aws:states:::sns:publish');
       assert.equal(s.Parameters.TopicArn, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
     }
