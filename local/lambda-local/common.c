@@ -8,7 +8,7 @@
 #include <sys/random.h>
 #include <time.h>
 
-lambda_local_settings lambda_local_globals = {"us-east-1", "123456789012"};
+lambda_local_settings lambda_local_globals = {"us-east-1", "123456789012", NULL};
 
 int64_t lambda_local_mono_us(void)
 {

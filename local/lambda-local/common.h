@@ -27,6 +27,10 @@
 typedef struct lambda_local_settings {
     const char *region;  /* AWS_REGION, AWS_DEFAULT_REGION or us-east-1 */
     const char *account; /* the account id used in ARNs */
+    /* http://HOST:PORT of the Invoke API once it listens: functions get it
+     * as AWS_ENDPOINT_URL_LAMBDA (durable functions checkpoint there), as
+     * SAM's emulator does. NULL in `invoke` mode. */
+    const char *lambda_endpoint;
 } lambda_local_settings;
 
 extern lambda_local_settings lambda_local_globals;

@@ -133,9 +133,13 @@ static void build_environment(const lambda_local_env *env, env_list *l)
             env_add(l, lambda_local_format("%s=%s", passed_through[i], v));
     }
     /* AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>. */
+    const char *own = lambda_local_globals.lambda_endpoint;
     for (char **e = environ; *e; e++)
-        if (strncmp(*e, "AWS_ENDPOINT_URL", 16) == 0 && ((*e)[16] == '=' || (*e)[16] == '_'))
+        if (strncmp(*e, "AWS_ENDPOINT_URL", 16) == 0 && ((*e)[16] == '=' || (*e)[16] == '_') &&
+            !(own && strncmp(*e, "AWS_ENDPOINT_URL_LAMBDA=", 24) == 0))
             env_add(l, lambda_local_strdup(*e));
+    if (own) /* lambda-local itself: the durable service's endpoint */
+        env_add(l, lambda_local_format("AWS_ENDPOINT_URL_LAMBDA=%s", own));
     for (size_t i = 0; i < fn->var_count; i++) {
         const lambda_local_var *v = &fn->vars[i];
         if (!v->value)

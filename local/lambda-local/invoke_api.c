@@ -25,6 +25,7 @@ struct lambda_local_invoke_api {
     lambda_local_http_tracker requests;
     lambda_local_pool *const *pools;
     size_t count;
+    lambda_local_durable *durable; /* or NULL */
 };
 
 /* Splits "name", "name:qualifier", "123456789012:function:name[:q]" or
@@ -188,6 +189,14 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
         free(arn);
         return lambda_local_http_send(conn, 204, NULL, 0, NULL);
     }
+    const char *durable_name =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Durable-Execution-Name");
+    if (durable_name && api->durable) {
+        enum MHD_Result r = lambda_local_durable_invoke(api->durable, conn, pool, arn, durable_name,
+                                                        payload, len, event);
+        free(arn);
+        return r;
+    }
 
     lambda_local_invocation *inv = lambda_local_invocation_new(payload, len);
     free(payload);
@@ -228,6 +237,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return MHD_YES;
 
     enum MHD_Result streamed;
+    if (api->durable &&
+        lambda_local_durable_route(api->durable, conn, url, method, body, &streamed))
+        return streamed; /* the /2025-12-01/ durable execution API */
     if (lambda_local_stream_route(api->pools, api->count, conn, url, method, body, &streamed))
         return streamed; /* InvokeWithResponseStream, Function URLs */
     /* MHD hands us the path already percent-decoded, so a URL-encoded ARN
@@ -248,12 +260,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
 lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_t port,
                                                        lambda_local_pool *const *pools,
-                                                       size_t count, uint16_t *bound_port,
-                                                       char *err, size_t errlen)
+                                                       size_t count, lambda_local_durable *durable,
+                                                       uint16_t *bound_port, char *err,
+                                                       size_t errlen)
 {
     lambda_local_invoke_api *api = lambda_local_calloc(1, sizeof *api);
     api->pools = pools;
     api->count = count;
+    api->durable = durable;
     lambda_local_http_tracker_init(&api->requests);
     api->daemon =
         lambda_local_http_start(host, port, handle, api, &api->requests, bound_port, err, errlen);

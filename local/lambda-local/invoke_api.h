@@ -14,9 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "durable.h"
 #include "pool.h"
 
 typedef struct lambda_local_invoke_api lambda_local_invoke_api;
+
+/* `durable` (may be NULL) serves the /2025-12-01/ durable API and Invokes
+ * that carry X-Amz-Durable-Execution-Name. */
 
 /* The pool a FunctionName designates, or NULL. `*invoked_arn` receives the
  * ARN the runtime sees as Lambda-Runtime-Invoked-Function-Arn (malloc'd;
@@ -32,8 +36,9 @@ int lambda_local_log_type(struct MHD_Connection *conn, bool *tail);
 
 lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_t port,
                                                        lambda_local_pool *const *pools,
-                                                       size_t count, uint16_t *bound_port,
-                                                       char *err, size_t errlen);
+                                                       size_t count, lambda_local_durable *durable,
+                                                       uint16_t *bound_port, char *err,
+                                                       size_t errlen);
 void lambda_local_invoke_api_stop(lambda_local_invoke_api *api);
 
 #endif

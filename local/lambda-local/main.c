@@ -4,7 +4,7 @@
  *   lambda-local start-lambda [--template template.yaml] [--host 127.0.0.1]
  *       [--port N] [--bootstrap PATH] [--env-vars FILE.json]
  *       [--max-concurrency N] [--function NAME=HANDLER ...] [--timeout S]
- *       [--port-file FILE]
+ *       [--port-file FILE] [--durable-time-scale X] [--durable-state-dir DIR]
  *   lambda-local invoke FUNCTION [-e event.json|-] [--template ...]
  *       [--bootstrap PATH] [--env-vars FILE.json] [--function NAME=HANDLER]
  *       [--timeout S]
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codedir.h"
+#include "durable.h"
 #include "params.h"
 #include "tmpdirs.h"
 #include "common.h"
@@ -43,6 +44,8 @@ typedef struct options {
     long max_concurrency;
     double timeout_s; /* 0: keep each function's */
     const char *port_file;
+    double durable_time_scale;     /* durable timers: wall seconds per second */
+    const char *durable_state_dir; /* durable executions survive restarts there */
     const char *event_path;
     const char *invoke_name;
     char **direct; /* NAME=HANDLER */
@@ -57,6 +60,8 @@ static void usage(FILE *out)
           "                    [--max-concurrency N] [--function NAME=HANDLER ...]\n"
           "                    [--timeout SECONDS] [--port-file FILE]\n"
           "                    [--parameter-overrides 'Key=Value ...' (repeatable)]\n"
+          "                    [--durable-time-scale X (1 = real time, 0 = timers at once)]\n"
+          "                    [--durable-state-dir DIR]\n"
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
           "                    [--bootstrap PATH] [--env-vars FILE.json]\n"
           "                    [--function NAME=HANDLER ...] [--timeout SECONDS]\n"
@@ -88,7 +93,9 @@ static int parse_options(int argc, char **argv, options *o)
         OPT_MAX,
         OPT_FUNCTION,
         OPT_TIMEOUT,
-        OPT_PORT_FILE
+        OPT_PORT_FILE,
+        OPT_DURABLE_SCALE,
+        OPT_DURABLE_DIR
     };
     static const struct option longopts[] = {
         {"template", required_argument, NULL, OPT_TEMPLATE},
@@ -101,6 +108,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"function", required_argument, NULL, OPT_FUNCTION},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"durable-time-scale", required_argument, NULL, OPT_DURABLE_SCALE},
+        {"durable-state-dir", required_argument, NULL, OPT_DURABLE_DIR},
         {"event", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -108,6 +117,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->host = "127.0.0.1";
     o->port = DEFAULT_PORT;
     o->max_concurrency = DEFAULT_MAX_CONCURRENCY;
+    o->durable_time_scale = 1.0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : -1;
@@ -176,6 +186,21 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case OPT_PORT_FILE:
             o->port_file = optarg;
+            break;
+        case OPT_DURABLE_SCALE: {
+            char *end = NULL;
+            errno = 0;
+            o->durable_time_scale = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o->durable_time_scale >= 0) ||
+                o->durable_time_scale > 1000) {
+                fprintf(stderr, "lambda-local: --durable-time-scale must be a number from 0 "
+                                "(timers at once) to 1000 (1 = real time)\n");
+                return 2;
+            }
+            break;
+        }
+        case OPT_DURABLE_DIR:
+            o->durable_state_dir = optarg;
             break;
         case 'e':
             o->event_path = optarg;
@@ -335,17 +360,32 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
 {
     char err[256];
     uint16_t port = 0;
-    lambda_local_invoke_api *api = lambda_local_invoke_api_start(o->host, (uint16_t)o->port, pools,
-                                                                 count, &port, err, sizeof err);
-    if (!api) {
+    lambda_local_durable_config durable_config = {.time_scale = o->durable_time_scale,
+                                                  .state_dir = o->durable_state_dir};
+    lambda_local_durable *durable =
+        lambda_local_durable_new(pools, count, &durable_config, err, sizeof err);
+    if (!durable) {
         fprintf(stderr, "lambda-local: %s\n", err);
         return 1;
     }
+    lambda_local_invoke_api *api = lambda_local_invoke_api_start(
+        o->host, (uint16_t)o->port, pools, count, durable, &port, err, sizeof err);
+    if (!api) {
+        fprintf(stderr, "lambda-local: %s\n", err);
+        lambda_local_durable_free(durable);
+        return 1;
+    }
+    char *endpoint = lambda_local_format("http://%s:%u", o->host, port);
+    lambda_local_globals.lambda_endpoint = endpoint;
     if (o->port_file) {
         FILE *f = fopen(o->port_file, "w");
         if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
             fprintf(stderr, "lambda-local: --port-file %s: %s\n", o->port_file, strerror(errno));
+            lambda_local_durable_stop(durable);
+            for (size_t i = 0; i < count; i++)
+                lambda_local_pool_shutdown(pools[i]);
             lambda_local_invoke_api_stop(api);
+            lambda_local_durable_free(durable);
             return 1;
         }
     }
@@ -366,11 +406,17 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
     lambda_local_log("%s received, shutting down", sig == SIGINT   ? "SIGINT"
                                                    : sig == SIGHUP ? "SIGHUP"
                                                                    : "SIGTERM");
-    /* Pools first: that answers every waiting invoke, so the HTTP threads
-     * can finish and the daemon can stop. */
+    /* The durable service first: its executions stay RUNNING (and on disk)
+     * instead of failing with the invocations the pools' shutdown ends.
+     * Then the pools: that answers every waiting invoke, so the HTTP
+     * threads can finish and the daemon can stop. */
+    lambda_local_durable_stop(durable);
     for (size_t i = 0; i < count; i++)
         lambda_local_pool_shutdown(pools[i]);
     lambda_local_invoke_api_stop(api);
+    lambda_local_durable_free(durable);
+    lambda_local_globals.lambda_endpoint = NULL;
+    free(endpoint);
     return 0;
 }
 

@@ -1,0 +1,60 @@
+/*
+ * lambda-local's local durable-execution service: the Lambda API's
+ * /2025-12-01/ durable operations on the Invoke API's port, executions
+ * started by an Invoke carrying X-Amz-Durable-Execution-Name, and the
+ * re-invocations that drive them (after each PENDING answer, when a wait, a
+ * step retry or a callback comes due). The function sees the service only
+ * through its invocation event (the envelope) and the HTTP API, reached at
+ * AWS_ENDPOINT_URL_LAMBDA, as on AWS.
+ *
+ * Thread safety: every function may be called from any thread; one lock
+ * guards the service. Ownership: the service borrows the pools (they must
+ * outlive it) and owns its executions.
+ */
+#ifndef LAMBDA_LOCAL_DURABLE_H
+#define LAMBDA_LOCAL_DURABLE_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+#include "pool.h"
+
+typedef struct lambda_local_durable lambda_local_durable;
+
+typedef struct lambda_local_durable_config {
+    /* Wall-clock seconds per durable second for timers (waits, step retries,
+     * callback timeouts): 1 = real time, 0.001 = an hour in 3.6 s, 0 = due
+     * at once. */
+    double time_scale;
+    /* Executions are kept here (one JSON file each) and reloaded at start,
+     * or NULL: in memory only. */
+    const char *state_dir;
+} lambda_local_durable_config;
+
+/* Loads the state directory (if any) and starts the timer thread. NULL with
+ * a message in `err` when the state directory cannot be used. */
+lambda_local_durable *lambda_local_durable_new(lambda_local_pool *const *pools, size_t count,
+                                               const lambda_local_durable_config *config, char *err,
+                                               size_t errlen);
+/* Stops the timer thread and the invocations it drives, before the pools
+ * shut down: executions stay RUNNING (and on disk) instead of failing. */
+void lambda_local_durable_stop(lambda_local_durable *d);
+void lambda_local_durable_free(lambda_local_durable *d);
+
+/* Serves a /2025-12-01/ request: true when `url` is one (the answer is
+ * queued, its MHD result in *result). */
+bool lambda_local_durable_route(lambda_local_durable *d, struct MHD_Connection *conn,
+                                const char *url, const char *method, lambda_local_body *body,
+                                enum MHD_Result *result);
+
+/* Invoke with X-Amz-Durable-Execution-Name: starts (or joins) the execution
+ * and answers — 202 for Event, the execution's result for RequestResponse —
+ * with X-Amz-Durable-Execution-Arn. Takes `payload` (malloc'd JSON). */
+enum MHD_Result lambda_local_durable_invoke(lambda_local_durable *d, struct MHD_Connection *conn,
+                                            lambda_local_pool *pool, const char *function_arn,
+                                            const char *name, char *payload, size_t len,
+                                            bool event);
+
+#endif

@@ -1,0 +1,523 @@
+/* The durable service's engine: executions, timers, invocations, state dir. */
+#include "durable_internal.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "invocation.h"
+
+/* A failed invocation (crash, timeout, unhandled error, an answer that is
+ * not the durable protocol's) is retried this many times, after 1, 2, 4 s
+ * (scaled), before the execution fails with its error. */
+#define INVOCATION_RETRIES 3
+
+static lambda_local_pool *pool_named(lambda_local_durable *d, const char *name)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (strcmp(lambda_local_pool_function(d->pools[i])->name, name) == 0)
+            return d->pools[i];
+    return NULL;
+}
+
+durable_exec *durable_find(lambda_local_durable *d, const char *arn)
+{
+    for (size_t i = 0; i < d->nexecs; i++)
+        if (strcmp(d->execs[i]->arn, arn) == 0)
+            return d->execs[i];
+    return NULL;
+}
+
+durable_exec *durable_find_callback_exec(lambda_local_durable *d, const char *callback_id,
+                                         durable_op **op)
+{
+    for (size_t i = 0; i < d->nexecs; i++)
+        if ((*op = durable_find_callback(d->execs[i], callback_id)) != NULL)
+            return d->execs[i];
+    return NULL;
+}
+
+static void add_exec(lambda_local_durable *d, durable_exec *e)
+{
+    if (d->nexecs == d->capexecs) {
+        d->capexecs = d->capexecs ? d->capexecs * 2 : 16;
+        d->execs = realloc(d->execs, d->capexecs * sizeof *d->execs);
+        if (!d->execs)
+            abort();
+    }
+    d->execs[d->nexecs++] = e;
+}
+
+/* --- the state directory: one file per execution, replaced atomically --- */
+
+static void persist(lambda_local_durable *d, durable_exec *e)
+{
+    if (!d->state_dir || !e->persisted_dirty)
+        return;
+    char *json = durable_serialize(e);
+    char *path = lambda_local_format("%s/%s.json", d->state_dir, e->id);
+    char *tmp = lambda_local_format("%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fputs(json, f) >= 0;
+    ok = f && fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (ok)
+        e->persisted_dirty = false;
+    else {
+        lambda_local_log("durable: cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    free(path);
+    free(json);
+}
+
+static int load_state_dir(lambda_local_durable *d, char *err, size_t errlen)
+{
+    if (mkdir(d->state_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "--durable-state-dir %s: %s", d->state_dir, strerror(errno));
+        return -1;
+    }
+    DIR *dir = opendir(d->state_dir);
+    if (!dir) {
+        snprintf(err, errlen, "--durable-state-dir %s: %s", d->state_dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    size_t loaded = 0, running = 0;
+    while ((de = readdir(dir)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+            continue;
+        char *path = lambda_local_format("%s/%s", d->state_dir, de->d_name);
+        FILE *f = fopen(path, "r");
+        size_t len = 0;
+        char *json = f ? lambda_local_read_stream(f, &len) : NULL;
+        if (f)
+            fclose(f);
+        durable_exec *e = json ? durable_deserialize(json) : NULL;
+        if (!e)
+            lambda_local_log("durable: %s is not a durable execution state file, skipped", path);
+        else if (durable_find(d, e->arn)) {
+            durable_exec_free(e);
+        } else {
+            if (e->status == DURABLE_RUNNING)
+                running++;
+            add_exec(d, e);
+            loaded++;
+        }
+        free(json);
+        free(path);
+    }
+    closedir(dir);
+    if (loaded)
+        lambda_local_log("durable: %zu executions loaded from %s (%zu running, resumed)", loaded,
+                         d->state_dir, running);
+    return 0;
+}
+
+void durable_changed(lambda_local_durable *d, durable_exec *e)
+{
+    persist(d, e);
+    pthread_cond_broadcast(&d->wake);
+    if (e->status != DURABLE_RUNNING)
+        pthread_cond_broadcast(&d->changed);
+}
+
+void durable_wake_execution(lambda_local_durable *d, durable_exec *e)
+{
+    if (e->status != DURABLE_RUNNING)
+        return;
+    if (e->invoking)
+        e->dirty = true; /* the answer to the running invocation decides */
+    else
+        e->invoke_at_ms = lambda_local_wall_ms();
+    durable_changed(d, e);
+}
+
+/* --- invocations --- */
+
+typedef struct worker_arg {
+    lambda_local_durable *d;
+    durable_exec *e;
+} worker_arg;
+
+/* An ErrorObject from a Lambda error payload {"errorType","errorMessage"}. */
+static cJSON *error_from_lambda(const char *body, size_t len)
+{
+    cJSON *in = cJSON_ParseWithLength(body, len);
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "errorType");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(in, "errorMessage");
+    cJSON_AddStringToObject(o, "ErrorType", cJSON_IsString(t) ? t->valuestring : "Unhandled");
+    if (cJSON_IsString(m))
+        cJSON_AddStringToObject(o, "ErrorMessage", m->valuestring);
+    else {
+        char *text = lambda_local_format("%.*s", (int)len, body ? body : "");
+        cJSON_AddStringToObject(o, "ErrorMessage", text);
+        free(text);
+    }
+    cJSON_Delete(in);
+    return o;
+}
+
+static cJSON *error_object(const char *type, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "ErrorType", type);
+    cJSON_AddStringToObject(o, "ErrorMessage", message);
+    return o;
+}
+
+/* The function's answer, under the lock: NULL and the outcome (RUNNING for
+ * PENDING; *result / *error for the end, caller frees), or an ErrorObject
+ * when the invocation failed (to be retried). */
+static cJSON *take_answer(const durable_exec *e, const lambda_local_invocation *inv,
+                          durable_status *outcome, char **result, cJSON **error)
+{
+    *outcome = DURABLE_RUNNING;
+    *result = NULL;
+    *error = NULL;
+    if (inv->function_error)
+        return error_from_lambda(inv->result, inv->result_len);
+    cJSON *out = cJSON_ParseWithLength(inv->result, inv->result_len);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(out, "Status");
+    cJSON *failure = NULL;
+    const char *s = cJSON_IsString(status) ? status->valuestring : "";
+    if (strcmp(s, "SUCCEEDED") == 0) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(out, "Result");
+        *outcome = DURABLE_SUCCEEDED;
+        *result = cJSON_IsString(r) ? lambda_local_strdup(r->valuestring) : NULL;
+    } else if (strcmp(s, "FAILED") == 0) {
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(out, "Error");
+        *outcome = DURABLE_FAILED;
+        *error = cJSON_IsObject(err) ? cJSON_Duplicate(err, true)
+                                     : error_object("Unknown", "FAILED without an Error");
+    } else if (strcmp(s, "PENDING") == 0) {
+        if (!durable_has_pending(e) && !e->dirty)
+            failure = error_object("InvalidParameterValueException",
+                                   "Cannot return PENDING status with no pending operations");
+    } else {
+        failure = error_object("InvalidParameterValueException",
+                               "The durable function's answer must be {\"Status\": \"SUCCEEDED\" | "
+                               "\"FAILED\" | \"PENDING\"}");
+    }
+    cJSON_Delete(out);
+    return failure;
+}
+
+static void *invoke_worker(void *arg)
+{
+    worker_arg *w = arg;
+    lambda_local_durable *d = w->d;
+    durable_exec *e = w->e;
+    free(w);
+
+    pthread_mutex_lock(&d->lock);
+    lambda_local_pool *pool = pool_named(d, e->function_name);
+    size_t len = 0;
+    char *envelope = pool ? durable_envelope(e, &len) : NULL;
+    char *invoked_arn = lambda_local_format("%s:$LATEST", e->function_arn);
+    pthread_mutex_unlock(&d->lock);
+
+    lambda_local_invocation *inv = NULL;
+    int64_t started = lambda_local_wall_ms();
+    if (pool) {
+        inv = lambda_local_invocation_new(envelope, len);
+        inv->invoked_arn = invoked_arn;
+        invoked_arn = NULL;
+        lambda_local_pool_submit(pool, inv);
+        lambda_local_invocation_wait(inv);
+    }
+    free(envelope);
+    free(invoked_arn);
+
+    pthread_mutex_lock(&d->lock);
+    int64_t now = lambda_local_wall_ms();
+    if (!d->stopping) {
+        e->token[0] = '\0'; /* the invocation is over: so is its token */
+        if (!pool) {
+            cJSON *err = error_object("ResourceNotFoundException", "The function is gone");
+            durable_finish(e, DURABLE_FAILED, NULL, err, now);
+            cJSON_Delete(err);
+        } else if (e->status != DURABLE_RUNNING) {
+            /* ended by an EXECUTION checkpoint or StopDurableExecution */
+            durable_invocation_completed(e, started, now, inv->request_id, NULL);
+        } else {
+            durable_status outcome;
+            char *result = NULL;
+            cJSON *error = NULL;
+            cJSON *failure = take_answer(e, inv, &outcome, &result, &error);
+            durable_invocation_completed(e, started, now, inv->request_id, failure);
+            if (outcome != DURABLE_RUNNING)
+                durable_finish(e, outcome, result, error, now);
+            free(result);
+            cJSON_Delete(error);
+            if (failure) {
+                if (++e->failed_invocations > INVOCATION_RETRIES)
+                    durable_finish(e, DURABLE_FAILED, NULL, failure, now);
+                else
+                    e->invoke_at_ms = now + (int64_t)(1000.0 * (1 << (e->failed_invocations - 1)) *
+                                                      d->time_scale);
+                lambda_local_log("durable: %s: invocation %s failed (%d of %d)", e->arn,
+                                 inv->request_id, e->failed_invocations, INVOCATION_RETRIES + 1);
+                cJSON_Delete(failure);
+            } else {
+                e->failed_invocations = 0;
+                /* PENDING: again at once if something it waits for is
+                 * already there, else when a timer or callback says so. */
+                if (e->status == DURABLE_RUNNING)
+                    e->invoke_at_ms = e->dirty || durable_has_ready(e) ? now : -1;
+            }
+        }
+        e->dirty = false;
+    }
+    e->invoking = false;
+    durable_changed(d, e);
+    if (--d->workers == 0)
+        pthread_cond_broadcast(&d->idle);
+    pthread_mutex_unlock(&d->lock);
+    if (inv)
+        lambda_local_invocation_release(inv);
+    return NULL;
+}
+
+/* Under the lock. */
+static void start_worker(lambda_local_durable *d, durable_exec *e)
+{
+    worker_arg *w = lambda_local_calloc(1, sizeof *w);
+    w->d = d;
+    w->e = e;
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    e->invoking = true;
+    e->dirty = false;
+    e->invoke_at_ms = -1;
+    d->workers++;
+    if (pthread_create(&t, &attr, invoke_worker, w) != 0) {
+        lambda_local_log("durable: cannot start an invocation thread: retrying in 1 s");
+        free(w);
+        e->invoking = false;
+        e->invoke_at_ms = lambda_local_wall_ms() + 1000;
+        d->workers--;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Fires due timers and starts due invocations; sleeps until the next. */
+static void *timer_thread(void *arg)
+{
+    lambda_local_durable *d = arg;
+    pthread_mutex_lock(&d->lock);
+    while (!d->stopping) {
+        int64_t now = lambda_local_wall_ms(), next = -1;
+        for (size_t i = 0; i < d->nexecs; i++) {
+            durable_exec *e = d->execs[i];
+            if (e->status != DURABLE_RUNNING)
+                continue;
+            if (durable_fire_timers(e, now)) {
+                persist(d, e);
+                if (e->invoking)
+                    e->dirty = true;
+                else
+                    e->invoke_at_ms = now;
+            }
+            if (!e->invoking && e->invoke_at_ms >= 0 && e->invoke_at_ms <= now)
+                start_worker(d, e);
+            int64_t t = durable_next_timer(e);
+            if (!e->invoking && e->invoke_at_ms >= 0 && (t < 0 || e->invoke_at_ms < t))
+                t = e->invoke_at_ms;
+            if (t >= 0 && (next < 0 || t < next))
+                next = t;
+        }
+        if (next < 0) {
+            pthread_cond_wait(&d->wake, &d->lock);
+        } else if (next > now) {
+            struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (long)(next % 1000) * 1000000};
+            pthread_cond_timedwait(&d->wake, &d->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+lambda_local_durable *lambda_local_durable_new(lambda_local_pool *const *pools, size_t count,
+                                               const lambda_local_durable_config *config, char *err,
+                                               size_t errlen)
+{
+    lambda_local_durable *d = lambda_local_calloc(1, sizeof *d);
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->wake, NULL); /* CLOCK_REALTIME: timers are wall-clock */
+    pthread_cond_init(&d->changed, NULL);
+    pthread_cond_init(&d->idle, NULL);
+    d->pools = pools;
+    d->count = count;
+    d->time_scale = config->time_scale;
+    if (config->state_dir) {
+        d->state_dir = lambda_local_strdup(config->state_dir);
+        if (load_state_dir(d, err, errlen) != 0) {
+            lambda_local_durable_free(d);
+            return NULL;
+        }
+    }
+    if (pthread_create(&d->timer_thread, NULL, timer_thread, d) != 0) {
+        snprintf(err, errlen, "cannot start the durable service's timer thread");
+        lambda_local_durable_free(d);
+        return NULL;
+    }
+    d->timer_running = true;
+    return d;
+}
+
+void lambda_local_durable_stop(lambda_local_durable *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->stopping = true;
+    pthread_cond_broadcast(&d->wake);
+    pthread_cond_broadcast(&d->changed);
+    pthread_mutex_unlock(&d->lock);
+    if (d->timer_running) {
+        pthread_join(d->timer_thread, NULL);
+        d->timer_running = false;
+    }
+}
+
+void lambda_local_durable_free(lambda_local_durable *d)
+{
+    if (!d)
+        return;
+    lambda_local_durable_stop(d);
+    /* Workers end once their invocation is answered (the pools' shutdown
+     * answers every one). */
+    pthread_mutex_lock(&d->lock);
+    while (d->workers > 0)
+        pthread_cond_wait(&d->idle, &d->lock);
+    for (size_t i = 0; i < d->nexecs; i++) {
+        persist(d, d->execs[i]);
+        durable_exec_free(d->execs[i]);
+    }
+    pthread_mutex_unlock(&d->lock);
+    free(d->execs);
+    free(d->state_dir);
+    pthread_cond_destroy(&d->idle);
+    pthread_cond_destroy(&d->changed);
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+/* --- Invoke with X-Amz-Durable-Execution-Name --- */
+
+static enum MHD_Result answer_execution(struct MHD_Connection *conn, const durable_exec *e,
+                                        const char *arn, bool stopping)
+{
+    char request_id[37];
+    lambda_local_uuid(request_id);
+    if (stopping)
+        return lambda_local_http_service_error(conn, 503, "ServiceException",
+                                               "lambda-local is shutting down; the durable "
+                                               "execution goes on at the next start (with "
+                                               "--durable-state-dir)");
+    bool failed = e->status != DURABLE_SUCCEEDED;
+    char *body = NULL;
+    size_t len = 0;
+    if (failed) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->error, "ErrorType");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e->error, "ErrorMessage");
+        body = lambda_local_error_json(cJSON_IsString(t) ? t->valuestring
+                                                         : durable_status_name(e->status),
+                                       cJSON_IsString(m) ? m->valuestring : "", &len);
+    } else {
+        body = lambda_local_strdup(e->result ? e->result : "null");
+        len = strlen(body);
+    }
+    const char *headers[] = {"Content-Type",
+                             "application/json",
+                             "X-Amz-Executed-Version",
+                             "$LATEST",
+                             "x-amzn-RequestId",
+                             request_id,
+                             "X-Amz-Durable-Execution-Arn",
+                             arn,
+                             "X-Amz-Function-Error",
+                             failed ? "Unhandled" : NULL,
+                             NULL};
+    return lambda_local_http_send(conn, 200, body, len, headers);
+}
+
+enum MHD_Result lambda_local_durable_invoke(lambda_local_durable *d, struct MHD_Connection *conn,
+                                            lambda_local_pool *pool, const char *function_arn,
+                                            const char *name, char *payload, size_t len, bool event)
+{
+    (void)len;
+    if (!durable_valid_name(name)) {
+        free(payload);
+        return lambda_local_http_service_error(
+            conn, 400, "InvalidParameterValueException",
+            "DurableExecutionName must be 1 to 64 characters of [a-zA-Z0-9-_]");
+    }
+    const char *fn = lambda_local_pool_function(pool)->name;
+    pthread_mutex_lock(&d->lock);
+    durable_exec *e = NULL;
+    for (size_t i = 0; i < d->nexecs && !e; i++)
+        if (strcmp(d->execs[i]->function_name, fn) == 0 && strcmp(d->execs[i]->name, name) == 0)
+            e = d->execs[i];
+    if (e && strcmp(e->input, payload) != 0) {
+        char *msg = lambda_local_format("Durable execution %s of function %s was already started "
+                                        "with another input: %s",
+                                        name, fn, e->arn);
+        pthread_mutex_unlock(&d->lock);
+        free(payload);
+        enum MHD_Result r = lambda_local_http_service_error(
+            conn, 409, "DurableExecutionAlreadyStartedException", msg);
+        free(msg);
+        return r;
+    }
+    if (!e) {
+        /* The unqualified function ARN: the execution's ARN adds $LATEST. */
+        char *base = lambda_local_strdup(function_arn);
+        char *colon = strstr(base, ":function:");
+        char *qual = colon ? strchr(colon + strlen(":function:"), ':') : NULL;
+        if (qual)
+            *qual = '\0';
+        e = durable_exec_new(fn, base, name, payload, lambda_local_wall_ms());
+        free(base);
+        add_exec(d, e);
+        lambda_local_log("durable: execution %s started", e->arn);
+        durable_changed(d, e);
+    }
+    free(payload);
+    char *arn = lambda_local_strdup(e->arn);
+    enum MHD_Result r;
+    if (event) {
+        pthread_mutex_unlock(&d->lock);
+        char request_id[37];
+        lambda_local_uuid(request_id);
+        const char *headers[] = {"x-amzn-RequestId", request_id, "X-Amz-Durable-Execution-Arn", arn,
+                                 NULL};
+        r = lambda_local_http_send(conn, 202, NULL, 0, headers);
+    } else {
+        /* RequestResponse: the answer is the execution's result, however
+         * many invocations and waits that takes. */
+        while (e->status == DURABLE_RUNNING && !d->stopping)
+            pthread_cond_wait(&d->changed, &d->lock);
+        r = answer_execution(conn, e, arn, e->status == DURABLE_RUNNING);
+        pthread_mutex_unlock(&d->lock);
+    }
+    free(arn);
+    return r;
+}
