@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LocalExecution } from './executions.mjs';
 import { createLambdaInvoker, lambdaInvokeStates } from './lambda_invoke.mjs';
 import { messageText, snsStates, withLocalJsonMessages } from './sns_publish.mjs';
 import { LocalStack, LOCAL_REGION, ParameterError, TemplateError } from './template.mjs';
@@ -45,6 +46,8 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --notifications FILE   append the recorded notifications here (JSON lines)
   --events FILE          write the interpreter's event log here (JSON lines)
   --result FILE          write a JSON summary here (status, output, error, attempts...)
+  --execution-dir DIR    where each execution's history.json (GetExecutionHistory's shape) and
+                         describe.json go, in DIR/<report id>/ (default <build>/workflow/executions)
   --log FILE             lambda-local's log (default <build>/workflow/lambda-local.log)
   --timeout SECONDS      abort the execution after this long (default 3600)
   --quiet                no progress lines
@@ -61,6 +64,7 @@ function parseArgs(argv) {
     '--map-mode': 'mapMode', '--part-size': 'partSize', '--report-id': 'reportId', '--template': 'template', '--build': 'build',
     '--lambda-local': 'lambdaLocal', '--bootstrap': 'bootstrap', '--notifications': 'notifications',
     '--events': 'events', '--result': 'result', '--log': 'log', '--timeout': 'timeout',
+    '--execution-dir': 'executionDir',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -490,6 +494,7 @@ async function main() {
     else stopLambdaLocal(emulator.child);
   };
   let execution;
+  let localExecution;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, onSignal);
   try {
     const lambdaUrl = await emulator.url;
@@ -522,15 +527,19 @@ async function main() {
     };
     const input = { customerId: opts.customer, from: opts.from, to: opts.to };
     summary.input = input;
-    const executionArn = `arn:aws:states:${LOCAL_REGION}:${stack.account}:execution:${stack.stateMachineId()}:${opts.reportId}`;
+    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${stack.account}:stateMachine:${stack.stateMachineId()}`;
+    // Its history (GetExecutionHistory's events) is recorded from the
+    // interpreter's event log and the task handlers' calls.
+    localExecution = new LocalExecution({ stateMachineArn, name: opts.reportId, definition, region: LOCAL_REGION });
+    const executionArn = localExecution.executionArn;
     const started = Date.now();
     execution = new StateMachine(withLocalJsonMessages(definition)).run(input, {
-      overrides: { taskResourceLocalHandlers },
+      overrides: { taskResourceLocalHandlers: localExecution.history.wrapHandlers(taskResourceLocalHandlers) },
       context: { Execution: { Id: executionArn, Name: opts.reportId } },
     });
     const timer = setTimeout(() => { summary.status = 'TIMED_OUT'; execution.abort(); }, opts.timeout * 1000);
     const outputs = {};
-    const events = followEvents(execution.eventLogs, progress, opts.events, summary.attempts, outputs);
+    const events = followEvents(localExecution.history.observe(execution.eventLogs), progress, opts.events, summary.attempts, outputs);
     try {
       const output = await execution.result;
       summary.status = 'SUCCEEDED';
@@ -549,6 +558,8 @@ async function main() {
       summary.seconds = (Date.now() - started) / 1000;
     }
     await Promise.race([events, new Promise((r) => setTimeout(r, 2000))]);
+    localExecution.history.finish({ status: summary.status === 'TIMED_OUT' ? 'ABORTED' : summary.status, output: summary.output,
+      error: summary.error, cause: summary.cause });
     if (status === 0) {
       printSummary(opts, summary.output, summary.seconds, notificationsFile);
       // No source object of this customer in the range (the state machine's
@@ -573,6 +584,11 @@ async function main() {
     } catch { /* no log yet */ }
     status = 2;
   } finally {
+    if (localExecution) {
+      const files = localExecution.write(join(resolve(opts.executionDir ?? join(outDir, 'executions')), opts.reportId));
+      summary.history = files.history;
+      if (!opts.quiet) console.log(`History     ${files.history}`);
+    }
     await stopLambdaLocal(emulator.child);
     await new Promise((r) => emulator.log.end(r));
     if (opts.result) writeFileSync(opts.result, `${JSON.stringify(summary, null, 2)}\n`);

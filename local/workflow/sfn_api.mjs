@@ -22,7 +22,7 @@ export class TaskError extends Error {
   }
 }
 
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(status, type, message) {
     super(message);
     this.status = status;

@@ -131,7 +131,8 @@ async function runWorkflow(name, { customer = CUSTOMER, from = FROM, to = TO, da
   const cli = [join(root, 'local/workflow/run.mjs'), '--customer', customer, '--from', from, '--to', to,
     '--data-store', dataStore, '--lambda-local', args['lambda-local'], '--bootstrap', args.bootstrap,
     '--report-id', `e2e-${name}`, '--concurrency', '3', '--param', 'PartSizeBytes=1048576', '--timeout', '240',
-    '--result', files.result, '--events', files.events, '--notifications', files.notifications, '--log', files.log, ...extra];
+    '--result', files.result, '--events', files.events, '--notifications', files.notifications, '--log', files.log,
+    '--execution-dir', join(dir, 'executions'), ...extra];
   if (reportStore) cli.push('--report-store', reportStore);
   if (endpoint) cli.push('--endpoint', endpoint);
   for (const [k, v] of Object.entries(env)) cli.push('--env', `${k}=${v}`);
@@ -139,7 +140,33 @@ async function runWorkflow(name, { customer = CUSTOMER, from = FROM, to = TO, da
   log(`run ${name}: exit ${r.status}\n${r.stdout}${r.stderr}`);
   const result = existsSync(files.result) ? JSON.parse(readFileSync(files.result, 'utf8')) : null;
   const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, result, events: read(files.events), notifications: read(files.notifications), logText: existsSync(files.log) ? readFileSync(files.log, 'utf8') : '' };
+  const executionDir = join(dir, 'executions', `e2e-${name}`);
+  const readJson = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, result, events: read(files.events), notifications: read(files.notifications), logText: existsSync(files.log) ? readFileSync(files.log, 'utf8') : '',
+    executionDir, history: readJson(join(executionDir, 'history.json')), describe: readJson(join(executionDir, 'describe.json')) };
+}
+
+// The run's history.json (GetExecutionHistory's shape) and describe.json:
+// one ExecutionStarted, the end matching the run, each Map iteration's
+// GenerateSubReport scheduled with its own part and succeeded once.
+function assertHistory(run, status) {
+  assert.ok(run.history, `no history.json in ${run.executionDir}`);
+  const events = run.history.events;
+  events.forEach((e, i) => assert.equal(e.id, i + 1));
+  assert.equal(events[0].type, 'ExecutionStarted');
+  assert.equal(events.at(-1).type, status === 'SUCCEEDED' ? 'ExecutionSucceeded' : 'ExecutionFailed');
+  assert.equal(run.describe.status, status);
+  assert.match(run.stdout, /History\s+\S+history\.json/);
+  const iterations = events.filter((e) => e.type === 'MapIterationStarted');
+  const parts = run.events.find((e) => e.type === 'StateExited' && e.state.name === 'SplitDateRange')?.state.output.parts ?? [];
+  assert.equal(iterations.length, parts.length, 'one MapIterationStarted per part');
+  for (const it of iterations) {
+    const { index } = it.mapIterationStartedEventDetails;
+    const entered = events.find((e) => e.previousEventId === it.id);
+    const scheduled = events.find((e) => e.previousEventId === entered.id);
+    assert.equal(scheduled.type, 'TaskScheduled');
+    assert.deepEqual(JSON.parse(scheduled.taskScheduledEventDetails.parameters).Payload.part, parts[index], `iteration ${index} scheduled with its own part`);
+  }
 }
 
 function partsFromEvents(events) {
@@ -332,6 +359,7 @@ const cases = {
     assert.equal(run.result.output.uri, `file://${report}`);
     assertSummary(run, readFileSync(join(dir, 'summary.json'), 'utf8'), readFileSync(report, 'utf8'), expected);
     assert.equal(run.result.output.summary.uri, `file://${join(dir, 'summary.json')}`);
+    assertHistory(run, 'SUCCEEDED');
     await crossCheck(store, report, run.result.output);
   },
 
@@ -357,6 +385,17 @@ const cases = {
     assert.match(JSON.parse(summary.cause).errorMessage, /SUMMARY_MAX_CELLS/);
     assert.ok(!existsSync(join(dir, 'summary.json')), 'no summary.json');
     assert.match(run.stdout, /Summary\s+not written: SummaryTooLarge/);
+    assertHistory(run, 'SUCCEEDED');
+    // The history shows the caught failure as Step Functions does: TaskFailed,
+    // then TaskStateExited with the error output, then the Catch's state.
+    const events = run.history.events;
+    const failedTask = events.find((e) => e.type === 'TaskFailed');
+    assert.equal(failedTask.taskFailedEventDetails.error, 'SummaryTooLarge');
+    assert.match(JSON.parse(failedTask.taskFailedEventDetails.cause).errorMessage, /SUMMARY_MAX_CELLS/);
+    const exited = events.find((e) => e.previousEventId === failedTask.id);
+    assert.equal(exited.type, 'TaskStateExited');
+    assert.equal(exited.stateExitedEventDetails.name, 'SummarizeReport');
+    assert.equal(events.find((e) => e.previousEventId === exited.id)?.stateEnteredEventDetails?.name, 'SummaryFailed');
   },
 
   async distributed() {
@@ -444,6 +483,17 @@ const cases = {
     assert.match(msg.cause, /InjectedFault/);
     assert.equal(msg.reportId, 'e2e-permanent');
     assert.ok(!existsSync(join(store, 'reports', CUSTOMER, 'e2e-permanent', 'report.csv')), 'no report');
+    // The history: the iteration's TaskFailed, the Map failed (the other
+    // iterations aborted), caught into the failure path, ExecutionFailed.
+    const events = run.history.events;
+    assert.ok(events.some((e) => e.type === 'TaskFailed' && e.taskFailedEventDetails.error === 'InjectedFault'));
+    const mapFailed = events.find((e) => e.type === 'MapStateFailed');
+    assert.ok(mapFailed, 'MapStateFailed');
+    assert.ok(events.filter((e) => e.type.startsWith('MapIteration') && e.type !== 'MapIterationStarted').every((e) => e.id < mapFailed.id));
+    assert.equal(events.at(-1).type, 'ExecutionFailed');
+    assert.equal(events.at(-1).executionFailedEventDetails.error, 'InjectedFault');
+    assert.equal(run.describe.status, 'FAILED');
+    assert.equal(run.describe.error, 'InjectedFault');
   },
 
   // A range without source data: the Choice after the split sends the
