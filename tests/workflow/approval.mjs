@@ -1,0 +1,263 @@
+// The approval branch of the report workflow end to end: local/workflow/run.mjs
+// (the real ASL under aws-local-stepfunctions, the local Step Functions API
+// and SNS endpoint) with the real bootstrap under lambda-local; answers go
+// through real clients, using the commands run.mjs prints.
+//
+//   node approval.mjs --case NAME --root REPO --build BUILD
+//
+// Cases:
+//   small      source bytes below ApprovalThresholdBytes: no approval, report made
+//   approve    above it: RequestApproval records approval.json and notifies the
+//              approvers' topic; the printed `aws stepfunctions send-task-success`
+//              command (awscli) approves -> report + summary.json
+//   reject     (Distributed definition) the printed lambda-sfn send-task-failure
+//              (the C client) rejects -> "not approved" notification with the
+//              cause, execution failed with ReportRejected, no Map, no report
+//   timeout    nobody answers: ApprovalTimeoutSeconds -> ApprovalTimedOut
+//              (States.Timeout), notified
+//   heartbeat  HeartbeatSeconds 3: RequestApproval's heartbeats keep the wait
+//              alive for as long as the function runs (FunctionTimeoutSeconds
+//              10), then the wait lapses (States.HeartbeatTimeout)
+//   run_report local/run-report.sh --approval-threshold with --approve and
+//              --reject (answered through ApproveReport)
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
+const root = args.root;
+const build = args.build;
+const work = mkdtempSync(join(tmpdir(), `workflow-approval-${args.case}-`));
+const CUSTOMER = 'cust0001';
+const APPROVAL_TOPIC = 'arn:aws:sns:us-east-1:123456789012:ApprovalTopic';
+const REPORT_TOPIC = 'arn:aws:sns:us-east-1:123456789012:ReportTopic';
+const clientEnv = { ...process.env, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null', AWS_PAGER: '',
+  PATH: `/usr/bin:${process.env.PATH}` };
+
+function log(msg) { console.log(`[approval ${args.case}] ${msg}`); }
+
+// Seeded data: one month of one customer is ~3 MB of source (a few parts of 1 MiB).
+function generate(store) {
+  mkdirSync(store, { recursive: true });
+  const r = spawnSync(join(build, 'functions/lambda-report-gen'), ['--store', `file://${store}`, '--customers', '1',
+    '--from', '2024-01-01', '--days', '31', '--events', '400', '--seed', '7', '--bad-per-mille', '20'], { encoding: 'utf8', timeout: 120000 });
+  assert.equal(r.status, 0, `generator: ${r.stdout}${r.stderr}`);
+}
+
+// Runs a command, streaming its stdout lines to `onLine`; kills it after
+// `timeoutMs`.
+function runLive(cmd, argv, { onLine = () => {}, env = process.env, timeoutMs = 240000 } = {}) {
+  return new Promise((resolveRun) => {
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    createInterface({ input: child.stdout }).on('line', (line) => { stdout += `${line}\n`; onLine(line); });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { stderr += `\n(killed after ${timeoutMs} ms)`; child.kill('SIGKILL'); }, timeoutMs);
+    child.on('close', (status) => { clearTimeout(timer); resolveRun({ status, stdout, stderr }); });
+  });
+}
+
+// Runs a printed command line as a user would paste it.
+function shell(command) {
+  return new Promise((resolveRun) => {
+    const child = spawn('bash', ['-c', command], { env: clientEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('close', (status) => resolveRun({ status, out }));
+  });
+}
+
+async function runWorkflow(name, { extra = [], from = '2024-01-01', to = '2024-01-31', answer } = {}) {
+  const store = join(work, 'store');
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const files = { result: join(dir, 'result.json'), events: join(dir, 'events.jsonl'), notifications: join(dir, 'notifications.jsonl'), log: join(dir, 'lambda-local.log') };
+  const cli = [join(root, 'local/workflow/run.mjs'), '--customer', CUSTOMER, '--from', from, '--to', to,
+    '--data-store', `file://${store}`, '--build', build, '--report-id', `approval-${name}`, '--concurrency', '3',
+    '--part-size', '1048576', '--timeout', '200', '--result', files.result, '--events', files.events,
+    '--notifications', files.notifications, '--log', files.log, ...extra];
+  const started = Date.now();
+  const answers = [];
+  let prompted = null;
+  const r = await runLive(process.execPath, cli, {
+    onLine: (line) => {
+      if (line.startsWith('Approval needed:')) prompted = Date.now();
+      const m = /^ {2}(approve|reject): {1,2}(.*)$/.exec(line);
+      if (m && answer && answer(m[1], m[2])) {
+        log(`answering: ${m[2]}`);
+        answers.push(shell(m[2]).then((a) => { log(`answer exit ${a.status}: ${a.out.trim()}`); return a; }));
+      }
+    },
+  });
+  const seconds = (Date.now() - started) / 1000;
+  log(`run ${name}: exit ${r.status} in ${seconds.toFixed(1)} s\n${r.stdout}${r.stderr}`);
+  const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  return { ...r, seconds, promptedAfter: prompted && (prompted - started) / 1000, answers: await Promise.all(answers),
+    result: existsSync(files.result) ? JSON.parse(readFileSync(files.result, 'utf8')) : null,
+    events: read(files.events), notifications: read(files.notifications), logText: existsSync(files.log) ? readFileSync(files.log, 'utf8') : '',
+    reportDir: join(store, 'reports', CUSTOMER, `approval-${name}`) };
+}
+
+const entered = (run) => run.events.filter((e) => e.type === 'StateEntered').map((e) => e.state.name);
+
+// The approval request: approval.json in the report store and the approvers'
+// notification, both with the token the printed commands use.
+function assertApprovalRequested(run, { timeoutSeconds, heartbeatSeconds }) {
+  const note = run.notifications.find((n) => n.state === 'RequestApproval');
+  assert.ok(note, `an approval request among ${run.notifications.map((n) => n.state)}`);
+  assert.equal(note.TopicArn, APPROVAL_TOPIC, 'sent to the approvers, not to the requesters');
+  assert.equal(note.Subject, 'lambda-c report: approval needed');
+  const message = JSON.parse(note.Message);
+  assert.equal(message.status, 'APPROVAL_REQUESTED');
+  assert.deepEqual(message.request, { customerId: CUSTOMER, reportId: run.result.reportId, from: '2024-01-01', to: '2024-01-31' });
+  assert.equal(run.result.approvals.length, 1, 'one approval waited for');
+  const { token, bytes, thresholdBytes } = run.result.approvals[0];
+  assert.equal(message.taskToken, token);
+  assert.ok(bytes > thresholdBytes, `${bytes} > ${thresholdBytes}`);
+  const record = JSON.parse(readFileSync(join(run.reportDir, 'approval.json'), 'utf8'));
+  assert.equal(record.status, 'PENDING');
+  assert.equal(record.taskToken, token);
+  assert.deepEqual(record.request, message.request);
+  assert.equal(record.bytes, bytes);
+  assert.equal(record.thresholdBytes, thresholdBytes);
+  assert.equal(record.timeoutSeconds, timeoutSeconds);
+  assert.equal(record.heartbeatSeconds, heartbeatSeconds);
+  assert.equal((Date.parse(record.expiresAt) - Date.parse(record.requestedAt)) / 1000, timeoutSeconds, 'expiry = request + timeout');
+  assert.equal(message.expiresAt, record.expiresAt);
+  assert.match(message.approval, /approval\.json$/);
+  return record;
+}
+
+function assertNotApproved(run, { status, error, cause }) {
+  assert.equal(run.status, 1, 'the execution fails');
+  assert.equal(run.result.status, 'FAILED');
+  assert.equal(run.result.error, error);
+  assert.match(run.result.cause, cause);
+  assert.match(run.stderr, new RegExp(`Execution FAILED: ${error}`));
+  const names = entered(run);
+  assert.ok(!names.includes('GenerateSubReports') && !names.includes('DescribeFailure'), `not the Map, not the failure path: ${names}`);
+  assert.deepEqual(names.slice(-2), ['NotifyNotApproved', 'NotApproved'], 'ends at NotApproved');
+  assert.equal(names.at(-1), 'NotApproved');
+  assert.deepEqual(run.notifications.map((n) => n.state), ['RequestApproval', 'NotifyNotApproved']);
+  const told = run.notifications[1];
+  assert.equal(told.TopicArn, REPORT_TOPIC, 'the requester is told');
+  const msg = JSON.parse(told.Message);
+  assert.equal(msg.status, status);
+  assert.equal(msg.error, error);
+  assert.match(msg.cause, cause);
+  assert.equal(msg.reportId, run.result.reportId);
+  assert.ok(!existsSync(join(run.reportDir, 'report.csv')), 'no report');
+}
+
+const cases = {
+  async small() {
+    generate(join(work, 'store'));
+    const run = await runWorkflow('small', { extra: ['--approval-threshold', '100000000'] });
+    assert.equal(run.status, 0, `${run.result?.error}: ${run.result?.cause}`);
+    const names = entered(run);
+    assert.ok(names.includes('CheckApproval') && names.includes('GenerateSubReports'), names.join(' '));
+    assert.ok(!names.includes('RequestApproval'), 'no approval asked');
+    assert.doesNotMatch(run.stdout, /Approval needed/);
+    assert.deepEqual(run.notifications.map((n) => n.state), ['NotifySuccess']);
+    assert.ok(existsSync(join(run.reportDir, 'report.csv')) && existsSync(join(run.reportDir, 'summary.json')));
+    assert.ok(!existsSync(join(run.reportDir, 'approval.json')));
+  },
+
+  async approve() {
+    generate(join(work, 'store'));
+    const run = await runWorkflow('approve', { extra: ['--approval-threshold', '1000'],
+      answer: (what, cmd) => what === 'approve' && / aws stepfunctions send-task-success /.test(cmd) });
+    assert.equal(run.answers.length, 1, 'the awscli command was printed and run');
+    assert.equal(run.answers[0].status, 0, run.answers[0].out);
+    assert.equal(run.status, 0, `${run.result?.error}: ${run.result?.cause}`);
+    assertApprovalRequested(run, { timeoutSeconds: 604800, heartbeatSeconds: 86400 });
+    const names = entered(run);
+    assert.deepEqual(names.slice(0, 4), ['SplitDateRange', 'CheckData', 'CheckApproval', 'RequestApproval']);
+    assert.ok(names.includes('GenerateSubReports') && names.includes('SummarizeReport'));
+    const exited = run.events.find((e) => e.type === 'StateExited' && e.state.name === 'RequestApproval');
+    assert.deepEqual(exited.state.output.approval.answer, { approved: true, approver: process.env.USER || 'me' }, 'the answer is kept');
+    assert.deepEqual(run.notifications.map((n) => n.state), ['RequestApproval', 'NotifySuccess']);
+    const out = run.result.output;
+    assert.ok(out.rows > 1000 && out.parts >= 2, JSON.stringify(out));
+    assert.equal(out.uri, `file://${join(run.reportDir, 'report.csv')}`);
+    assert.equal(JSON.parse(readFileSync(join(run.reportDir, 'summary.json'), 'utf8')).rows, out.rows);
+    assert.match(run.stdout, /RequestApproval: approved by/);
+    assert.match(run.logText, /heartbeat\(s\) sent; stopped:/);
+  },
+
+  async reject() {
+    generate(join(work, 'store'));
+    const run = await runWorkflow('reject', { extra: ['--approval-threshold', '1000', '--map-mode', 'DISTRIBUTED'],
+      answer: (what, cmd) => what === 'reject' && /\/lambda-sfn send-task-failure /.test(cmd) });
+    assert.match(run.stdout, /report-distributed\.asl\.json/);
+    assert.equal(run.answers.length, 1, 'the lambda-sfn command was printed and run');
+    assert.equal(run.answers[0].status, 0, run.answers[0].out);
+    assertApprovalRequested(run, { timeoutSeconds: 604800, heartbeatSeconds: 86400 });
+    assertNotApproved(run, { status: 'REJECTED', error: 'ReportRejected', cause: /^rejected by .+: too large$/ });
+  },
+
+  async timeout() {
+    generate(join(work, 'store'));
+    const run = await runWorkflow('timeout', { extra: ['--approval-threshold', '1000', '--approval-timeout', '4', '--approval-heartbeat', '3'] });
+    assertApprovalRequested(run, { timeoutSeconds: 4, heartbeatSeconds: 3 });
+    assertNotApproved(run, { status: 'APPROVAL_TIMED_OUT', error: 'ApprovalTimedOut', cause: /^No approval in time \(States\.Timeout\)/ });
+    // The function heartbeated until Step Functions said the task was over.
+    assert.match(run.logText, /\d+ heartbeat\(s\) sent; stopped: StepFunctions\.TaskTimedOut/);
+  },
+
+  async heartbeat() {
+    generate(join(work, 'store'));
+    const run = await runWorkflow('heartbeat', { extra: ['--approval-threshold', '1000', '--approval-timeout', '120',
+      '--approval-heartbeat', '3', '--param', 'FunctionTimeoutSeconds=10'] });
+    assertApprovalRequested(run, { timeoutSeconds: 120, heartbeatSeconds: 3 });
+    assertNotApproved(run, { status: 'APPROVAL_TIMED_OUT', error: 'ApprovalTimedOut', cause: /^No approval in time \(States\.HeartbeatTimeout\)/ });
+    const beats = Number(/(\d+) heartbeat\(s\) sent; stopped: the function's deadline/.exec(run.logText)?.[1]);
+    assert.ok(beats >= 4, `RequestApproval sent heartbeats for as long as it ran (${beats})`);
+    // Alive well past HeartbeatSeconds while they came: the wait lasted more
+    // than twice HeartbeatSeconds before it lapsed.
+    const waited = run.seconds - run.promptedAfter;
+    assert.ok(waited > 6, `the wait lasted ${waited.toFixed(1)} s`);
+  },
+
+  async run_report() {
+    const store = join(work, 'store');
+    mkdirSync(store);
+    const base = [join(root, 'local/run-report.sh'), '--no-setup', '--build-dir', build, '--store', `file://${store}`,
+      '--sample-data', '--from', '2024-01-01', '--to', '2024-01-03', '--approval-threshold', '1'];
+    const approved = await runLive('bash', [...base, '--approve', '--approver', 'carol', '--', '--report-id', 'rr-approve']);
+    log(`run-report.sh --approve: exit ${approved.status}\n${approved.stdout}${approved.stderr}`);
+    assert.equal(approved.status, 0, approved.stderr);
+    assert.match(approved.stdout, /Approval needed: report rr-approve/);
+    assert.match(approved.stdout, /approve: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws stepfunctions send-task-success --endpoint-url http:\/\/127\.0\.0\.1:\d+ /);
+    assert.match(approved.stdout, /reject: {2}AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \S+\/lambda-sfn send-task-failure /);
+    assert.match(approved.stdout, /ApproveReport: \{"decision":"approve","approver":"carol","sent":"SendTaskSuccess"\}/);
+    assert.match(approved.stdout, /RequestApproval: approved by carol/);
+    assert.ok(existsSync(join(store, 'reports', CUSTOMER, 'rr-approve', 'report.csv')));
+    const rejected = await runLive('bash', [...base, '--reject', 'too big', '--approver', 'dave', '--', '--report-id', 'rr-reject']);
+    log(`run-report.sh --reject: exit ${rejected.status}\n${rejected.stdout}${rejected.stderr}`);
+    assert.equal(rejected.status, 1);
+    assert.match(rejected.stderr, /Execution FAILED: ReportRejected\nCause: rejected by dave: too big/);
+    assert.ok(!existsSync(join(store, 'reports', CUSTOMER, 'rr-reject', 'report.csv')));
+    const bad = spawnSync('bash', [...base, '--approval-threshold', 'lots'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--approval-threshold 'lots': expected an integer number of bytes >= 0/);
+  },
+};
+
+let exitCode = 0;
+try {
+  if (!cases[args.case]) throw new Error(`unknown case ${args.case}`);
+  await cases[args.case]();
+  log('PASS');
+} catch (err) {
+  exitCode = 1;
+  log(`FAIL: ${err.stack}`);
+} finally {
+  if (exitCode === 0) rmSync(work, { recursive: true, force: true });
+  else log(`work dir kept: ${work}`);
+}
+process.exit(exitCode);
