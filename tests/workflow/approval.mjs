@@ -87,9 +87,10 @@ async function runWorkflow(name, { extra = [], from = '2024-01-01', to = '2024-0
     onLine: (line) => {
       if (line.startsWith('Approval needed:')) prompted = Date.now();
       const m = /^ {2}(approve|reject): {1,2}(.*)$/.exec(line);
-      if (m && answer && answer(m[1], m[2])) {
-        log(`answering: ${m[2]}`);
-        answers.push(shell(m[2]).then((a) => { log(`answer exit ${a.status}: ${a.out.trim()}`); return a; }));
+      const command = m && answer ? answer(m[1], m[2]) : null;
+      if (command) {
+        log(`answering: ${command}`);
+        answers.push(shell(command).then((a) => { log(`answer exit ${a.status}: ${a.out.trim()}`); return a; }));
       }
     },
   });
@@ -169,10 +170,15 @@ const cases = {
 
   async approve() {
     generate(join(work, 'store'));
+    // While it waits, DescribeExecution (awscli, the same endpoint) says
+    // RUNNING; then the printed command approves.
+    const arn = 'arn:aws:states:us-east-1:123456789012:execution:ReportStateMachine:approval-approve';
+    const describe = (cmd) => `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws stepfunctions describe-execution --region us-east-1 ${/--endpoint-url \S+/.exec(cmd)[0]} --execution-arn ${arn} --query status --output text`;
     const run = await runWorkflow('approve', { extra: ['--approval-threshold', '1000'],
-      answer: (what, cmd) => what === 'approve' && / aws stepfunctions send-task-success /.test(cmd) });
+      answer: (what, cmd) => (what === 'approve' && / aws stepfunctions send-task-success /.test(cmd) ? `${describe(cmd)} && ${cmd}` : null) });
     assert.equal(run.answers.length, 1, 'the awscli command was printed and run');
     assert.equal(run.answers[0].status, 0, run.answers[0].out);
+    assert.match(run.answers[0].out, /^RUNNING$/m, 'DescribeExecution while the approval waits');
     assert.equal(run.status, 0, `${run.result?.error}: ${run.result?.cause}`);
     assertApprovalRequested(run, { timeoutSeconds: 604800, heartbeatSeconds: 86400 });
     const names = entered(run);
@@ -192,7 +198,7 @@ const cases = {
   async reject() {
     generate(join(work, 'store'));
     const run = await runWorkflow('reject', { extra: ['--approval-threshold', '1000', '--map-mode', 'DISTRIBUTED'],
-      answer: (what, cmd) => what === 'reject' && /\/lambda-sfn send-task-failure /.test(cmd) });
+      answer: (what, cmd) => (what === 'reject' && /\/lambda-sfn send-task-failure /.test(cmd) ? cmd : null) });
     assert.match(run.stdout, /report-distributed\.asl\.json/);
     assert.equal(run.answers.length, 1, 'the lambda-sfn command was printed and run');
     assert.equal(run.answers[0].status, 0, run.answers[0].out);
