@@ -226,6 +226,7 @@ durable_exec *durable_exec_new(const char *function_name, const char *function_a
     e->start_ms = now_ms;
     e->events = cJSON_CreateArray();
     e->invoke_at_ms = now_ms;
+    e->timeout_due_ms = -1;
 
     cJSON *op = new_op(e->id, "EXECUTION", "STARTED", now_ms);
     cJSON_AddStringToObject(op, "Name", name);
@@ -238,6 +239,17 @@ durable_exec *durable_exec_new(const char *function_name, const char *function_a
     cJSON_AddNumberToObject(d, "ExecutionTimeout", 0); /* none enforced locally */
     add_event(e, "ExecutionStarted", op, d, now_ms);
     return e;
+}
+
+void durable_set_timeout(durable_exec *e, long seconds, double scale)
+{
+    e->timeout_s = seconds;
+    e->timeout_due_ms = seconds > 0 ? e->start_ms + (int64_t)(seconds * 1000.0 * scale) : -1;
+    cJSON *started = cJSON_GetArrayItem(e->events, 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(started, "ExecutionStartedDetails"), "ExecutionTimeout",
+        cJSON_CreateNumber((double)seconds));
+    e->persisted_dirty = true;
 }
 
 void durable_exec_free(durable_exec *e)
@@ -1057,6 +1069,16 @@ bool durable_fire_timers(durable_exec *e, int64_t now_ms)
     bool changed = false;
     if (e->status != DURABLE_RUNNING)
         return false;
+    if (e->timeout_due_ms >= 0 && e->timeout_due_ms <= now_ms) {
+        char msg[96];
+        snprintf(msg, sizeof msg,
+                 "The durable execution ran longer than its ExecutionTimeout (%ld s)",
+                 e->timeout_s);
+        cJSON *error = error_object("Execution.Timeout", msg);
+        durable_finish(e, DURABLE_TIMED_OUT, NULL, error, now_ms);
+        cJSON_Delete(error);
+        return true;
+    }
     for (size_t i = 0; i < e->nops; i++) {
         durable_op *op = &e->ops[i];
         if (op->due_ms < 0 || op->due_ms > now_ms)
@@ -1096,7 +1118,7 @@ bool durable_fire_timers(durable_exec *e, int64_t now_ms)
 
 int64_t durable_next_timer(const durable_exec *e)
 {
-    int64_t next = -1;
+    int64_t next = e->timeout_due_ms;
     if (e->status != DURABLE_RUNNING)
         return -1;
     for (size_t i = 0; i < e->nops; i++)
@@ -1139,6 +1161,7 @@ void durable_finish(durable_exec *e, durable_status status, const char *result, 
     e->error = error ? cJSON_Duplicate(error, true) : NULL;
     for (size_t i = 0; i < e->nops; i++)
         e->ops[i].due_ms = -1;
+    e->timeout_due_ms = -1;
     durable_op *exec_op = &e->ops[0];
     set_str(exec_op->op, "Status", durable_status_name(status));
     set_item(exec_op->op, "EndTimestamp", durable_timestamp(now_ms));
@@ -1332,6 +1355,8 @@ char *durable_serialize(const durable_exec *e)
     cJSON_AddStringToObject(o, "Status", durable_status_name(e->status));
     cJSON_AddNumberToObject(o, "StartMs", (double)e->start_ms);
     cJSON_AddNumberToObject(o, "EndMs", (double)e->end_ms);
+    cJSON_AddNumberToObject(o, "TimeoutSeconds", (double)e->timeout_s);
+    cJSON_AddNumberToObject(o, "TimeoutDueMs", (double)e->timeout_due_ms);
     if (e->result)
         cJSON_AddStringToObject(o, "Result", e->result);
     if (e->error)
@@ -1388,6 +1413,9 @@ durable_exec *durable_deserialize(const char *json)
     e->status = status;
     e->start_ms = num(o, "StartMs");
     e->end_ms = num(o, "EndMs");
+    e->timeout_s = (long)num(o, "TimeoutSeconds");
+    e->timeout_due_ms =
+        cJSON_GetObjectItemCaseSensitive(o, "TimeoutDueMs") ? num(o, "TimeoutDueMs") : -1;
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(o, "Error");
     e->error = error ? cJSON_Duplicate(error, true) : NULL;
     e->seq = (uint64_t)num(o, "Seq");

@@ -54,9 +54,11 @@ typedef struct durable_exec {
     char *input; /* InputPayload */
     durable_status status;
     int64_t start_ms, end_ms;
-    char *result;    /* when SUCCEEDED, or NULL */
-    cJSON *error;    /* ErrorObject when FAILED/STOPPED/TIMED_OUT, or NULL */
-    durable_op *ops; /* in creation order; ops[0] is the EXECUTION operation */
+    long timeout_s;         /* DurableConfig.ExecutionTimeout, 0: none */
+    int64_t timeout_due_ms; /* when it times out (scaled), -1: never */
+    char *result;           /* when SUCCEEDED, or NULL */
+    cJSON *error;           /* ErrorObject when FAILED/STOPPED/TIMED_OUT, or NULL */
+    durable_op *ops;        /* in creation order; ops[0] is the EXECUTION operation */
     size_t nops, capops;
     cJSON *events; /* history: array of Event */
     uint64_t seq;  /* change counter */
@@ -98,6 +100,9 @@ bool durable_valid_name(const char *name);
  * ExecutionStarted event. */
 durable_exec *durable_exec_new(const char *function_name, const char *function_arn,
                                const char *name, const char *input, int64_t now_ms);
+/* DurableConfig.ExecutionTimeout: TIMED_OUT `seconds` (scaled) after the
+ * start. Call right after durable_exec_new(). */
+void durable_set_timeout(durable_exec *e, long seconds, double scale);
 void durable_exec_free(durable_exec *e);
 
 /* A new checkpoint token for a new invocation (the previous one dies) and

@@ -328,6 +328,10 @@ static void *timer_thread(void *arg)
             if (e->status != DURABLE_RUNNING)
                 continue;
             if (durable_fire_timers(e, now)) {
+                if (e->status != DURABLE_RUNNING) { /* ExecutionTimeout */
+                    durable_changed(d, e);
+                    continue;
+                }
                 persist(d, e);
                 if (e->invoking)
                     e->dirty = true;
@@ -495,6 +499,8 @@ enum MHD_Result lambda_local_durable_invoke(lambda_local_durable *d, struct MHD_
         if (qual)
             *qual = '\0';
         e = durable_exec_new(fn, base, name, payload, lambda_local_wall_ms());
+        durable_set_timeout(e, (long)lambda_local_pool_function(pool)->durable_timeout_s,
+                            d->time_scale);
         free(base);
         add_exec(d, e);
         lambda_local_log("durable: execution %s started", e->arn);

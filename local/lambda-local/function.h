@@ -40,6 +40,10 @@ typedef struct lambda_local_function {
     /* FunctionUrlConfig (function_url.h): none, BUFFERED or RESPONSE_STREAM. */
     lambda_local_url_mode url_mode;
     bool url_iam; /* AuthType: AWS_IAM */
+    /* DurableConfig (durable.h): every invoke starts a durable execution;
+     * ExecutionTimeout in seconds, 0 when not given. */
+    bool durable;
+    double durable_timeout_s;
 } lambda_local_function;
 
 typedef struct lambda_local_functions {

@@ -191,8 +191,13 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
     }
     const char *durable_name =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Durable-Execution-Name");
-    if (durable_name && api->durable) {
-        enum MHD_Result r = lambda_local_durable_invoke(api->durable, conn, pool, arn, durable_name,
+    if (api->durable && (durable_name || lambda_local_pool_function(pool)->durable)) {
+        /* A function with DurableConfig always runs as a durable
+         * execution; without a name Lambda generates one. */
+        char generated[37];
+        lambda_local_uuid(generated);
+        enum MHD_Result r = lambda_local_durable_invoke(api->durable, conn, pool, arn,
+                                                        durable_name ? durable_name : generated,
                                                         payload, len, event);
         free(arn);
         return r;

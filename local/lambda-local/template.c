@@ -283,6 +283,20 @@ static int read_architectures(template_ctx *t, lambda_local_function *fn, yaml_n
     return 0;
 }
 
+/* DurableConfig: the function is durable; ExecutionTimeout (1 s to a year)
+ * ends an execution that runs longer (RetentionPeriodInDays: nothing is
+ * deleted locally). */
+static int read_durable(template_ctx *t, lambda_local_function *fn, yaml_node_t *config)
+{
+    if (!config)
+        return 0;
+    if (config->type != YAML_MAPPING_NODE)
+        return fail(t, fn->name, "DurableConfig must be a mapping");
+    fn->durable = true;
+    return read_number(t, fn, map_get(t, config, "ExecutionTimeout"),
+                       "DurableConfig.ExecutionTimeout", 1, 31622400, &fn->durable_timeout_s);
+}
+
 static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
                          yaml_node_t *globals, const char *base_dir, lambda_local_functions *out)
 {
@@ -315,7 +329,8 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
         read_variables(t, fn, map_get(t, props, "Environment")) != 0)
         return -1;
     read_logging(t, fn, property(t, props, globals, "LoggingConfig"));
-    if (read_architectures(t, fn, property(t, props, globals, "Architectures")) != 0)
+    if (read_architectures(t, fn, property(t, props, globals, "Architectures")) != 0 ||
+        read_durable(t, fn, property(t, props, globals, "DurableConfig")) != 0)
         return -1;
     return read_function_url(t, fn, map_get(t, props, "FunctionUrlConfig"));
 }

@@ -56,6 +56,30 @@ if client restart-end > "$WORK/re.out" 2>&1; then pass "durable restart (after)"
 cat "$WORK/re.out"
 stop_server
 
+# Template functions with DurableConfig.
+cat > "$WORK/template.yaml" <<'YAML'
+Resources:
+  Durable:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: handler
+      Runtime: provided.al2023
+      Timeout: 60
+      DurableConfig: {}
+  Limited:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: handler
+      Runtime: provided.al2023
+      Timeout: 60
+      DurableConfig:
+        ExecutionTimeout: 10000
+YAML
+start_server --template "$WORK/template.yaml" --bootstrap "$WORK/bootstrap" --durable-time-scale 0.001
+if client config > "$WORK/config.out" 2>&1; then pass "durable config"; else fail "durable config"; fi
+cat "$WORK/config.out"
+stop_server
+
 # Bad flags are refused.
 if "$LAMBDA_LOCAL" start-lambda --durable-time-scale -1 --function X=x --bootstrap /bin/true 2>/dev/null; then
   fail "--durable-time-scale -1 accepted"
