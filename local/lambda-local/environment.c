@@ -40,6 +40,10 @@ lambda_local_env *lambda_local_env_new(struct lambda_local_pool *pool,
     env->id = id;
     env->state = LAMBDA_LOCAL_ENV_INIT;
     env->reserved = reserved;
+    /* Tenant isolation: an environment is its first invocation's tenant's
+     * for good. */
+    env->tenant_id =
+        reserved && reserved->tenant_id ? lambda_local_strdup(reserved->tenant_id) : NULL;
     env->wake_fds[0] = env->wake_fds[1] = -1;
     env->log.read_fd = env->log.write_fd = -1;
     env->proc.pid = 0;
@@ -286,5 +290,6 @@ void lambda_local_env_free(lambda_local_env *env)
     if (env->wake_fds[1] >= 0)
         close(env->wake_fds[1]);
     lambda_local_env_log_close(&env->log);
+    free(env->tenant_id);
     free(env);
 }

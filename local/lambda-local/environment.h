@@ -35,6 +35,7 @@ typedef struct lambda_local_env {
     const lambda_local_function *fn;
     unsigned id;
     char log_stream[96]; /* AWS_LAMBDA_LOG_STREAM_NAME */
+    char *tenant_id;     /* the one tenant it serves (tenant isolation), or NULL */
     int wake_fds[2];     /* pipe: tells the supervisor a deadline changed */
     struct lambda_local_runtime_api *api;
     uint16_t api_port;
@@ -52,6 +53,8 @@ typedef struct lambda_local_env {
     lambda_local_invocation *current;  /* the invocation being run */
     char last_request_id[37];          /* to tell a second answer from a wrong id */
     bool returning;                    /* answered, on its way back to /next */
+    bool idle;                         /* waiting in /next for work of its tenant */
+    bool evicted;                      /* stopped to free its slot for another tenant */
     int64_t returning_until_us;        /* counted as available until then */
     int64_t started_us;                /* process start (monotonic) */
     int64_t init_us;                   /* init duration, reported once */

@@ -25,6 +25,13 @@ typedef enum lambda_local_url_mode {
     LAMBDA_LOCAL_URL_RESPONSE_STREAM
 } lambda_local_url_mode;
 
+/* Tenant isolation (TenancyConfig.TenantIsolationMode). */
+typedef enum lambda_local_tenancy {
+    LAMBDA_LOCAL_TENANCY_ANY,       /* direct mode: a tenant id is optional */
+    LAMBDA_LOCAL_TENANCY_NONE,      /* template, no TenancyConfig: refused, as Lambda */
+    LAMBDA_LOCAL_TENANCY_PER_TENANT /* PER_TENANT: a tenant id is required */
+} lambda_local_tenancy;
+
 typedef struct lambda_local_function {
     char *name;         /* logical id: the name invokes use */
     char *handler;      /* _HANDLER */
@@ -44,6 +51,9 @@ typedef struct lambda_local_function {
      * ExecutionTimeout in seconds, 0 when not given. */
     bool durable;
     double durable_timeout_s;
+    lambda_local_tenancy tenancy;
+    /* EventInvokeConfig.MaximumRetryAttempts (0..2), -1: Lambda's 2. */
+    int async_retries;
 } lambda_local_function;
 
 typedef struct lambda_local_functions {

@@ -54,6 +54,7 @@ void lambda_local_invocation_release(lambda_local_invocation *inv)
     free(inv->client_context);
     free(inv->trace_id);
     free(inv->invoked_arn);
+    free(inv->tenant_id);
     free(inv->result);
     free(inv->log_buf);
     lambda_local_stream_free(inv->stream);
@@ -75,6 +76,8 @@ void lambda_local_invocation_complete(lambda_local_invocation *inv, bool functio
     inv->result_len = len;
     pthread_cond_broadcast(&inv->done_cond);
     pthread_mutex_unlock(&inv->lock);
+    if (inv->on_complete)
+        inv->on_complete(inv, inv->on_complete_arg);
     lambda_local_invocation_release(inv);
 }
 

@@ -25,6 +25,9 @@ typedef struct lambda_local_invocation {
     char *trace_id;       /* Lambda-Runtime-Trace-Id */
     char *invoked_arn;    /* Lambda-Runtime-Invoked-Function-Arn */
     bool asynchronous;    /* Event invocation: nobody waits for the result */
+    /* X-Amz-Tenant-Id (Lambda-Runtime-Aws-Tenant-Id), or NULL: only an
+     * environment of the same tenant (or of none, for NULL) runs it. */
+    char *tenant_id;
     /* X-Amz-Log-Type: Tail (logs.h). Set before submitting; the tail (the
      * last LAMBDA_LOCAL_LOG_TAIL bytes of its log) is guarded by `lock`. */
     bool log_tail;
@@ -33,6 +36,10 @@ typedef struct lambda_local_invocation {
     /* A caller reading the response as it is streamed (stream.h), or NULL.
      * Guarded by `lock`; freed with the invocation. */
     struct lambda_local_stream *stream;
+    /* Called once, right after completion, from the completing thread with
+     * no lock held (async.c: Event retries). Set before submitting. */
+    void (*on_complete)(struct lambda_local_invocation *inv, void *arg);
+    void *on_complete_arg;
 
     /* Set by the pool under its lock. */
     int64_t deadline_ms;                  /* wall clock, Lambda-Runtime-Deadline-Ms */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "async.h"
 #include "http.h"
 #include "logs.h"
 #include "stream_invoke.h"
@@ -99,6 +100,28 @@ int lambda_local_log_type(struct MHD_Connection *conn, bool *tail)
     return !type || *tail || strcmp(type, "None") == 0 ? 0 : -1;
 }
 
+/* Lambda's TenantId: 1 to 256 of [a-zA-Z0-9._:/=+-@ ]. */
+static bool valid_tenant_id(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 256 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/=+-@ ") ==
+               n;
+}
+
+const char *lambda_local_tenant_check(const lambda_local_function *fn, const char *tenant)
+{
+    if (tenant && !valid_tenant_id(tenant))
+        return "X-Amz-Tenant-Id must be 1 to 256 characters of a-z A-Z 0-9 . _ : / = + - @ "
+               "and space";
+    if (!tenant && fn->tenancy == LAMBDA_LOCAL_TENANCY_PER_TENANT)
+        return "The function has tenant isolation (TenancyConfig PER_TENANT): "
+               "X-Amz-Tenant-Id is required";
+    if (tenant && fn->tenancy == LAMBDA_LOCAL_TENANCY_NONE)
+        return "The function has no TenancyConfig: X-Amz-Tenant-Id is not allowed";
+    return NULL;
+}
+
 static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_invocation *inv)
 {
     char *body = inv->result;
@@ -160,6 +183,13 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
         return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
                                                "X-Amz-Log-Type must be None or Tail");
     }
+    const char *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Tenant-Id");
+    const char *tenant_error = lambda_local_tenant_check(lambda_local_pool_function(pool), tenant);
+    if (tenant_error) {
+        free(arn);
+        return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
+                                               tenant_error);
+    }
     if (body->too_large) {
         free(arn);
         char msg[128];
@@ -207,6 +237,7 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
     free(payload);
     inv->invoked_arn = arn;
     inv->asynchronous = event;
+    inv->tenant_id = tenant ? lambda_local_strdup(tenant) : NULL;
     inv->log_tail = tail && !event; /* Tail applies to synchronous invokes only */
     const char *cc = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Client-Context");
     if (cc)
@@ -216,7 +247,10 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
         free(inv->trace_id);
         inv->trace_id = lambda_local_strdup(trace);
     }
-    lambda_local_pool_submit(pool, inv);
+    if (event)
+        lambda_local_async_submit(pool, inv); /* retried on function errors */
+    else
+        lambda_local_pool_submit(pool, inv);
     enum MHD_Result r;
     if (event) {
         /* Accepted; the result only shows in the logs. */

@@ -33,6 +33,9 @@ struct MHD_Connection;
 /* X-Amz-Log-Type: *tail is true for Tail. Returns 0, or -1 when the value
  * is neither None nor Tail (InvalidParameterValueException). */
 int lambda_local_log_type(struct MHD_Connection *conn, bool *tail);
+/* X-Amz-Tenant-Id (NULL: none) against the function's TenancyConfig: NULL
+ * when acceptable, else the InvalidParameterValueException message. */
+const char *lambda_local_tenant_check(const lambda_local_function *fn, const char *tenant);
 
 lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_t port,
                                                        lambda_local_pool *const *pools,

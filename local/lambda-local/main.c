@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "async.h"
 #include "codedir.h"
 #include "durable.h"
 #include "params.h"
@@ -46,6 +47,8 @@ typedef struct options {
     const char *port_file;
     double durable_time_scale;     /* durable timers: wall seconds per second */
     const char *durable_state_dir; /* durable executions survive restarts there */
+    double async_time_scale;
+    const char *async_failure_dir;
     const char *event_path;
     const char *invoke_name;
     char **direct; /* NAME=HANDLER */
@@ -62,6 +65,7 @@ static void usage(FILE *out)
           "                    [--parameter-overrides 'Key=Value ...' (repeatable)]\n"
           "                    [--durable-time-scale X (1 = real time, 0 = timers at once)]\n"
           "                    [--durable-state-dir DIR]\n"
+          "                    [--async-failure-dir DIR] [--async-time-scale F (default 1)]\n"
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
           "                    [--bootstrap PATH] [--env-vars FILE.json]\n"
           "                    [--function NAME=HANDLER ...] [--timeout SECONDS]\n"
@@ -95,7 +99,9 @@ static int parse_options(int argc, char **argv, options *o)
         OPT_TIMEOUT,
         OPT_PORT_FILE,
         OPT_DURABLE_SCALE,
-        OPT_DURABLE_DIR
+        OPT_DURABLE_DIR,
+        OPT_ASYNC_DIR,
+        OPT_ASYNC_SCALE
     };
     static const struct option longopts[] = {
         {"template", required_argument, NULL, OPT_TEMPLATE},
@@ -110,6 +116,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"durable-time-scale", required_argument, NULL, OPT_DURABLE_SCALE},
         {"durable-state-dir", required_argument, NULL, OPT_DURABLE_DIR},
+        {"async-failure-dir", required_argument, NULL, OPT_ASYNC_DIR},
+        {"async-time-scale", required_argument, NULL, OPT_ASYNC_SCALE},
         {"event", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -118,6 +126,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->port = DEFAULT_PORT;
     o->max_concurrency = DEFAULT_MAX_CONCURRENCY;
     o->durable_time_scale = 1.0;
+    o->async_time_scale = 1.0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : -1;
@@ -195,6 +204,22 @@ static int parse_options(int argc, char **argv, options *o)
                 o->durable_time_scale > 1000) {
                 fprintf(stderr, "lambda-local: --durable-time-scale must be a number from 0 "
                                 "(timers at once) to 1000 (1 = real time)\n");
+                return 2;
+            }
+            break;
+        }
+        case OPT_ASYNC_DIR:
+            o->async_failure_dir = optarg;
+            break;
+        case OPT_ASYNC_SCALE: {
+            char *end = NULL;
+            errno = 0;
+            o->async_time_scale = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o->async_time_scale > 0) ||
+                o->async_time_scale > 1000) {
+                fprintf(stderr, "lambda-local: --async-time-scale must be a number in (0, 1000] "
+                                "(0.001: retries after 60 ms and 120 ms instead of 1 and 2 "
+                                "minutes)\n");
                 return 2;
             }
             break;
@@ -359,6 +384,12 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
                       const sigset_t *signals)
 {
     char err[256];
+    lambda_local_async_config async = {.time_scale = o->async_time_scale,
+                                       .failure_dir = o->async_failure_dir};
+    if (lambda_local_async_start(&async, err, sizeof err) != 0) {
+        fprintf(stderr, "lambda-local: %s\n", err);
+        return 1;
+    }
     uint16_t port = 0;
     lambda_local_durable_config durable_config = {.time_scale = o->durable_time_scale,
                                                   .state_dir = o->durable_state_dir};
@@ -366,6 +397,7 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
         lambda_local_durable_new(pools, count, &durable_config, err, sizeof err);
     if (!durable) {
         fprintf(stderr, "lambda-local: %s\n", err);
+        lambda_local_async_stop();
         return 1;
     }
     lambda_local_invoke_api *api = lambda_local_invoke_api_start(
@@ -373,6 +405,7 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
     if (!api) {
         fprintf(stderr, "lambda-local: %s\n", err);
         lambda_local_durable_free(durable);
+        lambda_local_async_stop();
         return 1;
     }
     char *endpoint = lambda_local_format("http://%s:%u", o->host, port);
@@ -382,6 +415,7 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
         if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
             fprintf(stderr, "lambda-local: --port-file %s: %s\n", o->port_file, strerror(errno));
             lambda_local_durable_stop(durable);
+            lambda_local_async_stop();
             for (size_t i = 0; i < count; i++)
                 lambda_local_pool_shutdown(pools[i]);
             lambda_local_invoke_api_stop(api);
@@ -408,9 +442,12 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
                                                                    : "SIGTERM");
     /* The durable service first: its executions stay RUNNING (and on disk)
      * instead of failing with the invocations the pools' shutdown ends.
-     * Then the pools: that answers every waiting invoke, so the HTTP
-     * threads can finish and the daemon can stop. */
+     * Retries of Event invokes waiting for their time are dropped: none may
+     * reach a pool that is shutting down. Then the pools: that answers
+     * every waiting invoke, so the HTTP threads can finish and the daemon
+     * can stop. */
     lambda_local_durable_stop(durable);
+    lambda_local_async_stop();
     for (size_t i = 0; i < count; i++)
         lambda_local_pool_shutdown(pools[i]);
     lambda_local_invoke_api_stop(api);

@@ -76,24 +76,70 @@ static void enqueue_locked(lambda_local_pool *pool, lambda_local_invocation *inv
     pthread_cond_broadcast(&pool->work_cond);
 }
 
-static lambda_local_invocation *dequeue_locked(lambda_local_pool *pool)
+/* Tenant isolation: an environment runs only its own tenant's invocations
+ * (NULL: those without a tenant). */
+static bool same_tenant(const char *a, const char *b)
 {
-    lambda_local_invocation *inv = pool->queue_head;
-    if (!inv)
-        return NULL;
-    pool->queue_head = inv->next;
-    if (!pool->queue_head)
-        pool->queue_tail = NULL;
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Takes `inv` out of the queue. */
+static lambda_local_invocation *unqueue_locked(lambda_local_pool *pool,
+                                               lambda_local_invocation *inv)
+{
+    lambda_local_invocation *prev = NULL;
+    for (lambda_local_invocation *q = pool->queue_head; q && q != inv; q = q->next)
+        prev = q;
+    if (prev)
+        prev->next = inv->next;
+    else
+        pool->queue_head = inv->next;
+    if (pool->queue_tail == inv)
+        pool->queue_tail = prev;
     pool->queue_len--;
     inv->next = NULL;
     return inv;
 }
 
-/* Environments that will take a queued invocation without a cold start:
- * those waiting in /next and those on their way back there. */
-static size_t available_locked(const lambda_local_pool *pool)
+/* The oldest queued invocation of `tenant`, or NULL. */
+static lambda_local_invocation *queued_for_locked(const lambda_local_pool *pool, const char *tenant)
 {
-    return (size_t)pool->idle_count + (size_t)pool->returning_count;
+    for (lambda_local_invocation *q = pool->queue_head; q; q = q->next)
+        if (same_tenant(q->tenant_id, tenant))
+            return q;
+    return NULL;
+}
+
+/* Environments of `tenant` that will take a queued invocation without a
+ * cold start: those waiting in /next and those on their way back there. */
+static size_t available_locked(const lambda_local_pool *pool, const char *tenant)
+{
+    size_t n = 0;
+    for (const lambda_local_env *e = pool->envs; e; e = e->next)
+        if ((e->idle || e->returning) && !e->stopping && same_tenant(e->tenant_id, tenant))
+            n++;
+    return n;
+}
+
+/* True when no available environment of its tenant will take queued
+ * `inv` (those are taken, in order, by the invocations queued before it):
+ * it needs a new environment. */
+static bool uncovered_one_locked(const lambda_local_pool *pool, const lambda_local_invocation *inv)
+{
+    size_t ahead = 0;
+    for (const lambda_local_invocation *q = pool->queue_head; q != inv; q = q->next)
+        if (same_tenant(q->tenant_id, inv->tenant_id))
+            ahead++;
+    return available_locked(pool, inv->tenant_id) <= ahead;
+}
+
+/* The oldest queued invocation that needs a new environment, or NULL. */
+static lambda_local_invocation *uncovered_locked(const lambda_local_pool *pool)
+{
+    for (lambda_local_invocation *inv = pool->queue_head; inv; inv = inv->next)
+        if (uncovered_one_locked(pool, inv))
+            return inv;
+    return NULL;
 }
 
 /* After an answer the environment is still the runtime's until it asks for
@@ -141,15 +187,36 @@ static void unlink_locked(lambda_local_pool *pool, lambda_local_env *env)
     }
 }
 
+/* Every slot is taken and a queued invocation has no environment of its
+ * tenant to go to: an idle environment (whose tenant has nothing queued,
+ * else it would not be idle) is stopped to free its slot, as Lambda
+ * reclaims idle environments. Its departure refills the slot. */
+static void make_room_locked(lambda_local_pool *pool)
+{
+    if (pool->closing || pool->env_count < pool->max_envs || !uncovered_locked(pool))
+        return;
+    for (lambda_local_env *e = pool->envs; e; e = e->next) {
+        if (e->idle && !e->stopping && !queued_for_locked(pool, e->tenant_id)) {
+            lambda_local_log("function %s: execution environment %u (tenant %s) stopped to "
+                             "make room for another tenant",
+                             pool->fn->name, e->id, e->tenant_id ? e->tenant_id : "none");
+            e->stopping = e->evicted = true;
+            lambda_local_process_kill(&e->proc, SIGKILL);
+            pthread_cond_broadcast(&pool->work_cond);
+            return;
+        }
+    }
+}
+
 /* A slot is free, or an environment counted as available will not come
- * back: start an environment for the oldest queued invocation, unless an
- * available environment will take it anyway. */
+ * back: start an environment for the oldest queued invocation that no
+ * available environment of its tenant will take. */
 static lambda_local_env *refill_locked(lambda_local_pool *pool)
 {
-    if (pool->closing || !pool->queue_head || pool->env_count >= pool->max_envs ||
-        available_locked(pool) >= pool->queue_len)
+    if (pool->closing || !pool->queue_head || pool->env_count >= pool->max_envs)
         return NULL;
-    return new_env_locked(pool, dequeue_locked(pool));
+    lambda_local_invocation *inv = uncovered_locked(pool);
+    return inv ? new_env_locked(pool, unqueue_locked(pool, inv)) : NULL;
 }
 
 /* Starts `env` (lock not held); when the bootstrap cannot be started the
@@ -236,10 +303,13 @@ void lambda_local_pool_submit(lambda_local_pool *pool, lambda_local_invocation *
         return;
     }
     lambda_local_env *env = NULL;
-    if (available_locked(pool) > pool->queue_len || pool->env_count >= pool->max_envs)
-        enqueue_locked(pool, inv);
-    else
-        env = new_env_locked(pool, inv);
+    enqueue_locked(pool, inv);
+    if (uncovered_one_locked(pool, inv)) { /* no environment of its tenant will take it */
+        if (pool->env_count < pool->max_envs)
+            env = new_env_locked(pool, unqueue_locked(pool, inv));
+        else
+            make_room_locked(pool);
+    }
     pthread_mutex_unlock(&pool->lock);
     start_envs(pool, env);
 }
@@ -341,15 +411,18 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
     env->reserved = NULL;
     if (!inv) {
         pool->idle_count++;
-        while (!pool->queue_head && !env->stopping)
+        env->idle = true;
+        make_room_locked(pool); /* it may be the environment another tenant waits for */
+        while (!(inv = queued_for_locked(pool, env->tenant_id)) && !env->stopping)
             pthread_cond_wait(&pool->work_cond, &pool->lock);
         pool->idle_count--;
+        env->idle = false;
         if (env->stopping) {
             pthread_mutex_unlock(&pool->lock);
             fail_abandoned(abandoned);
             return NULL;
         }
-        inv = dequeue_locked(pool);
+        unqueue_locked(pool, inv);
         set_deadline(pool, inv);
     }
     env->current = inv;
@@ -605,7 +678,7 @@ void lambda_local_pool_env_exited(lambda_local_env *env, int status, long max_rs
     returning_end_locked(pool, env);
     if (inv && !in_init)
         report_locked(env, inv, max_rss_kb, "error", "Runtime.ExitError");
-    else if (!inv && env->state != LAMBDA_LOCAL_ENV_FAILED && !pool->closing)
+    else if (!inv && env->state != LAMBDA_LOCAL_ENV_FAILED && !pool->closing && !env->evicted)
         lambda_local_log("function %s: execution environment %u exited (%s)", pool->fn->name,
                          env->id, how);
     env->state = LAMBDA_LOCAL_ENV_DEAD;

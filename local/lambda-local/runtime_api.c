@@ -81,6 +81,8 @@ static enum MHD_Result handle_next(lambda_local_runtime_api *api, struct MHD_Con
                              inv->trace_id,
                              "Lambda-Runtime-Client-Context",
                              inv->client_context,
+                             "Lambda-Runtime-Aws-Tenant-Id",
+                             inv->tenant_id,
                              NULL};
     char *payload = malloc(inv->payload_len + 1);
     if (!payload)

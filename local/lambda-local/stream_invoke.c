@@ -148,6 +148,13 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
         return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
                                                "X-Amz-Log-Type must be None or Tail");
     }
+    const char *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Tenant-Id");
+    const char *tenant_error = lambda_local_tenant_check(lambda_local_pool_function(pool), tenant);
+    if (tenant_error) {
+        free(arn);
+        return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
+                                               tenant_error);
+    }
     if (body->too_large) {
         free(arn);
         return lambda_local_http_service_error(
@@ -176,6 +183,7 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
     free(payload);
     inv->invoked_arn = arn;
     inv->log_tail = tail;
+    inv->tenant_id = tenant ? lambda_local_strdup(tenant) : NULL;
     lambda_local_stream_attach(inv);
     lambda_local_pool_submit(pool, inv);
 

@@ -297,6 +297,36 @@ static int read_durable(template_ctx *t, lambda_local_function *fn, yaml_node_t 
                        "DurableConfig.ExecutionTimeout", 1, 31622400, &fn->durable_timeout_s);
 }
 
+/* EventInvokeConfig: MaximumRetryAttempts (async.h). */
+static int read_event_invoke(template_ctx *t, lambda_local_function *fn, yaml_node_t *config)
+{
+    if (!config)
+        return 0;
+    double retries = 2;
+    if (read_number(t, fn, map_get(t, config, "MaximumRetryAttempts"),
+                    "EventInvokeConfig.MaximumRetryAttempts", 0, 2, &retries) != 0)
+        return -1;
+    fn->async_retries = (int)retries;
+    return 0;
+}
+
+/* TenancyConfig: TenantIsolationMode PER_TENANT (its only value). Without
+ * it the function takes no tenant id, as in Lambda. */
+static int read_tenancy(template_ctx *t, lambda_local_function *fn, yaml_node_t *config)
+{
+    fn->tenancy = LAMBDA_LOCAL_TENANCY_NONE;
+    if (!config)
+        return 0;
+    char *mode = NULL;
+    value_kind k = read_scalar(t, map_get(t, config, "TenantIsolationMode"), &mode);
+    bool ok = k == VALUE_OK && strcmp(mode, "PER_TENANT") == 0;
+    free(mode);
+    if (!ok)
+        return fail(t, fn->name, "TenancyConfig.TenantIsolationMode must be PER_TENANT");
+    fn->tenancy = LAMBDA_LOCAL_TENANCY_PER_TENANT;
+    return 0;
+}
+
 static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
                          yaml_node_t *globals, const char *base_dir, lambda_local_functions *out)
 {
@@ -330,7 +360,9 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
         return -1;
     read_logging(t, fn, property(t, props, globals, "LoggingConfig"));
     if (read_architectures(t, fn, property(t, props, globals, "Architectures")) != 0 ||
-        read_durable(t, fn, property(t, props, globals, "DurableConfig")) != 0)
+        read_durable(t, fn, property(t, props, globals, "DurableConfig")) != 0 ||
+        read_tenancy(t, fn, map_get(t, props, "TenancyConfig")) != 0 ||
+        read_event_invoke(t, fn, property(t, props, globals, "EventInvokeConfig")) != 0)
         return -1;
     return read_function_url(t, fn, map_get(t, props, "FunctionUrlConfig"));
 }
