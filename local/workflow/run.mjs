@@ -644,6 +644,8 @@ async function main() {
       if (!opts.approve && opts.reject === undefined) return;
       // --approve / --reject: the approver answers once notified, through
       // ApproveReport (the C client in the real bootstrap).
+      let answered;
+      callbackInvokes.push(new Promise((r) => { answered = r; }));
       autoAnswer.set(token, async () => {
         autoAnswer.delete(token);
         const decision = opts.approve ? 'approve' : 'reject';
@@ -654,6 +656,7 @@ async function main() {
         } catch (err) {
           progress.line(`ApproveReport failed: ${err.name}: ${err.message}`);
         }
+        answered();
       });
     };
     const callbacks = waitForTokenSupport(definition, { invoke, tasks, onWait });

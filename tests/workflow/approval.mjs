@@ -18,6 +18,8 @@
 //   heartbeat  HeartbeatSeconds 3: RequestApproval's heartbeats keep the wait
 //              alive for as long as the function runs (FunctionTimeoutSeconds
 //              10), then the wait lapses (States.HeartbeatTimeout)
+//   notfound   the approvers' topic does not exist: lambda::sns reads SNS.NotFound
+//              from the endpoint's XML error, not retried, the failure path
 //   run_report local/run-report.sh --approval-threshold with --approve and
 //              --reject (answered through ApproveReport)
 import assert from 'node:assert/strict';
@@ -227,6 +229,22 @@ const cases = {
     // than twice HeartbeatSeconds before it lapsed.
     const waited = run.seconds - run.promptedAfter;
     assert.ok(waited > 6, `the wait lasted ${waited.toFixed(1)} s`);
+  },
+
+  async notfound() {
+    generate(join(work, 'store'));
+    const run = await runWorkflow('notfound', { extra: ['--approval-threshold', '1000',
+      '--env', 'APPROVAL_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:NoSuchTopic'] });
+    assert.equal(run.status, 1);
+    assert.equal(run.result.error, 'SNS.NotFound', run.result.cause);
+    const cause = JSON.parse(run.result.cause);
+    assert.equal(cause.errorType, 'SNS.NotFound');
+    assert.match(cause.errorMessage, /^Topic does not exist \(HTTP 404, NotFound\)$/);
+    assert.equal(run.result.attempts.RequestApproval, 1, 'a refusal is not retried');
+    const names = entered(run);
+    assert.ok(!names.includes('GenerateSubReports') && !names.includes('NotifyNotApproved'), names.join(' '));
+    assert.deepEqual(run.notifications.map((n) => n.state), ['NotifyFailure']);
+    assert.equal(JSON.parse(run.notifications[0].Message).error, 'SNS.NotFound');
   },
 
   async run_report() {
