@@ -9,11 +9,9 @@
 
 #include "store_internal.h"
 
-#define XML_TEXT_MAX 2048
-
 /* Collected text of the innermost element (S3's values are short). */
 typedef struct xml_text {
-    char buf[XML_TEXT_MAX];
+    char buf[LAMBDA_S3_XML_TEXT_MAX];
     size_t len;
     int overflow;
 } xml_text;
@@ -62,7 +60,7 @@ typedef struct list_state {
     xml_text text;
     int depth;
     int in_contents;
-    char key[1100];
+    char key[LAMBDA_S3_FULL_KEY_MAX];
     int have_key;
     uint64_t size;
     int have_size;
@@ -255,59 +253,32 @@ int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *ou
 
 /* ---- DeleteObjects ---- */
 
-/* Bytes `s` takes once XML-escaped. */
-static size_t escaped_len(const char *s)
+/* `s` XML-escaped (the five predefined entities), appended to `out`. */
+static int add_escaped(lambda_store_buf *out, const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '&' ? 5 : *s == '<' || *s == '>' ? 4 : *s == '"' || *s == '\'' ? 6 : 1;
-    return n;
-}
-
-static char *append_escaped(char *o, const char *s)
-{
-    for (; *s; s++) {
+    int rc = 0;
+    for (; *s && rc == 0; s++) {
         const char *rep = *s == '&'    ? "&amp;"
                           : *s == '<'  ? "&lt;"
                           : *s == '>'  ? "&gt;"
                           : *s == '"'  ? "&quot;"
                           : *s == '\'' ? "&apos;"
                                        : NULL;
-        if (rep) {
-            size_t k = strlen(rep);
-            memcpy(o, rep, k);
-            o += k;
-        } else {
-            *o++ = *s;
-        }
+        rc = rep ? lambda_store_buf_adds(out, rep) : lambda_store_buf_add(out, s, 1);
     }
-    return o;
+    return rc;
 }
 
-char *lambda_s3_delete_body(const char *const *keys, size_t n, size_t *len)
+int lambda_s3_delete_body(const char *const *keys, size_t n, lambda_store_buf *out)
 {
-    static const char head[] = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                               "<Quiet>true</Quiet>";
-    static const char open_obj[] = "<Object><Key>", close_obj[] = "</Key></Object>";
-    static const char tail[] = "</Delete>";
-    size_t cap = sizeof head + sizeof tail;
-    for (size_t i = 0; i < n; i++)
-        cap += sizeof open_obj + sizeof close_obj + escaped_len(keys[i]);
-    char *xml = malloc(cap);
-    if (!xml)
-        return NULL;
-    char *o = xml;
-    memcpy(o, head, sizeof head - 1);
-    o += sizeof head - 1;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(o, open_obj, sizeof open_obj - 1);
-        o = append_escaped(o + sizeof open_obj - 1, keys[i]);
-        memcpy(o, close_obj, sizeof close_obj - 1);
-        o += sizeof close_obj - 1;
+    int rc = lambda_store_buf_adds(out, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                                        "<Quiet>true</Quiet>");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = lambda_store_buf_adds(out, "<Object><Key>");
+        rc = rc ? rc : add_escaped(out, keys[i]);
+        rc = rc ? rc : lambda_store_buf_adds(out, "</Key></Object>");
     }
-    memcpy(o, tail, sizeof tail); /* with its NUL */
-    *len = (size_t)(o - xml) + sizeof tail - 1;
-    return xml;
+    return rc ? rc : lambda_store_buf_adds(out, "</Delete>");
 }
 
 /* The collected text, cut to fit `out`. */
@@ -323,7 +294,8 @@ typedef struct delete_state {
     int depth;
     int root_ok;  /* root element is <DeleteResult> */
     int in_error; /* inside a depth-2 <Error> */
-    char key[1100], code[128], message[512];
+    char key[LAMBDA_S3_FULL_KEY_MAX], code[LAMBDA_S3_ERROR_CODE_MAX];
+    char message[LAMBDA_S3_ERROR_MESSAGE_MAX];
     int errors;
     lambda_s3_delete_error_fn fn;
     void *ud;
@@ -396,14 +368,12 @@ int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_
     return errors;
 }
 
-char *lambda_s3_uri_encode(const char *s, int keep_slash)
+int lambda_s3_uri_encode(lambda_store_buf *out, const char *s, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1);
-    if (!out)
-        return NULL;
-    char *o = out;
+    if (lambda_store_buf_reserve(out, 3 * strlen(s)) != 0)
+        return -1;
+    char *o = out->data + out->len;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
         int unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -417,5 +387,6 @@ char *lambda_s3_uri_encode(const char *s, int keep_slash)
         }
     }
     *o = '\0';
-    return out;
+    out->len = (size_t)(o - out->data);
+    return 0;
 }

@@ -135,7 +135,7 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
 int lambda_store_check_key(const char *key, lambda_error *err)
 {
     size_t n = key ? strlen(key) : 0;
-    if (n == 0 || n > 1000)
+    if (n == 0 || n > LAMBDA_STORE_KEY_MAX)
         return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store key is empty or too long");
     if (!valid_segments(key, n))
         return lambda_store_fail(err, LAMBDA_STORE_INVALID,
@@ -151,7 +151,7 @@ static int check_prefix(const char *prefix, lambda_error *err)
         return 0;
     if (prefix[n - 1] == '/')
         n--;
-    if (n == 0 || n > 1000 || !valid_segments(prefix, n))
+    if (n == 0 || n > LAMBDA_STORE_KEY_MAX || !valid_segments(prefix, n))
         return lambda_store_fail(err, LAMBDA_STORE_INVALID, "invalid store prefix");
     return 0;
 }

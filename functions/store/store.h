@@ -55,6 +55,17 @@ extern "C" {
  * prefix) with its NUL. */
 #define LAMBDA_STORE_URL_MAX 4200
 
+/* Longest store key or prefix, in bytes (S3 allows 1024 for the whole key,
+ * store prefix included). */
+#define LAMBDA_STORE_KEY_MAX 1000
+
+/* Room for the parts of a store URL, each with its NUL (see
+ * lambda_store_location): a file store's directory, an S3 bucket name (S3:
+ * 3..63 characters) and an S3 key prefix. */
+#define LAMBDA_STORE_PATH_MAX 4096
+#define LAMBDA_STORE_BUCKET_MAX 64
+#define LAMBDA_STORE_PREFIX_MAX 1024
+
 /* Why a store call failed. */
 typedef enum lambda_store_status {
     LAMBDA_STORE_OK = 0,
@@ -167,9 +178,9 @@ LAMBDA_STORE_API char *lambda_store_presign_get(lambda_store *store, const char 
 /* Parsed form of a store URL (exposed for tests and for the S3 backend). */
 typedef struct lambda_store_location {
     int is_s3;
-    char path[4096];   /* file: absolute directory, no trailing '/' */
-    char bucket[64];   /* s3 */
-    char prefix[1024]; /* s3: key prefix without leading/trailing '/', may be "" */
+    char path[LAMBDA_STORE_PATH_MAX];     /* file: absolute directory, no trailing '/' */
+    char bucket[LAMBDA_STORE_BUCKET_MAX]; /* s3 */
+    char prefix[LAMBDA_STORE_PREFIX_MAX]; /* s3: key prefix without leading/trailing '/', or "" */
 } lambda_store_location;
 
 LAMBDA_STORE_API int lambda_store_parse_url(const char *url, lambda_store_location *loc,

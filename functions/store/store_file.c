@@ -20,13 +20,19 @@
 #include "store_internal.h"
 
 #define FILE_IO_CHUNK (256 * 1024)
+/* A path under the store: its directory, '/', a key, and a temporary
+ * name's suffix. The kernel refuses paths over PATH_MAX (4096) anyway;
+ * a longer one fails with a message, never cut short. */
+#define FILE_PATH_MAX 4400
+/* A directory entry's name (NAME_MAX 255) with room for a separator. */
+#define FILE_NAME_MAX 260
 
 typedef struct file_writer {
     lambda_store_writer base;
     int fd;
     int unnamed; /* O_TMPFILE: w->tmp gets linked only at commit */
-    char tmp[4400];
-    char dst[4400];
+    char tmp[FILE_PATH_MAX];
+    char dst[FILE_PATH_MAX];
 } file_writer;
 
 static const lambda_store_ops file_ops;
@@ -76,7 +82,7 @@ typedef struct list_walk {
     void *ud;
     const char *prefix;
     const char *start_after;
-    char key[4400];
+    char key[FILE_PATH_MAX];
     int stopped;
     lambda_error *err;
 } list_walk;
@@ -124,7 +130,7 @@ static int walk(list_walk *w, const char *dir_path, size_t keylen)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue; /* ".", ".." and temporary files */
-        char path[4400];
+        char path[FILE_PATH_MAX];
         if ((size_t)snprintf(path, sizeof path, "%s/%s", dir_path, de->d_name) >= sizeof path)
             continue;
         struct stat st;
@@ -155,7 +161,7 @@ static int walk(list_walk *w, const char *dir_path, size_t keylen)
             continue;
         memcpy(w->key + keylen, ents[i].name, nl + 1);
         size_t kl = keylen + nl;
-        char path[4400];
+        char path[FILE_PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", dir_path, ents[i].name);
         if (ents[i].is_dir) {
             w->key[kl] = '/';
@@ -200,7 +206,7 @@ static int file_list(lambda_store *s, const char *prefix, const char *start_afte
     /* Start at the deepest directory the prefix names, not at the root. */
     const char *slash = strrchr(prefix, '/');
     size_t keylen = slash ? (size_t)(slash - prefix + 1) : 0;
-    char dir[4400];
+    char dir[FILE_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%.*s", s->loc.path, (int)keylen, prefix);
     memcpy(w->key, prefix, keylen);
     w->key[keylen] = '\0';
@@ -214,7 +220,7 @@ static int file_list(lambda_store *s, const char *prefix, const char *start_afte
 static int file_get(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
                     lambda_store_sink_fn sink, void *ud, lambda_error *err)
 {
-    char path[4400];
+    char path[FILE_PATH_MAX];
     if (full_path(s, key, path, sizeof path, err) != 0)
         return -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -263,7 +269,7 @@ out:
 static int file_stat(lambda_store *s, const char *key, uint64_t *size, int *exists,
                      lambda_error *err)
 {
-    char path[4400];
+    char path[FILE_PATH_MAX];
     if (full_path(s, key, path, sizeof path, err) != 0)
         return -1;
     struct stat st;
@@ -317,7 +323,7 @@ static void remove_stale_tmp(const char *dir, const char *name)
         if (end == e->d_name + n || *end != '-' || pid <= 0 || pid == (long)getpid() ||
             kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue; /* not ours to judge, or its writer may still be alive */
-        char path[4400 + 260];
+        char path[FILE_PATH_MAX + FILE_NAME_MAX];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unlink(path);
     }
@@ -455,7 +461,7 @@ static int file_copy(lambda_store *s, const char *src, const char *dst, lambda_e
 
 static int file_delete(lambda_store *s, const char *key, lambda_error *err)
 {
-    char path[4400];
+    char path[FILE_PATH_MAX];
     if (full_path(s, key, path, sizeof path, err) != 0)
         return -1;
     if (unlink(path) != 0 && errno != ENOENT)

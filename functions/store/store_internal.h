@@ -1,8 +1,9 @@
 /*
  * Internals shared by the store front end (store.c), its backends
- * (store_file.c, store_s3.c), the S3 XML parsers (s3_xml.c) and the crypto
- * shim (crypto.c). Not part of the store's public interface; unit tests
- * include it to reach the parsers.
+ * (store_file.c, the s3_*.c files behind s3_internal.h), the S3 XML parsers
+ * (s3_xml.c), the growable buffer (buf.c) and the crypto shim (crypto.c).
+ * Not part of the store's public interface; unit tests include it to reach
+ * the parsers.
  */
 #ifndef LAMBDA_STORE_INTERNAL_H
 #define LAMBDA_STORE_INTERNAL_H
@@ -11,6 +12,39 @@
 #include <stdio.h>
 
 #include "store.h"
+
+/* A bucket-relative S3 key: the store prefix, '/', a store key, NUL. */
+#define LAMBDA_S3_FULL_KEY_MAX (LAMBDA_STORE_PREFIX_MAX + 1 + LAMBDA_STORE_KEY_MAX + 1)
+/* Text of one element of an S3 XML reply (continuation tokens are the
+ * longest S3 sends), and the Code and Message of an <Error>. */
+#define LAMBDA_S3_XML_TEXT_MAX 2048
+#define LAMBDA_S3_ERROR_CODE_MAX 128
+#define LAMBDA_S3_ERROR_MESSAGE_MAX 512
+
+/* ---- the store's one growable byte buffer (after curl's dynbuf) ---- */
+
+/* Always NUL-terminated once something was added, so it can be handed to
+ * parsers and printf as a C string. `max` caps what it may hold (0: no
+ * cap): an add that would reach it fails and leaves the buffer unchanged,
+ * as does one that runs out of memory. */
+typedef struct lambda_store_buf {
+    char *data; /* NULL until the first add or reserve */
+    size_t len;
+    size_t cap;
+    size_t max;
+} lambda_store_buf;
+
+/* Appends n bytes: 0, or -1 (out of memory or over `max`). */
+int lambda_store_buf_add(lambda_store_buf *b, const void *p, size_t n);
+/* Appends a NUL-terminated string. */
+int lambda_store_buf_adds(lambda_store_buf *b, const char *s);
+/* Appends printf-style: 0, or -1 as lambda_store_buf_add. */
+int lambda_store_buf_addf(lambda_store_buf *b, const char *fmt, ...) LAMBDA_PRINTF(2, 3);
+/* Makes room for n more bytes (and the NUL) without adding any: 0 or -1. */
+int lambda_store_buf_reserve(lambda_store_buf *b, size_t n);
+/* Empties the buffer and keeps its memory. */
+void lambda_store_buf_reset(lambda_store_buf *b);
+void lambda_store_buf_free(lambda_store_buf *b);
 
 /* Fills `err` with the status's errorType and the message (printf-style,
  * through lambda_error_set) and returns -1. */
@@ -70,9 +104,9 @@ void lambda_store_base64(const unsigned char *in, size_t len, char *out);
  * sent it, i.e. with the store prefix) and Size, in document order; it may
  * return non-zero to stop. */
 typedef struct lambda_s3_list_page {
-    int truncated;         /* <IsTruncated>true</IsTruncated> */
-    char next_token[2048]; /* <NextContinuationToken> */
-    char last_key[1100];   /* the last Key seen (fallback for StartAfter) */
+    int truncated;                           /* <IsTruncated>true</IsTruncated> */
+    char next_token[LAMBDA_S3_XML_TEXT_MAX]; /* <NextContinuationToken> */
+    char last_key[LAMBDA_S3_FULL_KEY_MAX];   /* the last Key seen (fallback for StartAfter) */
     size_t count;
     int stopped; /* fn returned non-zero */
 } lambda_s3_list_page;
@@ -91,9 +125,9 @@ int lambda_s3_parse_text(const char *xml, size_t len, const char *name, char *ou
 
 /* DeleteObjects request body for keys[0..n) (full keys, store prefix
  * included): <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…
- * </Delete>, keys XML-escaped. Returns a malloc'd string (length in *len),
- * NULL when out of memory. */
-char *lambda_s3_delete_body(const char *const *keys, size_t n, size_t *len);
+ * </Delete>, keys XML-escaped, appended to `out`: 0, or -1 when out of
+ * memory. */
+int lambda_s3_delete_body(const char *const *keys, size_t n, lambda_store_buf *out);
 
 /* Called for each <Error> entry of a DeleteObjects reply (a key S3 could
  * not delete), with its Key, Code and Message. */
@@ -106,8 +140,9 @@ typedef void (*lambda_s3_delete_error_fn)(const char *key, const char *code, con
 int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_error_fn fn,
                                   void *ud, lambda_error *err);
 
-/* AWS SigV4 UriEncode: unreserved characters kept, everything else %XX;
- * '/' kept only when keep_slash. Returns a malloc'd string. */
-char *lambda_s3_uri_encode(const char *s, int keep_slash);
+/* AWS SigV4 UriEncode of `s` appended to `out`: unreserved characters
+ * kept, everything else %XX; '/' kept only when keep_slash. 0, or -1 when
+ * out of memory. */
+int lambda_s3_uri_encode(lambda_store_buf *out, const char *s, int keep_slash);
 
 #endif /* LAMBDA_STORE_INTERNAL_H */

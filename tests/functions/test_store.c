@@ -103,15 +103,17 @@ static void test_status_names(void **state)
 static void test_uri_encode(void **state)
 {
     (void)state;
-    char *e = lambda_s3_uri_encode("a b/c=d~e_f.g-h%", 1);
-    assert_string_equal(e, "a%20b/c%3Dd~e_f.g-h%25");
-    free(e);
-    e = lambda_s3_uri_encode("a/b", 0);
-    assert_string_equal(e, "a%2Fb");
-    free(e);
-    e = lambda_s3_uri_encode("\xC3\xA9", 1);
-    assert_string_equal(e, "%C3%A9");
-    free(e);
+    lambda_store_buf e = {0};
+    assert_int_equal(lambda_s3_uri_encode(&e, "a b/c=d~e_f.g-h%", 1), 0);
+    assert_string_equal(e.data, "a%20b/c%3Dd~e_f.g-h%25");
+    lambda_store_buf_reset(&e);
+    assert_int_equal(lambda_s3_uri_encode(&e, "a/b", 0), 0);
+    assert_string_equal(e.data, "a%2Fb");
+    /* appends to what the buffer holds */
+    assert_int_equal(lambda_s3_uri_encode(&e, "\xC3\xA9", 1), 0);
+    assert_string_equal(e.data, "a%2Fb%C3%A9");
+    assert_int_equal(e.len, strlen("a%2Fb%C3%A9"));
+    lambda_store_buf_free(&e);
 }
 
 /* ---- crypto shim: FIPS 180-2 and RFC 4231 vectors ---- */
@@ -253,22 +255,49 @@ static void test_xml_delete_body(void **state)
 {
     (void)state;
     const char *keys[] = {"p/a&b<c>d\"e'f.csv", "p/\xC3\xA9t\xC3\xA9 x+y=z", "p/part-000001.json"};
-    size_t len = 0;
-    char *xml = lambda_s3_delete_body(keys, 3, &len);
-    assert_non_null(xml);
+    lambda_store_buf xml = {0};
+    assert_int_equal(lambda_s3_delete_body(keys, 3, &xml), 0);
     const char *want =
         "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
         "<Object><Key>p/a&amp;b&lt;c&gt;d&quot;e&apos;f.csv</Key></Object>"
         "<Object><Key>p/\xC3\xA9t\xC3\xA9 x+y=z</Key></Object>"
         "<Object><Key>p/part-000001.json</Key></Object></Delete>";
-    assert_string_equal(xml, want);
-    assert_int_equal(len, strlen(want));
-    free(xml);
+    assert_string_equal(xml.data, want);
+    assert_int_equal(xml.len, strlen(want));
     /* no keys: still a well-formed document */
-    xml = lambda_s3_delete_body(keys, 0, &len);
-    assert_string_equal(xml, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                             "<Quiet>true</Quiet></Delete>");
-    free(xml);
+    lambda_store_buf_reset(&xml);
+    assert_int_equal(lambda_s3_delete_body(keys, 0, &xml), 0);
+    assert_string_equal(xml.data, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                                  "<Quiet>true</Quiet></Delete>");
+    lambda_store_buf_free(&xml);
+}
+
+/* The store's growable buffer: appends, printf, the cap, reset. */
+static void test_store_buf(void **state)
+{
+    (void)state;
+    lambda_store_buf b = {.max = 16};
+    assert_int_equal(lambda_store_buf_adds(&b, "abc"), 0);
+    assert_int_equal(lambda_store_buf_addf(&b, "-%d-%s", 42, "x"), 0);
+    assert_string_equal(b.data, "abc-42-x");
+    assert_int_equal(b.len, 8);
+    /* reaching the cap fails and leaves the buffer as it was */
+    assert_int_equal(lambda_store_buf_adds(&b, "12345678"), -1);
+    assert_int_equal(lambda_store_buf_addf(&b, "%s", "12345678"), -1);
+    assert_string_equal(b.data, "abc-42-x");
+    assert_int_equal(lambda_store_buf_adds(&b, "1234567"), 0);
+    assert_int_equal(b.len, 15);
+    lambda_store_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    /* no cap: grows past its first allocation */
+    b.max = 0;
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(lambda_store_buf_add(&b, "0123456789", 10), 0);
+    assert_int_equal(b.len, 10000);
+    assert_int_equal(b.data[10000], '\0');
+    lambda_store_buf_free(&b);
+    assert_null(b.data);
 }
 
 static void test_xml_delete_result(void **state)
@@ -953,6 +982,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_xml_list),
             cmocka_unit_test(test_xml_error_and_text),
             cmocka_unit_test(test_xml_delete_body),
+            cmocka_unit_test(test_store_buf),
             cmocka_unit_test(test_xml_delete_result),
             cmocka_unit_test_setup_teardown(test_file_store, setup_dir, teardown_dir),
             cmocka_unit_test(test_s3_needs_credentials),
