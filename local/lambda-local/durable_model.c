@@ -700,55 +700,81 @@ static bool check_transition(const cJSON *u, op_kind kind, op_action action, con
     }
 }
 
-/* Every check of a checkpoint request, before anything is applied. */
+/* The status an update leaves its operation in. */
+static const char *status_after(op_action a)
+{
+    static const char *const to[] = {"STARTED", "SUCCEEDED", "FAILED", "PENDING", "CANCELLED"};
+    return to[a];
+}
+
+/* Every check of a checkpoint request, before anything is applied. Updates
+ * are checked in order, each against the state the earlier ones leave: a
+ * step's START and SUCCEED may come in one request (SDKs batch a step's
+ * asynchronous START with its SUCCEED). */
 static bool validate_updates(durable_exec *e, const cJSON *updates, durable_error *err)
 {
     int n = cJSON_GetArraySize(updates);
-    for (int i = 0; i < n; i++) {
+    /* virt[i]: the operation as update i leaves it ({Id, Type, Status}). */
+    cJSON **virt = lambda_local_calloc((size_t)n + 1, sizeof *virt);
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
         const cJSON *u = cJSON_GetArrayItem(updates, i);
         op_kind kind;
         op_action action;
-        if (!check_fields(u, &kind, &action, err))
-            return false;
+        if (!check_fields(u, &kind, &action, err)) {
+            ok = false;
+            break;
+        }
         const char *id = get_str(u, "Id");
         if (kind == T_EXECUTION && i != n - 1) {
             INVALID(err, "EXECUTION checkpoint must be the last update");
-            return false;
+            ok = false;
+            break;
         }
-        for (int j = 0; j < i; j++)
-            if (strcmp(get_str(cJSON_GetArrayItem(updates, j), "Id"), id) == 0) {
-                INVALID(err, "Cannot update the same operation twice in a single request (%s)", id);
-                return false;
-            }
         /* A parent is a CONTEXT: one already known, or started earlier in
          * this request. */
         const char *parent = get_str(u, "ParentId");
         if (parent) {
-            bool ok = false;
+            bool found = false;
             durable_op *p = find_op(e, parent);
             if (p)
-                ok = strcmp(op_type(p), "CONTEXT") == 0;
-            for (int j = 0; j < i && !p; j++) {
-                const cJSON *prev = cJSON_GetArrayItem(updates, j);
-                if (strcmp(get_str(prev, "Id"), parent) == 0)
-                    ok = strcmp(get_str(prev, "Type"), "CONTEXT") == 0;
-            }
-            if (!ok) {
+                found = strcmp(op_type(p), "CONTEXT") == 0;
+            for (int j = 0; j < i && !p; j++)
+                if (strcmp(get_str(virt[j], "Id"), parent) == 0)
+                    found = strcmp(get_str(virt[j], "Type"), "CONTEXT") == 0;
+            if (!found) {
                 INVALID(err, "Operation %s: Invalid parent operation id %s", id, parent);
-                return false;
+                ok = false;
+                break;
             }
         }
+        virt[i] = cJSON_CreateObject();
+        cJSON_AddStringToObject(virt[i], "Id", id);
+        cJSON_AddStringToObject(virt[i], "Type", get_str(u, "Type"));
+        cJSON_AddStringToObject(virt[i], "Status", status_after(action));
         if (kind == T_EXECUTION) {
             if (strcmp(id, e->id) != 0) {
                 INVALID(err, "Operation %s: the EXECUTION operation's Id is %s", id, e->id);
-                return false;
+                ok = false;
             }
             continue;
         }
-        if (!check_transition(u, kind, action, find_op(e, id), err))
-            return false;
+        /* The operation as it stands: after an earlier update of this
+         * request, else as stored. */
+        durable_op earlier = {0};
+        const durable_op *cur = find_op(e, id);
+        for (int j = i - 1; j >= 0; j--)
+            if (strcmp(get_str(virt[j], "Id"), id) == 0) {
+                earlier.op = virt[j];
+                cur = &earlier;
+                break;
+            }
+        ok = check_transition(u, kind, action, cur, err);
     }
-    return true;
+    for (int i = 0; i < n; i++)
+        cJSON_Delete(virt[i]);
+    free(virt);
+    return ok;
 }
 
 /* --- checkpoint application --- */

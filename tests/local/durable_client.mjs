@@ -241,12 +241,20 @@ async function checkpoint() {
   await invalid([{ Id: 'r1', Type: 'STEP', Action: 'RETRY', StepOptions: { NextAttemptDelaySeconds: 0 } }], /NextAttemptDelaySeconds/);
   await invalid([{ Id: 'n1', Type: 'STEP', Action: 'SUCCEED', Error: { ErrorType: 'x' } }], /Error for SUCCEED/);
   await invalid([{ Id: 'n1', Type: 'STEP', Action: 'FAIL', Payload: '1' }], /Payload for FAIL/);
-  await invalid([{ Id: 'n1', Type: 'STEP', Action: 'START' }, { Id: 'n1', Type: 'STEP', Action: 'SUCCEED' }], /twice/);
+  await invalid([{ Id: 'n1', Type: 'STEP', Action: 'START' }, { Id: 'n1', Type: 'STEP', Action: 'START' }], /state to start \(STARTED\)/);
+  await invalid([{ Id: 'n1', Type: 'WAIT', Action: 'START', WaitOptions: { WaitSeconds: 9 } }, { Id: 'n1', Type: 'STEP', Action: 'SUCCEED' }], /is a WAIT/);
   await invalid([{ Id: exec.Id, Type: 'EXECUTION', Action: 'SUCCEED' }, { Id: 'n1', Type: 'STEP', Action: 'START' }], /must be the last/);
   await invalid([{ Id: 'n1', Type: 'STEP', Action: 'SUCCEED', Payload: 'x'.repeat(262145) }], /over the limit/);
   await invalid([{ Id: 'n1', Type: 'STEP', Action: 'FAIL', Error: { ErrorMessage: 'x'.repeat(40000) } }], /Error object size/);
   await invalid([{ Id: 'c1', Type: 'CALLBACK', Action: 'CANCEL' }], /does not exist/);
   ok('status transitions, options, payload and error sizes');
+
+  // Several updates of one operation in a request are checked in order, as
+  // SDKs batch a step's START with its SUCCEED.
+  r = await cp([{ Id: 'both', Type: 'STEP', Action: 'START', Name: 'batched' }, { Id: 'both', Type: 'STEP', Action: 'SUCCEED', Payload: '7' }]);
+  token = r.CheckpointToken;
+  assert.deepEqual(r.NewExecutionState.Operations.map((o) => [o.Id, o.Status, o.StepDetails.Result]), [['both', 'SUCCEEDED', '7']]);
+  ok('START and SUCCEED of one step in one request');
 
   // A rejected request changes nothing, and leaves the token valid.
   await invalid([{ Id: 'ok1', Type: 'STEP', Action: 'START' }, { Id: 'bad!', Type: 'STEP', Action: 'START' }], /Id/);
@@ -271,7 +279,7 @@ async function checkpoint() {
     all.push(...page.Operations.map((o) => o.Id));
     marker = page.NextMarker;
   } while (marker);
-  assert.deepEqual(all, [exec.Id, 's1', 'w1', 'ctx', 'child', 'idem']);
+  assert.deepEqual(all, [exec.Id, 's1', 'w1', 'both', 'ctx', 'child', 'idem']);
   await rejects(send('GetDurableExecutionStateCommand', { DurableExecutionArn: arn, CheckpointToken: 'forged' }), 'InvalidParameterValueException', 400, /token/);
   await rejects(send('GetDurableExecutionStateCommand', { DurableExecutionArn: arn, CheckpointToken: token, Marker: 'zz' }), 'InvalidParameterValueException', 400, /Marker/);
   ok('GetDurableExecutionState: paging with Marker/NextMarker, token and marker checked');
