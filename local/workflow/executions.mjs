@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from './sfn_api.mjs';
 import { ExecutionHistory } from './history.mjs';
+import { renderExecutionView } from './view.mjs';
 
 const ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(stateMachine|execution):[^:\s]+(?::[^:\s]+)?$/;
 
@@ -47,13 +48,19 @@ export class LocalExecution {
     return out;
   }
 
-  // Writes history.json (the GetExecutionHistory response) and
-  // describe.json (DescribeExecution) into `dir`; returns their paths.
+  // The execution view: a self-contained HTML page (view.mjs).
+  view() {
+    return renderExecutionView({ definition: this.definition, events: this.history.events, describe: this.describe() });
+  }
+
+  // Writes history.json (the GetExecutionHistory response), describe.json
+  // (DescribeExecution) and view.html into `dir`; returns their paths.
   write(dir) {
     mkdirSync(dir, { recursive: true });
-    const files = { history: join(dir, 'history.json'), describe: join(dir, 'describe.json') };
+    const files = { history: join(dir, 'history.json'), describe: join(dir, 'describe.json'), view: join(dir, 'view.html') };
     writeFileSync(files.history, `${JSON.stringify(this.history.toJSON(), null, 2)}\n`);
     writeFileSync(files.describe, `${JSON.stringify(this.describe(), null, 2)}\n`);
+    writeFileSync(files.view, this.view());
     return files;
   }
 }

@@ -63,8 +63,9 @@ const USAGE = `usage: run.mjs --customer ID --from YYYY-MM-DD --to YYYY-MM-DD [o
   --notifications FILE   append the recorded notifications here (JSON lines)
   --events FILE          write the interpreter's event log here (JSON lines)
   --result FILE          write a JSON summary here (status, output, error, attempts...)
-  --execution-dir DIR    where each execution's history.json (GetExecutionHistory's shape) and
-                         describe.json go, in DIR/<report id>/ (default <build>/workflow/executions)
+  --execution-dir DIR    where each execution's history.json (GetExecutionHistory's shape),
+                         describe.json and view.html (the graph, self-contained) go, in
+                         DIR/<report id>/ (default <build>/workflow/executions)
   --log FILE             lambda-local's log (default <build>/workflow/lambda-local.log)
   --timeout SECONDS      abort the execution after this long (default 3600)
   --quiet                no progress lines
@@ -627,6 +628,12 @@ async function main() {
     const callbackInvokes = [];
     const onWait = ({ state, token, params, heartbeatSeconds, timeoutSeconds, invoked }) => {
       callbackInvokes.push(invoked);
+      // TaskSubmitted in the history; the view, written now, shows it waiting.
+      localExecution?.history.submitted(state, params);
+      setImmediate(() => {
+        const files = localExecution?.write(join(resolve(opts.executionDir ?? join(outDir, 'executions')), opts.reportId));
+        if (files) progress.line(`${state} waits for a task token: view ${files.view}`);
+      });
       const p = params.Payload ?? {};
       const cmds = approvalCommands(opts, sfnApi.url, token);
       summary.approvals.push({ state, token, endpoint: sfnApi.url, bytes: p.bytes, thresholdBytes: p.thresholdBytes, commands: cmds });
@@ -730,7 +737,8 @@ async function main() {
     if (localExecution) {
       const files = localExecution.write(join(resolve(opts.executionDir ?? join(outDir, 'executions')), opts.reportId));
       summary.history = files.history;
-      if (!opts.quiet) console.log(`History     ${files.history}`);
+      summary.view = files.view;
+      if (!opts.quiet) console.log(`History     ${files.history}\nView        ${files.view}`);
     }
     await stopLambdaLocal(emulator.child);
     await new Promise((r) => emulator.log.end(r));

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
 const root = args.root;
@@ -396,6 +397,22 @@ const cases = {
     assert.equal(exited.type, 'TaskStateExited');
     assert.equal(exited.stateExitedEventDetails.name, 'SummarizeReport');
     assert.equal(events.find((e) => e.previousEventId === exited.id)?.stateEnteredEventDetails?.name, 'SummaryFailed');
+    // The execution view, rendered by headless Chromium: the caught state
+    // orange with its error on click, the others by outcome, no network.
+    const view = join(run.executionDir, 'view.html');
+    assert.match(run.stdout, new RegExp(`View\\s+${view.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const { COLOURS } = await import(pathToFileURL(join(root, 'local/workflow/view.mjs')).href);
+    const { checkInChromium } = await import(pathToFileURL(join(root, 'tests/workflow/view_check.mjs')).href);
+    await checkInChromium(view, {
+      colours: COLOURS,
+      expect: { SplitDateRange: 'succeeded', GenerateSubReport: 'succeeded', MergeSubReports: 'succeeded', NotifySuccess: 'succeeded',
+        SummarizeReport: 'caught', SummaryFailed: 'succeeded', DescribeNoData: 'not-run', DescribeFailure: 'not-run', NotifyFailure: 'not-run' },
+      select: 'SummarizeReport',
+      selectText: /SummaryTooLarge[\s\S]*SUMMARY_MAX_CELLS/,
+      screenshot: join(run.executionDir, 'view.png'),
+      minPixels: { [COLOURS.caught[1]]: 200, [COLOURS.succeeded[1]]: 200 },
+    });
+    log(`view ${view}: checked in chromium, screenshot ${join(run.executionDir, 'view.png')}`);
   },
 
   async distributed() {

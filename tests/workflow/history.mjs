@@ -280,6 +280,35 @@ assert.equal(described.error, 'Report.NoSummary');
 assert.equal(described.executionArn, 'arn:aws:states:us-east-1:123456789012:execution:HistoryTest:hist-1');
 console.log(`history: ${events.length} events, valid against ${MODEL}`);
 
+// ---- the execution view of it (view.mjs), as markup ----
+const { checkStatic } = await import(pathToFileURL(join(root, 'tests/workflow/view_check.mjs')).href);
+const page = failing.view();
+checkStatic(page);
+const outcomeOf = (name) => new RegExp(`data-state="${name}" data-outcome="([a-z-]+)"`).exec(page)?.[1];
+assert.deepEqual(Object.fromEntries(['Split', 'Check', 'Nothing', 'Each', 'Square', 'Both', 'Notify', 'Summarize', 'SummaryFailed', 'Decide', 'Done', 'Fail']
+  .map((n) => [n, outcomeOf(n)])), {
+  Split: 'retried', Check: 'succeeded', Nothing: 'not-run', Each: 'succeeded', Square: 'succeeded', Both: 'succeeded', Notify: 'succeeded',
+  Summarize: 'caught', SummaryFailed: 'succeeded', Decide: 'succeeded', Done: 'not-run', Fail: 'failed',
+});
+assert.match(page, /<text class="badge"[^>]*>retried 1×<\/text>/, 'the retried state says how often');
+assert.match(page, /<text class="badge"[^>]*>6\/6 succeeded<\/text>/, 'the Map\'s inner state counts its iterations');
+assert.match(page, /<path class="edge catch taken"[^>]*data-from="Summarize" data-to="SummaryFailed"/, 'the taken Catch');
+assert.match(page, /<path class="edge default taken"[^>]*data-from="Check" data-to="Each"/, 'the Choice went by its Default');
+assert.match(page, /<path class="edge choice"[^>]*data-from="Check" data-to="Nothing"/, 'the rule not taken');
+const data = JSON.parse(/<script type="application\/json" id="execution-data">([\s\S]*?)<\/script>/.exec(page)[1]);
+assert.equal(data.initial, 'Fail', 'the page opens where it failed');
+assert.equal(data.states.Square.runs.length, 6);
+assert.deepEqual(data.states.Square.runs.map((r) => r.iteration).sort(), [0, 1, 2, 3, 4, 5]);
+assert.equal(data.states.Summarize.runs[0].failures[0].error, 'SummaryTooLarge');
+// The data block cannot end its script element early.
+const hostile = new LocalExecution({ stateMachineArn: SM_ARN, name: 'x', definition: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } } });
+hostile.history.record({ type: 'ExecutionStarted', timestamp: Date.now(), input: { s: '</script><script>alert(1)</script>' } });
+hostile.history.record({ type: 'StateEntered', timestamp: Date.now(), state: { name: 'P', type: 'Pass', input: { s: '</script><img src=x>' } } });
+const hostilePage = hostile.view();
+assert.equal(hostilePage.match(/<script/g).length, 2, 'no script element from the data');
+checkStatic(hostilePage);
+console.log('view: outcomes, badges, taken transitions, data block: ok');
+
 // ---- the API through awscli ----
 
 function aws(args, { endpoint, secret = 'local-secret' }) {
