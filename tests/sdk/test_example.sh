@@ -5,7 +5,10 @@
 #   find-package  against the installed SDK (find_package(lambda-c 0.2), glibc)
 #   subdirectory  add_subdirectory() of this source tree
 #   static-ARCH   with P/share/lambda-c/toolchain-musl-ARCH.cmake (x86_64, aarch64):
-#                 a fully static bootstrap, aarch64 run through qemu-aarch64
+#                 a fully static bootstrap, aarch64 run through qemu-aarch64;
+#                 its link traced (libc, start files and mimalloc from the
+#                 sysroot, nothing from the host's musl), mimalloc running
+#                 (MIMALLOC_VERBOSE=1); x86_64 also with LAMBDA_C_ALLOCATOR=musl
 #
 #   test_example.sh MODE PREFIX SOURCE_DIR LAMBDA_LOCAL
 # PREFIX is the installed SDK (the packaging.sdk_install fixture).
@@ -30,7 +33,11 @@ case "$mode" in
 esac
 case "$arch" in aarch64) lambda_arch=arm64 ;; *) lambda_arch=$arch ;; esac
 
-cmake -S "$work/hello" -B "$work/build" "${args[@]}" >"$work/configure.log" 2>&1 \
+# The static links are traced (ld --trace, through LDFLAGS, which CMake adds
+# to the toolchain's flags): every input file is listed.
+ldflags=""
+[ -n "$zip_suffix" ] || ldflags=-Wl,--trace
+LDFLAGS=$ldflags cmake -S "$work/hello" -B "$work/build" "${args[@]}" >"$work/configure.log" 2>&1 \
   || { cat "$work/configure.log" >&2; fail "$mode: configure failed"; }
 cmake --build "$work/build" --target hello-package >"$work/build.log" 2>&1 \
   || { cat "$work/build.log" >&2; fail "$mode: build failed"; }
@@ -50,6 +57,39 @@ if [ -z "$zip_suffix" ]; then
   grep -qF "$want" <<<"$desc" || fail "$mode: bootstrap is '$desc', not $want"
   grep -q "statically linked" <<<"$desc" || fail "$mode: bootstrap is not statically linked: $desc"
   [ "$(ls "$work/task")" = bootstrap ] || fail "$mode: the static zip holds more than bootstrap"
+
+  # libc, start files and allocator are the sysroot's (musl and mimalloc
+  # built from lambda-c's pinned sources), nothing is the host's musl
+  # (Debian's musl-tools: /usr/lib/musl, /usr/lib/x86_64-linux-musl) or glibc.
+  sysroot=$prefix/lib/lambda-c/musl-$arch
+  trace=$(grep -E '\.(a|o)\b' "$work/build.log" | grep -v '^\[' || true)
+  grep -qxF "$sysroot/lib/libc.a" <<<"$trace" || fail "$mode: libc.a not from $sysroot"
+  grep -qxF "$sysroot/lib/Scrt1.o" <<<"$trace" || fail "$mode: start files not from $sysroot"
+  grep -qxF "$sysroot/lib/mimalloc-2.0/mimalloc.o" <<<"$trace" || fail "$mode: mimalloc not linked"
+  foreign=$(grep -E 'musl|libc\.(a|so)|crt1\.o|crti\.o' <<<"$trace" | grep -vF "$sysroot/" || true)
+  [ -z "$foreign" ] || fail "$mode: linked from outside the sysroot: $foreign"
+  note "$mode: libc.a, Scrt1.o, crti.o, crtn.o and mimalloc.o from $sysroot"
+  # mimalloc is the allocator running: MIMALLOC_VERBOSE=1 makes it print its
+  # options at start (the bootstrap then stops: no Runtime API).
+  run=()
+  [ "$arch" = x86_64 ] || run=(qemu-aarch64)
+  err=$(env -i MIMALLOC_VERBOSE=1 "${run[@]}" "$work/task/bootstrap" 2>&1 >/dev/null) \
+    && fail "$mode: bootstrap ran without a Runtime API"
+  grep -q "^mimalloc: option 'verbose': 1" <<<"$err" \
+    || fail "$mode: mimalloc did not start: $(head -c 300 <<<"$err")"
+  if [ "$arch" = x86_64 ]; then
+    # The opt-out: -DLAMBDA_C_ALLOCATOR=musl links musl's own malloc.
+    cmake -S "$work/hello" -B "$work/build-musl" "${args[@]}" -DLAMBDA_C_ALLOCATOR=musl \
+      >"$work/configure-musl.log" 2>&1 \
+      || { cat "$work/configure-musl.log" >&2; fail "$mode: LAMBDA_C_ALLOCATOR=musl: configure failed"; }
+    cmake --build "$work/build-musl" --target hello >"$work/build-musl.log" 2>&1 \
+      || { cat "$work/build-musl.log" >&2; fail "$mode: LAMBDA_C_ALLOCATOR=musl: build failed"; }
+    err=$(env -i MIMALLOC_VERBOSE=1 "$work/build-musl/hello" 2>&1 >/dev/null) || true
+    if grep -q "^mimalloc:" <<<"$err"; then fail "$mode: LAMBDA_C_ALLOCATOR=musl still has mimalloc"; fi
+    grep -q 'AWS_LAMBDA_RUNTIME_API' <<<"$err" || fail "$mode: LAMBDA_C_ALLOCATOR=musl: $err"
+    note "$mode: LAMBDA_C_ALLOCATOR=musl: $(stat -c %s "$work/build-musl/hello") bytes unstripped," \
+         "mimalloc: $(stat -c %s "$work/build/hello") bytes"
+  fi
 fi
 
 cat >"$work/template.yaml" <<YAML
