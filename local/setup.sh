@@ -22,14 +22,16 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # Debian packages: compilers and the real libraries lambda-c builds on, the
 # tools its tests drive (awscli, openssl, valgrind, clang for fuzzing,
-# chromium for the execution view's screenshot test), and musl for the static
-# packaging build, the aarch64 cross compiler and qemu user-mode emulation for
-# the arm64 build and its local runs.
+# chromium for the execution view's screenshot test, python3-yaml for
+# packaging/sam-architecture.py), the aarch64 cross compiler and qemu
+# user-mode emulation for the arm64 build and its local runs. The static
+# packaging build makes its own musl from the pinned source; musl-tools
+# (Debian's musl-gcc) is only for bench/'s cold-start floor program.
 pkgs=(build-essential cmake pkg-config git ca-certificates
       libcurl4-openssl-dev libssl-dev libcjson-dev libexpat1-dev
       libmicrohttpd-dev libyaml-dev libcmocka-dev zlib1g-dev
       musl-tools dpkg-dev zip unzip file jq valgrind openssl awscli
-      clang-14 libclang-rt-14-dev util-linux procps time python3
+      clang-14 libclang-rt-14-dev util-linux procps time python3 python3-yaml
       curl busybox-static libmbedtls-dev clang-format-14
       gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user chromium)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

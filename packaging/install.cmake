@@ -73,5 +73,8 @@ endif()
 # The starter: `lambda-c-new NAME [DIR]` copies share/lambda-c/starter/.
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/lambda-c-new
   DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT starter)
+# The architecture a SAM function deploys as, for the starter's Makefile.
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/sam-architecture.py
+  DESTINATION share/lambda-c COMPONENT starter)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/packaging/starter/
   DESTINATION share/lambda-c/starter COMPONENT starter)

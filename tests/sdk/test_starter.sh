@@ -2,7 +2,8 @@
 # The starter: `lambda-c-new hello DIR` from the installed SDK, then in that
 # clean folder `make test` (static x86_64: builds the zip, ctest unzips and
 # invokes it through lambda-local) and `make test ARCH=arm64` (through
-# qemu-aarch64); the layout the README promises; bad names refused.
+# qemu-aarch64); the layout the README promises; the architecture set once
+# in samconfig.toml, as sam build runs the Makefile; bad names refused.
 #
 #   test_starter.sh PREFIX
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,7 +14,8 @@ new=$prefix/bin/lambda-c-new
 
 (cd "$work" && "$new" hello) >"$work/new.log" 2>&1 || { cat "$work/new.log" >&2; fail "lambda-c-new failed"; }
 p=$work/hello
-for f in CMakeLists.txt hello.c template.yaml Makefile events/hello.json test/invoke.sh README.md; do
+for f in CMakeLists.txt hello.c template.yaml samconfig.toml Makefile events/hello.json test/invoke.sh \
+         README.md; do
   [ -f "$p/$f" ] || fail "the starter made no $f"
 done
 grep -q "BuildMethod: makefile" "$p/template.yaml" || fail "template.yaml: no BuildMethod: makefile"
@@ -29,10 +31,28 @@ for arch in x86_64 arm64; do
 done
 out=$(make -s -C "$p" invoke ARCH=arm64 2>/dev/null | tail -1) || fail "make invoke ARCH=arm64 failed"
 [ "$out" = '{"message":"Hello, Ada!"}' ] || fail "make invoke answered '$out'"
-# sam build's call: build-Hello with ARTIFACTS_DIR, from another folder.
-(cd "$work" && ARTIFACTS_DIR=$work/artifacts make --no-print-directory -f "$p/Makefile" build-Hello) \
-  >"$work/sam.log" 2>&1 || { cat "$work/sam.log" >&2; fail "make build-Hello failed"; }
-[ -x "$work/artifacts/bootstrap" ] || fail "build-Hello left no bootstrap"
+# sam build's call: `make --makefile <CodeUri>/Makefile build-Hello` from a
+# scratch copy of CodeUri, ARTIFACTS_DIR added to the environment and no
+# architecture (aws-lambda-builders' custom_make): the Makefile takes it from
+# samconfig.toml, the one place it is set (x86_64 as made, then arm64).
+sam_build() { # arch
+  rm -rf "$work/scratch" "$work/artifacts"
+  cp -R "$p" "$work/scratch" && rm -rf "$work/scratch/build"
+  (cd "$work/scratch" && env -u ARCH ARTIFACTS_DIR=$work/artifacts \
+     make --no-print-directory --makefile "$p/Makefile" build-Hello) \
+    >"$work/sam.log" 2>&1 || { cat "$work/sam.log" >&2; fail "make build-Hello ($1) failed"; }
+  [ -x "$work/artifacts/bootstrap" ] || fail "build-Hello ($1) left no bootstrap"
+  grep -q "$1 from $p/samconfig.toml" "$work/sam.log" || fail "build-Hello: $(cat "$work/sam.log")"
+  cmp -s "$work/artifacts/bootstrap" <(cd "$work" && unzip -p "$p/build/$1/dist/hello-$1.zip" bootstrap) \
+    || fail "build-Hello ($1) did not give the $1 zip's bootstrap"
+}
+sam_build x86_64
+sed -i 's/Architecture=x86_64/Architecture=arm64/' "$p/samconfig.toml"
+sam_build arm64
+file -b "$work/artifacts/bootstrap" | grep -q "ARM aarch64" || fail "build-Hello arm64: not aarch64"
+# ... and `make invoke` without ARCH follows it too.
+out=$(make -s -C "$p" invoke 2>/dev/null | tail -1) || fail "make invoke (samconfig arm64) failed"
+[ "$out" = '{"message":"Hello, Ada!"}' ] || fail "make invoke (samconfig arm64) answered '$out'"
 
 # Refusals: a bad name, a folder in use.
 if "$new" "9lives" "$work/x" 2>"$work/err"; then fail "a name starting with a digit was accepted"; fi
