@@ -639,7 +639,8 @@ async function main() {
       summary.approvals.push({ state, token, endpoint: sfnApi.url, bytes: p.bytes, thresholdBytes: p.thresholdBytes, commands: cmds });
       console.log([
         `\nApproval needed: report ${p.reportId} reads ${formatCount(p.bytes)} source bytes, above ${formatCount(p.thresholdBytes)} (ApprovalThresholdBytes).`,
-        `It waits up to ${timeoutSeconds} s${heartbeatSeconds ? `, and lapses after ${heartbeatSeconds} s without a heartbeat` : ''}. Answer with awscli:`,
+        `It waits up to ${timeoutSeconds} s${heartbeatSeconds ? `, and lapses after ${heartbeatSeconds} s without a heartbeat` : ''}`
+          + `${opts.timeout < timeoutSeconds ? ` (this local run gives up after ${opts.timeout} s: --timeout)` : ''}. Answer with awscli:`,
         `  approve: ${cmds.approveAws}`,
         `  reject:  ${cmds.rejectAws}`,
         'or with the C client lambda-sfn:',
