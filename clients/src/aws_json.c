@@ -15,10 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#define RESPONSE_MAX (1024 * 1024) /* the task-token APIs answer with "{}" */
+#define RESPONSE_MAX (1024 * 1024) /* the default: the task-token APIs answer with "{}" */
 #define DEFAULT_ATTEMPTS 5
 #define DEFAULT_BASE_DELAY_MS 100
 #define DEFAULT_MAX_DELAY_MS 5000
@@ -51,10 +52,11 @@ static long env_long(const char *name, long fallback, long min, long max)
     return (*end || n < min || n > max) ? fallback : n;
 }
 
-int lambda__aws_service_init(lambda__aws_service *svc, const char *endpoint_env,
-                             const char *host_prefix, const char *endpoint, const char *region,
-                             const char *access_key_id, const char *secret_access_key,
-                             const char *session_token, lambda_error *err)
+int lambda__aws_service_init(lambda__aws_service *svc, const char *env_prefix,
+                             const char *endpoint_env, const char *host_prefix,
+                             const char *endpoint, const char *region, const char *access_key_id,
+                             const char *secret_access_key, const char *session_token,
+                             lambda_error *err)
 {
     const char *r = first_set(region, "AWS_REGION", "AWS_DEFAULT_REGION");
     copy_str(svc->region, sizeof svc->region, r ? r : "us-east-1");
@@ -83,24 +85,30 @@ int lambda__aws_service_init(lambda__aws_service *svc, const char *endpoint_env,
     copy_str(svc->secret_access_key, sizeof svc->secret_access_key, secret);
     copy_str(svc->session_token, sizeof svc->session_token,
              first_set(session_token, "AWS_SESSION_TOKEN", NULL));
-    svc->max_attempts = (int)env_long("LAMBDA_SFN_MAX_ATTEMPTS", DEFAULT_ATTEMPTS, 1, 20);
-    svc->base_delay_ms = env_long("LAMBDA_SFN_RETRY_BASE_MS", DEFAULT_BASE_DELAY_MS, 1, 60000);
+    char name[96];
+    snprintf(name, sizeof name, "%s_MAX_ATTEMPTS", env_prefix);
+    svc->max_attempts = (int)env_long(name, DEFAULT_ATTEMPTS, 1, 20);
+    snprintf(name, sizeof name, "%s_RETRY_BASE_MS", env_prefix);
+    svc->base_delay_ms = env_long(name, DEFAULT_BASE_DELAY_MS, 1, 60000);
     svc->max_delay_ms = DEFAULT_MAX_DELAY_MS;
-    svc->timeout_ms = env_long("LAMBDA_SFN_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 900000);
+    snprintf(name, sizeof name, "%s_TIMEOUT_MS", env_prefix);
+    svc->timeout_ms = env_long(name, DEFAULT_TIMEOUT_MS, 100, 900000);
+    svc->response_max = RESPONSE_MAX;
     return 0;
 }
 
 typedef struct response_buf {
     char *data;
-    size_t len;
+    size_t len, max;
     int too_large;
+    char error_type[96]; /* rest-json: the X-Amzn-ErrorType header's code */
 } response_buf;
 
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     response_buf *b = ud;
     size_t n = size * nmemb;
-    if (b->len + n > RESPONSE_MAX) {
+    if (b->len + n > b->max) {
         b->too_large = 1;
         return 0;
     }
@@ -111,6 +119,26 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *ud)
     b->len += n;
     grown[b->len] = '\0';
     b->data = grown;
+    return n;
+}
+
+/* Keeps the code of an "X-Amzn-ErrorType: Code:http://..." header: the
+ * rest-json protocols name the error there. */
+static size_t header_line(char *line, size_t size, size_t nmemb, void *ud)
+{
+    response_buf *b = ud;
+    size_t n = size * nmemb;
+    static const char name[] = "x-amzn-errortype:";
+    size_t k = sizeof name - 1;
+    if (n > k && strncasecmp(line, name, k) == 0) {
+        size_t i = k, j = 0;
+        while (i < n && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        while (i < n && j + 1 < sizeof b->error_type && line[i] != ':' && line[i] != '\r' &&
+               line[i] != '\n')
+            b->error_type[j++] = line[i++];
+        b->error_type[j] = '\0';
+    }
     return n;
 }
 
@@ -190,8 +218,9 @@ int lambda__aws_xml_text(const char *xml, size_t len, const char *element, char 
     return ok ? 0 : -1;
 }
 
-/* The service's error: for JSON, "__type" (its last '#'-separated part) and
- * "message"; for XML, <Code> and <Message>; else the HTTP status. */
+/* The service's error: for JSON, the X-Amzn-ErrorType header (rest-json),
+ * else "__type" (its last '#'-separated part) or "code", and "message"; for
+ * XML, <Code> and <Message>; else the HTTP status. */
 static attempt_result service_error(const lambda__aws_service *svc, long status,
                                     const response_buf *b, lambda_error *err)
 {
@@ -205,6 +234,8 @@ static attempt_result service_error(const lambda__aws_service *svc, long status,
     } else if (b->data) {
         cJSON *j = cJSON_ParseWithLength(b->data, b->len);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "__type");
+        if (!cJSON_IsString(type))
+            type = cJSON_GetObjectItemCaseSensitive(j, "code");
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
         if (!cJSON_IsString(msg))
             msg = cJSON_GetObjectItemCaseSensitive(j, "Message");
@@ -216,6 +247,8 @@ static attempt_result service_error(const lambda__aws_service *svc, long status,
             copy_str(message, sizeof message, msg->valuestring);
         cJSON_Delete(j);
     }
+    if (b->error_type[0])
+        copy_str(code, sizeof code, b->error_type);
     int named = code[0] != '\0';
     if (!named)
         snprintf(code, sizeof code, "HTTP%ld", status);
@@ -251,8 +284,17 @@ static attempt_result transport_error(const lambda__aws_service *svc, CURLcode r
     }
 }
 
-static attempt_result attempt(const lambda__aws_service *svc, const char *operation,
-                              const char *body, response_buf *b, lambda_error *err)
+/* One request: `operation` set means the JSON protocol (POST / with
+ * X-Amz-Target), else rest-json (`method` on `path`). */
+typedef struct request {
+    const char *operation;
+    const char *method;
+    const char *path;
+    const char *body;
+} request;
+
+static attempt_result attempt(const lambda__aws_service *svc, const request *rq, response_buf *b,
+                              lambda_error *err)
 {
     CURL *h = curl_easy_init();
     if (!h) {
@@ -260,25 +302,42 @@ static attempt_result attempt(const lambda__aws_service *svc, const char *operat
         snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
         return ATTEMPT_RETRY_FAILED;
     }
-    char url[600], sigv4[128], userpwd[400], target[200], ctype[100], token[4200];
-    snprintf(url, sizeof url, "%s/", svc->endpoint);
+    char *url = malloc(strlen(svc->endpoint) + (rq->path ? strlen(rq->path) : 0) + 2);
+    if (!url) {
+        curl_easy_cleanup(h);
+        lambda_error_set(err, "", "out of memory");
+        snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
+        return ATTEMPT_FAILED;
+    }
+    char sigv4[128], userpwd[400], target[200], ctype[100], token[4200];
+    sprintf(url, "%s%s", svc->endpoint, rq->path ? rq->path : "/");
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:%s", svc->region, svc->service);
     snprintf(userpwd, sizeof userpwd, "%s:%s", svc->access_key_id, svc->secret_access_key);
-    snprintf(target, sizeof target, "X-Amz-Target: %s.%s", svc->target_prefix, operation);
     snprintf(ctype, sizeof ctype, "Content-Type: %s", svc->content_type);
     struct curl_slist *headers = curl_slist_append(NULL, ctype);
-    /* The query protocol names the action in the body, not in a header. */
-    if (svc->target_prefix[0])
+    /* The query protocol names the action in the body, not in a header;
+     * rest-json names it with the method and path. */
+    if (rq->operation && svc->target_prefix[0]) {
+        snprintf(target, sizeof target, "X-Amz-Target: %s.%s", svc->target_prefix, rq->operation);
         headers = curl_slist_append(headers, target);
+    }
     if (svc->session_token[0]) {
         snprintf(token, sizeof token, "X-Amz-Security-Token: %s", svc->session_token);
         headers = curl_slist_append(headers, token);
     }
     char detail[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    if (rq->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(rq->body));
+    }
+    if (rq->method && strcmp(rq->method, "GET") == 0)
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    else if (!rq->body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
     curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
@@ -294,10 +353,11 @@ static attempt_result attempt(const lambda__aws_service *svc, const char *operat
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
+    free(url);
     /* The secret went into a stack buffer: do not leave it there. */
     memset(userpwd, 0, sizeof userpwd);
     if (rc == CURLE_WRITE_ERROR && b->too_large) {
-        lambda_error_set(err, "", "the answer exceeds %d bytes", RESPONSE_MAX);
+        lambda_error_set(err, "", "the answer exceeds %zu bytes", b->max);
         snprintf(err->type, sizeof err->type, "%s.InvalidResponse", svc->error_prefix);
         return ATTEMPT_FAILED;
     }
@@ -318,12 +378,16 @@ static void backoff(const lambda__aws_service *svc, int retry, unsigned *seed)
         cap = svc->max_delay_ms;
     *seed = *seed * 1103515245u + 12345u;
     long ms = (long)((*seed >> 8) % (unsigned)(cap + 1));
+    if (svc->sleep_ms) {
+        svc->sleep_ms(ms, svc->sleep_data);
+        return;
+    }
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation, const char *body,
-                          char **response, lambda_error *err)
+static int call(const lambda__aws_service *svc, const request *rq, char **response,
+                lambda_error *err)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -335,7 +399,8 @@ int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation,
         if (tries > 0)
             backoff(svc, tries - 1, &seed);
         response_buf b = {0};
-        r = attempt(svc, operation, body, &b, err);
+        b.max = svc->response_max ? svc->response_max : RESPONSE_MAX;
+        r = attempt(svc, rq, &b, err);
         tries++;
         if (r == ATTEMPT_OK) {
             *response = b.data ? b.data : strdup("{}");
@@ -351,10 +416,50 @@ int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation,
     char last[sizeof err->message];
     if (snprintf(last, sizeof last, "%s: %s", err->type, err->message) >= (int)sizeof last)
         last[sizeof last - 1] = '\0';
-    lambda_error_set(err, "", "%s.%s gave up after %d attempts; last: %s",
-                     svc->target_prefix[0] ? svc->target_prefix : svc->error_prefix, operation,
-                     tries, last);
+    if (rq->operation)
+        lambda_error_set(err, "", "%s.%s gave up after %d attempts; last: %s",
+                         svc->target_prefix[0] ? svc->target_prefix : svc->error_prefix,
+                         rq->operation, tries, last);
+    else
+        lambda_error_set(err, "", "%s %s gave up after %d attempts; last: %s", rq->method, rq->path,
+                         tries, last);
     snprintf(err->type, sizeof err->type, "%s.%s", svc->error_prefix,
              r == ATTEMPT_RETRY_THROTTLED ? "Throttled" : "Unavailable");
     return -1;
+}
+
+int lambda__aws_json_call(const lambda__aws_service *svc, const char *operation, const char *body,
+                          char **response, lambda_error *err)
+{
+    request rq = {operation, "POST", "/", body};
+    return call(svc, &rq, response, err);
+}
+
+int lambda__aws_rest_call(const lambda__aws_service *svc, const char *method, const char *path,
+                          const char *body, char **response, lambda_error *err)
+{
+    request rq = {NULL, method, path, body};
+    return call(svc, &rq, response, err);
+}
+
+char *lambda__aws_escape(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = malloc(n * 3 + 1);
+    if (!out)
+        return NULL;
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
 }

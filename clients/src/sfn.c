@@ -34,9 +34,9 @@ int lambda_sfn_client_new(const lambda_sfn_config *config, lambda_sfn_client **o
         return -1;
     }
     lambda__aws_service *svc = &client->svc;
-    if (lambda__aws_service_init(svc, "AWS_ENDPOINT_URL_SFN", "states", c->endpoint, c->region,
-                                 c->access_key_id, c->secret_access_key, c->session_token,
-                                 err) != 0) {
+    if (lambda__aws_service_init(svc, "LAMBDA_SFN", "AWS_ENDPOINT_URL_SFN", "states", c->endpoint,
+                                 c->region, c->access_key_id, c->secret_access_key,
+                                 c->session_token, err) != 0) {
         free(client);
         return -1;
     }

@@ -33,9 +33,10 @@ int lambda_sns_client_new(const lambda_sns_config *config, lambda_sns_client **o
         return -1;
     }
     lambda__aws_service *svc = &client->svc;
-    if (lambda__aws_service_init(svc, "AWS_ENDPOINT_URL_SNS", "sns", c->endpoint, c->region,
-                                 c->access_key_id, c->secret_access_key, c->session_token,
-                                 err) != 0) {
+    /* Retry variables as lambda/sfn.h's (LAMBDA_SFN_*), as sns.h says. */
+    if (lambda__aws_service_init(svc, "LAMBDA_SFN", "AWS_ENDPOINT_URL_SNS", "sns", c->endpoint,
+                                 c->region, c->access_key_id, c->secret_access_key,
+                                 c->session_token, err) != 0) {
         free(client);
         return -1;
     }
