@@ -3,11 +3,14 @@
 #
 #   P/lib/liblambda_runtime.a                 the runtime (static)
 #   P/include/lambda/runtime.h                its one public header
+#   P/lib/liblambda_durable.a                 lambda::durable (durable functions)
+#   P/include/lambda/durable.h                its one public header
 #   P/bin/lambda-local                        the local Lambda (when built)
 #   P/lib/cmake/lambda-c/                     the CMake package:
 #       lambda-c-config.cmake                 find_package(lambda-c 0.2 CONFIG)
 #       lambda-c-config-version.cmake         0.2.x is compatible with 0.2
-#       lambda-c-targets.cmake                imported target lambda::runtime
+#       lambda-c-targets.cmake                imported targets lambda::runtime,
+#                                             lambda::durable
 #       LambdaPackage.cmake + scripts         lambda_package(<target>)
 #
 # The static musl toolchains (sdk-static) install more under P/share/lambda-c
@@ -27,6 +30,14 @@ install(TARGETS lambda_runtime EXPORT lambda-c-targets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
 install(FILES ${PROJECT_SOURCE_DIR}/runtime/include/lambda/runtime.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lambda COMPONENT runtime)
+# lambda::durable (durable/): the durable-functions SDK and its header.
+if(TARGET lambda_durable)
+  set_target_properties(lambda_durable PROPERTIES EXPORT_NAME durable)
+  install(TARGETS lambda_durable EXPORT lambda-c-targets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
+  install(FILES ${PROJECT_SOURCE_DIR}/durable/include/lambda/durable.h
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lambda COMPONENT runtime)
+endif()
 install(EXPORT lambda-c-targets NAMESPACE lambda:: FILE lambda-c-targets.cmake
   DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR} COMPONENT runtime)
 

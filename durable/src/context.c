@@ -1,0 +1,173 @@
+/*
+ * The run's bookkeeping: operation ids, the replay check, the queue of
+ * updates and its flush, suspension and failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int durable_guard(const lambda_durable_context *ctx, lambda_error *err)
+{
+    if (ctx->run->mode == RUN_ACTIVE)
+        return 0;
+    *err = ctx->run->stop;
+    return -1;
+}
+
+int durable_next_id(lambda_durable_context *ctx, char *buf, lambda_error *err)
+{
+    unsigned n = ++ctx->counter;
+    int len = ctx->parent_id ? snprintf(buf, DURABLE_ID_MAX + 1, "%s-%u", ctx->parent_id, n)
+                             : snprintf(buf, DURABLE_ID_MAX + 1, "%u", n);
+    if (len < 0 || len > DURABLE_ID_MAX)
+        return durable_fail_run(ctx->run, err, "Durable.InvalidOperation",
+                                "child contexts nested too deep: operation ids would pass %d "
+                                "characters",
+                                DURABLE_ID_MAX);
+    return 0;
+}
+
+static int same_name(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+const durable_op *durable_lookup(lambda_durable_context *ctx, const char *id, durable_op_type type,
+                                 const char *name, int *violation, lambda_error *err)
+{
+    durable_run *run = ctx->run;
+    const durable_op *op = durable_state_get(&run->state, id);
+    *violation = 0;
+    if (!op) {
+        run->replaying = 0;
+        return NULL;
+    }
+    if (op->type != type || !same_name(op->name, name)) {
+        /* The code asked for another operation at this position than the
+         * one recorded: replaying on would pair results with the wrong
+         * operations. */
+        *violation = 1;
+        durable_fail_run(run, err, "Durable.NonDeterministicExecution",
+                         "operation %s was recorded as %s '%s' but the handler now asks for %s "
+                         "'%s' there: the handler's operations must run in the same order with "
+                         "the same names on every invocation",
+                         id, durable_op_type_name(op->type), op->name ? op->name : "",
+                         durable_op_type_name(type), name ? name : "");
+        return NULL;
+    }
+    if (!durable_status_terminal(op->status))
+        run->replaying = 0;
+    return op;
+}
+
+cJSON *durable_queue(lambda_durable_context *ctx, const char *id, durable_op_type type,
+                     const char *sub_type, const char *action, const char *name)
+{
+    cJSON *u = cJSON_CreateObject();
+    if (!u)
+        return NULL;
+    cJSON_AddStringToObject(u, "Id", id);
+    if (ctx->parent_id)
+        cJSON_AddStringToObject(u, "ParentId", ctx->parent_id);
+    if (name)
+        cJSON_AddStringToObject(u, "Name", name);
+    cJSON_AddStringToObject(u, "Type", durable_op_type_name(type));
+    if (sub_type)
+        cJSON_AddStringToObject(u, "SubType", sub_type);
+    cJSON_AddStringToObject(u, "Action", action);
+    if (!cJSON_AddItemToArray(ctx->run->pending, u)) {
+        cJSON_Delete(u);
+        return NULL;
+    }
+    return u;
+}
+
+int durable_flush(durable_run *run, lambda_error *err)
+{
+    if (cJSON_GetArraySize(run->pending) == 0)
+        return 0;
+    durable_call_failure failure = CALL_TERMINAL;
+    int rc = durable_client_checkpoint(&run->client, run->pending, &run->state, &failure, err);
+    /* Sent or not, these updates are done with: a failed call ends the
+     * invocation, and the next one replays from the service's state. */
+    cJSON_Delete(run->pending);
+    run->pending = cJSON_CreateArray();
+    if (rc == 0 && !run->pending)
+        lambda_error_set(err, "Durable.OutOfMemory", "out of memory"), rc = -1;
+    if (rc != 0 && run->mode == RUN_ACTIVE) {
+        run->mode = failure == CALL_TERMINAL ? RUN_FAILED : RUN_INVOCATION_ERROR;
+        run->stop = *err;
+    }
+    return rc;
+}
+
+int durable_suspend(durable_run *run, const char *why, lambda_error *err)
+{
+    if (durable_flush(run, err) != 0)
+        return -1;
+    run->mode = RUN_SUSPENDED;
+    lambda_error_set(&run->stop, "Durable.Suspended", "%s", why);
+    *err = run->stop;
+    return -1;
+}
+
+int durable_fail_run(durable_run *run, lambda_error *err, const char *type, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(run->stop.message, sizeof run->stop.message, fmt, ap);
+    va_end(ap);
+    snprintf(run->stop.type, sizeof run->stop.type, "%s", type);
+    run->mode = RUN_FAILED;
+    *err = run->stop;
+    return -1;
+}
+
+cJSON *durable_error_json(const char *type, const char *message)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e)
+        return NULL;
+    if (type && *type)
+        cJSON_AddStringToObject(e, "ErrorType", type);
+    if (message && *message)
+        cJSON_AddStringToObject(e, "ErrorMessage", message);
+    return e;
+}
+
+double durable_random(durable_run *run)
+{
+    const lambda_durable_config *c = run->config;
+    if (c && c->random) {
+        double r = c->random(c->random_data);
+        return r < 0 ? 0 : r >= 1 ? 0.999999 : r;
+    }
+    /* Jitter only spreads retries apart; it needs no cryptographic
+     * strength. */
+    run->seed = run->seed * 1103515245u + 12345u;
+    return (double)((run->seed >> 8) & 0xFFFFFF) / (double)0x1000000;
+}
+
+int lambda_durable_suspended(const lambda_durable_context *ctx)
+{
+    return ctx->run->mode == RUN_SUSPENDED;
+}
+
+int lambda_durable_replaying(const lambda_durable_context *ctx)
+{
+    return ctx->run->replaying;
+}
+
+const char *lambda_durable_execution_arn(const lambda_durable_context *ctx)
+{
+    return ctx->run->arn;
+}
+
+const lambda_context *lambda_durable_lambda_context(const lambda_durable_context *ctx)
+{
+    return ctx->run->lambda_ctx;
+}

@@ -1,0 +1,80 @@
+/*
+ * What the operations share: one invocation's run (client, state, queued
+ * updates, whether it is suspending or has failed) and the contexts that
+ * name operations in it. Internal to lambda::durable.
+ */
+#ifndef LAMBDA_DURABLE_INTERNAL_H
+#define LAMBDA_DURABLE_INTERNAL_H
+
+#include <lambda/durable.h>
+
+#include "client.h"
+#include "state.h"
+
+/* The operation ids this SDK makes are positional ("3", "2-1"); the service
+ * takes at most 64 characters. */
+#define DURABLE_ID_MAX 64
+#define DURABLE_NAME_MAX 256
+
+typedef enum durable_mode {
+    RUN_ACTIVE,
+    RUN_SUSPENDED,       /* an operation must wait: answer PENDING */
+    RUN_FAILED,          /* the execution fails: answer FAILED with run->stop */
+    RUN_INVOCATION_ERROR /* the invocation fails: Lambda retries it */
+} durable_mode;
+
+typedef struct durable_run {
+    char *arn;
+    durable_client client;
+    durable_state state;
+    const lambda_durable_config *config;
+    const lambda_context *lambda_ctx;
+    cJSON *pending; /* queued OperationUpdates, in execution order */
+    durable_mode mode;
+    lambda_error stop; /* why the run is not active */
+    int replaying;
+    unsigned seed; /* the internal jitter source */
+} durable_run;
+
+struct lambda_durable_context {
+    durable_run *run;
+    char *parent_id; /* NULL at the root */
+    unsigned counter;
+};
+
+/* 0 while the run is active, else -1 with err set to why it is not. */
+int durable_guard(const lambda_durable_context *ctx, lambda_error *err);
+
+/* The next operation id of `ctx` into buf (DURABLE_ID_MAX + 1 bytes). 0, or
+ * -1 with err (the run fails: ids nested too deep). */
+int durable_next_id(lambda_durable_context *ctx, char *buf, lambda_error *err);
+
+/* The recorded operation at `id`, checked against what the code now asks
+ * for: NULL when none; sets *violation (and fails the run) when it was
+ * another type or name. */
+const durable_op *durable_lookup(lambda_durable_context *ctx, const char *id, durable_op_type type,
+                                 const char *name, int *violation, lambda_error *err);
+
+/* A new OperationUpdate (Id, ParentId, Name, Type, Action[, SubType])
+ * appended to the queue; NULL when out of memory (the run then fails). */
+cJSON *durable_queue(lambda_durable_context *ctx, const char *id, durable_op_type type,
+                     const char *sub_type, const char *action, const char *name);
+
+/* Sends the queued updates in one checkpoint (nothing when none). 0, or -1
+ * with err (the run's mode set from the failure). */
+int durable_flush(durable_run *run, lambda_error *err);
+
+/* The run suspends: -1 with err Durable.Suspended (after a flush). */
+int durable_suspend(durable_run *run, const char *why, lambda_error *err);
+
+/* The run fails with `type`/message: -1 with err the same. */
+int durable_fail_run(durable_run *run, lambda_error *err, const char *type, const char *fmt, ...)
+    LAMBDA_PRINTF(4, 5);
+
+/* An Error object {ErrorType, ErrorMessage} for an update. */
+cJSON *durable_error_json(const char *type, const char *message);
+
+/* A draw from [0, 1) for jitter: the config's source or the internal one. */
+double durable_random(durable_run *run);
+
+#endif /* LAMBDA_DURABLE_INTERNAL_H */

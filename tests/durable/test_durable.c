@@ -1,0 +1,781 @@
+/*
+ * lambda::durable through its public header: recorded invocation envelopes
+ * in, a fake durable-execution service (fake_service.c) behind the
+ * checkpoint and state calls, the answers and the checkpointed updates
+ * checked. Time is never waited for: retry jitter comes from a fixed
+ * source and throttled calls "sleep" through the config's hook.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <lambda/durable.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_service.h"
+
+#define EXEC_ID "6f1c2a9e-exec"
+#define ARN                                                                                    \
+    "arn:aws:lambda:us-east-1:123456789012:function:order:$LATEST/durable-execution/order-A1/" \
+    "6f1c2a9e-5b7d-4e0a-9c3b-2f8e1d4a7b60"
+
+static fake_service *svc;
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static double fixed_random(void *data)
+{
+    return *(const double *)data;
+}
+
+typedef struct sleeps {
+    long total_ms;
+    int count;
+} sleeps;
+
+static void record_sleep(long ms, void *data)
+{
+    sleeps *s = data;
+    s->total_ms += ms;
+    s->count++;
+}
+
+static double half = 0.5;
+static sleeps slept;
+static lambda_durable_config config;
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_SESSION_TOKEN", "session-token-1", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    /* Under valgrind the fake takes seconds over a 7 MB checkpoint. */
+    setenv("LAMBDA_DURABLE_TIMEOUT_MS", "120000", 1);
+    svc = fake_service_start();
+    if (!svc)
+        return -1;
+    memset(&config, 0, sizeof config);
+    memset(&slept, 0, sizeof slept);
+    config.endpoint = fake_service_endpoint(svc);
+    config.random = fixed_random;
+    config.random_data = &half;
+    config.sleep_ms = record_sleep;
+    config.sleep_data = &slept;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fake_service_stop(svc);
+    svc = NULL;
+    return 0;
+}
+
+static char *read_envelope(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", ENVELOPES_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* An envelope around `ops` (the operations after the EXECUTION one). */
+static char *envelope_with(const char *ops)
+{
+    static const char fmt[] =
+        "{\"DurableExecutionArn\":\"" ARN "\",\"CheckpointToken\":\"tok-0\","
+        "\"InitialExecutionState\":{\"Operations\":[{\"Id\":\"" EXEC_ID "\",\"Type\":"
+        "\"EXECUTION\",\"Status\":\"STARTED\",\"ExecutionDetails\":{\"InputPayload\":"
+        "\"{\\\"order_id\\\":\\\"A1\\\",\\\"items\\\":3}\"}}%s%s]}}";
+    size_t n = sizeof fmt + strlen(ops) + 8;
+    char *out = malloc(n);
+    snprintf(out, n, fmt, *ops ? "," : "", ops);
+    return out;
+}
+
+/* Runs `fn` on `event`; returns the answer's parsed JSON (or NULL with
+ * err when the invocation itself failed). */
+static cJSON *run(const lambda_durable_function *fn, const char *event, lambda_error *err)
+{
+    char *answer = NULL;
+    memset(err, 0, sizeof *err);
+    int rc = lambda_durable_invoke(fn, event, strlen(event), NULL, &answer, err);
+    if (rc != 0) {
+        assert_null(answer);
+        fprintf(stderr, "invocation error: %s: %s\n", err->type, err->message);
+        return NULL;
+    }
+    cJSON *j = cJSON_Parse(answer);
+    free(answer);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *str(const cJSON *j, const char *path)
+{
+    /* "a.b.c" */
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *cur = j;
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+        cur = cJSON_GetObjectItemCaseSensitive(cur, k);
+    return cJSON_IsString(cur) ? cur->valuestring : NULL;
+}
+
+static const cJSON *update(int call, int index)
+{
+    const cJSON *body = fake_service_checkpoint(svc, call);
+    assert_non_null(body);
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(body, "Updates"), index);
+}
+
+static int updates_in(int call)
+{
+    return cJSON_GetArraySize(cJSON_GetObjectItem(fake_service_checkpoint(svc, call), "Updates"));
+}
+
+/* ---- the order handler (validate, charge at most once, wait, ship) ------- */
+
+typedef struct counts {
+    int validate, charge, ship;
+    int replaying_at_start, replaying_at_end;
+    int suspended;
+} counts;
+
+static int step_validate(const lambda_durable_step_info *info, void *arg, char **result,
+                         lambda_error *err)
+{
+    (void)info;
+    (void)err;
+    ((counts *)arg)->validate++;
+    *result = strdup("{\"valid\":true}");
+    return 0;
+}
+
+static int step_charge(const lambda_durable_step_info *info, void *arg, char **result,
+                       lambda_error *err)
+{
+    (void)info;
+    (void)err;
+    ((counts *)arg)->charge++;
+    *result = strdup("30");
+    return 0;
+}
+
+static int step_ship(const lambda_durable_step_info *info, void *arg, char **result,
+                     lambda_error *err)
+{
+    (void)info;
+    (void)err;
+    ((counts *)arg)->ship++;
+    *result = strdup("true");
+    return 0;
+}
+
+static int order_handler(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    counts *c = userdata;
+    assert_string_equal(input, "{\"order_id\":\"A1\",\"items\":3}");
+    assert_string_equal(lambda_durable_execution_arn(ctx), ARN);
+    c->replaying_at_start = lambda_durable_replaying(ctx);
+    static const lambda_durable_step_config once = {.semantics = LAMBDA_DURABLE_AT_MOST_ONCE};
+    char *charged = NULL;
+    int rc = -1;
+    if (lambda_durable_step(ctx, "validate", step_validate, c, NULL, NULL, err) != 0 ||
+        lambda_durable_step(ctx, "charge", step_charge, c, &once, &charged, err) != 0 ||
+        lambda_durable_wait(ctx, "cooling-off", 60, err) != 0 ||
+        lambda_durable_step(ctx, "ship", step_ship, c, NULL, NULL, err) != 0) {
+        c->suspended = lambda_durable_suspended(ctx);
+        goto done;
+    }
+    c->replaying_at_end = lambda_durable_replaying(ctx);
+    size_t n = strlen(charged) + 32;
+    *result = malloc(n);
+    snprintf(*result, n, "{\"charged\":%s}", charged);
+    rc = 0;
+done:
+    free(charged);
+    return rc;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* First invocation: steps run and are checkpointed (START + SUCCEED in one
+ * call at least once; START alone first at most once), the wait
+ * checkpoints and the answer is PENDING; tokens chain call to call. */
+static void test_first_invocation(void **state)
+{
+    (void)state;
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_int_equal(c.validate, 1);
+    assert_int_equal(c.charge, 1);
+    assert_int_equal(c.ship, 0);
+    assert_true(c.suspended);
+    assert_false(c.replaying_at_start);
+    /* validate: START+SUCCEED; charge: START, then SUCCEED; wait: START. */
+    assert_int_equal(fake_service_checkpoints(svc), 4);
+    assert_int_equal(updates_in(0), 2);
+    assert_string_equal(str(update(0, 0), "Id"), "1");
+    assert_string_equal(str(update(0, 0), "Type"), "STEP");
+    assert_string_equal(str(update(0, 0), "Action"), "START");
+    assert_string_equal(str(update(0, 0), "Name"), "validate");
+    assert_string_equal(str(update(0, 1), "Action"), "SUCCEED");
+    assert_string_equal(str(update(0, 1), "Payload"), "{\"valid\":true}");
+    assert_int_equal(updates_in(1), 1);
+    assert_string_equal(str(update(1, 0), "Action"), "START");
+    assert_string_equal(str(update(1, 0), "Id"), "2");
+    assert_string_equal(str(update(2, 0), "Action"), "SUCCEED");
+    assert_string_equal(str(update(2, 0), "Payload"), "30");
+    assert_string_equal(str(update(3, 0), "Type"), "WAIT");
+    assert_string_equal(str(update(3, 0), "Id"), "3");
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(update(3, 0), "WaitOptions"), "WaitSeconds")
+            ->valueint,
+        60);
+    /* Each call carried the token the previous one returned. */
+    for (int i = 0; i < 4; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "tok-%d", i);
+        assert_string_equal(str(fake_service_checkpoint(svc, i), "CheckpointToken"), want);
+    }
+    /* The ARN is one path segment, percent-encoded on the wire. */
+    assert_string_equal(fake_service_last_path(svc),
+                        "/2025-12-01/durable-executions/" ARN "/checkpoint");
+    /* SigV4 for service "lambda", with the session token. */
+    assert_non_null(strstr(fake_service_last_authorization(svc), "AWS4-HMAC-SHA256"));
+    assert_non_null(strstr(fake_service_last_authorization(svc), "AKIDTEST/"));
+    assert_non_null(strstr(fake_service_last_authorization(svc), "/us-east-1/lambda/aws4_request"));
+    assert_string_equal(fake_service_last_security_token(svc), "session-token-1");
+    cJSON_Delete(answer);
+    free(event);
+}
+
+/* Replay: completed operations return their recorded results without
+ * running; the rest runs; the execution succeeds. */
+static void test_replay(void **state)
+{
+    (void)state;
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    char *event = read_envelope("replay.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "{\"charged\":30}");
+    assert_int_equal(c.validate, 0);
+    assert_int_equal(c.charge, 0);
+    assert_int_equal(c.ship, 1);
+    assert_true(c.replaying_at_start);
+    assert_false(c.replaying_at_end);
+    assert_int_equal(fake_service_checkpoints(svc), 1);
+    assert_string_equal(str(update(0, 0), "Id"), "4");
+    assert_string_equal(str(update(0, 1), "Payload"), "true");
+    cJSON_Delete(answer);
+    free(event);
+}
+
+/* A recorded operation of another type, or another name, at an id: the
+ * execution fails terminally and nothing is checkpointed. */
+static void test_determinism_violation(void **state)
+{
+    (void)state;
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    const char *cases[] = {
+        "{\"Id\":\"1\",\"Type\":\"WAIT\",\"Status\":\"SUCCEEDED\",\"Name\":\"validate\"}",
+        "{\"Id\":\"1\",\"Type\":\"STEP\",\"Status\":\"SUCCEEDED\",\"Name\":\"refund\","
+        "\"StepDetails\":{\"Result\":\"1\"}}"};
+    for (size_t i = 0; i < 2; i++) {
+        char *event = envelope_with(cases[i]);
+        lambda_error err;
+        cJSON *answer = run(&fn, event, &err);
+        assert_non_null(answer);
+        assert_string_equal(str(answer, "Status"), "FAILED");
+        assert_string_equal(str(answer, "Error.ErrorType"), "Durable.NonDeterministicExecution");
+        assert_non_null(strstr(str(answer, "Error.ErrorMessage"), "operation 1"));
+        cJSON_Delete(answer);
+        free(event);
+    }
+    assert_int_equal(c.validate, 0);
+    assert_int_equal(fake_service_checkpoints(svc), 0);
+}
+
+/* ---- retries -------------------------------------------------------------- */
+
+typedef struct flaky {
+    int calls;
+    int fail_until; /* attempts below this fail */
+    int last_attempt;
+} flaky;
+
+static int step_flaky(const lambda_durable_step_info *info, void *arg, char **result,
+                      lambda_error *err)
+{
+    flaky *f = arg;
+    f->calls++;
+    f->last_attempt = info->attempt;
+    if (info->attempt < f->fail_until) {
+        lambda_error_set(err, "Boom", "attempt %d failed", info->attempt);
+        return -1;
+    }
+    *result = strdup("\"ok\"");
+    return 0;
+}
+
+static int flaky_handler(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    char *out = NULL;
+    if (lambda_durable_step(ctx, "flaky", step_flaky, userdata, NULL, &out, err) != 0)
+        return -1;
+    *result = out;
+    return 0;
+}
+
+/* The delays AWS documents by default: up to 6 attempts, exponential from
+ * 5 s doubling to a 60 s cap, full jitter (here the draw is fixed). */
+static void test_retry_policy_delays(void **state)
+{
+    (void)state;
+    lambda_durable_retry_policy none = {.jitter = LAMBDA_DURABLE_JITTER_NONE};
+    int want_none[] = {5, 10, 20, 40, 60, 0};
+    for (int a = 1; a <= 6; a++)
+        assert_int_equal(lambda_durable_retry_delay(&none, a, 0.5), want_none[a - 1]);
+    int want_full[] = {3, 5, 10, 20, 30, 0}; /* ceil(0.5 * backoff) */
+    for (int a = 1; a <= 6; a++)
+        assert_int_equal(lambda_durable_retry_delay(NULL, a, 0.5), want_full[a - 1]);
+    assert_int_equal(lambda_durable_retry_delay(NULL, 1, 0.0), 1); /* at least 1 s */
+    lambda_durable_retry_policy half_j = {.jitter = LAMBDA_DURABLE_JITTER_HALF, .max_attempts = 3};
+    assert_int_equal(lambda_durable_retry_delay(&half_j, 2, 0.0), 5);
+    assert_int_equal(lambda_durable_retry_delay(&half_j, 3, 0.0), 0);
+}
+
+/* A failing step through every attempt, one invocation per attempt as the
+ * service drives it: RETRY with the policy's delay and PENDING, then FAIL
+ * on the 6th, the step's error handed to the handler and the execution
+ * FAILED with it. */
+static void test_step_retries_until_exhausted(void **state)
+{
+    (void)state;
+    flaky f = {.fail_until = 100};
+    lambda_durable_function fn = {.handler = flaky_handler, .userdata = &f, .config = &config};
+    int want_delay[] = {3, 5, 10, 20, 30};
+    for (int attempt = 1; attempt <= 6; attempt++) {
+        char ops[256] = "";
+        if (attempt > 1)
+            snprintf(ops, sizeof ops,
+                     "{\"Id\":\"1\",\"Name\":\"flaky\",\"Type\":\"STEP\",\"Status\":\"READY\","
+                     "\"StepDetails\":{\"Attempt\":%d}}",
+                     attempt - 1);
+        char *event = envelope_with(ops);
+        fake_service_set_token(svc, "tok-0");
+        int before = fake_service_checkpoints(svc);
+        lambda_error err;
+        cJSON *answer = run(&fn, event, &err);
+        assert_non_null(answer);
+        assert_int_equal(f.last_attempt, attempt);
+        const cJSON *last =
+            cJSON_GetArrayItem(cJSON_GetObjectItem(fake_service_checkpoint(svc, before), "Updates"),
+                               updates_in(before) - 1);
+        if (attempt < 6) {
+            assert_string_equal(str(answer, "Status"), "PENDING");
+            assert_string_equal(str(last, "Action"), "RETRY");
+            assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(last, "StepOptions"),
+                                                 "NextAttemptDelaySeconds")
+                                 ->valueint,
+                             want_delay[attempt - 1]);
+        } else {
+            assert_string_equal(str(answer, "Status"), "FAILED");
+            assert_string_equal(str(last, "Action"), "FAIL");
+            assert_string_equal(str(answer, "Error.ErrorType"), "Boom");
+            assert_string_equal(str(answer, "Error.ErrorMessage"), "attempt 6 failed");
+        }
+        assert_string_equal(str(last, "Error.ErrorType"), "Boom");
+        /* READY: no second START for the same attempt count. */
+        assert_string_equal(str(update(before, 0), "Action"), "START");
+        cJSON_Delete(answer);
+        free(event);
+    }
+    assert_int_equal(f.calls, 6);
+}
+
+/* A retried step that then succeeds; and a recorded FAILED step replays
+ * its error without running. */
+static void test_retry_then_success_and_failed_replay(void **state)
+{
+    (void)state;
+    flaky f = {.fail_until = 3};
+    lambda_durable_function fn = {.handler = flaky_handler, .userdata = &f, .config = &config};
+    char *event = read_envelope("retry_ready.json"); /* READY, Attempt 2 */
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "\"ok\"");
+    assert_int_equal(f.last_attempt, 3);
+    cJSON_Delete(answer);
+    free(event);
+
+    f.calls = 0;
+    event =
+        envelope_with("{\"Id\":\"1\",\"Name\":\"flaky\",\"Type\":\"STEP\",\"Status\":\"FAILED\","
+                      "\"StepDetails\":{\"Attempt\":5,\"Error\":{\"ErrorType\":\"Boom\","
+                      "\"ErrorMessage\":\"recorded\"}}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "FAILED");
+    assert_string_equal(str(answer, "Error.ErrorType"), "Boom");
+    assert_string_equal(str(answer, "Error.ErrorMessage"), "recorded");
+    assert_int_equal(f.calls, 0);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int never_retry(const lambda_error *error, int attempt, void *data)
+{
+    (void)attempt;
+    (void)data;
+    return strcmp(error->type, "Boom") != 0;
+}
+
+static int fallback_handler(lambda_durable_context *ctx, const char *input, char **result,
+                            lambda_error *err, void *userdata)
+{
+    (void)input;
+    static const lambda_durable_retry_policy policy = {.should_retry = never_retry};
+    const lambda_durable_step_config cfg = {.retry = &policy};
+    if (lambda_durable_step(ctx, "flaky", step_flaky, userdata, &cfg, NULL, err) == 0)
+        return lambda_error_set(err, "Unexpected", "the step should have failed"), -1;
+    assert_string_equal(err->type, "Boom");
+    assert_false(lambda_durable_suspended(ctx));
+    /* The handler recovers with another step. */
+    return lambda_durable_step(ctx, "fallback", step_ship, &(counts){0}, NULL, result, err);
+}
+
+/* An error the policy does not retry fails the step at once; the handler
+ * can recover from it. */
+static void test_non_retryable_error_and_recovery(void **state)
+{
+    (void)state;
+    flaky f = {.fail_until = 100};
+    lambda_durable_function fn = {.handler = fallback_handler, .userdata = &f, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "true");
+    assert_string_equal(str(update(0, 1), "Action"), "FAIL");
+    assert_string_equal(str(update(1, 0), "Id"), "2");
+    assert_string_equal(str(update(1, 0), "Name"), "fallback");
+    assert_int_equal(f.calls, 1);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+/* At most once: an attempt found STARTED is not run again; it counts as
+ * failed (Durable.StepInterrupted) and is retried after the delay. At
+ * least once, the same record runs the code again, without a new START. */
+static void test_at_most_once_interrupted(void **state)
+{
+    (void)state;
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    char *event = envelope_with(
+        "{\"Id\":\"1\",\"Name\":\"validate\",\"Type\":\"STEP\",\"Status\":\"SUCCEEDED\","
+        "\"StepDetails\":{\"Result\":\"{}\"}},"
+        "{\"Id\":\"2\",\"Name\":\"charge\",\"Type\":\"STEP\",\"Status\":\"STARTED\","
+        "\"StepDetails\":{\"Attempt\":0}}");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_int_equal(c.charge, 0);
+    assert_int_equal(fake_service_checkpoints(svc), 1);
+    assert_int_equal(updates_in(0), 1);
+    assert_string_equal(str(update(0, 0), "Action"), "RETRY");
+    assert_string_equal(str(update(0, 0), "Error.ErrorType"), "Durable.StepInterrupted");
+    cJSON_Delete(answer);
+    free(event);
+
+    /* At least once (validate) STARTED: runs again, only SUCCEED sent. */
+    event = envelope_with("{\"Id\":\"1\",\"Name\":\"validate\",\"Type\":\"STEP\",\"Status\":"
+                          "\"STARTED\",\"StepDetails\":{\"Attempt\":0}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "PENDING"); /* reaches the wait */
+    assert_int_equal(c.validate, 1);
+    assert_int_equal(updates_in(1), 1);
+    assert_string_equal(str(update(1, 0), "Action"), "SUCCEED");
+    assert_string_equal(str(update(1, 0), "Id"), "1");
+    cJSON_Delete(answer);
+    free(event);
+}
+
+/* The initial state continues in GetDurableExecutionState pages: the SDK
+ * follows every NextMarker with the envelope's token before the handler
+ * runs, and replays what the pages hold. */
+static void test_paging(void **state)
+{
+    (void)state;
+    fake_service_add_page(
+        svc, "page-2",
+        "{\"Operations\":[{\"Id\":\"1\",\"Name\":\"validate\",\"Type\":\"STEP\",\"Status\":"
+        "\"SUCCEEDED\",\"StepDetails\":{\"Result\":\"{}\"}},{\"Id\":\"2\",\"Name\":\"charge\","
+        "\"Type\":\"STEP\",\"Status\":\"SUCCEEDED\",\"StepDetails\":{\"Result\":\"30\"}}],"
+        "\"NextMarker\":\"page-3\"}");
+    fake_service_add_page(svc, "page-3",
+                          "{\"Operations\":[{\"Id\":\"3\",\"Name\":\"cooling-off\",\"Type\":"
+                          "\"WAIT\",\"Status\":\"SUCCEEDED\"}]}");
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    char *event = read_envelope("paged.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_int_equal(fake_service_state_calls(svc), 2);
+    assert_string_equal(fake_service_last_query_token(svc), "tok-0");
+    assert_int_equal(c.validate + c.charge, 0);
+    assert_int_equal(c.ship, 1);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+/* A used token: the service refuses the checkpoint; the invocation fails
+ * (Lambda invokes again with a fresh token) rather than the execution. */
+static void test_stale_token(void **state)
+{
+    (void)state;
+    fake_service_set_token(svc, "tok-7");
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    assert_null(run(&fn, event, &err));
+    assert_string_equal(err.type, "Durable.InvalidCheckpointToken");
+    assert_non_null(strstr(err.message, "Invalid checkpoint token"));
+    free(event);
+}
+
+/* Throttling and 5xx are retried with backoff (time skipped through the
+ * sleep hook); when they persist the invocation fails; any other refusal
+ * fails the execution. */
+static void test_checkpoint_retries_and_refusals(void **state)
+{
+    (void)state;
+    counts c = {0};
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    fake_service_fail_next(svc, 2, 429, "TooManyRequestsException", "Rate exceeded");
+    cJSON *answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_int_equal(slept.count, 2);
+    assert_int_equal(fake_service_checkpoints(svc), 4);
+    cJSON_Delete(answer);
+
+    fake_service_set_token(svc, "tok-0");
+    fake_service_fail_next(svc, 50, 503, "ServiceException", "down");
+    assert_null(run(&fn, event, &err));
+    assert_string_equal(err.type, "Durable.CheckpointUnavailable");
+    assert_non_null(strstr(err.message, "gave up after 5 attempts"));
+
+    fake_service_fail_next(svc, 0, 0, NULL, NULL);
+    fake_service_set_token(svc, "tok-0");
+    fake_service_fail_next(svc, 1, 400, "InvalidParameterValueException",
+                           "Payload exceeds the maximum size");
+    answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "FAILED");
+    assert_string_equal(str(answer, "Error.ErrorType"), "Durable.CheckpointFailed");
+    assert_non_null(strstr(str(answer, "Error.ErrorMessage"), "maximum size"));
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int big_handler(lambda_durable_context *ctx, const char *input, char **result,
+                       lambda_error *err, void *userdata)
+{
+    (void)ctx;
+    (void)input;
+    (void)err;
+    size_t n = *(size_t *)userdata;
+    char *s = malloc(n + 3);
+    s[0] = '"';
+    memset(s + 1, 'x', n);
+    s[n + 1] = '"';
+    s[n + 2] = '\0';
+    *result = s;
+    return 0;
+}
+
+/* A result over ~6 MB is checkpointed with the EXECUTION operation
+ * (SUCCEED) and answered with an empty Result; a smaller one inline. */
+static void test_large_result(void **state)
+{
+    (void)state;
+    size_t n = 7 * 1024 * 1024;
+    lambda_durable_function fn = {.handler = big_handler, .userdata = &n, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "");
+    assert_int_equal(fake_service_checkpoints(svc), 1);
+    assert_string_equal(str(update(0, 0), "Type"), "EXECUTION");
+    assert_string_equal(str(update(0, 0), "Action"), "SUCCEED");
+    assert_string_equal(str(update(0, 0), "Id"), EXEC_ID);
+    assert_int_equal(strlen(str(update(0, 0), "Payload")), n + 2);
+    cJSON_Delete(answer);
+
+    n = 1000;
+    answer = run(&fn, event, &err);
+    assert_int_equal(strlen(str(answer, "Result")), n + 2);
+    assert_int_equal(fake_service_checkpoints(svc), 1);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int failing_handler(lambda_durable_context *ctx, const char *input, char **result,
+                           lambda_error *err, void *userdata)
+{
+    (void)ctx;
+    (void)input;
+    (void)result;
+    (void)userdata;
+    lambda_error_set(err, "OrderRejected", "items out of stock");
+    return -1;
+}
+
+static int bad_json_handler(lambda_durable_context *ctx, const char *input, char **result,
+                            lambda_error *err, void *userdata)
+{
+    (void)ctx;
+    (void)input;
+    (void)err;
+    (void)userdata;
+    *result = strdup("{not json");
+    return 0;
+}
+
+/* The handler's own error fails the execution with it; a result that is
+ * not JSON is refused with a clear error. */
+static void test_handler_errors(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = failing_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "FAILED");
+    assert_string_equal(str(answer, "Error.ErrorType"), "OrderRejected");
+    assert_string_equal(str(answer, "Error.ErrorMessage"), "items out of stock");
+    cJSON_Delete(answer);
+    fn.handler = bad_json_handler;
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Error.ErrorType"), "Durable.SerializationError");
+    cJSON_Delete(answer);
+    free(event);
+}
+
+/* Envelopes that are not durable ones fail the invocation with a clear
+ * Durable.InvalidEvent, before any call. */
+static void test_bad_envelopes(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = failing_handler, .config = &config};
+    const char *bad[] = {
+        "not json",
+        "[]",
+        "{\"hello\":\"world\"}",
+        "{\"DurableExecutionArn\":\"a\",\"CheckpointToken\":\"t\"}",
+        "{\"DurableExecutionArn\":\"a\",\"CheckpointToken\":\"t\",\"InitialExecutionState\":"
+        "{\"Operations\":{}}}",
+        "{\"DurableExecutionArn\":\"a\",\"CheckpointToken\":\"t\",\"InitialExecutionState\":"
+        "{\"Operations\":[{\"Id\":\"1\",\"Type\":\"TELEPORT\",\"Status\":\"STARTED\"}]}}",
+        "{\"DurableExecutionArn\":\"a\",\"CheckpointToken\":\"t\",\"InitialExecutionState\":"
+        "{\"Operations\":[{\"Id\":\"1\",\"Type\":\"STEP\",\"Status\":\"SUCCEEDED\"}]}}",
+        "{\"DurableExecutionArn\":\"a\",\"CheckpointToken\":\"t\",\"InitialExecutionState\":"
+        "{\"Operations\":[{\"Id\":\"e\",\"Type\":\"EXECUTION\",\"Status\":\"STARTED\","
+        "\"ExecutionDetails\":{\"InputPayload\":7}}]}}",
+        "{\"DurableExecutionArn\":\"a\\u0000b\",\"CheckpointToken\":\"t\","
+        "\"InitialExecutionState\":{\"Operations\":[]}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lambda_error err;
+        assert_null(run(&fn, bad[i], &err));
+        assert_string_equal(err.type, "Durable.InvalidEvent");
+    }
+    assert_int_equal(fake_service_checkpoints(svc), 0);
+    assert_int_equal(fake_service_state_calls(svc), 0);
+}
+
+/* The endpoint from AWS_ENDPOINT_URL_LAMBDA when the config names none;
+ * no credentials at all is a configuration error of the invocation. */
+static void test_endpoint_from_environment(void **state)
+{
+    (void)state;
+    counts c = {0};
+    lambda_durable_config env_config = config;
+    env_config.endpoint = NULL;
+    setenv("AWS_ENDPOINT_URL_LAMBDA", fake_service_endpoint(svc), 1);
+    lambda_durable_function fn = {.handler = order_handler, .userdata = &c, .config = &env_config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_int_equal(fake_service_checkpoints(svc), 4);
+    cJSON_Delete(answer);
+    unsetenv("AWS_ENDPOINT_URL_LAMBDA");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    assert_null(run(&fn, event, &err));
+    assert_string_equal(err.type, "InvalidConfiguration");
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    free(event);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_first_invocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_determinism_violation, setup, teardown),
+        cmocka_unit_test(test_retry_policy_delays),
+        cmocka_unit_test_setup_teardown(test_step_retries_until_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_then_success_and_failed_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_retryable_error_and_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_at_most_once_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_retries_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_result, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handler_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_envelopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_from_environment, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
