@@ -10,7 +10,9 @@
 
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
+#ifndef LAMBDA_AWS_JSON_ONLY
 #include <expat.h>
+#endif
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +162,9 @@ static int is_throttling(const char *code)
     return 0;
 }
 
+/* A JSON-only build (lambda::durable's, -DLAMBDA_AWS_JSON_ONLY) leaves the
+ * query protocol's XML reading, and so expat, out. */
+#ifndef LAMBDA_AWS_JSON_ONLY
 /* The text of the first <element> of an XML document, for query-protocol
  * answers (<Code>, <Message>, <MessageId>). */
 typedef struct xml_find {
@@ -218,6 +223,8 @@ int lambda__aws_xml_text(const char *xml, size_t len, const char *element, char 
     return ok ? 0 : -1;
 }
 
+#endif
+
 /* The service's error: for JSON, the X-Amzn-ErrorType header (rest-json),
  * else "__type" (its last '#'-separated part) or "code", and "message"; for
  * XML, <Code> and <Message>; else the HTTP status. */
@@ -225,13 +232,18 @@ static attempt_result service_error(const lambda__aws_service *svc, long status,
                                     const response_buf *b, lambda_error *err)
 {
     char code[96] = "", message[512] = "";
+    int xml = 0;
+#ifndef LAMBDA_AWS_JSON_ONLY
     size_t skip = 0;
     while (b->data && skip < b->len && strchr(" \t\r\n", b->data[skip]))
         skip++;
-    if (b->data && skip < b->len && b->data[skip] == '<') {
+    xml = b->data && skip < b->len && b->data[skip] == '<';
+    if (xml) {
         lambda__aws_xml_text(b->data, b->len, "Code", code, sizeof code);
         lambda__aws_xml_text(b->data, b->len, "Message", message, sizeof message);
-    } else if (b->data) {
+    }
+#endif
+    if (!xml && b->data) {
         cJSON *j = cJSON_ParseWithLength(b->data, b->len);
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "__type");
         if (!cJSON_IsString(type))
@@ -394,6 +406,7 @@ static int call(const lambda__aws_service *svc, const request *rq, char **respon
     unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)getpid();
     attempt_result r = ATTEMPT_FAILED;
     int tries = 0;
+    char earlier[256] = "";
     *response = NULL;
     while (tries < svc->max_attempts) {
         if (tries > 0)
@@ -407,8 +420,19 @@ static int call(const lambda__aws_service *svc, const request *rq, char **respon
             return *response ? 0 : -1;
         }
         free(b.data);
-        if (r == ATTEMPT_FAILED)
+        if (r == ATTEMPT_FAILED) {
+            /* A refusal after a retried failure (e.g. a spent token after a
+             * timeout whose request did arrive) tells its story with both. */
+            if (tries > 1) {
+                size_t n = strlen(err->message);
+                snprintf(err->message + n, sizeof err->message - n,
+                         " (attempt %d; the ones before failed: %s)", tries, earlier);
+            }
             return -1;
+        }
+        if (tries == 1 && snprintf(earlier, sizeof earlier, "%s: %s", err->type, err->message) >=
+                              (int)sizeof earlier)
+            earlier[sizeof earlier - 1] = '\0';
     }
     /* Retries spent: say so, keeping the last failure's text. */
     /* Truncation is fine here (the message is a diagnostic): the lengths are

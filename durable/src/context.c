@@ -64,12 +64,28 @@ const durable_op *durable_lookup(lambda_durable_context *ctx, const char *id, du
     return op;
 }
 
-cJSON *durable_queue(lambda_durable_context *ctx, const char *id, durable_op_type type,
-                     const char *sub_type, const char *action, const char *name)
+static int queued(const cJSON *pending, const char *id)
 {
-    cJSON *u = cJSON_CreateObject();
-    if (!u)
+    const cJSON *u;
+    cJSON_ArrayForEach(u, pending)
+    {
+        const cJSON *uid = cJSON_GetObjectItemCaseSensitive(u, "Id");
+        if (cJSON_IsString(uid) && strcmp(uid->valuestring, id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+cJSON *durable_queue(lambda_durable_context *ctx, const char *id, durable_op_type type,
+                     const char *sub_type, const char *action, const char *name, lambda_error *err)
+{
+    if (queued(ctx->run->pending, id) && durable_flush(ctx->run, err) != 0)
         return NULL;
+    cJSON *u = cJSON_CreateObject();
+    if (!u) {
+        durable_fail_run(ctx->run, err, "Durable.OutOfMemory", "out of memory");
+        return NULL;
+    }
     cJSON_AddStringToObject(u, "Id", id);
     if (ctx->parent_id)
         cJSON_AddStringToObject(u, "ParentId", ctx->parent_id);
@@ -81,6 +97,7 @@ cJSON *durable_queue(lambda_durable_context *ctx, const char *id, durable_op_typ
     cJSON_AddStringToObject(u, "Action", action);
     if (!cJSON_AddItemToArray(ctx->run->pending, u)) {
         cJSON_Delete(u);
+        durable_fail_run(ctx->run, err, "Durable.OutOfMemory", "out of memory");
         return NULL;
     }
     return u;

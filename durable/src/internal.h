@@ -56,9 +56,12 @@ const durable_op *durable_lookup(lambda_durable_context *ctx, const char *id, du
                                  const char *name, int *violation, lambda_error *err);
 
 /* A new OperationUpdate (Id, ParentId, Name, Type, Action[, SubType])
- * appended to the queue; NULL when out of memory (the run then fails). */
+ * appended to the queue. A request carries one update per operation (the
+ * service refuses two), so an update for an operation already queued
+ * first sends the queue. NULL with err when that send fails or memory runs
+ * out (the run's mode then says what it means). */
 cJSON *durable_queue(lambda_durable_context *ctx, const char *id, durable_op_type type,
-                     const char *sub_type, const char *action, const char *name);
+                     const char *sub_type, const char *action, const char *name, lambda_error *err);
 
 /* Sends the queued updates in one checkpoint (nothing when none). 0, or -1
  * with err (the run's mode set from the failure). */

@@ -87,9 +87,9 @@ typedef struct step_call {
     const lambda_durable_step_config *config;
 } step_call;
 
-static int queue_action(const step_call *c, const char *action, cJSON **out)
+static int queue_action(const step_call *c, const char *action, cJSON **out, lambda_error *err)
 {
-    *out = durable_queue(c->ctx, c->id, OP_STEP, "Step", action, c->name);
+    *out = durable_queue(c->ctx, c->id, OP_STEP, "Step", action, c->name, err);
     return *out ? 0 : -1;
 }
 
@@ -105,8 +105,9 @@ static int after_failure(const step_call *c, int attempt, const lambda_error *fa
         !policy->should_retry(failure, attempt, policy->retry_data))
         delay = 0;
     cJSON *u = NULL;
-    if (queue_action(c, delay > 0 ? "RETRY" : "FAIL", &u) != 0 ||
-        !cJSON_AddItemToObject(u, "Error", durable_error_json(failure->type, failure->message)))
+    if (queue_action(c, delay > 0 ? "RETRY" : "FAIL", &u, err) != 0)
+        return -1;
+    if (!cJSON_AddItemToObject(u, "Error", durable_error_json(failure->type, failure->message)))
         return durable_fail_run(run, err, "Durable.OutOfMemory", "out of memory");
     if (delay > 0) {
         cJSON *opts = cJSON_AddObjectToObject(u, "StepOptions");
@@ -150,8 +151,11 @@ static int run_attempt(const step_call *c, int attempt, lambda_durable_step_fn f
         }
     }
     cJSON *u = NULL;
-    if (queue_action(c, "SUCCEED", &u) != 0 ||
-        !cJSON_AddStringToObject(u, "Payload", out ? out : "null")) {
+    if (queue_action(c, "SUCCEED", &u, err) != 0) {
+        free(out);
+        return -1;
+    }
+    if (!cJSON_AddStringToObject(u, "Payload", out ? out : "null")) {
         free(out);
         return durable_fail_run(run, err, "Durable.OutOfMemory", "out of memory");
     }
@@ -209,10 +213,11 @@ int lambda_durable_step(lambda_durable_context *ctx, const char *name, lambda_du
     }
     if (!(op && op->status == ST_STARTED)) {
         cJSON *u = NULL;
-        if (queue_action(&c, "START", &u) != 0)
-            return durable_fail_run(run, err, "Durable.OutOfMemory", "out of memory");
+        if (queue_action(&c, "START", &u, err) != 0)
+            return -1;
         /* At most once: START must be recorded before the code runs. At
-         * least once, it goes with the outcome in one checkpoint. */
+         * least once, it waits in the queue and goes out with the next
+         * checkpoint (at the latest, just before the outcome's own). */
         if (at_most_once && durable_flush(run, err) != 0)
             return -1;
     }

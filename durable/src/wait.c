@@ -35,8 +35,10 @@ int lambda_durable_wait(lambda_durable_context *ctx, const char *name, long seco
     char why[120];
     snprintf(why, sizeof why, "wait %s: %ld s", id, seconds);
     if (!op) {
-        cJSON *u = durable_queue(ctx, id, OP_WAIT, "Wait", "START", name);
-        cJSON *opts = u ? cJSON_AddObjectToObject(u, "WaitOptions") : NULL;
+        cJSON *u = durable_queue(ctx, id, OP_WAIT, "Wait", "START", name, err);
+        if (!u)
+            return -1;
+        cJSON *opts = cJSON_AddObjectToObject(u, "WaitOptions");
         if (!opts || !cJSON_AddNumberToObject(opts, "WaitSeconds", (double)seconds))
             return durable_fail_run(run, err, "Durable.OutOfMemory", "out of memory");
         return durable_suspend(run, why, err);

@@ -106,8 +106,9 @@ static cJSON *operation_after(const cJSON *u)
             cJSON_AddItemToObject(op, copied[i], cJSON_Duplicate(v, 1));
     }
     cJSON *d = cJSON_AddObjectToObject(op, details_for(type));
+    /* An execution's (large) result is not echoed back: it ends the run. */
     const cJSON *payload = cJSON_GetObjectItem(u, "Payload");
-    if (payload)
+    if (payload && strcmp(type, "EXECUTION") != 0)
         cJSON_AddItemToObject(d, "Result", cJSON_Duplicate(payload, 1));
     const cJSON *error = cJSON_GetObjectItem(u, "Error");
     if (error)
@@ -134,6 +135,19 @@ static enum MHD_Result serve_checkpoint(fake_service *f, struct MHD_Connection *
         return refuse(c, 400, "InvalidParameterValueException",
                       "Invalid checkpoint token: already used or unknown");
     }
+    /* One update per operation in a request, as the service (and AWS's
+     * testing library) insist. */
+    for (int i = 0; i < cJSON_GetArraySize(updates); i++)
+        for (int j = 0; j < i; j++) {
+            const cJSON *a = cJSON_GetObjectItem(cJSON_GetArrayItem(updates, i), "Id");
+            const cJSON *b = cJSON_GetObjectItem(cJSON_GetArrayItem(updates, j), "Id");
+            if (cJSON_IsString(a) && cJSON_IsString(b) &&
+                strcmp(a->valuestring, b->valuestring) == 0) {
+                cJSON_Delete(body);
+                return refuse(c, 400, "InvalidParameterValueException",
+                              "Cannot update the same operation twice in a single request");
+            }
+        }
     if (f->checkpoint_count < MAX_CALLS)
         f->checkpoints[f->checkpoint_count++] = cJSON_Duplicate(body, 1);
     snprintf(f->token, sizeof f->token, "tok-%d", ++f->token_seq);

@@ -215,8 +215,8 @@ done:
 
 /* ---- tests ---------------------------------------------------------------- */
 
-/* First invocation: steps run and are checkpointed (START + SUCCEED in one
- * call at least once; START alone first at most once), the wait
+/* First invocation: steps run and are checkpointed (START, then the
+ * outcome: a request carries one update per operation), the wait
  * checkpoints and the answer is PENDING; tokens chain call to call. */
 static void test_first_invocation(void **state)
 {
@@ -233,28 +233,29 @@ static void test_first_invocation(void **state)
     assert_int_equal(c.ship, 0);
     assert_true(c.suspended);
     assert_false(c.replaying_at_start);
-    /* validate: START+SUCCEED; charge: START, then SUCCEED; wait: START. */
-    assert_int_equal(fake_service_checkpoints(svc), 4);
-    assert_int_equal(updates_in(0), 2);
+    /* validate: START, SUCCEED; charge: START, SUCCEED; wait: START. */
+    assert_int_equal(fake_service_checkpoints(svc), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(updates_in(i), 1);
     assert_string_equal(str(update(0, 0), "Id"), "1");
     assert_string_equal(str(update(0, 0), "Type"), "STEP");
+    assert_string_equal(str(update(0, 0), "SubType"), "Step");
     assert_string_equal(str(update(0, 0), "Action"), "START");
     assert_string_equal(str(update(0, 0), "Name"), "validate");
-    assert_string_equal(str(update(0, 1), "Action"), "SUCCEED");
-    assert_string_equal(str(update(0, 1), "Payload"), "{\"valid\":true}");
-    assert_int_equal(updates_in(1), 1);
-    assert_string_equal(str(update(1, 0), "Action"), "START");
-    assert_string_equal(str(update(1, 0), "Id"), "2");
-    assert_string_equal(str(update(2, 0), "Action"), "SUCCEED");
-    assert_string_equal(str(update(2, 0), "Payload"), "30");
-    assert_string_equal(str(update(3, 0), "Type"), "WAIT");
-    assert_string_equal(str(update(3, 0), "Id"), "3");
+    assert_string_equal(str(update(1, 0), "Action"), "SUCCEED");
+    assert_string_equal(str(update(1, 0), "Payload"), "{\"valid\":true}");
+    assert_string_equal(str(update(2, 0), "Action"), "START");
+    assert_string_equal(str(update(2, 0), "Id"), "2");
+    assert_string_equal(str(update(3, 0), "Action"), "SUCCEED");
+    assert_string_equal(str(update(3, 0), "Payload"), "30");
+    assert_string_equal(str(update(4, 0), "Type"), "WAIT");
+    assert_string_equal(str(update(4, 0), "Id"), "3");
     assert_int_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(update(3, 0), "WaitOptions"), "WaitSeconds")
+        cJSON_GetObjectItem(cJSON_GetObjectItem(update(4, 0), "WaitOptions"), "WaitSeconds")
             ->valueint,
         60);
     /* Each call carried the token the previous one returned. */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         char want[16];
         snprintf(want, sizeof want, "tok-%d", i);
         assert_string_equal(str(fake_service_checkpoint(svc, i), "CheckpointToken"), want);
@@ -289,9 +290,9 @@ static void test_replay(void **state)
     assert_int_equal(c.ship, 1);
     assert_true(c.replaying_at_start);
     assert_false(c.replaying_at_end);
-    assert_int_equal(fake_service_checkpoints(svc), 1);
+    assert_int_equal(fake_service_checkpoints(svc), 2);
     assert_string_equal(str(update(0, 0), "Id"), "4");
-    assert_string_equal(str(update(0, 1), "Payload"), "true");
+    assert_string_equal(str(update(1, 0), "Payload"), "true");
     cJSON_Delete(answer);
     free(event);
 }
@@ -397,9 +398,9 @@ static void test_step_retries_until_exhausted(void **state)
         cJSON *answer = run(&fn, event, &err);
         assert_non_null(answer);
         assert_int_equal(f.last_attempt, attempt);
-        const cJSON *last =
-            cJSON_GetArrayItem(cJSON_GetObjectItem(fake_service_checkpoint(svc, before), "Updates"),
-                               updates_in(before) - 1);
+        int calls = fake_service_checkpoints(svc);
+        assert_int_equal(calls - before, 2); /* START, then RETRY or FAIL */
+        const cJSON *last = update(calls - 1, 0);
         if (attempt < 6) {
             assert_string_equal(str(answer, "Status"), "PENDING");
             assert_string_equal(str(last, "Action"), "RETRY");
@@ -486,9 +487,9 @@ static void test_non_retryable_error_and_recovery(void **state)
     cJSON *answer = run(&fn, event, &err);
     assert_string_equal(str(answer, "Status"), "SUCCEEDED");
     assert_string_equal(str(answer, "Result"), "true");
-    assert_string_equal(str(update(0, 1), "Action"), "FAIL");
-    assert_string_equal(str(update(1, 0), "Id"), "2");
-    assert_string_equal(str(update(1, 0), "Name"), "fallback");
+    assert_string_equal(str(update(1, 0), "Action"), "FAIL");
+    assert_string_equal(str(update(2, 0), "Id"), "2");
+    assert_string_equal(str(update(2, 0), "Name"), "fallback");
     assert_int_equal(f.calls, 1);
     cJSON_Delete(answer);
     free(event);
@@ -593,7 +594,7 @@ static void test_checkpoint_retries_and_refusals(void **state)
     assert_non_null(answer);
     assert_string_equal(str(answer, "Status"), "PENDING");
     assert_int_equal(slept.count, 2);
-    assert_int_equal(fake_service_checkpoints(svc), 4);
+    assert_int_equal(fake_service_checkpoints(svc), 5);
     cJSON_Delete(answer);
 
     fake_service_set_token(svc, "tok-0");
@@ -748,7 +749,7 @@ static void test_endpoint_from_environment(void **state)
     cJSON *answer = run(&fn, event, &err);
     assert_non_null(answer);
     assert_string_equal(str(answer, "Status"), "PENDING");
-    assert_int_equal(fake_service_checkpoints(svc), 4);
+    assert_int_equal(fake_service_checkpoints(svc), 5);
     cJSON_Delete(answer);
     unsetenv("AWS_ENDPOINT_URL_LAMBDA");
     unsetenv("AWS_SECRET_ACCESS_KEY");
