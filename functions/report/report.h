@@ -154,6 +154,34 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
                                     lambda_report_skip *reason);
 void lambda_report_parser_free(lambda_report_parser *p);
 
+/* ---- a range of an object (range.c): GenerateSubReport's unit of work ---- */
+
+/* What a range gave: its rows (CRLF-terminated, in line order) and counts. */
+typedef struct lambda_report_range_out {
+    lambda_report_buf rows;
+    uint64_t nrows;
+    uint64_t skipped[LAMBDA_SKIP_COUNT];
+} lambda_report_range_out;
+
+/* The lines that START at byte offsets [start, end) of an object, as rows
+ * appended to `out`. `buf` holds the object's bytes from `start - 1` (from 0
+ * when start is 0) to at least the end of the last such line (see
+ * lambda_report_range_complete()) or to the object's end, and has room for
+ * one byte more than `len`: lines are NUL-terminated in place. Rows, skip
+ * counts and their order are those of the line reader (lines.c, `max_line`)
+ * over the whole object, so the ranges of an object, concatenated, give its
+ * rows. 0, or -1 when out of memory. */
+int lambda_report_range_rows(lambda_report_parser *p, char *buf, size_t len, uint64_t start,
+                             uint64_t end, size_t max_line, const char *customer,
+                             lambda_report_range_out *out);
+
+/* 1 when `buf` (as above, `len` bytes read so far) reaches the end of the
+ * range's last line: a '\n' at or after offset end - 1, or more than
+ * max_line + 1 bytes after it (that line is too long whatever follows). A
+ * reader that is not at the object's end reads on until then. */
+int lambda_report_range_complete(const char *buf, size_t len, uint64_t start, uint64_t end,
+                                 size_t max_line);
+
 /* ---- handlers (handler_split.c, handler_generate.c, handler_merge.c) ---- */
 
 /* Reads DATA_STORE / REPORT_STORE (default: DATA_STORE) and opens each

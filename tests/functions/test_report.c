@@ -2,6 +2,7 @@
  * Unit tests of the report's building blocks: dates, splitting, NDJSON
  * lines, event validation and CSV rows.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -614,6 +615,127 @@ static void test_fast_rows_same_as_cjson(void **state)
     lambda_report_buf_free(&fast);
 }
 
+/* ---- ranges of an object == the object through the line reader -------- */
+
+typedef struct ref_rows {
+    lambda_report_parser parser;
+    lambda_report_range_out out;
+} ref_rows;
+
+/* GenerateSubReport's per-line rules before ranges (the line reader's
+ * callback): too long -> counted, blank -> nothing, else a row or a reason. */
+static int ref_line(const char *line, size_t len, int too_long, void *ud)
+{
+    ref_rows *r = ud;
+    if (too_long) {
+        r->out.skipped[LAMBDA_SKIP_TOO_LONG]++;
+        return 0;
+    }
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == len)
+        return 0;
+    lambda_report_skip why;
+    int rc = lambda_report_event_to_row_fast(&r->parser, line, len, "acme", &r->out.rows, &why);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        r->out.skipped[why]++;
+    else
+        r->out.nrows++;
+    return 0;
+}
+
+/* The object cut in ranges of `chunk` bytes, each read as the fetchers read
+ * it (gen_pool.c): from start - 1 to end + a tail, then on in doubling steps
+ * until lambda_report_range_complete() or the object's end. */
+static void rows_by_ranges(const char *obj, size_t size, size_t chunk, size_t max_line,
+                           lambda_report_parser *p, lambda_report_range_out *out)
+{
+    static char buf[1 << 16];
+    size_t a = 0;
+    do {
+        size_t b = size - a > chunk ? a + chunk : size;
+        size_t from = a ? a - 1 : 0, tail = b - a < 64 ? b - a : 64;
+        size_t len = b - from + tail > size - from ? size - from : b - from + tail;
+        while (from + len < size && !lambda_report_range_complete(obj + from, len, a, b, max_line))
+            len = 2 * len > size - from ? size - from : 2 * len;
+        assert_true(len < sizeof buf);
+        memcpy(buf, obj + from, len);
+        assert_int_equal(lambda_report_range_rows(p, buf, len, a, b, max_line, "acme", out), 0);
+        a = b;
+    } while (a < size);
+}
+
+static void test_ranges_same_as_lines(void **state)
+{
+    (void)state;
+    /* A BOM, CRLF, blank and blank-looking lines, lines of exactly max_line
+     * and max_line + 1 bytes (+CR), too-long lines, mutants, and a last line
+     * without its newline. */
+    enum { MAX_LINE = 200 };
+    static char obj[40000];
+    size_t n = (size_t)snprintf(obj, sizeof obj, "\xEF\xBB\xBF{" E "}\r\n\n \t\r\n\r\n");
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    const char *base = "{" E ",\"country\":\"FR\",\"score\":-3.25e2,\"n\":12}";
+    while (n < sizeof obj - 2000) {
+        uint64_t kind = next_random(&seed) % 8;
+        if (kind == 0) { /* a line of MAX_LINE .. MAX_LINE + 3 bytes, some with CR */
+            size_t len = MAX_LINE + (size_t)(next_random(&seed) % 4);
+            memset(obj + n, 'x', len);
+            if (next_random(&seed) % 2)
+                obj[n + len - 1] = '\r';
+            n += len;
+        } else if (kind == 1) { /* far too long */
+            size_t len = 3 * MAX_LINE + (size_t)(next_random(&seed) % 700);
+            memset(obj + n, 'y', len);
+            n += len;
+        } else if (kind == 2) {
+            memcpy(obj + n, "\r", 1), n += next_random(&seed) % 2;
+        } else if (kind < 5) { /* a valid event */
+            n += (size_t)snprintf(obj + n, 400, "%s", base);
+        } else {
+            n += mutant(&seed, base, obj + n, 400);
+        }
+        obj[n++] = '\n';
+    }
+    n += (size_t)snprintf(obj + n, sizeof obj - n, "{" E "}"); /* no final newline */
+
+    ref_rows ref = {0};
+    lambda_report_lines r;
+    assert_int_equal(lambda_report_lines_init(&r, MAX_LINE, ref_line, &ref), 0);
+    assert_int_equal(lambda_report_lines_feed(&r, obj, n), 0);
+    assert_int_equal(lambda_report_lines_finish(&r), 0);
+    lambda_report_lines_free(&r);
+    assert_true(ref.out.nrows > 30 && ref.out.skipped[LAMBDA_SKIP_TOO_LONG] > 5 &&
+                ref.out.skipped[LAMBDA_SKIP_BAD_JSON] > 5);
+
+    const size_t chunks[] = {1, 2, 3, 7, 64, 199, 200, 201, 202, 257, 1000, 4096, n - 1, n, n + 9};
+    lambda_report_parser p = {0};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        lambda_report_range_out out = {0};
+        rows_by_ranges(obj, n, chunks[c], MAX_LINE, &p, &out);
+        if (out.nrows != ref.out.nrows || out.rows.len != ref.out.rows.len ||
+            memcmp(out.rows.data, ref.out.rows.data, out.rows.len) != 0 ||
+            memcmp(out.skipped, ref.out.skipped, sizeof out.skipped) != 0)
+            fail_msg("ranges of %zu bytes: %" PRIu64 " rows (%zu bytes), %" PRIu64
+                     " too long; the line reader: %" PRIu64 " rows (%zu bytes), %" PRIu64,
+                     chunks[c], out.nrows, out.rows.len, out.skipped[LAMBDA_SKIP_TOO_LONG],
+                     ref.out.nrows, ref.out.rows.len, ref.out.skipped[LAMBDA_SKIP_TOO_LONG]);
+        lambda_report_buf_free(&out.rows);
+    }
+    /* An empty object: one empty range, no rows. */
+    lambda_report_range_out out = {0};
+    char empty[1];
+    assert_int_equal(lambda_report_range_complete(empty, 0, 0, 0, MAX_LINE), 1);
+    assert_int_equal(lambda_report_range_rows(&p, empty, 0, 0, 0, MAX_LINE, "acme", &out), 0);
+    assert_int_equal(out.nrows, 0);
+    lambda_report_parser_free(&p);
+    lambda_report_parser_free(&ref.parser);
+    lambda_report_buf_free(&ref.out.rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_lines_too_long),
         cmocka_unit_test(test_lines_reset_between_objects),
         cmocka_unit_test(test_fast_rows_same_as_cjson),
+        cmocka_unit_test(test_ranges_same_as_lines),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     return rc;

@@ -1,0 +1,81 @@
+/*
+ * One range of a source object, parsed from memory: the lines that start in
+ * [start, end) of the object become rows, exactly as the streaming line
+ * reader (lines.c) and GenerateSubReport's per-line rules would make them
+ * from the whole object. Ranges let several threads share one object, and a
+ * line is never copied: it is parsed where it was read.
+ */
+#include <string.h>
+
+#include "report.h"
+
+/* One line: the rules GenerateSubReport applies to each line the reader
+ * hands it (blank lines carry no event; the rest is a row or a reason). */
+static int line_to_row(lambda_report_parser *p, const char *line, size_t n, const char *customer,
+                       lambda_report_range_out *out)
+{
+    size_t i = 0;
+    while (i < n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == n)
+        return 0;
+    lambda_report_skip why;
+    int r = lambda_report_event_to_row_fast(p, line, n, customer, &out->rows, &why);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        out->skipped[why]++;
+    else
+        out->nrows++;
+    return 0;
+}
+
+int lambda_report_range_rows(lambda_report_parser *p, char *buf, size_t len, uint64_t start,
+                             uint64_t end, size_t max_line, const char *customer,
+                             lambda_report_range_out *out)
+{
+    const uint64_t from = start ? start - 1 : 0;
+    size_t pos = 0;
+    if (start) {
+        /* The line in progress at start - 1 belongs to the range before. */
+        const char *nl = memchr(buf, '\n', len);
+        if (!nl)
+            return 0;
+        pos = (size_t)(nl - buf) + 1;
+    }
+    while (pos < len && from + pos < end) {
+        char *line = buf + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t raw = nl ? (size_t)(nl - line) : len - pos, n = raw;
+        pos += raw + 1;
+        /* lines.c's limits, on the raw line: room for a trailing CR. */
+        if (raw > max_line + 1) {
+            out->skipped[LAMBDA_SKIP_TOO_LONG]++;
+            continue;
+        }
+        if (line == buf && from == 0 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            line += 3;
+            n -= 3;
+        }
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        line[n] = '\0'; /* as the line reader hands lines over */
+        if (line_to_row(p, line, n, customer, out) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int lambda_report_range_complete(const char *buf, size_t len, uint64_t start, uint64_t end,
+                                 size_t max_line)
+{
+    const uint64_t from = start ? start - 1 : 0;
+    if (end == 0 || from + len < end)
+        return end == 0;
+    /* The last line that starts before `end` ends at the first '\n' at or
+     * after end - 1; past max_line + 1 more bytes it is too long anyway. */
+    size_t at = (size_t)(end - 1 - from);
+    if (memchr(buf + at, '\n', len - at))
+        return 1;
+    return len - at > max_line + 1;
+}
