@@ -4,7 +4,9 @@
 #   2. runs the whole CTest suite: unit, integration, end-to-end, packaging;
 #   3. rebuilds with ASan+UBSan (build-asan/) and runs the suite again,
 #      less what cannot run under sanitizers (labels packaging, valgrind,
-#      bench-smoke).
+#      bench-smoke);
+#   4. builds the threaded code's test (GenerateSubReport's workers) with
+#      ThreadSanitizer (build-tsan/, that one target) and runs it.
 # Options are passed to ctest, e.g. `bash tests/run.sh -L unit`.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,3 +24,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure -j "$jobs" \
     -LE 'packaging|valgrind|bench-smoke|style' "$@"
+
+echo "== threaded code under ThreadSanitizer (build-tsan/, one test) =="
+cmake -S "$root" -B "$root/build-tsan" -DCMAKE_BUILD_TYPE=Debug -DLAMBDA_SANITIZE=thread \
+  -DLAMBDA_PACKAGING=OFF -DLAMBDA_WERROR=ON >/dev/null
+cmake --build "$root/build-tsan" -j "$jobs" --target functions_test_gen_pool
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  "$root/build-tsan/tests/functions/functions_test_gen_pool"

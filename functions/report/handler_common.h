@@ -28,6 +28,13 @@
 /* The largest JSON object the handlers read back (plans, manifests). */
 #define REPORT_MAX_JSON_OBJECT (16 * 1024 * 1024)
 
+/* GenerateSubReport's workers (gen_pool.c): a part's objects are read in
+ * ranges of REPORT_CHUNK_BYTES by N parser threads, N = the CPUs the process
+ * may run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). */
+#define REPORT_DEFAULT_CHUNK_BYTES (4 * 1024 * 1024) /* REPORT_CHUNK_BYTES */
+#define REPORT_MIN_CHUNK_BYTES 256                   /* smaller ones only cost requests */
+#define REPORT_MAX_THREADS 64                        /* REPORT_THREADS */
+
 /* ---- keys ----
  * A key is at most 8 + 64 + 1 + 80 + 1 + 16 bytes ("reports/<customer>/
  * <reportId>/part-NNNNNN.json") or 19 + 64 + 6 + 10 + ... for source keys
@@ -99,5 +106,27 @@ int report_put_json(lambda_store *s, const char *key, const cJSON *obj, lambda_e
  * set), 0 otherwise. */
 int report_injected_fault(const char *report_id, int64_t index, lambda_error *err);
 #endif
+
+/* ---- GenerateSubReport's workers (gen_pool.c) ---- */
+
+typedef struct report_gen_totals {
+    uint64_t rows;
+    uint64_t skipped[LAMBDA_SKIP_COUNT];
+    uint64_t fallbacks; /* lines read by cJSON */
+    unsigned threads, fetchers;
+    size_t ranges;
+} report_gen_totals;
+
+/* How many parser threads a part gets (see above). */
+unsigned report_gen_threads(void);
+
+/* Every byte of keys[0..n) (listed with sizes[]: a read must deliver exactly
+ * that much) as rows of `customer` into `w`, in key and line order whatever
+ * the thread count, with the counts in `t`. Uses `data` from one thread and
+ * opens more handles on its URL. 0, or -1 with `err` (the first failing
+ * range's error, in that order). */
+int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *sizes, size_t n,
+                       const char *customer, lambda_store_writer *w, report_gen_totals *t,
+                       lambda_error *err);
 
 #endif /* LAMBDA_REPORT_HANDLER_COMMON_H */

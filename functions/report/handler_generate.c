@@ -1,8 +1,8 @@
 /*
  * GenerateSubReport: the CSV of one part. Lists the part's source objects,
- * streams each through the NDJSON line reader into CSV rows written by a
- * streaming put (memory stays flat whatever the part's size), then writes
- * the part's manifest next to it.
+ * reads them in ranges on N threads into CSV rows written in order by a
+ * streaming put (gen_pool.c: memory bounded by N, flat whatever the part's
+ * size), then writes the part's manifest next to it.
  *
  *   in:  {"customerId","reportId","part":{"index":0,"from":"…","to":"…"}}
  *   out: {"index":0,"key":"reports/acme/<reportId>/part-000000.csv",
@@ -17,9 +17,6 @@
 #include <string.h>
 
 #include "handler_common.h"
-
-/* Rows are buffered and handed to the store in writes of about this size. */
-#define ROW_FLUSH_BYTES (256 * 1024)
 
 typedef struct gen_input {
     const char *customer, *report_id;
@@ -36,18 +33,6 @@ typedef struct key_list {
     uint64_t bytes;
     int oom;
 } key_list;
-
-typedef struct gen_state {
-    const char *customer;
-    lambda_report_lines lines;
-    lambda_report_parser parser; /* yyjson's memory, kept line to line */
-    lambda_report_buf row;
-    lambda_store_writer *w;
-    uint64_t rows;
-    uint64_t skipped[LAMBDA_SKIP_COUNT];
-    lambda_error *err;
-    uint64_t object_bytes; /* bytes read from the current object */
-} gen_state;
 
 static int read_input(const cJSON *event, gen_input *in, lambda_error *err)
 {
@@ -119,74 +104,8 @@ static int list_sources(lambda_store *data, const gen_input *in, key_list *kl, l
     return 0;
 }
 
-static int flush_rows(gen_state *g)
-{
-    if (g->row.len == 0)
-        return 0;
-    if (lambda_store_put_write(g->w, g->row.data, g->row.len, g->err) != 0)
-        return -1;
-    g->row.len = 0;
-    return 0;
-}
-
-static int on_line(const char *line, size_t len, int too_long, void *ud)
-{
-    gen_state *g = ud;
-    if (too_long) {
-        g->skipped[LAMBDA_SKIP_TOO_LONG]++;
-        return 0;
-    }
-    size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-        i++;
-    if (i == len)
-        return 0; /* blank lines carry no event */
-    lambda_report_skip why;
-    int r = lambda_report_event_to_row_fast(&g->parser, line, len, g->customer, &g->row, &why);
-    if (r < 0) {
-        lambda_error_set(g->err, "StoreUnavailable", "out of memory");
-        return -1;
-    }
-    if (r == 0) {
-        g->skipped[why]++;
-        return 0;
-    }
-    g->rows++;
-    return g->row.len >= ROW_FLUSH_BYTES ? flush_rows(g) : 0;
-}
-
-static int feed_lines(const char *data, size_t len, void *ud)
-{
-    gen_state *g = ud;
-    g->object_bytes += len;
-    return lambda_report_lines_feed(&g->lines, data, len);
-}
-
-/* Step 2: every source object, line by line, into the part's writer. */
-static int convert(lambda_store *data, const key_list *kl, gen_state *g, lambda_error *err)
-{
-    for (size_t i = 0; i < kl->n; i++) {
-        lambda_report_lines_reset(&g->lines);
-        g->object_bytes = 0;
-        if (lambda_store_get(data, kl->keys[i], 0, 0, feed_lines, g, err) != 0)
-            return -1;
-        /* A body short of the listed size with a matching Content-Length is
-         * invisible to HTTP: without this check its rows would be lost. */
-        if (g->object_bytes != kl->sizes[i]) {
-            lambda_error_set(err, "StoreUnavailable",
-                             "%s: read %" PRIu64 " bytes, the listing said %" PRIu64
-                             " (truncated, or changed while reading)",
-                             kl->keys[i], g->object_bytes, kl->sizes[i]);
-            return -1;
-        }
-        if (lambda_report_lines_finish(&g->lines) != 0)
-            return -1;
-    }
-    return flush_rows(g);
-}
-
 /* Step 3: the part's manifest (what MergeSubReports reads in listing mode). */
-static cJSON *manifest_json(const gen_input *in, const char *key, const gen_state *g,
+static cJSON *manifest_json(const gen_input *in, const char *key, const report_gen_totals *g,
                             const key_list *kl, uint64_t bytes, uint64_t *skipped)
 {
     *skipped = 0;
@@ -227,24 +146,20 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
     report_part_key(manifest_key, in.customer, in.report_id, (size_t)in.index, 1);
 
     key_list kl = {0};
-    gen_state g = {.customer = in.customer, .err = err};
+    report_gen_totals g = {0};
+    lambda_store_writer *w = NULL;
     cJSON *out = NULL;
     if (list_sources(data, &in, &kl, err) != 0)
         goto done;
-    if (lambda_report_lines_init(&g.lines,
-                                 report_env_u64("REPORT_MAX_LINE", REPORT_DEFAULT_MAX_LINE),
-                                 on_line, &g) != 0) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+    if (lambda_store_put_begin(report, key, &w, err) != 0)
+        goto done;
+    /* Step 2: every source object, in ranges on N threads, into the writer. */
+    if (report_gen_convert(data, kl.keys, kl.sizes, kl.n, in.customer, w, &g, err) != 0) {
+        lambda_store_put_abort(w);
         goto done;
     }
-    if (lambda_store_put_begin(report, key, &g.w, err) != 0)
-        goto done;
-    if (convert(data, &kl, &g, err) != 0) {
-        lambda_store_put_abort(g.w);
-        goto done;
-    }
-    uint64_t bytes = lambda_store_put_bytes(g.w), skipped;
-    if (lambda_store_put_commit(g.w, err) != 0)
+    uint64_t bytes = lambda_store_put_bytes(w), skipped;
+    if (lambda_store_put_commit(w, err) != 0)
         goto done;
     cJSON *manifest = manifest_json(&in, key, &g, &kl, bytes, &skipped);
     int rc = report_put_json(report, manifest_key, manifest, err);
@@ -260,13 +175,12 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
     cJSON_AddNumberToObject(out, "skipped", (double)skipped);
     lambda_log(LAMBDA_LOG_INFO,
                "part %" PRId64 ": %zu objects, %" PRIu64 " source bytes -> %" PRIu64
-               " rows, %" PRIu64 " bytes, %" PRIu64 " skipped (%" PRIu64 " lines read by cJSON)",
-               in.index, kl.n, kl.bytes, g.rows, bytes, skipped, g.parser.fallbacks);
+               " rows, %" PRIu64 " bytes, %" PRIu64 " skipped (%" PRIu64
+               " lines read by cJSON; %zu ranges, %u parser threads, %u fetchers)",
+               in.index, kl.n, kl.bytes, g.rows, bytes, skipped, g.fallbacks, g.ranges, g.threads,
+               g.fetchers);
 done:
     key_list_free(&kl);
-    lambda_report_lines_free(&g.lines);
-    lambda_report_parser_free(&g.parser);
-    lambda_report_buf_free(&g.row);
     lambda_store_close(data);
     lambda_store_close(report);
     return out;

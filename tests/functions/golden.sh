@@ -5,7 +5,8 @@
 # `lambda-local invoke`: SplitDateRange into 4 parts -> GenerateSubReport
 # each -> MergeSubReports with the Map's outputs, a re-run of the merge
 # (answered from manifest.json), and a one-part report merged in listing mode
-# (plan.json). The SHA-256 of the source objects, of every object the
+# (plan.json); the parts again on 1 and on 4 threads (ranges of 50,000
+# bytes) must be the same bytes. The SHA-256 of the source objects, of every object the
 # handlers write (parts before the merge deletes them) and of every answer
 # must equal tests/functions/golden.sha256, recorded from the code before
 # functions/ was split into one handler a file: a refactoring that changes
@@ -33,16 +34,21 @@ mkdir -p "$store"
   --seed 7 >"$work/gen.json" 2>"$work/gen.err" || fail "generator: $(tail -2 "$work/gen.err")"
 
 e="{\"DATA_STORE\":\"file://$store\"}"
-echo "{\"SplitDateRange\":$e,\"GenerateSubReport\":$e,\"MergeSubReports\":$e}" >"$work/env.json"
-# invoke FUNCTION EVENT NAME: the answer (with the store's path made
-# neutral) into $work/out/NAME.json; an error answer fails the test.
+# Gen1 and Gen4: GenerateSubReport on 1 thread, and on 4 threads in ranges
+# of 50,000 bytes (every object cut, lines across range ends): same bytes.
+e1="{\"DATA_STORE\":\"file://$store\",\"REPORT_THREADS\":\"1\"}"
+e4="{\"DATA_STORE\":\"file://$store\",\"REPORT_THREADS\":\"4\",\"REPORT_CHUNK_BYTES\":\"50000\"}"
+echo "{\"SplitDateRange\":$e,\"GenerateSubReport\":$e,\"MergeSubReports\":$e,\"Gen1\":$e1,\"Gen4\":$e4}" \
+  >"$work/env.json"
+# invoke FUNCTION EVENT NAME [HANDLER]: the answer (with the store's path
+# made neutral) into $work/out/NAME.json; an error answer fails the test.
 mkdir -p "$work/out"
 invoke() {
   local out="$work/out/$3.json"
   # --timeout: direct mode's default is Lambda's 3 s, which a loaded CI
   # machine can exceed for a part; this test is about bytes, not speed.
   timeout 300 "$lambda_local" invoke "$1" -e - --bootstrap "$bootstrap" --timeout 120 \
-    --env-vars "$work/env.json" --function "$1=$1" <<<"$2" >"$out.raw" 2>"$work/$3.err" \
+    --env-vars "$work/env.json" --function "$1=${4:-$1}" <<<"$2" >"$out.raw" 2>"$work/$3.err" \
     || fail "$3: lambda-local exited $? ($(tail -3 "$work/$3.err"))"
   if jq -e 'type == "object" and has("errorType")' "$out.raw" >/dev/null; then
     fail "$3 answered an error: $(cat "$out.raw")"
@@ -68,6 +74,27 @@ for p in $parts; do
   outs+=("$(cat "$work/out/generate-$i.json")")
 done
 snapshot parts golden
+# The same parts again on 1 and on 4 threads: the same objects, byte for byte.
+for fn in Gen1 Gen4; do
+  for p in $parts; do
+    i=$(jq .index <<<"$p")
+    invoke "$fn" "{$ids,\"part\":$p}" "threads-$fn-$i" GenerateSubReport
+    cmp -s "$work/out/threads-$fn-$i.json" "$work/out/generate-$i.json" ||
+      fail "$fn part $i answered otherwise: $(cat "$work/out/threads-$fn-$i.json")"
+    rm "$work/out/threads-$fn-$i.json"
+    # The settings did reach the function (its log line counts them).
+    l=$(grep -o '[0-9]* objects,.*fetchers' "$work/threads-$fn-$i.err") || fail "$fn: no part log line"
+    case $fn in
+      Gen1) [[ $l == *" 1 parser threads"* ]] || fail "Gen1 ran otherwise: $l" ;;
+      Gen4) [ "$(grep -o '[0-9]* ranges' <<<"$l" | cut -d' ' -f1)" -gt "${l%% *}" ] ||
+        fail "Gen4 did not cut objects in ranges: $l" ;;
+    esac
+  done
+  snapshot "parts-$fn" golden
+  diff -r "$work/snap/parts" "$work/snap/parts-$fn" >/dev/null ||
+    fail "$fn: the parts' bytes differ from the default run's"
+  rm -rf "$work/snap/parts-$fn"
+done
 map=$(printf '%s\n' "${outs[@]}" | jq -s -c .)
 invoke MergeSubReports "{$ids,\"parts\":$map}" merge
 invoke MergeSubReports "{$ids,\"parts\":$map}" merge-rerun

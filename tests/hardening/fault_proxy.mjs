@@ -7,7 +7,7 @@
 // verifies) except when a rule matches. Control (never forwarded):
 //   PUT /__faults   body: [{"method":"GET","path":"regex","fault":KIND,"times":N}, ...]
 //                   replaces the rules; each rule fires on its next N matches
-//   GET /__log      {"injected":[{fault,method,url,at}], "signatures":[...], "requests":N}
+//   GET /__log      {"injected":[{fault,method,url,range,at}], "signatures":[...], "requests":N}
 // Kinds:
 //   500           answers 500 InternalError without forwarding
 //   503           answers 503 SlowDown without forwarding
@@ -76,7 +76,7 @@ const server = http.createServer(async (req, res) => {
   recordSignatures(req)
   const body = await readBody(req)
   const rule = matchRule(req)
-  if (rule) injected.push({ fault: rule.fault, method: req.method, url: req.url.replace(/X-Amz-Signature=[0-9a-f]+/, 'X-Amz-Signature=…'), at: Date.now() })
+  if (rule) injected.push({ fault: rule.fault, method: req.method, url: req.url.replace(/X-Amz-Signature=[0-9a-f]+/, 'X-Amz-Signature=…'), range: req.headers.range || '', at: Date.now() })
   if (rule && (rule.fault === '500' || rule.fault === '503')) {
     const slow = rule.fault === '503'
     const xml = slow ? errorXml('SlowDown', 'Please reduce your request rate.') : errorXml('InternalError', 'We encountered an internal error. Please try again.')

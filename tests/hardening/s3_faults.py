@@ -10,6 +10,9 @@ Phases (one s3rver, one proxy, one emulator):
             parts, UploadPartCopy and CompleteMultipartUpload: every fault
             is consumed, retried, and the report is byte-identical with the
             same rows/bytes per part (no short part)
+  threads   GET faults (cut, reset, 5xx, too-long Content-Length) with the
+            part on 1 thread and on 4 threads in ranges of 200,000 bytes
+            (ranged GETs resumed mid-range): byte-identical to clean
   persist   faults that outlast the retries -> StoreThrottled /
             StoreUnavailable, after exactly LAMBDA_STORE_MAX_ATTEMPTS tries
             spaced by growing backoff
@@ -27,6 +30,7 @@ usage: s3_faults.py LAMBDA_LOCAL BOOTSTRAP REPORT_GEN NODE24 [phase ...]
 """
 import json
 import os
+import re
 import sys
 import time
 import urllib.request
@@ -36,7 +40,7 @@ import hlib  # noqa: E402
 from hlib import check  # noqa: E402
 
 lambda_local, bootstrap, report_gen, node = sys.argv[1:5]
-phases = sys.argv[5:] or ["clean", "faults", "persist", "longlen", "short", "secrets"]
+phases = sys.argv[5:] or ["clean", "faults", "threads", "persist", "longlen", "short", "secrets"]
 here = os.path.dirname(os.path.abspath(__file__))
 work = hlib.workdir("s3")
 
@@ -134,7 +138,7 @@ try:
 
     em = emulator()
     clean = clean_outs = None
-    if "clean" in phases or "faults" in phases or "short" in phases:
+    if "clean" in phases or "faults" in phases or "short" in phases or "threads" in phases:
         faults([])
         err, clean_outs, merged = run_report(em, "clean")
         check("clean run", err is None, str(err))
@@ -185,6 +189,45 @@ try:
             check("report byte-identical to the fault-free run", status == 200 and body == clean,
                   "(%d bytes vs %d)" % (len(body), len(clean)))
 
+    if "threads" in phases and clean is not None:
+        # The same report on 1 thread and on 4 threads in ranges of 200,000
+        # bytes (ranged GETs, lines across range ends), through failed,
+        # reset and cut GETs: every fault retried or resumed, same bytes.
+        def day(d):
+            return r"/%s/data/prospects/customer(=|%%3D)cust0001/date(=|%%3D)2024-01-0%d/" % (BUCKET, d)
+        for threads, chunk in [("1", None), ("4", "200000")]:
+            extra = {"REPORT_THREADS": threads}
+            if chunk:
+                extra["REPORT_CHUNK_BYTES"] = chunk
+            em_t = emulator(**extra)
+            plan = [{"method": "GET", "path": day(1), "fault": "truncate", "times": 2},
+                    {"method": "GET", "path": day(2), "fault": "500", "times": 2},
+                    {"method": "GET", "path": day(3), "fault": "reset", "times": 2},
+                    {"method": "GET", "path": day(5), "fault": "truncate", "times": 1},
+                    {"method": "GET", "path": day(5), "fault": "503", "times": 1},
+                    {"method": "GET", "path": day(6), "fault": "long-length", "times": 1}]
+            faults(plan)
+            log0 = proxy_log()
+            err, outs, merged = run_report(em_t, "threads-" + threads)
+            log = proxy_log()
+            what = "%s thread(s)%s" % (threads, ", ranges of %s bytes" % chunk if chunk else "")
+            check("%s: report completes through GET faults" % what, err is None, str(err))
+            check("%s: every planned fault was injected" % what, not log["pending"] and
+                  len(log["injected"]) - len(log0["injected"]) == sum(r["times"] for r in plan),
+                  "pending: %s" % log["pending"])
+            if not err:
+                strip = [{k: v for k, v in o.items() if k != "key"} for o in outs]
+                ref = [{k: v for k, v in o.items() if k != "key"} for o in clean_outs]
+                check("%s: same rows/bytes/skipped per part" % what, strip == ref,
+                      "%s vs %s" % (strip, ref))
+                faults([])
+                check("%s: report byte-identical to the clean run" % what,
+                      fetch(merged["url"])[1] == clean)
+            logs = em_t.stdout() + em_t.stderr()
+            ranges = sum(int(x) for x in re.findall(r"; (\d+) ranges, ", logs))
+            check("%s: the parts' log lines count their ranges (%d)" % (what, ranges),
+                  ranges > (30 if chunk else 0))
+
     if "persist" in phases:
         for kind, want in [("503", "StoreThrottled"), ("500", "StoreUnavailable"),
                            ("reset", "StoreUnavailable")]:
@@ -193,9 +236,19 @@ try:
             n0 = len(proxy_log()["injected"])
             etype, doc = call(em, "G", {"customerId": "cust0001", "reportId": "persist-" + kind,
                                         "part": {"index": 0, "from": "2024-01-01", "to": "2024-01-01"}})
-            inj = proxy_log()["injected"][n0:]
+            inj_all = proxy_log()["injected"][n0:]
             check("persistent %s -> %s" % (kind, want), etype == want, "(got %s %s)" % (etype, doc))
-            check("persistent %s: exactly 5 attempts" % kind, len(inj) == 5, str(len(inj)))
+            # The part's fetchers may have started more than one range of the
+            # day's objects at once: each range tried exactly 5 times (a range
+            # is known by its last byte: a reset one resumes from later on).
+            per_obj = {}
+            for i in inj_all:
+                last = re.match(r"(bytes=\d+-)?(\d*)$", i["range"]).group(2)
+                per_obj.setdefault((i["url"].split("?")[0], last), []).append(i)
+            check("persistent %s: exactly 5 attempts per range" % kind,
+                  per_obj and all(len(v) == 5 for v in per_obj.values()),
+                  str({k: len(v) for k, v in per_obj.items()}))
+            inj = min(per_obj.values(), key=lambda v: v[0]["at"]) if per_obj else []
             if len(inj) == 5 and kind != "reset":  # a reset's timing is the transfer's
                 gaps = [b["at"] - a["at"] for a, b in zip(inj, inj[1:])]
                 # base 20 ms, full jitter in [cap/2, cap]: at least 20+40+80+160 ms

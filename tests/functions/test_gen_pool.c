@@ -1,0 +1,250 @@
+/*
+ * GenerateSubReport's workers (functions/report/gen_pool.c) on a temporary
+ * file store: for 1 to 8 threads and ranges from 256 bytes to whole objects,
+ * the part's bytes and counts equal those of one line reader over every
+ * object in order; a short, long or missing object fails with the error of
+ * the first failing object in key order, whatever the threads. Small and
+ * quick on purpose: tests/run.sh also runs it built with ThreadSanitizer.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "handler_common.h"
+
+#define OBJECTS 9
+#define MAX_LINE 300
+
+static char root[256];
+static lambda_store *data, *out;
+static char *keys[OBJECTS];
+static uint64_t sizes[OBJECTS];
+
+typedef struct ref_rows {
+    lambda_report_parser parser;
+    report_gen_totals t;
+    lambda_report_buf rows;
+} ref_rows;
+
+/* The rules a part applied before ranges, through the line reader. */
+static int ref_line(const char *line, size_t len, int too_long, void *ud)
+{
+    ref_rows *r = ud;
+    if (too_long) {
+        r->t.skipped[LAMBDA_SKIP_TOO_LONG]++;
+        return 0;
+    }
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    if (i == len)
+        return 0;
+    lambda_report_skip why;
+    int rc = lambda_report_event_to_row_fast(&r->parser, line, len, "acme", &r->rows, &why);
+    if (rc == 0)
+        r->t.skipped[why]++;
+    else if (rc > 0)
+        r->t.rows++;
+    return rc < 0 ? -1 : 0;
+}
+
+static int collect(const char *d, size_t len, void *ud)
+{
+    return lambda_report_buf_add(ud, d, len);
+}
+
+static void put(const char *key, const char *d, size_t len)
+{
+    lambda_error err = {{0}, {0}};
+    if (lambda_store_put_buffer(data, key, d, len, &err) != 0)
+        fail_msg("put %s: %s", key, err.message);
+}
+
+/* Objects of every shape: empty, a BOM and CRLF, blank lines, lines of the
+ * limit's length and longer, bad lines, another customer, no final newline. */
+static void make_objects(ref_rows *ref)
+{
+    static char buf[1 << 20];
+    for (int o = 0; o < OBJECTS; o++) {
+        size_t n = 0;
+        if (o == 1)
+            n += (size_t)snprintf(buf, sizeof buf, "\xEF\xBB\xBF");
+        int lines = o == 0 ? 0 : o == 4 ? 2000 : 150 * o;
+        for (int i = 0; i < lines; i++) {
+            int k = (i * 7 + o) % 13;
+            if (k == 0) {
+                memset(buf + n, 'x', MAX_LINE + 1 + (size_t)(i % 3));
+                n += MAX_LINE + 1 + (size_t)(i % 3);
+            } else if (k == 1) {
+                memset(buf + n, 'y', 5 * MAX_LINE);
+                n += 5 * MAX_LINE;
+            } else if (k == 2) {
+                n += (size_t)snprintf(buf + n, sizeof buf - n, " \t\r");
+            } else if (k == 3) {
+                n += (size_t)snprintf(buf + n, sizeof buf - n, "{\"eventId\":\"bad\"");
+            } else {
+                n += (size_t)snprintf(
+                    buf + n, sizeof buf - n,
+                    "{\"eventId\":\"e%d-%d\",\"customerId\":\"%s\",\"prospectId\":%d,"
+                    "\"type\":\"visit\",\"occurredAt\":\"2024-02-28T10:00:00Z\",\"country\":"
+                    "\"F,R\",\"score\":%d.5,\"tags\":[\"=1\",\"a\\\"b\"]}%s",
+                    o, i, k == 4 ? "other" : "acme", i, i, k == 5 ? "\r" : "");
+            }
+            if (o != 5 || i + 1 < lines)
+                buf[n++] = '\n';
+        }
+        char key[64];
+        snprintf(key, sizeof key, "src/obj-%02d.ndjson", o);
+        keys[o] = strdup(key);
+        sizes[o] = n;
+        put(key, buf, n);
+        lambda_report_lines r;
+        assert_int_equal(lambda_report_lines_init(&r, MAX_LINE, ref_line, ref), 0);
+        assert_int_equal(lambda_report_lines_feed(&r, buf, n), 0);
+        assert_int_equal(lambda_report_lines_finish(&r), 0);
+        lambda_report_lines_free(&r);
+    }
+}
+
+/* One part with the given settings: 0 and its bytes in *csv, or -1 and err. */
+static int run_part(const char *threads, const char *chunk, const uint64_t *sz,
+                    lambda_report_buf *csv, report_gen_totals *t, lambda_error *err)
+{
+    setenv("REPORT_THREADS", threads, 1);
+    setenv("REPORT_CHUNK_BYTES", chunk, 1);
+    setenv("REPORT_MAX_LINE", "300", 1);
+    lambda_store_writer *w = NULL;
+    assert_int_equal(lambda_store_put_begin(out, "part.csv", &w, err), 0);
+    if (report_gen_convert(data, keys, sz, OBJECTS, "acme", w, t, err) != 0) {
+        lambda_store_put_abort(w);
+        return -1;
+    }
+    assert_int_equal(lambda_store_put_commit(w, err), 0);
+    csv->len = 0;
+    assert_int_equal(lambda_store_get(out, "part.csv", 0, 0, collect, csv, err), 0);
+    return 0;
+}
+
+static void test_same_bytes_any_threads_any_ranges(void **state)
+{
+    (void)state;
+    ref_rows ref = {0};
+    make_objects(&ref);
+    assert_true(ref.t.rows > 1000 && ref.t.skipped[LAMBDA_SKIP_TOO_LONG] > 100);
+    const char *const cases[][2] = {{"1", "4194304"}, {"1", "300"},  {"2", "256"},
+                                    {"3", "1000"},    {"4", "4097"}, {"8", "50000"}};
+    lambda_report_buf csv = {0};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        if (run_part(cases[c][0], cases[c][1], sizes, &csv, &t, &err) != 0)
+            fail_msg("threads %s, ranges of %s: %s: %s", cases[c][0], cases[c][1], err.type,
+                     err.message);
+        if (csv.len != ref.rows.len || memcmp(csv.data, ref.rows.data, csv.len) != 0 ||
+            t.rows != ref.t.rows || memcmp(t.skipped, ref.t.skipped, sizeof t.skipped) != 0)
+            fail_msg("threads %s, ranges of %s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64
+                     " rows, %zu bytes",
+                     cases[c][0], cases[c][1], t.rows, csv.len, ref.t.rows, ref.rows.len);
+        assert_true(t.threads >= 1 && t.threads <= (unsigned)atoi(cases[c][0]) &&
+                    t.threads == report_gen_threads());
+        assert_int_equal(t.fetchers, t.threads + 1);
+    }
+    lambda_report_buf_free(&csv);
+    lambda_report_buf_free(&ref.rows);
+    lambda_report_parser_free(&ref.parser);
+}
+
+static void test_first_failure_in_key_order(void **state)
+{
+    (void)state;
+    uint64_t sz[OBJECTS];
+    lambda_report_buf csv = {0};
+    report_gen_totals t;
+    const char *const threads[] = {"1", "4"};
+    for (int i = 0; i < 2; i++) {
+        /* Object 3 listed one byte longer than it is (a short body), object
+         * 6 one byte shorter (a longer body): object 3's error. */
+        memcpy(sz, sizes, sizeof sz);
+        sz[3]++;
+        sz[6]--;
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(run_part(threads[i], "1000", sz, &csv, &t, &err), -1);
+        assert_string_equal(err.type, "StoreUnavailable");
+        if (!strstr(err.message, "obj-03") || !strstr(err.message, "listing said"))
+            fail_msg("threads %s: %s", threads[i], err.message);
+        memcpy(sz, sizes, sizeof sz);
+        sz[6]--;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(run_part(threads[i], "1000", sz, &csv, &t, &err), -1);
+        if (!strstr(err.message, "obj-06") || !strstr(err.message, "more"))
+            fail_msg("threads %s: %s", threads[i], err.message);
+    }
+    /* A vanished object: StoreNotFound, here too the first in key order. */
+    static char gone_a[] = "src/gone-a.ndjson", gone_b[] = "src/gone-b.ndjson";
+    char *kept = keys[2], *kept7 = keys[7];
+    keys[2] = gone_a;
+    keys[7] = gone_b;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(run_part("3", "2000", sizes, &csv, &t, &err), -1);
+    assert_string_equal(err.type, "StoreNotFound");
+    assert_non_null(strstr(err.message, "gone-a"));
+    keys[2] = kept;
+    keys[7] = kept7;
+    lambda_report_buf_free(&csv);
+}
+
+static void test_thread_setting(void **state)
+{
+    (void)state;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    setenv("REPORT_THREADS", "1", 1);
+    assert_int_equal(report_gen_threads(), 1);
+    setenv("REPORT_THREADS", "100000", 1); /* capped by the CPUs */
+    unsigned n = report_gen_threads();
+    assert_true(n >= 1 && (long)n <= online && n <= REPORT_MAX_THREADS);
+    setenv("REPORT_THREADS", "zero", 1); /* not a number: the default */
+    assert_int_equal(report_gen_threads(), n);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "%s/gen-pool-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(root))
+        return -1;
+    char url[300];
+    snprintf(url, sizeof url, "file://%s", root);
+    lambda_error err = {{0}, {0}};
+    return lambda_store_open(url, &data, &err) || lambda_store_open(url, &out, &err) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lambda_store_close(data);
+    lambda_store_close(out);
+    for (int o = 0; o < OBJECTS; o++)
+        free(keys[o]);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_bytes_any_threads_any_ranges),
+        cmocka_unit_test(test_first_failure_in_key_order),
+        cmocka_unit_test(test_thread_setting),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
