@@ -610,17 +610,20 @@ jq_filter='fromjson?
 
 # --- 5. report throughput -----------------------------------------------------------
 
-report_one() { # label, bootstrap -> sets gsr_rate_mb; adds a row
-  local label=$1 boot=$2 logf="$work/report.log" r walls=() cpus=() rows=""
+report_one() { # label, bootstrap, [VAR=value...] -> sets gsr_result, gsr_mb, gsr_hwm_kb
+  local label=$1 boot=$2 logf="$work/report.log" r walls=() cpus=() rows="" hwm
+  local extra_env=("${@:3}")
+  gsr_hwm_kb=0
   mkdir -p "$work/reports"
   printf '{"customerId":"%s","reportId":"bench","part":{"index":0,"from":"%s","to":"%s"}}\n' \
     "$customer" "$data_from" "$data_to" >"$work/gsr.json"
   for ((r = 0; r < reps; r++)); do
     if env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
-         LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
+         LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
          --save-response "$work/gsr.out" -- "$boot" >"$work/g.kv" 2>>"$logf" &&
        [ "$(kv errors "$work/g.kv")" = 0 ]; then
       walls+=("$(kv wall_s "$work/g.kv")"); cpus+=("$(kv child_cpu_s "$work/g.kv")")
+      hwm=$(kv hwm_kb "$work/g.kv"); [ "${hwm:-0}" -gt "$gsr_hwm_kb" ] && gsr_hwm_kb=$hwm
       rows=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
     else
       failed "GenerateSubReport ($label) failed: $(tail -3 "$logf" | tr '\n' ' ')"
@@ -633,7 +636,7 @@ report_one() { # label, bootstrap -> sets gsr_rate_mb; adds a row
   gsr_rows=$rows
   mb=$(printf '%s\n' "${walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
   rps=$(printf '%s\n' "${walls[@]}" | awk -v n="$rows" '{ print n / $1 }' | stats)
-  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$rows") rows)"
+  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$rows") rows), peak RSS $(fmt "$((gsr_hwm_kb / 1024))") MB"
   gsr_mb=${mb%% *}
   # CPU seconds of the whole bootstrap process (its init included).
   gsr_cpu_mb=$(printf '%s\n' "${cpus[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
@@ -680,10 +683,16 @@ section_report() {
     jq_line="jq n/a: not installed"
   fi
 
-  local i
+  # One thread (REPORT_THREADS=1) and every CPU (N = nproc) for each build:
+  # the runs of one build alternate thread counts, so both see the same load.
+  local i t threads=(1) cpus one_mb=() all_mb=()
+  cpus=$(nproc)
+  [ "$cpus" -gt 1 ] && threads+=("$cpus")
   for i in "${!boots[@]}"; do
+   for t in "${threads[@]}"; do
     gsr_result=""; gsr_mb=""; gsr_rows=""
-    report_one "${labels[$i]}" "${boots[$i]}" || continue
+    report_one "${labels[$i]}" "${boots[$i]}" "REPORT_THREADS=$t" || continue
+    if [ "$t" = 1 ]; then one_mb[$i]=$gsr_mb; else all_mb[$i]=$gsr_mb; fi
     local ratio="" verdict="≥ 5× jq: not measured" same=""
     if [ -n "$jq_mb" ]; then
       ratio=$(calc "$gsr_mb / $jq_mb")
@@ -692,9 +701,26 @@ section_report() {
       else same="rows differ: jq $jq_rows, GenerateSubReport $gsr_rows"; failed "jq and GenerateSubReport rows differ ($jq_rows vs $gsr_rows)"; fi
       ratio="**$(fmt "$ratio" 1)× jq** (per CPU second: $(fmt "$(calc "$gsr_cpu_mb / $jq_cpu_mb")" 1)×), $(fmt "$(calc "100 * $gsr_mb / $cat_mb")" 0) % of the cat floor; $same"
     fi
-    row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]} ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON)" \
-        "$gsr_result" "$jq_line; $cat_line" "$ratio" "$verdict"
+    local speed=""
+    [ "$t" != 1 ] && [ -n "${one_mb[$i]:-}" ] &&
+      speed="; **$(fmt "$(calc "$gsr_mb / ${one_mb[$i]}")" 2)× one thread** (same run)" &&
+      verdict="$verdict; $t threads ≥ 1.8× one: $(met "$(calc "$gsr_mb / ${one_mb[$i]}")" 1.8)"
+    row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]}, $t thread(s) ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON)" \
+        "$gsr_result" "$jq_line; $cat_line" "$ratio$speed" "$verdict"
+   done
   done
+  # The static build against glibc, same run (targets: within 5 %; 400 MB/s
+  # on one thread; N threads on N cores >= 1.8x one).
+  if [ "${#boots[@]}" -eq 2 ] && [ -n "${one_mb[0]:-}" ] && [ -n "${one_mb[1]:-}" ]; then
+    local r1 rn="" v
+    r1=$(calc "${one_mb[0]} / ${one_mb[1]}")
+    [ -n "${all_mb[0]:-}" ] && [ -n "${all_mb[1]:-}" ] && rn=$(calc "${all_mb[0]} / ${all_mb[1]}")
+    v="static ≥ 0.95 × glibc: $(met "$r1" 0.95); static one thread ≥ 400 MB/s: $(met "${one_mb[0]}" 400)"
+    row "5b. Report throughput, static musl / dynamic glibc (same run)" \
+        "one thread: $(fmt "${one_mb[0]}" 1) vs $(fmt "${one_mb[1]}" 1) MB/s${rn:+; $cpus threads: $(fmt "${all_mb[0]}" 1) vs $(fmt "${all_mb[1]}" 1) MB/s}" \
+        "the glibc build, same data, same run" \
+        "ratio **$(fmt "$r1" 3)** (one thread)${rn:+, **$(fmt "$rn" 3)** ($cpus threads)}" "$v"
+  fi
 }
 
 # --- 6. fan-out -----------------------------------------------------------------------
