@@ -80,7 +80,15 @@ static enum MHD_Result checkpoint(lambda_local_durable *d, struct MHD_Connection
     free(data);
     if (!answer)
         return send_error(conn, &err);
-    durable_changed(d, e);
+    if (!durable_changed(d, e)) {
+        /* Not acknowledged: what is not on disk could be lost. The token is
+         * spent, so the SDK fails the invocation and the next one replays
+         * from the state as it stands. */
+        free(answer);
+        return lambda_local_http_service_error(conn, 500, "ServiceException",
+                                               "lambda-local cannot write the durable state "
+                                               "directory (see its log)");
+    }
     return send_json(conn, 200, answer);
 }
 

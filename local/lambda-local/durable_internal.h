@@ -34,8 +34,9 @@ durable_exec *durable_find(lambda_local_durable *d, const char *arn);
 durable_exec *durable_find_callback_exec(lambda_local_durable *d, const char *callback_id,
                                          durable_op **op);
 /* After a change under d->lock: writes the state file if needed and wakes
- * the timer thread, which invokes the function when one is due. */
-void durable_changed(lambda_local_durable *d, durable_exec *e);
+ * the timer thread, which invokes the function when one is due. False when
+ * the state directory refused the write. */
+bool durable_changed(lambda_local_durable *d, durable_exec *e);
 /* A timer fired or a callback completed: invoke now, or mark the running
  * invocation's execution as changed. */
 void durable_wake_execution(lambda_local_durable *d, durable_exec *e);

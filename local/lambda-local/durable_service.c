@@ -57,10 +57,12 @@ static void add_exec(lambda_local_durable *d, durable_exec *e)
 
 /* --- the state directory: one file per execution, replaced atomically --- */
 
-static void persist(lambda_local_durable *d, durable_exec *e)
+/* False when the state directory could not take the change (it stays
+ * pending: the next change writes it again). */
+static bool persist(lambda_local_durable *d, durable_exec *e)
 {
     if (!d->state_dir || !e->persisted_dirty)
-        return;
+        return true;
     char *json = durable_serialize(e);
     char *path = lambda_local_format("%s/%s.json", d->state_dir, e->id);
     char *tmp = lambda_local_format("%s.tmp", path);
@@ -80,6 +82,7 @@ static void persist(lambda_local_durable *d, durable_exec *e)
     free(tmp);
     free(path);
     free(json);
+    return ok;
 }
 
 static int load_state_dir(lambda_local_durable *d, char *err, size_t errlen)
@@ -126,12 +129,13 @@ static int load_state_dir(lambda_local_durable *d, char *err, size_t errlen)
     return 0;
 }
 
-void durable_changed(lambda_local_durable *d, durable_exec *e)
+bool durable_changed(lambda_local_durable *d, durable_exec *e)
 {
-    persist(d, e);
+    bool written = persist(d, e);
     pthread_cond_broadcast(&d->wake);
     if (e->status != DURABLE_RUNNING)
         pthread_cond_broadcast(&d->changed);
+    return written;
 }
 
 void durable_wake_execution(lambda_local_durable *d, durable_exec *e)

@@ -80,6 +80,24 @@ check "after kill -9 and a restart: step a ran once (its checkpoint survived)" \
   [ "$(grep -c '^a$' "$WORK/count9")" = 1 ]
 stop_server
 
+# A state directory that cannot be written: the checkpoint is not
+# acknowledged (500 ServiceException), rather than acknowledged and lost.
+mkdir -p "$WORK/state5"
+serve --durable-time-scale 0.001 --durable-state-dir "$WORK/state5"
+curl -s -o /dev/null -X POST -H 'X-Amz-Invocation-Type: Event' -H 'X-Amz-Durable-Execution-Name: unwritable' \
+  "http://127.0.0.1:$PORT/2015-03-31/functions/Durable/invocations" -d "{\"program\":[{\"hold\":\"$WORK/hold5\"}]}"
+for _ in $(seq 600); do [ -f "$WORK/hold5.envelope" ] && break; sleep 0.1; done
+rm -rf "$WORK/state5" && touch "$WORK/state5" # even root cannot write under a file
+arn5=$(jq -r .DurableExecutionArn "$WORK/hold5.envelope")
+code=$(curl -s -o /dev/null -D "$WORK/h5" -w '%{http_code}' -X POST \
+  "http://127.0.0.1:$PORT/2025-12-01/durable-executions/$(jq -rn --arg a "$arn5" '$a|@uri')/checkpoint" \
+  -d "{\"CheckpointToken\":\"$(jq -r .CheckpointToken "$WORK/hold5.envelope")\",\"Updates\":[{\"Id\":\"s\",\"Type\":\"STEP\",\"Action\":\"SUCCEED\"}]}")
+check "an unwritable state directory: the checkpoint is 500 ServiceException, not acknowledged" \
+  sh -c "[ $code = 500 ] && grep -qi 'x-amzn-ErrorType: ServiceException' '$WORK/h5'"
+check "... and lambda-local says why" grep -q "durable: cannot write $WORK/state5/" "$WORK/server.err"
+rm -f "$WORK/state5" && mkdir "$WORK/state5" && touch "$WORK/hold5.release"
+stop_server
+
 # Template functions with DurableConfig.
 cat > "$WORK/template.yaml" <<'YAML'
 Resources:
