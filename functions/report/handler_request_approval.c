@@ -232,8 +232,9 @@ cJSON *lambda_report_request_approval(const cJSON *event, const lambda_context *
     char message_id[MESSAGE_ID_MAX] = "";
     if (rc != 0 || notify_approver(&r, uri, expires, message_id, err) != 0)
         return NULL;
-    lambda_log(LAMBDA_LOG_INFO, "approval of %s requested (%" PRId64 " bytes), expires %s",
-               keys.base, r.bytes, expires);
+    lambda_log(LAMBDA_LOG_INFO,
+               "approval of %s requested (%" PRId64 " bytes), expires %s, SNS message %s",
+               keys.base, r.bytes, expires, message_id[0] ? message_id : "(no id)");
 
     char why[sizeof err->type + sizeof err->message + 4];
     int beats = heartbeat_while_possible(&r, ctx, why, sizeof why);

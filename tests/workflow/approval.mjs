@@ -195,6 +195,8 @@ const cases = {
     assert.equal(JSON.parse(readFileSync(join(run.reportDir, 'summary.json'), 'utf8')).rows, out.rows);
     assert.match(run.stdout, /RequestApproval: approved by/);
     assert.match(run.logText, /heartbeat\(s\) sent; stopped:/);
+    // lambda::sns read the MessageId from the endpoint's XML answer.
+    assert.match(run.logText, /approval of reports\/cust0001\/approval-approve\/ requested \(\d+ bytes\), expires \S+, SNS message [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n/);
   },
 
   async reject() {
