@@ -40,6 +40,8 @@ lambda_local_env *lambda_local_env_new(struct lambda_local_pool *pool,
     env->id = id;
     env->state = LAMBDA_LOCAL_ENV_INIT;
     env->reserved = reserved;
+    env->capacity = fn->env_concurrency > 1 ? fn->env_concurrency : 1;
+    env->running = lambda_local_calloc((size_t)env->capacity, sizeof *env->running);
     /* Tenant isolation: an environment is its first invocation's tenant's
      * for good. */
     env->tenant_id =
@@ -101,7 +103,7 @@ static bool is_reserved(const char *name)
         "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
         "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-        /* Managed Instances only: one environment runs one invocation here. */
+        /* Managed Instances: set from the function's configuration. */
         "AWS_LAMBDA_MAX_CONCURRENCY", NULL};
     for (size_t i = 0; reserved[i]; i++)
         if (strcmp(name, reserved[i]) == 0)
@@ -131,6 +133,8 @@ static void build_environment(const lambda_local_env *env, env_list *l)
     env_add(l, lambda_local_format("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fn->name));
     env_add(l, lambda_local_format("AWS_LAMBDA_LOG_STREAM_NAME=%s", env->log_stream));
     env_add(l, lambda_local_strdup("AWS_LAMBDA_INITIALIZATION_TYPE=on-demand"));
+    if (env->capacity > 1) /* Managed Instances: the runtime's concurrent pollers */
+        env_add(l, lambda_local_format("AWS_LAMBDA_MAX_CONCURRENCY=%d", env->capacity));
     for (size_t i = 0; passed_through[i]; i++) {
         const char *v = getenv(passed_through[i]);
         if (v)
@@ -291,5 +295,6 @@ void lambda_local_env_free(lambda_local_env *env)
         close(env->wake_fds[1]);
     lambda_local_env_log_close(&env->log);
     free(env->tenant_id);
+    free(env->running);
     free(env);
 }

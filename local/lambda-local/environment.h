@@ -25,7 +25,7 @@ struct lambda_local_runtime_api;
 typedef enum lambda_local_env_state {
     LAMBDA_LOCAL_ENV_INIT,   /* process started, has not asked for work yet */
     LAMBDA_LOCAL_ENV_READY,  /* between invocations (returning, or blocked in /next) */
-    LAMBDA_LOCAL_ENV_BUSY,   /* running `current` */
+    LAMBDA_LOCAL_ENV_BUSY,   /* running at least one invocation */
     LAMBDA_LOCAL_ENV_FAILED, /* init failed or timed out: waiting for the exit */
     LAMBDA_LOCAL_ENV_DEAD    /* process gone, being torn down */
 } lambda_local_env_state;
@@ -50,14 +50,18 @@ typedef struct lambda_local_env {
     bool shutdown_delivered;
     int extensions;                    /* registered through the Extensions API */
     lambda_local_invocation *reserved; /* the invocation that caused the cold start */
-    lambda_local_invocation *current;  /* the invocation being run */
-    char last_request_id[37];          /* to tell a second answer from a wrong id */
-    bool returning;                    /* answered, on its way back to /next */
-    bool idle;                         /* waiting in /next for work of its tenant */
-    bool evicted;                      /* stopped to free its slot for another tenant */
-    int64_t returning_until_us;        /* counted as available until then */
-    int64_t started_us;                /* process start (monotonic) */
-    int64_t init_us;                   /* init duration, reported once */
+    /* The invocations being run: one, or up to `capacity` at once in a
+     * Managed Instances environment (AWS_LAMBDA_MAX_CONCURRENCY). */
+    lambda_local_invocation **running;
+    int running_count;
+    int capacity;
+    char last_request_id[37];   /* to tell a second answer from a wrong id */
+    bool returning;             /* answered, on its way back to /next */
+    int idle;                   /* /next calls waiting for work of its tenant */
+    bool evicted;               /* stopped to free its slot for another tenant */
+    int64_t returning_until_us; /* counted as available until then */
+    int64_t started_us;         /* process start (monotonic) */
+    int64_t init_us;            /* init duration, reported once */
     bool report_init;
     int64_t failed_us;             /* when it entered FAILED */
     struct lambda_local_env *next; /* the pool's list */

@@ -18,6 +18,7 @@ lambda_local_function *lambda_local_functions_add(lambda_local_functions *fns, c
     fn->timeout_s = LAMBDA_LOCAL_DEFAULT_TIMEOUT;
     fn->memory_mb = LAMBDA_LOCAL_DEFAULT_MEMORY;
     fn->async_retries = -1;
+    fn->env_concurrency = 1;
     return fn;
 }
 

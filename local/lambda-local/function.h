@@ -52,6 +52,9 @@ typedef struct lambda_local_function {
     bool durable;
     double durable_timeout_s;
     lambda_local_tenancy tenancy;
+    /* Managed Instances: invocations one environment runs at once
+     * (PerExecutionEnvironmentMaxConcurrency; 1 otherwise). */
+    int env_concurrency;
     /* EventInvokeConfig.MaximumRetryAttempts (0..2), -1: Lambda's 2. */
     int async_retries;
 } lambda_local_function;

@@ -5,6 +5,8 @@
  *       [--port N] [--bootstrap PATH] [--env-vars FILE.json]
  *       [--max-concurrency N] [--function NAME=HANDLER ...] [--timeout S]
  *       [--port-file FILE] [--durable-time-scale X] [--durable-state-dir DIR]
+ *       [--per-environment-concurrency N] [--async-failure-dir DIR]
+ *       [--async-time-scale F]
  *   lambda-local invoke FUNCTION [-e event.json|-] [--template ...]
  *       [--bootstrap PATH] [--env-vars FILE.json] [--function NAME=HANDLER]
  *       [--timeout S]
@@ -47,6 +49,7 @@ typedef struct options {
     const char *port_file;
     double durable_time_scale;     /* durable timers: wall seconds per second */
     const char *durable_state_dir; /* durable executions survive restarts there */
+    long env_concurrency;          /* 0: each function's */
     double async_time_scale;
     const char *async_failure_dir;
     const char *event_path;
@@ -66,6 +69,7 @@ static void usage(FILE *out)
           "                    [--durable-time-scale X (1 = real time, 0 = timers at once)]\n"
           "                    [--durable-state-dir DIR]\n"
           "                    [--async-failure-dir DIR] [--async-time-scale F (default 1)]\n"
+          "                    [--per-environment-concurrency N (Managed Instances)]\n"
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
           "                    [--bootstrap PATH] [--env-vars FILE.json]\n"
           "                    [--function NAME=HANDLER ...] [--timeout SECONDS]\n"
@@ -101,7 +105,8 @@ static int parse_options(int argc, char **argv, options *o)
         OPT_DURABLE_SCALE,
         OPT_DURABLE_DIR,
         OPT_ASYNC_DIR,
-        OPT_ASYNC_SCALE
+        OPT_ASYNC_SCALE,
+        OPT_ENV_CONCURRENCY
     };
     static const struct option longopts[] = {
         {"template", required_argument, NULL, OPT_TEMPLATE},
@@ -118,6 +123,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"durable-state-dir", required_argument, NULL, OPT_DURABLE_DIR},
         {"async-failure-dir", required_argument, NULL, OPT_ASYNC_DIR},
         {"async-time-scale", required_argument, NULL, OPT_ASYNC_SCALE},
+        {"per-environment-concurrency", required_argument, NULL, OPT_ENV_CONCURRENCY},
         {"event", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -208,6 +214,12 @@ static int parse_options(int argc, char **argv, options *o)
             }
             break;
         }
+        case OPT_ENV_CONCURRENCY:
+            if (!parse_long(optarg, 1, 1600, &o->env_concurrency)) {
+                fprintf(stderr, "lambda-local: --per-environment-concurrency must be 1..1600\n");
+                return 2;
+            }
+            break;
         case OPT_ASYNC_DIR:
             o->async_failure_dir = optarg;
             break;
@@ -293,6 +305,8 @@ static int load_functions(const options *o, lambda_local_functions *fns)
         lambda_local_function *fn = &fns->items[i];
         if (o->timeout_s > 0)
             fn->timeout_s = o->timeout_s;
+        if (o->env_concurrency > 0)
+            fn->env_concurrency = (int)o->env_concurrency;
         if (lambda_local_code_prepare(fn, o->bootstrap, err, sizeof err) != 0) {
             fprintf(stderr, "lambda-local: %s\n", err);
             return 1;

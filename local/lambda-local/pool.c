@@ -115,9 +115,18 @@ static lambda_local_invocation *queued_for_locked(const lambda_local_pool *pool,
 static size_t available_locked(const lambda_local_pool *pool, const char *tenant)
 {
     size_t n = 0;
-    for (const lambda_local_env *e = pool->envs; e; e = e->next)
-        if ((e->idle || e->returning) && !e->stopping && same_tenant(e->tenant_id, tenant))
-            n++;
+    for (const lambda_local_env *e = pool->envs; e; e = e->next) {
+        if (e->stopping || !same_tenant(e->tenant_id, tenant))
+            continue;
+        if (e->capacity == 1) {
+            n += e->idle || e->returning;
+        } else if (e->state != LAMBDA_LOCAL_ENV_FAILED && e->state != LAMBDA_LOCAL_ENV_DEAD) {
+            /* Managed Instances: every free poller slot, counted from the
+             * start (its pollers come to /next as the runtime starts them). */
+            int spare = e->capacity - e->running_count - (e->reserved ? 1 : 0);
+            n += spare > 0 ? (size_t)spare : 0;
+        }
+    }
     return n;
 }
 
@@ -196,7 +205,8 @@ static void make_room_locked(lambda_local_pool *pool)
     if (pool->closing || pool->env_count < pool->max_envs || !uncovered_locked(pool))
         return;
     for (lambda_local_env *e = pool->envs; e; e = e->next) {
-        if (e->idle && !e->stopping && !queued_for_locked(pool, e->tenant_id)) {
+        if (e->idle && !e->running_count && !e->reserved && !e->stopping &&
+            !queued_for_locked(pool, e->tenant_id)) {
             lambda_local_log("function %s: execution environment %u (tenant %s) stopped to "
                              "make room for another tenant",
                              pool->fn->name, e->id, e->tenant_id ? e->tenant_id : "none");
@@ -273,19 +283,39 @@ static void report_locked(lambda_local_env *env, lambda_local_invocation *inv, l
     lambda_local_env_log_detach(&env->log, inv);
 }
 
+/* Takes `inv` off the environment's running list. */
+static void unrun_locked(lambda_local_env *env, const lambda_local_invocation *inv)
+{
+    for (int i = 0; i < env->running_count; i++) {
+        if (env->running[i] == inv) {
+            env->running[i] = env->running[--env->running_count];
+            env->running[env->running_count] = NULL;
+            return;
+        }
+    }
+}
+
 /* The invocation is over for this environment. */
 static void finish_locked(lambda_local_env *env, lambda_local_invocation *inv)
 {
-    env->current = NULL;
+    unrun_locked(env, inv);
     snprintf(env->last_request_id, sizeof env->last_request_id, "%s", inv->request_id);
-    env->state = LAMBDA_LOCAL_ENV_READY;
+    env->state = env->running_count ? LAMBDA_LOCAL_ENV_BUSY : LAMBDA_LOCAL_ENV_READY;
+    if (env->capacity > 1) /* a poller slot is free again */
+        pthread_cond_broadcast(&env->pool->work_cond);
 }
 
-/* Looks up the invocation a /response or /error names. */
-static int check_request_locked(lambda_local_env *env, const char *request_id)
+/* Looks up the invocation a /response or /error names: 0 with *out set,
+ * else the HTTP status. */
+static int check_request_locked(lambda_local_env *env, const char *request_id,
+                                lambda_local_invocation **out)
 {
-    if (env->current && strcmp(env->current->request_id, request_id) == 0)
-        return 0;
+    for (int i = 0; i < env->running_count; i++) {
+        if (strcmp(env->running[i]->request_id, request_id) == 0) {
+            *out = env->running[i];
+            return 0;
+        }
+    }
     if (strcmp(env->last_request_id, request_id) == 0)
         return 403; /* answered already: InvalidStateTransition */
     return 400;     /* InvalidRequestID */
@@ -394,8 +424,10 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
     if (env->state == LAMBDA_LOCAL_ENV_INIT) {
         env->init_us = lambda_local_mono_us() - env->started_us;
         env->report_init = true;
-    } else if (env->state == LAMBDA_LOCAL_ENV_BUSY) {
-        abandoned = env->current;
+    } else if (env->state == LAMBDA_LOCAL_ENV_BUSY && env->capacity == 1) {
+        /* One poller: asking again means it dropped what it was running.
+         * (With several, the others' /next calls are the normal case.) */
+        abandoned = env->running[0];
         report_locked(env, abandoned, 0, "error", "Runtime.Unknown");
         finish_locked(env, abandoned);
     }
@@ -405,18 +437,22 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
         fail_abandoned(abandoned);
         return NULL;
     }
-    env->state = LAMBDA_LOCAL_ENV_READY;
+    if (env->state == LAMBDA_LOCAL_ENV_INIT)
+        env->state = LAMBDA_LOCAL_ENV_READY;
 
     lambda_local_invocation *inv = env->reserved;
     env->reserved = NULL;
     if (!inv) {
         pool->idle_count++;
-        env->idle = true;
+        env->idle++;
         make_room_locked(pool); /* it may be the environment another tenant waits for */
-        while (!(inv = queued_for_locked(pool, env->tenant_id)) && !env->stopping)
+        /* More pollers than AWS_LAMBDA_MAX_CONCURRENCY wait for a free slot. */
+        while ((env->running_count >= env->capacity ||
+                !(inv = queued_for_locked(pool, env->tenant_id))) &&
+               !env->stopping)
             pthread_cond_wait(&pool->work_cond, &pool->lock);
         pool->idle_count--;
-        env->idle = false;
+        env->idle--;
         if (env->stopping) {
             pthread_mutex_unlock(&pool->lock);
             fail_abandoned(abandoned);
@@ -425,7 +461,7 @@ lambda_local_invocation *lambda_local_pool_next(lambda_local_env *env)
         unqueue_locked(pool, inv);
         set_deadline(pool, inv);
     }
-    env->current = inv;
+    env->running[env->running_count++] = inv;
     env->state = LAMBDA_LOCAL_ENV_BUSY;
     inv->started_us = lambda_local_mono_us();
     lambda_local_invocation_retain(inv); /* for the caller's response */
@@ -448,16 +484,17 @@ static int take_answer(lambda_local_env *env, const char *request_id, char *body
 {
     lambda_local_pool *pool = env->pool;
     pthread_mutex_lock(&pool->lock);
-    int status = check_request_locked(env, request_id);
+    lambda_local_invocation *inv = NULL;
+    int status = check_request_locked(env, request_id, &inv);
     if (status != 0) {
         pthread_mutex_unlock(&pool->lock);
         free(body);
         return status;
     }
-    lambda_local_invocation *inv = env->current;
     report_locked(env, inv, 0, report_status, report_type);
     finish_locked(env, inv);
-    returning_begin_locked(pool, env, inv);
+    if (env->capacity == 1) /* several pollers: the others are counted as such */
+        returning_begin_locked(pool, env, inv);
     pthread_mutex_unlock(&pool->lock);
     lambda_local_env_wake(env);
     *out = inv;
@@ -468,7 +505,9 @@ lambda_local_invocation *lambda_local_pool_current(lambda_local_env *env, const 
 {
     lambda_local_pool *pool = env->pool;
     pthread_mutex_lock(&pool->lock);
-    lambda_local_invocation *inv = check_request_locked(env, request_id) == 0 ? env->current : NULL;
+    lambda_local_invocation *inv = NULL;
+    if (check_request_locked(env, request_id, &inv) != 0)
+        inv = NULL;
     if (inv)
         lambda_local_invocation_retain(inv);
     pthread_mutex_unlock(&pool->lock);
@@ -594,6 +633,16 @@ void lambda_local_pool_env_spawned(lambda_local_env *env, const lambda_local_pro
     pthread_mutex_unlock(&pool->lock);
 }
 
+/* The earliest deadline of what the environment runs, or -1. */
+static int64_t earliest_deadline_locked(const lambda_local_env *env)
+{
+    int64_t deadline = -1;
+    for (int i = 0; i < env->running_count; i++)
+        if (deadline < 0 || env->running[i]->deadline_us < deadline)
+            deadline = env->running[i]->deadline_us;
+    return deadline;
+}
+
 int64_t lambda_local_pool_env_deadline(lambda_local_env *env)
 {
     lambda_local_pool *pool = env->pool;
@@ -601,14 +650,23 @@ int64_t lambda_local_pool_env_deadline(lambda_local_env *env)
     pthread_mutex_lock(&pool->lock);
     if (env->state == LAMBDA_LOCAL_ENV_INIT && env->reserved)
         deadline = env->reserved->deadline_us;
-    else if (env->state == LAMBDA_LOCAL_ENV_BUSY && env->current)
-        deadline = env->current->deadline_us;
+    else if (env->state == LAMBDA_LOCAL_ENV_BUSY)
+        deadline = earliest_deadline_locked(env);
     else if (env->state == LAMBDA_LOCAL_ENV_FAILED)
         deadline = env->failed_us + INIT_FAILED_GRACE_US;
     else if (env->returning)
         deadline = env->returning_until_us;
     pthread_mutex_unlock(&pool->lock);
     return deadline;
+}
+
+/* A running invocation whose deadline passed, or NULL. */
+static lambda_local_invocation *expired_locked(const lambda_local_env *env, int64_t now)
+{
+    for (int i = 0; i < env->running_count; i++)
+        if (now >= env->running[i]->deadline_us)
+            return env->running[i];
+    return NULL;
 }
 
 void lambda_local_pool_env_expired(lambda_local_env *env)
@@ -621,10 +679,10 @@ void lambda_local_pool_env_expired(lambda_local_env *env)
         inv = env->reserved;
         env->reserved = NULL;
         inv->started_us = env->started_us;
-    } else if (env->state == LAMBDA_LOCAL_ENV_BUSY && env->current &&
-               now >= env->current->deadline_us) {
-        inv = env->current;
-        env->current = NULL;
+    } else if (env->state == LAMBDA_LOCAL_ENV_BUSY && (inv = expired_locked(env, now)) != NULL) {
+        /* Lambda resets the environment: what else runs there ends with it
+         * (Runtime.ExitError, when the process is gone). */
+        unrun_locked(env, inv);
     } else if (env->state == LAMBDA_LOCAL_ENV_FAILED &&
                now >= env->failed_us + INIT_FAILED_GRACE_US) {
         lambda_local_process_kill(&env->proc, SIGKILL);
@@ -671,33 +729,42 @@ void lambda_local_pool_env_exited(lambda_local_env *env, int status, long max_rs
     lambda_local_env_log_drain(&env->log); /* its last words (a crash report) */
     pthread_mutex_lock(&pool->lock);
     bool in_init = env->reserved != NULL;
-    lambda_local_invocation *inv = in_init ? env->reserved : env->current;
-    env->reserved = env->current = NULL;
+    /* What it was running (or the invocation it was starting for) fails. */
+    int count = in_init ? 1 : env->running_count;
+    lambda_local_invocation **lost = lambda_local_calloc((size_t)count + 1, sizeof *lost);
+    if (in_init)
+        lost[0] = env->reserved;
+    else
+        memcpy(lost, env->running, (size_t)count * sizeof *lost);
+    env->reserved = NULL;
+    env->running_count = 0;
     /* Died after answering: what was queued for it is served by a fresh
      * environment once this one's slot is free (pool_env_gone). */
     returning_end_locked(pool, env);
-    if (inv && !in_init)
-        report_locked(env, inv, max_rss_kb, "error", "Runtime.ExitError");
-    else if (!inv && env->state != LAMBDA_LOCAL_ENV_FAILED && !pool->closing && !env->evicted)
+    for (int i = 0; i < count && !in_init; i++)
+        report_locked(env, lost[i], max_rss_kb, "error", "Runtime.ExitError");
+    if (count == 0 && env->state != LAMBDA_LOCAL_ENV_FAILED && !pool->closing && !env->evicted)
         lambda_local_log("function %s: execution environment %u exited (%s)", pool->fn->name,
                          env->id, how);
     env->state = LAMBDA_LOCAL_ENV_DEAD;
     env->stopping = true;
     pthread_cond_broadcast(&pool->work_cond);
     pthread_mutex_unlock(&pool->lock);
-    if (!inv)
-        return;
     /* Lambda's words: a clean exit during init gave no reason at all. */
     char reason[192];
     if (in_init && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         snprintf(reason, sizeof reason, "Runtime exited without providing a reason");
     else
         snprintf(reason, sizeof reason, "Runtime exited with error: %s", how);
-    lambda_local_invocation_log_line(inv, "RequestId: %s Error: %s\nRuntime.ExitError",
+    for (int i = 0; i < count; i++) {
+        lambda_local_invocation *inv = lost[i];
+        lambda_local_invocation_log_line(inv, "RequestId: %s Error: %s\nRuntime.ExitError",
+                                         inv->request_id, reason);
+        lambda_local_env_log_detach(&env->log, inv);
+        lambda_local_invocation_fail(inv, "Runtime.ExitError", "RequestId: %s Error: %s",
                                      inv->request_id, reason);
-    lambda_local_env_log_detach(&env->log, inv);
-    lambda_local_invocation_fail(inv, "Runtime.ExitError", "RequestId: %s Error: %s",
-                                 inv->request_id, reason);
+    }
+    free(lost);
 }
 
 void lambda_local_pool_env_gone(lambda_local_env *env)

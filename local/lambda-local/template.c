@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "common.h"
@@ -310,6 +311,26 @@ static int read_event_invoke(template_ctx *t, lambda_local_function *fn, yaml_no
     return 0;
 }
 
+/* CapacityProviderConfig (Lambda Managed Instances): an environment takes
+ * up to PerExecutionEnvironmentMaxConcurrency invocations at once; without
+ * it, 16 per CPU (Lambda's default varies by runtime: 16 per vCPU is
+ * Python's). */
+static int read_capacity(template_ctx *t, lambda_local_function *fn, yaml_node_t *config)
+{
+    if (!config)
+        return 0;
+    yaml_node_t *mi = map_get(t, config, "LambdaManagedInstancesCapacityProviderConfig");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double n = 16.0 * (double)(cpus > 0 ? cpus : 1);
+    if (n > 1600)
+        n = 1600;
+    if (read_number(t, fn, map_get(t, mi, "PerExecutionEnvironmentMaxConcurrency"),
+                    "PerExecutionEnvironmentMaxConcurrency", 1, 1600, &n) != 0)
+        return -1;
+    fn->env_concurrency = (int)n;
+    return 0;
+}
+
 /* TenancyConfig: TenantIsolationMode PER_TENANT (its only value). Without
  * it the function takes no tenant id, as in Lambda. */
 static int read_tenancy(template_ctx *t, lambda_local_function *fn, yaml_node_t *config)
@@ -362,7 +383,8 @@ static int read_function(template_ctx *t, const char *name, yaml_node_t *props,
     if (read_architectures(t, fn, property(t, props, globals, "Architectures")) != 0 ||
         read_durable(t, fn, property(t, props, globals, "DurableConfig")) != 0 ||
         read_tenancy(t, fn, map_get(t, props, "TenancyConfig")) != 0 ||
-        read_event_invoke(t, fn, property(t, props, globals, "EventInvokeConfig")) != 0)
+        read_event_invoke(t, fn, property(t, props, globals, "EventInvokeConfig")) != 0 ||
+        read_capacity(t, fn, property(t, props, globals, "CapacityProviderConfig")) != 0)
         return -1;
     return read_function_url(t, fn, map_get(t, props, "FunctionUrlConfig"));
 }
