@@ -70,7 +70,7 @@ function jsonText(value) {
 
 // `{ input: "...", inputDetails: { truncated } }` (or output).
 function data(field, value) {
-  let text = typeof value === 'string' && field === 'cause' ? value : jsonText(value);
+  let text = jsonText(value);
   const truncated = Buffer.byteLength(text) > DATA_LIMIT;
   if (truncated) text = Buffer.from(text).subarray(0, DATA_LIMIT).toString('utf8').replace(/\uFFFD$/, '');
   return { [field]: text, [`${field}Details`]: { truncated } };

@@ -751,4 +751,8 @@ async function main() {
   return status;
 }
 
-process.exitCode = await main();
+// Exit once main is done (the emulator stopped, the files written): an
+// execution aborted while a task waited keeps the interpreter's timer for the
+// task's TimeoutSeconds (up to days for an approval), which would otherwise
+// hold the process after Ctrl-C.
+process.exit(await main());

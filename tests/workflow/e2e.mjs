@@ -27,9 +27,10 @@ function log(msg) { console.log(`[e2e ${args.case}] ${msg}`); }
 
 // Runs a program without blocking this process's event loop (the loopback
 // S3 server lives in it), killing it after `timeoutMs`.
-function exec(cmd, argv, { env = process.env, timeoutMs = 300000 } = {}) {
+function exec(cmd, argv, { env = process.env, timeoutMs = 300000, onChild } = {}) {
   return new Promise((resolveRun) => {
     const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onChild?.(child);
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
@@ -125,7 +126,7 @@ function assertSameEvents(csvText, expected) {
 
 // ---- running the workflow ----
 
-async function runWorkflow(name, { customer = CUSTOMER, from = FROM, to = TO, dataStore, reportStore, endpoint, env = {}, extra = [], childEnv = {} }) {
+async function runWorkflow(name, { customer = CUSTOMER, from = FROM, to = TO, dataStore, reportStore, endpoint, env = {}, extra = [], childEnv = {}, onChild }) {
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
   const files = { result: join(dir, 'result.json'), events: join(dir, 'events.jsonl'), notifications: join(dir, 'notifications.jsonl'), log: join(dir, 'lambda-local.log') };
@@ -137,7 +138,7 @@ async function runWorkflow(name, { customer = CUSTOMER, from = FROM, to = TO, da
   if (reportStore) cli.push('--report-store', reportStore);
   if (endpoint) cli.push('--endpoint', endpoint);
   for (const [k, v] of Object.entries(env)) cli.push('--env', `${k}=${v}`);
-  const r = await exec(process.execPath, cli, { env: { ...process.env, ...childEnv } });
+  const r = await exec(process.execPath, cli, { env: { ...process.env, ...childEnv }, onChild });
   log(`run ${name}: exit ${r.status}\n${r.stdout}${r.stderr}`);
   const result = existsSync(files.result) ? JSON.parse(readFileSync(files.result, 'utf8')) : null;
   const read = (f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
@@ -415,6 +416,38 @@ const cases = {
     log(`view ${view}: checked in chromium, screenshot ${join(run.executionDir, 'view.png')}`);
   },
 
+  // Ctrl-C while a task waits for its approval token: the runner ends the
+  // execution (ABORTED), writes its history and view, and exits at once
+  // (the interpreter's timer for the task's TimeoutSeconds, days long, does
+  // not hold it).
+  async abort() {
+    const store = join(work, 'store');
+    generate(store);
+    const sent = {};
+    const run = await runWorkflow('abort', {
+      dataStore: `file://${store}`,
+      extra: ['--approval-threshold', '1'],
+      onChild: (child) => {
+        child.stdout.on('data', (d) => {
+          if (sent.at === undefined && /Approval needed/.test(String(d))) {
+            sent.at = Date.now();
+            setTimeout(() => child.kill('SIGINT'), 500);
+          }
+        });
+      },
+    });
+    assert.ok(sent.at, 'the run reached the approval wait');
+    const took = Date.now() - sent.at;
+    assert.ok(took < 60000, `the runner exits after Ctrl-C (took ${took} ms)`);
+    assert.equal(run.status, 1);
+    assert.equal(run.result.status, 'ABORTED');
+    assert.deepEqual(run.history.events.slice(-3).map((e) => e.type), ['TaskSubmitted', 'TaskStateAborted', 'ExecutionAborted']);
+    assert.equal(run.describe.status, 'ABORTED');
+    const view = readFileSync(join(run.executionDir, 'view.html'), 'utf8');
+    assert.match(view, /data-state="RequestApproval" data-outcome="cancelled"/);
+    assert.match(view, /data-state="SplitDateRange" data-outcome="succeeded"/);
+  },
+
   async distributed() {
     const store = join(work, 'store');
     generate(store);
@@ -423,6 +456,10 @@ const cases = {
     assert.match(run.stdout, /report-distributed\.asl\.json/);
     const dir = join(store, 'reports', CUSTOMER, 'e2e-distributed');
     assertSucceeded(run, expected, readFileSync(join(dir, 'report.csv'), 'utf8'));
+    assertHistory(run, 'SUCCEEDED');
+    const mapRun = run.history.events.find((e) => e.type === 'MapRunStarted');
+    assert.match(mapRun.mapRunStartedEventDetails.mapRunArn, /^arn:aws:states:us-east-1:123456789012:mapRun:[^/]+\/GenerateSubReports:[0-9a-f-]{36}$/);
+    assert.equal(run.history.events.find((e) => e.type === 'MapRunSucceeded').previousEventId > mapRun.id, true);
     assertSummary(run, readFileSync(join(dir, 'summary.json'), 'utf8'), readFileSync(join(dir, 'report.csv'), 'utf8'), expected);
     assertPartsRemoved(listFiles(dir).map((f) => f.slice(dir.length + 1)));
   },

@@ -116,13 +116,13 @@ function handlers(state) {
 
 // Runs `definition` once as execution `name`; resolves with the
 // LocalExecution once its history is complete.
-function runExecution(name, input) {
-  const record = new LocalExecution({ stateMachineArn: SM_ARN, name, definition, region: REGION });
-  const state = { splitCalls: 0 };
-  const execution = new StateMachine(definition).run(input, {
-    overrides: { taskResourceLocalHandlers: record.history.wrapHandlers(handlers(state)), retryIntervalOverrides: { Split: 0 } },
+function runExecution(name, input, { def = definition, taskHandlers = handlers({ splitCalls: 0 }) } = {}) {
+  const record = new LocalExecution({ stateMachineArn: SM_ARN, name, definition: def, region: REGION });
+  const execution = new StateMachine(def).run(input, {
+    overrides: { taskResourceLocalHandlers: record.history.wrapHandlers(taskHandlers), retryIntervalOverrides: { Split: 0 } },
     context: { Execution: { Id: record.executionArn, Name: name } },
   });
+  record.abort = execution.abort;
   const consumed = (async () => { for await (const ev of record.history.observe(execution.eventLogs)) void ev; })();
   record.done = execution.result.then((output) => ({ status: 'SUCCEEDED', output }), (err) => ({
     status: 'FAILED', error: (err.cause ?? err).name, cause: (err.cause ?? err).message,
@@ -308,6 +308,70 @@ const hostilePage = hostile.view();
 assert.equal(hostilePage.match(/<script/g).length, 2, 'no script element from the data');
 checkStatic(hostilePage);
 console.log('view: outcomes, badges, taken transitions, data block: ok');
+
+// ---- a task waiting for its token, then the execution aborted ----
+{
+  const approvalDef = {
+    StartAt: 'Prepare',
+    States: {
+      Prepare: { Type: 'Pass', Next: 'Approve' },
+      Approve: {
+        Type: 'Task', Resource: `${INVOKE}.waitForTaskToken`, HeartbeatSeconds: 60, TimeoutSeconds: 600,
+        Parameters: { FunctionName: 'approve', Payload: { 'token.$': '$$.Execution.Name' } }, End: true,
+      },
+    },
+  };
+  let called;
+  const waiting = new Promise((resolve) => { called = resolve; });
+  let record;
+  let endWait;
+  record = runExecution('hist-wait', { n: 1 }, {
+    def: approvalDef,
+    taskHandlers: {
+      Approve: (params) => {
+        setImmediate(() => { record.history.submitted('Approve', params); called(); });
+        return new Promise((_, reject) => { endWait = reject; });
+      },
+    },
+  });
+  await waiting;
+  await sleep(20);
+  const live = record.history.events;
+  assert.deepEqual(live.slice(-4).map((e) => e.type), ['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted']);
+  const scheduled = live.at(-3).taskScheduledEventDetails;
+  assert.deepEqual([scheduled.resourceType, scheduled.resource, scheduled.heartbeatInSeconds, scheduled.timeoutInSeconds], ['lambda', 'invoke.waitForTaskToken', 60, 600]);
+  assert.equal(record.describe().status, 'RUNNING');
+  assert.equal(record.describe().stopDate, undefined);
+  const waitingPage = record.view();
+  assert.match(waitingPage, /data-state="Approve" data-outcome="waiting"/, 'a task waiting for its token is drawn waiting');
+  assert.match(waitingPage, /data-state="Prepare" data-outcome="succeeded"/);
+  assert.match(waitingPage, /"initial":"Approve"/, 'the page opens on the waiting state');
+  record.abort();
+  // The interpreter keeps the task's TimeoutSeconds timer until the task
+  // settles: end it, as the runner's token registry does on abort.
+  endWait(new Error('aborted'));
+  await record.done;
+  const ended = record.history.events;
+  assert.deepEqual(ended.slice(-2).map((e) => e.type), ['TaskStateAborted', 'ExecutionAborted']);
+  assert.equal(ended.at(-2).previousEventId, ended.at(-3).id);
+  assert.equal(record.describe().status, 'ABORTED');
+  assert.match(record.view(), /data-state="Approve" data-outcome="cancelled"/);
+  checkShape({ events: ended }, 'GetExecutionHistoryOutput', 'aborted history');
+}
+
+// ---- a task over its TimeoutSeconds ----
+{
+  const timeoutDef = { StartAt: 'Slow', States: { Slow: { Type: 'Task', Resource: INVOKE, TimeoutSeconds: 1, Parameters: { FunctionName: 'slow' }, End: true } } };
+  const record = runExecution('hist-timeout', {}, { def: timeoutDef, taskHandlers: { Slow: () => sleep(1500).then(() => ({ Payload: 'late' })) } });
+  await record.done;
+  const ev = record.history.events;
+  assert.deepEqual(ev.map((e) => e.type), ['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskTimedOut', 'ExecutionFailed']);
+  assert.equal(ev[4].taskTimedOutEventDetails.error, 'States.Timeout');
+  assert.equal(record.describe().error, 'States.Timeout');
+  assert.match(record.view(), /data-state="Slow" data-outcome="failed"/);
+  checkShape({ events: ev }, 'GetExecutionHistoryOutput', 'timed-out history');
+}
+console.log('waiting (TaskSubmitted, RUNNING, drawn waiting), aborted, timed out: ok');
 
 // ---- the API through awscli ----
 
