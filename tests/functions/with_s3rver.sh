@@ -2,6 +2,9 @@
 # Runs a command against a fresh @20minutes/s3rver on 127.0.0.1 (port 0,
 # read back from its banner) with a bucket `lambda-test`, the S3RVER
 # credentials and AWS_ENDPOINT_URL_S3 exported; stops the server on exit.
+# s3rver runs with NODE_OPTIONS=--openssl-legacy-provider: on Node 24 its
+# listings over 1,000 keys (continuation tokens) fail without it. Its data
+# folder is exported as S3RVER_DIR (tests may seed objects there).
 #   with_s3rver.sh COMMAND [ARGS...]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,7 +17,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$node" "$here/s3rver.js" -d "$work/data" -a 127.0.0.1 -p 0 --configure-bucket lambda-test \
+NODE_OPTIONS=--openssl-legacy-provider "$node" "$here/s3rver.js" -d "$work/data" -a 127.0.0.1 -p 0 --configure-bucket lambda-test \
   >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
@@ -27,6 +30,7 @@ port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/log" | he
 unset AWS_ENDPOINT_URL AWS_SESSION_TOKEN AWS_PROFILE
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
 export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$port" LAMBDA_STORE_RETRY_BASE_MS=20
+export S3RVER_DIR="$work/data"
 set +e
 "$@"
 rc=$?
