@@ -188,3 +188,31 @@ const lambda_context *lambda_durable_lambda_context(const lambda_durable_context
 {
     return ctx->run->lambda_ctx;
 }
+
+int durable_copy_out(durable_run *run, const char *json, char **result, lambda_error *err)
+{
+    if (!result)
+        return 0;
+    *result = strdup(json ? json : "null");
+    if (*result)
+        return 0;
+    run->mode = RUN_INVOCATION_ERROR;
+    lambda_error_set(&run->stop, "Durable.OutOfMemory", "out of memory");
+    *err = run->stop;
+    return -1;
+}
+
+int durable_recorded_error(const durable_op *op, const char *fallback_type, lambda_error *err)
+{
+    lambda_error_set(err, op->error_type ? op->error_type : fallback_type, "%s",
+                     op->error_message ? op->error_message : "");
+    return -1;
+}
+
+int durable_is_json(const char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    int ok = j != NULL;
+    cJSON_Delete(j);
+    return ok;
+}

@@ -77,6 +77,24 @@ int durable_fail_run(durable_run *run, lambda_error *err, const char *type, cons
 /* An Error object {ErrorType, ErrorMessage} for an update. */
 cJSON *durable_error_json(const char *type, const char *message);
 
+/* *result = a copy of `json` ("null" when NULL), if result is not NULL. 0,
+ * or -1 with err (out of memory: the invocation fails). */
+int durable_copy_out(durable_run *run, const char *json, char **result, lambda_error *err);
+
+/* A recorded operation's error as this call's error: -1. */
+int durable_recorded_error(const durable_op *op, const char *fallback_type, lambda_error *err);
+
+/* Non-zero when `json` parses as JSON. */
+int durable_is_json(const char *json);
+
+/* Runs `body` in a child context under a CONTEXT operation of `sub_type`:
+ * START (if new), the body, then SUCCEED with its result or FAIL with its
+ * error; replays a completed one from its record (or, when it was recorded
+ * with ReplayChildren, by running the body again over its children's
+ * records). -1 with err for the body's error or a stopped run. */
+int durable_run_context(lambda_durable_context *ctx, const char *name, const char *sub_type,
+                        lambda_durable_child_fn body, void *arg, char **result, lambda_error *err);
+
 /* A draw from [0, 1) for jitter: the config's source or the internal one. */
 double durable_random(durable_run *run);
 

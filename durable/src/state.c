@@ -201,6 +201,8 @@ static int read_details(const reader *r, const cJSON *j, durable_op *op)
     }
     if (op->type == OP_CALLBACK && opt_string(r, d, "CallbackId", 0, &op->callback_id) != 0)
         return -1;
+    if (op->type == OP_CONTEXT)
+        op->replay_children = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ReplayChildren"));
     if (op->type == OP_WAIT)
         return 0;
     if (opt_string(r, d, "Result", 0, &op->result) != 0)

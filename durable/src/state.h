@@ -49,6 +49,7 @@ typedef struct durable_op {
     char *error_data;    /* its ErrorData */
     char *input_payload; /* ExecutionDetails.InputPayload */
     char *callback_id;   /* CallbackDetails.CallbackId */
+    int replay_children; /* ContextDetails.ReplayChildren */
 } durable_op;
 
 /* The operations by id (open addressing), plus the EXECUTION operation. */

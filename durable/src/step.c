@@ -60,27 +60,6 @@ int lambda_durable_retry_delay(const lambda_durable_retry_policy *policy, int at
     return s < 1 ? 1 : s;
 }
 
-/* The step's recorded error as this call's error. */
-static int replay_error(const durable_op *op, lambda_error *err)
-{
-    lambda_error_set(err, op->error_type ? op->error_type : "Durable.StepFailed", "%s",
-                     op->error_message ? op->error_message : "");
-    return -1;
-}
-
-static int copy_out(const char *json, char **result, durable_run *run, lambda_error *err)
-{
-    if (!result)
-        return 0;
-    *result = strdup(json ? json : "null");
-    if (*result)
-        return 0;
-    run->mode = RUN_INVOCATION_ERROR;
-    lambda_error_set(&run->stop, "Durable.OutOfMemory", "out of memory");
-    *err = run->stop;
-    return -1;
-}
-
 typedef struct step_call {
     lambda_durable_context *ctx;
     const char *id, *name;
@@ -140,10 +119,7 @@ static int run_attempt(const step_call *c, int attempt, lambda_durable_step_fn f
         return after_failure(c, attempt, &failure, err);
     }
     if (out) {
-        cJSON *check = cJSON_Parse(out);
-        int ok = check != NULL;
-        cJSON_Delete(check);
-        if (!ok) {
+        if (!durable_is_json(out)) {
             free(out);
             lambda_error_set(&failure, "Durable.SerializationError",
                              "step %s returned a result that is not JSON", c->id);
@@ -164,7 +140,7 @@ static int run_attempt(const step_call *c, int attempt, lambda_durable_step_fn f
         free(out);
         return -1;
     }
-    rc = copy_out(out ? out : "null", result, run, err);
+    rc = durable_copy_out(run, out, result, err);
     free(out);
     return rc;
 }
@@ -193,9 +169,9 @@ int lambda_durable_step(lambda_durable_context *ctx, const char *name, lambda_du
     int at_most_once = config && config->semantics == LAMBDA_DURABLE_AT_MOST_ONCE;
     step_call c = {ctx, id, name, config};
     if (op && op->status == ST_SUCCEEDED)
-        return copy_out(op->result, result, run, err);
+        return durable_copy_out(run, op->result, result, err);
     if (op && durable_status_terminal(op->status))
-        return replay_error(op, err);
+        return durable_recorded_error(op, "Durable.StepFailed", err);
     if (op && op->status == ST_PENDING) {
         char why[120];
         snprintf(why, sizeof why, "step %s: its retry is not due yet", id);

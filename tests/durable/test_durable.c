@@ -759,6 +759,364 @@ static void test_endpoint_from_environment(void **state)
     free(event);
 }
 
+/* ---- level 2: child contexts, map, parallel, callbacks, conditions -------- */
+
+static int step_double(const lambda_durable_step_info *info, void *arg, char **result,
+                       lambda_error *err)
+{
+    (void)info;
+    int n = *(int *)arg;
+    if (n == 2)
+        return lambda_error_set(err, "Odd", "item %d refused", n), -1;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", n * 2);
+    *result = strdup(buf);
+    return 0;
+}
+
+static int calls_double;
+
+static int map_item(lambda_durable_context *child, size_t index, const char *item, void *arg,
+                    char **result, lambda_error *err)
+{
+    (void)index;
+    (void)arg;
+    calls_double++;
+    int n = atoi(item);
+    static const lambda_durable_retry_policy once_only = {.max_attempts = 1};
+    const lambda_durable_step_config cfg = {.retry = &once_only};
+    return lambda_durable_step(child, "double", step_double, &n, &cfg, result, err);
+}
+
+static int group_body(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    int *n = arg;
+    char *a = NULL;
+    if (lambda_durable_step(child, "a", step_double, n, NULL, &a, err) != 0)
+        return -1;
+    *result = a;
+    return 0;
+}
+
+static int child_handler(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    int n = 21;
+    return lambda_durable_run_in_child_context(ctx, "group", group_body, &n, result, err);
+}
+
+/* A child context: START, its operations under ParentId with ids "1-1"...,
+ * SUCCEED with the result; replayed whole from its record. */
+static void test_child_context(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = child_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "42");
+    /* [CONTEXT START 1, STEP START 1-1], [SUCCEED 1-1], [SUCCEED 1] */
+    assert_int_equal(fake_service_checkpoints(svc), 3);
+    assert_string_equal(str(update(0, 0), "Type"), "CONTEXT");
+    assert_string_equal(str(update(0, 0), "SubType"), "RunInChildContext");
+    assert_string_equal(str(update(0, 0), "Name"), "group");
+    assert_string_equal(str(update(0, 1), "Id"), "1-1");
+    assert_string_equal(str(update(0, 1), "ParentId"), "1");
+    assert_string_equal(str(update(2, 0), "Action"), "SUCCEED");
+    assert_string_equal(str(update(2, 0), "Payload"), "42");
+    cJSON_Delete(answer);
+    free(event);
+
+    event = envelope_with("{\"Id\":\"1\",\"Name\":\"group\",\"Type\":\"CONTEXT\",\"SubType\":"
+                          "\"RunInChildContext\",\"Status\":\"SUCCEEDED\",\"ContextDetails\":"
+                          "{\"Result\":\"7\"}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Result"), "7");
+    assert_int_equal(fake_service_checkpoints(svc), 3);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int map_handler(lambda_durable_context *ctx, const char *input, char **result,
+                       lambda_error *err, void *userdata)
+{
+    (void)input;
+    return lambda_durable_map(ctx, "doubles", "[1,2,3]", map_item, NULL, userdata, result, err);
+}
+
+/* Map: a child context per item inside the map's; an item's failure is in
+ * the batch result; a tolerance stops starting items; replay from the
+ * record runs nothing. */
+static void test_map(void **state)
+{
+    (void)state;
+    calls_double = 0;
+    lambda_durable_function fn = {.handler = map_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    cJSON *batch = cJSON_Parse(str(answer, "Result"));
+    assert_int_equal(cJSON_GetObjectItem(batch, "successCount")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(batch, "failureCount")->valueint, 1);
+    assert_string_equal(str(batch, "completionReason"), "ALL_COMPLETED");
+    const cJSON *all = cJSON_GetObjectItem(batch, "all");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(all, 2), "result")->valueint, 6);
+    assert_string_equal(str(cJSON_GetArrayItem(all, 1), "error.ErrorType"), "Odd");
+    assert_int_equal(calls_double, 3);
+    cJSON_Delete(batch);
+    /* Ids by position: the map 1, items 1-1..1-3, their steps 1-k-1. */
+    assert_string_equal(str(update(0, 0), "SubType"), "Map");
+    assert_string_equal(str(update(0, 1), "Id"), "1-1");
+    assert_string_equal(str(update(0, 1), "SubType"), "MapIteration");
+    assert_string_equal(str(update(0, 2), "Id"), "1-1-1");
+    assert_string_equal(str(update(0, 2), "ParentId"), "1-1");
+    cJSON_Delete(answer);
+
+    /* No failure tolerated: the third item never starts. */
+    lambda_durable_batch_config strict = {.tolerate_failures = 1, .tolerated_failures = 0};
+    fn.handler = map_handler;
+    lambda_durable_function strict_fn = {
+        .handler = map_handler, .userdata = &strict, .config = &config};
+    fake_service_set_token(svc, "tok-0");
+    calls_double = 0;
+    answer = run(&strict_fn, event, &err);
+    batch = cJSON_Parse(str(answer, "Result"));
+    assert_string_equal(str(batch, "completionReason"), "FAILURE_TOLERANCE_EXCEEDED");
+    assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(batch, "all"), 2), "status"),
+                        "NOT_STARTED");
+    assert_int_equal(calls_double, 2);
+    cJSON_Delete(batch);
+    cJSON_Delete(answer);
+    free(event);
+
+    /* Replay: the map's record answers, no item runs. */
+    calls_double = 0;
+    event = envelope_with("{\"Id\":\"1\",\"Name\":\"doubles\",\"Type\":\"CONTEXT\",\"SubType\":"
+                          "\"Map\",\"Status\":\"SUCCEEDED\",\"ContextDetails\":{\"Result\":"
+                          "\"{\\\"totalCount\\\":3}\"}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Result"), "{\"totalCount\":3}");
+    assert_int_equal(calls_double, 0);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int branch(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    return lambda_durable_step(child, "work", step_double, arg, NULL, result, err);
+}
+
+static int parallel_handler(lambda_durable_context *ctx, const char *input, char **result,
+                            lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    int a = 5, b = 7;
+    const lambda_durable_branch branches[] = {{"left", branch, &a}, {"right", branch, &b}};
+    return lambda_durable_parallel(ctx, "both", branches, 2, NULL, result, err);
+}
+
+static void test_parallel(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = parallel_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    cJSON *batch = cJSON_Parse(str(answer, "Result"));
+    const cJSON *all = cJSON_GetObjectItem(batch, "all");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(all, 0), "result")->valueint, 10);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(all, 1), "result")->valueint, 14);
+    assert_int_equal(cJSON_GetObjectItem(batch, "totalCount")->valueint, 2);
+    assert_string_equal(str(update(0, 0), "SubType"), "Parallel");
+    assert_string_equal(str(update(0, 1), "Name"), "left");
+    assert_string_equal(str(update(0, 1), "SubType"), "ParallelBranch");
+    cJSON_Delete(batch);
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static char submitted[128];
+
+static int submit(const lambda_durable_step_info *info, const char *callback_id, void *arg,
+                  lambda_error *err)
+{
+    (void)info;
+    (void)arg;
+    (void)err;
+    snprintf(submitted, sizeof submitted, "%s", callback_id);
+    return 0;
+}
+
+static int callback_handler(lambda_durable_context *ctx, const char *input, char **result,
+                            lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    lambda_durable_callback_config cfg = {.timeout_s = 3600, .heartbeat_timeout_s = 600};
+    char *id = NULL;
+    if (lambda_durable_callback_create(ctx, "approval", &cfg, &id, err) != 0)
+        return -1;
+    int rc = lambda_durable_callback_result(ctx, id, result, err);
+    free(id);
+    return rc;
+}
+
+/* Callbacks: created with the service's CallbackId and the timeouts, the
+ * execution suspends until the answer, which replay then returns; a
+ * timed-out callback is an error. wait_for_callback submits the id in a
+ * step inside its child context. */
+static void test_callbacks(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = callback_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_string_equal(str(update(0, 0), "Type"), "CALLBACK");
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(update(0, 0), "CallbackOptions"), "TimeoutSeconds")
+            ->valueint,
+        3600);
+    cJSON_Delete(answer);
+    free(event);
+
+    event = envelope_with("{\"Id\":\"1\",\"Name\":\"approval\",\"Type\":\"CALLBACK\",\"Status\":"
+                          "\"SUCCEEDED\",\"CallbackDetails\":{\"CallbackId\":\"cb-xyz\","
+                          "\"Result\":\"{\\\"approved\\\":true}\"}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "{\"approved\":true}");
+    cJSON_Delete(answer);
+    free(event);
+
+    event = envelope_with("{\"Id\":\"1\",\"Name\":\"approval\",\"Type\":\"CALLBACK\",\"Status\":"
+                          "\"TIMED_OUT\",\"CallbackDetails\":{\"CallbackId\":\"cb-xyz\"}}");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "FAILED");
+    assert_string_equal(str(answer, "Error.ErrorType"), "Durable.CallbackTimedOut");
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int wait_callback_handler(lambda_durable_context *ctx, const char *input, char **result,
+                                 lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    return lambda_durable_wait_for_callback(ctx, "approve", submit, NULL, NULL, result, err);
+}
+
+static void test_wait_for_callback(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = wait_callback_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    submitted[0] = '\0';
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_string_equal(submitted, "cb-1-1"); /* the fake's id for operation 1-1 */
+    assert_string_equal(str(update(0, 0), "SubType"), "WaitForCallback");
+    assert_string_equal(str(update(0, 1), "Type"), "CALLBACK");
+    assert_string_equal(str(update(0, 1), "ParentId"), "1");
+    cJSON_Delete(answer);
+    free(event);
+
+    /* The answer came (a raw text): the context's result is it, as JSON. */
+    submitted[0] = '\0';
+    event = envelope_with(
+        "{\"Id\":\"1\",\"Name\":\"approve\",\"Type\":\"CONTEXT\",\"Status\":\"STARTED\"},"
+        "{\"Id\":\"1-1\",\"ParentId\":\"1\",\"Type\":\"CALLBACK\",\"Status\":\"SUCCEEDED\","
+        "\"CallbackDetails\":{\"CallbackId\":\"cb-1-1\",\"Result\":\"yes\"}},"
+        "{\"Id\":\"1-2\",\"ParentId\":\"1\",\"Name\":\"submitter\",\"Type\":\"STEP\",\"Status\":"
+        "\"SUCCEEDED\",\"StepDetails\":{\"Result\":\"null\"}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "\"yes\"");
+    assert_string_equal(submitted, ""); /* not submitted twice */
+    cJSON_Delete(answer);
+    free(event);
+}
+
+static int check_count(const lambda_durable_step_info *info, const char *st, void *arg, char **next,
+                       lambda_error *err)
+{
+    (void)info;
+    (void)arg;
+    (void)err;
+    cJSON *j = cJSON_Parse(st);
+    int n = cJSON_GetObjectItem(j, "n")->valueint;
+    cJSON_Delete(j);
+    char buf[32];
+    snprintf(buf, sizeof buf, "{\"n\":%d}", n + 1);
+    *next = strdup(buf);
+    return 0;
+}
+
+static long until_three(const char *st, int attempt, void *arg)
+{
+    (void)attempt;
+    (void)arg;
+    cJSON *j = cJSON_Parse(st);
+    int n = cJSON_GetObjectItem(j, "n")->valueint;
+    cJSON_Delete(j);
+    return n >= 3 ? 0 : 5L * n;
+}
+
+static int condition_handler(lambda_durable_context *ctx, const char *input, char **result,
+                             lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    return lambda_durable_wait_for_condition(ctx, "poll", check_count, "{\"n\":0}", until_three,
+                                             NULL, result, err);
+}
+
+/* wait_for_condition: each check's state rides on RETRY's payload with the
+ * strategy's delay; the check after the last READY sees it; SUCCEED ends
+ * it with the final state. */
+static void test_wait_for_condition(void **state)
+{
+    (void)state;
+    lambda_durable_function fn = {.handler = condition_handler, .config = &config};
+    char *event = read_envelope("first.json");
+    lambda_error err;
+    cJSON *answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "PENDING");
+    assert_string_equal(str(update(0, 0), "SubType"), "WaitForCondition");
+    assert_string_equal(str(update(1, 0), "Action"), "RETRY");
+    assert_string_equal(str(update(1, 0), "Payload"), "{\"n\":1}");
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(update(1, 0), "StepOptions"),
+                                         "NextAttemptDelaySeconds")
+                         ->valueint,
+                     5);
+    cJSON_Delete(answer);
+    free(event);
+
+    event = envelope_with("{\"Id\":\"1\",\"Name\":\"poll\",\"Type\":\"STEP\",\"SubType\":"
+                          "\"WaitForCondition\",\"Status\":\"READY\",\"StepDetails\":{\"Attempt\":"
+                          "2,\"Result\":\"{\\\"n\\\":2}\"}}");
+    fake_service_set_token(svc, "tok-0");
+    answer = run(&fn, event, &err);
+    assert_string_equal(str(answer, "Status"), "SUCCEEDED");
+    assert_string_equal(str(answer, "Result"), "{\"n\":3}");
+    int last = fake_service_checkpoints(svc) - 1;
+    assert_string_equal(str(update(last, 0), "Action"), "SUCCEED");
+    cJSON_Delete(answer);
+    free(event);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -777,6 +1135,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handler_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_envelopes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_endpoint_from_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callbacks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_for_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_for_condition, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

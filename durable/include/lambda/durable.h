@@ -73,7 +73,7 @@
 extern "C" {
 #endif
 
-#define LAMBDA_DURABLE_VERSION "0.1.0"
+#define LAMBDA_DURABLE_VERSION "0.2.0"
 
 /* One durable invocation's context: the handler's key to operations. */
 typedef struct lambda_durable_context lambda_durable_context;
@@ -232,6 +232,131 @@ LAMBDA_API int lambda_durable_retry_delay(const lambda_durable_retry_policy *pol
  * call returns 0. `name` may be NULL. */
 LAMBDA_API int lambda_durable_wait(lambda_durable_context *ctx, const char *name, long seconds,
                                    lambda_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Waiting for a condition                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Checks the condition: given the state so far (JSON text), sets *new_state
+ * (malloc'd JSON) and returns 0, or -1 with err (the operation fails). */
+typedef int (*lambda_durable_check_fn)(const lambda_durable_step_info *info, const char *state,
+                                       void *arg, char **new_state, lambda_error *err);
+
+/* Decides after each check: 0 when the condition is met (done), a delay in
+ * seconds (1 .. a year) before the next check, or -1 to give up (the
+ * operation fails with Durable.WaitForConditionExceeded). `attempt` counts
+ * the checks made (1-based). */
+typedef long (*lambda_durable_wait_strategy_fn)(const char *state, int attempt, void *arg);
+
+/* Polls with `check` from `initial_state` (JSON) until `strategy` says the
+ * condition is met, the state carried from check to check; between checks
+ * the function does not run. One STEP operation (SubType WaitForCondition):
+ * each check that is not the last is a RETRY carrying the state as its
+ * payload and the strategy's delay. On success sets *result (if not NULL)
+ * to the final state (malloc'd). */
+LAMBDA_API int lambda_durable_wait_for_condition(lambda_durable_context *ctx, const char *name,
+                                                 lambda_durable_check_fn check,
+                                                 const char *initial_state,
+                                                 lambda_durable_wait_strategy_fn strategy,
+                                                 void *arg, char **result, lambda_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Zero fields: no timeout. */
+typedef struct lambda_durable_callback_config {
+    long timeout_s;           /* the callback times out after this long */
+    long heartbeat_timeout_s; /* ... or this long without a heartbeat */
+    void *reserved[2];
+} lambda_durable_callback_config;
+
+/* Creates a callback (a CALLBACK operation) and sets *callback_id (malloc'd)
+ * to the id an external system answers with SendDurableExecutionCallback-
+ * Success / Failure / Heartbeat. On replay, the same id. `config` may be
+ * NULL. */
+LAMBDA_API int lambda_durable_callback_create(lambda_durable_context *ctx, const char *name,
+                                              const lambda_durable_callback_config *config,
+                                              char **callback_id, lambda_error *err);
+
+/* The callback's answer: 0 with *result (malloc'd, the text the sender
+ * gave; may be NULL) once it succeeded; -1 with err when it failed (the
+ * sender's ErrorType / ErrorMessage) or timed out (Durable.CallbackTimedOut);
+ * -1 with Durable.Suspended while no answer has come (the service invokes
+ * the function again when it does). */
+LAMBDA_API int lambda_durable_callback_result(lambda_durable_context *ctx, const char *callback_id,
+                                              char **result, lambda_error *err);
+
+/* Hands the callback id to the outside world (inside a step: it runs once).
+ * Return 0, or -1 with err. */
+typedef int (*lambda_durable_submit_fn)(const lambda_durable_step_info *info,
+                                        const char *callback_id, void *arg, lambda_error *err);
+
+/* Creates a callback, submits its id with `submit` (a step) and waits for
+ * the answer, in one child context (SubType WaitForCallback). */
+LAMBDA_API int lambda_durable_wait_for_callback(lambda_durable_context *ctx, const char *name,
+                                                lambda_durable_submit_fn submit, void *arg,
+                                                const lambda_durable_callback_config *config,
+                                                char **result, lambda_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Child contexts, map and parallel                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Code that runs in a child context: its operations are numbered inside
+ * it ("<id>-1", "<id>-2", ...). Return 0 with *result (malloc'd JSON, or
+ * NULL for null), or -1 with err. */
+typedef int (*lambda_durable_child_fn)(lambda_durable_context *child, void *arg, char **result,
+                                       lambda_error *err);
+
+/* Runs `fn` in a child context (a CONTEXT operation): once it completed,
+ * replay returns its recorded result (or error) without running it or its
+ * operations again. */
+LAMBDA_API int lambda_durable_run_in_child_context(lambda_durable_context *ctx, const char *name,
+                                                   lambda_durable_child_fn fn, void *arg,
+                                                   char **result, lambda_error *err);
+
+/* When a map or parallel stops starting items. Zero fields: run them all. */
+typedef struct lambda_durable_batch_config {
+    size_t min_successful;          /* stop once this many succeeded (0: no such stop) */
+    size_t tolerated_failures;      /* with tolerate_failures set: stop after more failed */
+    int tolerate_failures;          /* 0: no failure limit */
+    double tolerated_failure_ratio; /* 0 < r <= 1: stop when failures / total exceed r */
+    void *reserved[4];
+} lambda_durable_batch_config;
+
+/* One item of a map: `item` is the JSON text of items[index]. */
+typedef int (*lambda_durable_map_fn)(lambda_durable_context *child, size_t index, const char *item,
+                                     void *arg, char **result, lambda_error *err);
+
+/* Runs `fn` for each element of `items` (a JSON array), each in its own
+ * child context (SubType MapIteration) inside the map's (SubType Map), one
+ * after the other. *result (if not NULL) is the batch result:
+ * {"all":[{"index":0,"status":"SUCCEEDED","result":<JSON>} |
+ *         {"index":1,"status":"FAILED","error":{"ErrorType","ErrorMessage"}} |
+ *         {"index":2,"status":"NOT_STARTED"}, ...],
+ *  "successCount":n,"failureCount":n,"totalCount":n,
+ *  "completionReason":"ALL_COMPLETED"|"MIN_SUCCESSFUL_REACHED"|"FAILURE_TOLERANCE_EXCEEDED"}
+ * An item's failure is in the result, not an error of the call. */
+LAMBDA_API int lambda_durable_map(lambda_durable_context *ctx, const char *name, const char *items,
+                                  lambda_durable_map_fn fn, void *arg,
+                                  const lambda_durable_batch_config *config, char **result,
+                                  lambda_error *err);
+
+/* One branch of a parallel. */
+typedef struct lambda_durable_branch {
+    const char *name; /* may be NULL */
+    lambda_durable_child_fn fn;
+    void *arg;
+} lambda_durable_branch;
+
+/* Runs the branches, each in its own child context (SubType
+ * ParallelBranch) inside the parallel's (SubType Parallel), in order;
+ * *result as lambda_durable_map's. */
+LAMBDA_API int lambda_durable_parallel(lambda_durable_context *ctx, const char *name,
+                                       const lambda_durable_branch *branches, size_t count,
+                                       const lambda_durable_batch_config *config, char **result,
+                                       lambda_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* The context                                                               */
