@@ -33,11 +33,17 @@ typedef struct lambda_local_durable_config {
     const char *state_dir;
 } lambda_local_durable_config;
 
-/* Loads the state directory (if any) and starts the timer thread. NULL with
- * a message in `err` when the state directory cannot be used. */
+/* Loads the state directory (if any). NULL with a message in `err` when
+ * the state directory cannot be used. Nothing is invoked before
+ * lambda_local_durable_start(). */
 lambda_local_durable *lambda_local_durable_new(lambda_local_pool *const *pools, size_t count,
                                                const lambda_local_durable_config *config, char *err,
                                                size_t errlen);
+/* Starts the timer thread, which invokes functions (resumed executions at
+ * once): call it once the Invoke API listens and
+ * lambda_local_globals.lambda_endpoint is set, or a function could start
+ * without AWS_ENDPOINT_URL_LAMBDA. Returns 0, or -1 with a message. */
+int lambda_local_durable_start(lambda_local_durable *d, char *err, size_t errlen);
 /* Stops the timer thread and the invocations it drives, before the pools
  * shut down: executions stay RUNNING (and on disk) instead of failing. */
 void lambda_local_durable_stop(lambda_local_durable *d);

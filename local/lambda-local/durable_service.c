@@ -380,13 +380,17 @@ lambda_local_durable *lambda_local_durable_new(lambda_local_pool *const *pools, 
             return NULL;
         }
     }
+    return d;
+}
+
+int lambda_local_durable_start(lambda_local_durable *d, char *err, size_t errlen)
+{
     if (pthread_create(&d->timer_thread, NULL, timer_thread, d) != 0) {
         snprintf(err, errlen, "cannot start the durable service's timer thread");
-        lambda_local_durable_free(d);
-        return NULL;
+        return -1;
     }
     d->timer_running = true;
-    return d;
+    return 0;
 }
 
 void lambda_local_durable_stop(lambda_local_durable *d)

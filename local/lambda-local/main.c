@@ -424,6 +424,15 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
     }
     char *endpoint = lambda_local_format("http://%s:%u", o->host, port);
     lambda_local_globals.lambda_endpoint = endpoint;
+    if (lambda_local_durable_start(durable, err, sizeof err) != 0) {
+        fprintf(stderr, "lambda-local: %s\n", err);
+        lambda_local_durable_stop(durable); /* answers invokes waiting on it */
+        lambda_local_invoke_api_stop(api);
+        lambda_local_durable_free(durable);
+        lambda_local_globals.lambda_endpoint = NULL;
+        free(endpoint);
+        return 1;
+    }
     if (o->port_file) {
         FILE *f = fopen(o->port_file, "w");
         if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
@@ -434,6 +443,8 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
                 lambda_local_pool_shutdown(pools[i]);
             lambda_local_invoke_api_stop(api);
             lambda_local_durable_free(durable);
+            lambda_local_globals.lambda_endpoint = NULL;
+            free(endpoint);
             return 1;
         }
     }
