@@ -380,37 +380,33 @@ static attempt_result attempt(const lambda__aws_service *svc, const request *rq,
     return service_error(svc, status, b, err);
 }
 
-/* Full jitter: a random wait in [0, min(max, base * 2^retry)]. */
-static void backoff(const lambda__aws_service *svc, int retry, unsigned *seed)
+/* The next retry's wait (lambda_backoff, full jitter): through the
+ * service's own sleep when it has one (tests skip the time with it). */
+static void backoff(const lambda__aws_service *svc, lambda_backoff *wait)
 {
-    long cap = svc->base_delay_ms;
-    for (int i = 0; i < retry && cap < svc->max_delay_ms; i++)
-        cap *= 2;
-    if (cap > svc->max_delay_ms)
-        cap = svc->max_delay_ms;
-    *seed = *seed * 1103515245u + 12345u;
-    long ms = (long)((*seed >> 8) % (unsigned)(cap + 1));
-    if (svc->sleep_ms) {
-        svc->sleep_ms(ms, svc->sleep_data);
+    if (!svc->sleep_ms) {
+        lambda_backoff_wait(wait);
         return;
     }
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    long ms = lambda_backoff_next_ms(wait);
+    if (ms >= 0)
+        svc->sleep_ms(ms, svc->sleep_data);
 }
 
 static int call(const lambda__aws_service *svc, const request *rq, char **response,
                 lambda_error *err)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)getpid();
+    /* Full jitter: a random wait in [0, min(max, base * 2^retry)]. */
+    lambda_backoff wait;
+    lambda_backoff_init(&wait, (unsigned)(svc->max_attempts > 0 ? svc->max_attempts - 1 : 0),
+                        svc->base_delay_ms, svc->max_delay_ms, LAMBDA_BACKOFF_FULL_JITTER);
     attempt_result r = ATTEMPT_FAILED;
     int tries = 0;
     char earlier[256] = "";
     *response = NULL;
     while (tries < svc->max_attempts) {
         if (tries > 0)
-            backoff(svc, tries - 1, &seed);
+            backoff(svc, &wait);
         response_buf b = {0};
         b.max = svc->response_max ? svc->response_max : RESPONSE_MAX;
         r = attempt(svc, rq, &b, err);

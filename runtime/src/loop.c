@@ -73,7 +73,7 @@ static int next_invocation(worker *w, lambda_invocation *inv)
 {
     runtime *rt = w->rt;
     lambda_backoff b;
-    lambda_backoff_init(&b);
+    lambda_api_backoff_init(&b);
     for (;;) {
         lambda_api_status st = lambda_api_next(w->api, inv);
         if (st == LAMBDA_API_OK) {
@@ -123,7 +123,7 @@ static int deliver(worker *w, const lambda_invocation *inv, const lambda_respons
 {
     runtime *rt = w->rt;
     lambda_backoff b;
-    lambda_backoff_init(&b);
+    lambda_api_backoff_init(&b);
     const char *what = res->kind == LAMBDA_RESPONSE_SUCCESS ? "response" : "error";
     char why[300];
     for (;;) {

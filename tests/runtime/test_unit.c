@@ -483,7 +483,7 @@ static void test_error_set(void **state)
 static void test_backoff(void **state)
 {
     lambda_backoff b;
-    lambda_backoff_init(&b);
+    lambda_api_backoff_init(&b);
     const long want[] = {10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000};
     long total = 0;
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -494,6 +494,42 @@ static void test_backoff(void **state)
     assert_int_equal(lambda_backoff_next_ms(&b), -1);
     assert_int_equal(lambda_backoff_next_ms(&b), -1);
     assert_int_equal(total, 4270);
+}
+
+/* The jittered delays stay within their window, reach the cap, and stop
+ * after max_retries; wait() sleeps them and then says -1. */
+static void test_backoff_jitter(void **state)
+{
+    lambda_backoff b;
+    for (int round = 0; round < 50; round++) {
+        lambda_backoff_init(&b, 8, 100, 1000, LAMBDA_BACKOFF_EQUAL_JITTER);
+        const long want[] = {100, 200, 400, 800, 1000, 1000, 1000, 1000};
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+            assert_in_range(lambda_backoff_next_ms(&b), want[i] / 2, want[i]);
+        assert_int_equal(lambda_backoff_next_ms(&b), -1);
+        lambda_backoff_init(&b, 3, 10, 40, LAMBDA_BACKOFF_FULL_JITTER);
+        assert_in_range(lambda_backoff_next_ms(&b), 0, 10);
+        assert_in_range(lambda_backoff_next_ms(&b), 0, 20);
+        assert_in_range(lambda_backoff_next_ms(&b), 0, 40);
+        assert_int_equal(lambda_backoff_next_ms(&b), -1);
+    }
+    /* not every delay the same: the jitter does spread them */
+    long first = -1;
+    int differ = 0;
+    for (int i = 0; i < 20 && !differ; i++) {
+        lambda_backoff_init(&b, 1, 1000, 1000, LAMBDA_BACKOFF_FULL_JITTER);
+        long ms = lambda_backoff_next_ms(&b);
+        differ = first >= 0 && ms != first;
+        first = ms;
+    }
+    assert_true(differ);
+    /* out-of-range settings are mended; wait() sleeps, then stops */
+    lambda_backoff_init(&b, 2, 0, -5, LAMBDA_BACKOFF_NO_JITTER);
+    assert_int_equal(b.base_ms, 1);
+    assert_int_equal(b.cap_ms, 1);
+    assert_int_equal(lambda_backoff_wait(&b), 0);
+    assert_int_equal(lambda_backoff_wait(&b), 0);
+    assert_int_equal(lambda_backoff_wait(&b), -1);
 }
 
 static void test_concurrency_parse(void **state)
@@ -559,6 +595,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_version_and_config),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_backoff_jitter),
         cmocka_unit_test(test_concurrency_parse),
         cmocka_unit_test(test_signal_line),
         cmocka_unit_test(test_extension_id),

@@ -333,6 +333,45 @@ LAMBDA_API int lambda_run(const lambda_runtime_config *config);
 LAMBDA_API int lambda_run_handler(lambda_raw_handler_fn handler, void *userdata);
 
 /* ------------------------------------------------------------------------ */
+/* Retries: exponential backoff with jitter                                  */
+/* ------------------------------------------------------------------------ */
+
+/* The one retry delay of lambda-c, used by the runtime for the Runtime API,
+ * by the report functions' store for S3 and by the AWS clients, and offered
+ * to handlers for their own calls. Retry k (0-based) waits about
+ * base_ms * 2^k, at most cap_ms, spread by the jitter (AWS Architecture
+ * Blog, "Exponential Backoff And Jitter"). A caller-owned value: one per
+ * retry loop, not shared between threads. */
+typedef enum lambda_backoff_jitter {
+    LAMBDA_BACKOFF_NO_JITTER = 0, /* exactly the delay: one client of a local API */
+    LAMBDA_BACKOFF_EQUAL_JITTER,  /* half the delay fixed, half random */
+    LAMBDA_BACKOFF_FULL_JITTER    /* random in [0, delay] */
+} lambda_backoff_jitter;
+
+typedef struct lambda_backoff {
+    unsigned attempt;     /* retries already taken */
+    unsigned max_retries; /* then lambda_backoff_next_ms() says -1 */
+    long base_ms;         /* delay of the first retry (before jitter) */
+    long cap_ms;          /* no delay is longer */
+    lambda_backoff_jitter jitter;
+    unsigned seed;    /* the jitter's state, seeded by lambda_backoff_init */
+    long reserved[4]; /* room to grow without breaking callers; zeroed */
+} lambda_backoff;
+
+/* Sets every field (base_ms and cap_ms at least 1 ms, cap_ms at least
+ * base_ms) and seeds the jitter from the clock, the process and `b`. */
+LAMBDA_API void lambda_backoff_init(lambda_backoff *b, unsigned max_retries, long base_ms,
+                                    long cap_ms, lambda_backoff_jitter jitter);
+
+/* The delay before the next retry in ms (and counts it), or -1 once
+ * max_retries are used up. */
+LAMBDA_API long lambda_backoff_next_ms(lambda_backoff *b);
+
+/* Sleeps the next delay (resuming after signals): 0, or -1 without
+ * sleeping once the retries are used up. */
+LAMBDA_API int lambda_backoff_wait(lambda_backoff *b);
+
+/* ------------------------------------------------------------------------ */
 /* Logging                                                                   */
 /* ------------------------------------------------------------------------ */
 
