@@ -88,7 +88,7 @@ static int send_decision(const approve_input *in, const char *approver, lambda_e
         cJSON_Delete(out);
         rc = text ? lambda_sfn_send_task_success(sfn, in->token, text, err) : -1;
         if (!text)
-            lambda_error_set(err, "StoreUnavailable", "out of memory");
+            store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         free(text);
     } else {
         char cause[APPROVER_MAX + REASON_MAX + 32];

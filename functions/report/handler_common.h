@@ -69,6 +69,12 @@ int64_t report_source_day(const char *key, size_t prefix_len);
 /* Sets InvalidInput (printf-style); evaluates to NULL, for `return invalid(…)`. */
 #define invalid(err, ...) lambda_error_set((err), "InvalidInput", __VA_ARGS__)
 
+/* A handler's own failure of a store kind (out of memory while it reads or
+ * writes, an object the workflow needs that is missing): its errorType comes
+ * from the store's one mapping of statuses to names. */
+#define store_error(err, status, ...) \
+    lambda_error_set((err), lambda_store_status_name(status), __VA_ARGS__)
+
 /* A positive integer from the environment, or `fallback`. */
 uint64_t report_env_u64(const char *name, uint64_t fallback);
 /* A string field, or NULL when absent or not a string. */

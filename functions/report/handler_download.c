@@ -180,7 +180,8 @@ void lambda_report_download_report(const lambda_request *req, lambda_response *r
         else if (!exists && http)
             http_message(res, 404, msg, NULL);
         else if (!exists)
-            lambda_response_failure(res, "StoreNotFound", "%s", msg);
+            lambda_response_failure(res, lambda_store_status_name(LAMBDA_STORE_NOT_FOUND), "%s",
+                                    msg);
         else
             stream_report(res, store, k.report, size, report_id, http, head);
     }

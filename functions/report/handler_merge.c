@@ -225,14 +225,14 @@ static int plan_parts(lambda_store *report, const report_keys *keys, const merge
     ms->prefix_len = strlen(keys->part_prefix);
     ms->parts = calloc(n ? n : 1, sizeof *ms->parts);
     if (!ms->parts) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     if (in->claims && take_claims(in->claims, ms->parts, n, err) != 0)
         return -1;
     int rc = lambda_store_list(report, keys->part_prefix, NULL, merge_visit, ms, err);
     if (ms->out_of_memory)
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     return rc;
 }
 
@@ -248,7 +248,7 @@ static int delete_parts(lambda_store *report, const merge_input *in, const merge
     if (!keys || !ptrs) {
         free(keys);
         free(ptrs);
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     size_t k = 0;

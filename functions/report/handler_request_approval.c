@@ -156,7 +156,7 @@ static int notify_approver(const approval_request *r, const char *record_uri, co
     char *text = cJSON_PrintUnformatted(msg);
     cJSON_Delete(msg);
     if (!text) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     lambda_sns_client *sns = NULL;

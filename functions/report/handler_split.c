@@ -97,7 +97,7 @@ static int scan_days(lambda_store *data, const split_input *in, split_scan *sc, 
     if (lambda_store_list(data, prefix, after, scan_visit, sc, err) != 0)
         return -1;
     if (sc->oom) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory while listing");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory while listing");
         return -1;
     }
     return 0;
@@ -110,7 +110,7 @@ static long plan_parts(const split_input *in, const split_scan *sc, int64_t *tar
 {
     *parts = calloc(sc->n_days ? sc->n_days : 1, sizeof **parts);
     if (!*parts) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     *target = in->target;

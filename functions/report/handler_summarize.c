@@ -96,7 +96,7 @@ static int count_row(summary_scan *sc, const char *day, const char *type, size_t
 {
     summary_table *t = &sc->table;
     if ((t->n + 1) * 2 > t->cap && table_grow(t) != 0)
-        return lambda_error_set(sc->err, "StoreUnavailable", "out of memory"), -1;
+        return store_error(sc->err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
     size_t j = cell_hash(day, type, type_len) & (t->cap - 1);
     for (; t->cells[j].type; j = (j + 1) & (t->cap - 1)) {
         summary_cell *c = &t->cells[j];
@@ -114,7 +114,7 @@ static int count_row(summary_scan *sc, const char *day, const char *type, size_t
     summary_cell *c = &t->cells[j];
     c->type = malloc(type_len + 1);
     if (!c->type)
-        return lambda_error_set(sc->err, "StoreUnavailable", "out of memory"), -1;
+        return store_error(sc->err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
     memcpy(c->type, type, type_len);
     c->type[type_len] = '\0';
     snprintf(c->day, sizeof c->day, "%s", day);
@@ -169,7 +169,7 @@ static int keep_char(summary_scan *sc, char ch)
     if (!b || b->len >= SUMMARY_MAX_FIELD)
         return 0;
     if (lambda_report_buf_add(b, &ch, 1) != 0)
-        return lambda_error_set(sc->err, "StoreUnavailable", "out of memory"), -1;
+        return store_error(sc->err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
     return 0;
 }
 
@@ -295,8 +295,8 @@ static cJSON *read_manifest(lambda_store *report, const report_keys *keys, int64
     cJSON *m = report_read_json(report, keys->manifest, &missing, err);
     if (!m) {
         if (missing)
-            lambda_error_set(err, "StoreNotFound", "%s is missing: the report is not merged",
-                             keys->manifest);
+            store_error(err, LAMBDA_STORE_NOT_FOUND, "%s is missing: the report is not merged",
+                        keys->manifest);
         return NULL;
     }
     *rows = *bytes = *skipped = -1;
@@ -330,7 +330,7 @@ static int scan_report(lambda_store *report, const report_keys *keys, summary_sc
     if (lambda_store_stat(report, keys->report, &size, &exists, err) != 0)
         return -1;
     if (!exists) {
-        lambda_error_set(err, "StoreNotFound", "%s is missing", keys->report);
+        store_error(err, LAMBDA_STORE_NOT_FOUND, "%s is missing", keys->report);
         return -1;
     }
     if (lambda_store_get(report, keys->report, 0, 0, scan_sink, sc, err) != 0) {
@@ -410,7 +410,7 @@ cJSON *lambda_report_summarize_report(const cJSON *event, const lambda_context *
     size_t n_types = 0;
     int64_t n_days = add_tables(doc, &sc.table, sorted_cells(&sc.table), &n_types);
     if (n_days < 0) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         goto done;
     }
     if (report_put_json(report, key, doc, err) != 0)

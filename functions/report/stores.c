@@ -95,7 +95,7 @@ int report_put_json(lambda_store *s, const char *key, const cJSON *obj, lambda_e
 {
     char *text = cJSON_PrintUnformatted(obj);
     if (!text) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     int rc = lambda_store_put_buffer(s, key, text, strlen(text), err);

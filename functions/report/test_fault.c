@@ -37,6 +37,6 @@ int report_injected_fault(const char *report_id, int64_t index, lambda_error *er
     if (fd < 0)
         return 0; /* the marker exists: this is the retry, let it pass */
     close(fd);
-    lambda_error_set(err, "StoreUnavailable", "injected transient fault for part %lld", target);
+    store_error(err, LAMBDA_STORE_UNAVAILABLE, "injected transient fault for part %lld", target);
     return 1;
 }

@@ -35,6 +35,7 @@
 #define S3_ETAG_MAX 256
 #define S3_DEFAULT_MAX_ATTEMPTS 5
 #define S3_DEFAULT_RETRY_BASE_MS 100
+#define S3_BACKOFF_CAP_MS 5000
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 typedef struct s3_store {
@@ -51,7 +52,6 @@ typedef struct s3_store {
     int max_attempts;
     long retry_base_ms;
     size_t part_size;
-    unsigned int seed;
     const char *ca_file;              /* CURL_CA_BUNDLE or SSL_CERT_FILE, else curl's default */
     const char *ca_path;              /* SSL_CERT_DIR, else curl's default */
     char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail of the last failure */
@@ -88,12 +88,20 @@ typedef struct s3_response {
     lambda_store_status failure; /* why the last attempt failed: callers branch on it */
 } s3_response;
 
+/* Returns from the calling function with the status of a call that failed. */
+#define S3_TRY(call)                             \
+    do {                                         \
+        lambda_store_status s3_try_st_ = (call); \
+        if (s3_try_st_ != LAMBDA_STORE_OK)       \
+            return s3_try_st_;                   \
+    } while (0)
+
 /* ---- s3_store.c ---- */
 
 /* The bucket-relative key: the store prefix, '/', the key (`buf` holds
  * LAMBDA_S3_FULL_KEY_MAX bytes). */
-int s3_full_key(const s3_store *s, const char *key, char buf[LAMBDA_S3_FULL_KEY_MAX],
-                lambda_error *err);
+lambda_store_status s3_full_key(const s3_store *s, const char *key,
+                                char buf[LAMBDA_S3_FULL_KEY_MAX], lambda_error *err);
 
 /* Appends the path of a request URL: "/bucket/key" (path-style) or "/key"
  * (key NULL: the bucket). 0, or -1 when out of memory. */
@@ -104,35 +112,42 @@ int s3_add_copy_source(const s3_store *s, const char *full_key, lambda_store_buf
 
 /* Appends a header line to `list`: 0, or -1 with StoreUnavailable when
  * curl cannot allocate it (the list is kept for the caller to free). */
-int s3_header(struct curl_slist **list, const char *line, lambda_error *err);
+lambda_store_status s3_header(struct curl_slist **list, const char *line, lambda_error *err);
 
 /* ---- s3_transport.c ---- */
 
 /* Sends one request, retrying with backoff what is safe to retry. `rs` is
  * always initialised: the caller frees it with s3_response_free() and may
  * read rs->failure and rs->code after a failure. */
-int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err);
+lambda_store_status s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err);
 void s3_response_free(s3_response *rs);
 
-/* Sleeps before retry number `attempt` (1, 2, …): exponential, capped,
- * with jitter. */
-void s3_backoff(s3_store *s, int attempt);
+/* The store's retry delays (the runtime's lambda_backoff): retry k waits
+ * between LAMBDA_STORE_RETRY_BASE_MS * 2^k and twice that, at most 5 s,
+ * for at most LAMBDA_STORE_MAX_ATTEMPTS - 1 retries. */
+void s3_backoff_init(const s3_store *s, lambda_backoff *b);
 
 /* ---- the operations (one file each, see above) ---- */
 
-int s3_list(lambda_store *base, const char *prefix, const char *start_after,
-            lambda_store_list_fn fn, void *ud, lambda_error *err);
-int s3_get(lambda_store *base, const char *key, uint64_t offset, uint64_t length,
-           lambda_store_sink_fn sink, void *ud, lambda_error *err);
-int s3_stat(lambda_store *base, const char *key, uint64_t *size, int *exists, lambda_error *err);
-int s3_copy(lambda_store *base, const char *src, const char *dst, lambda_error *err);
-int s3_delete(lambda_store *base, const char *key, lambda_error *err);
-int s3_put_begin(lambda_store *base, const char *key, lambda_store_writer **out, lambda_error *err);
-int s3_put_write(lambda_store_writer *base, const void *data, size_t len, lambda_error *err);
-int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size, lambda_error *err);
-int s3_put_commit(lambda_store_writer *base, lambda_error *err);
+lambda_store_status s3_list(lambda_store *base, const char *prefix, const char *start_after,
+                            lambda_store_list_fn fn, void *ud, lambda_error *err);
+lambda_store_status s3_get(lambda_store *base, const char *key, uint64_t offset, uint64_t length,
+                           lambda_store_sink_fn sink, void *ud, lambda_error *err);
+lambda_store_status s3_stat(lambda_store *base, const char *key, uint64_t *size, int *exists,
+                            lambda_error *err);
+lambda_store_status s3_copy(lambda_store *base, const char *src, const char *dst,
+                            lambda_error *err);
+lambda_store_status s3_delete(lambda_store *base, const char *key, lambda_error *err);
+lambda_store_status s3_put_begin(lambda_store *base, const char *key, lambda_store_writer **out,
+                                 lambda_error *err);
+lambda_store_status s3_put_write(lambda_store_writer *base, const void *data, size_t len,
+                                 lambda_error *err);
+lambda_store_status s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
+                                  lambda_error *err);
+lambda_store_status s3_put_commit(lambda_store_writer *base, lambda_error *err);
 void s3_put_abort(lambda_store_writer *base);
-int s3_delete_many(lambda_store *base, const char *const *keys, size_t n, lambda_error *err);
+lambda_store_status s3_delete_many(lambda_store *base, const char *const *keys, size_t n,
+                                   lambda_error *err);
 char *s3_presign(lambda_store *base, const char *key, long expires_s, lambda_error *err);
 
 #endif /* LAMBDA_S3_INTERNAL_H */

@@ -50,9 +50,9 @@ static int page_query(lambda_store_buf *q, const char *token, const char *full_p
 }
 
 /* Fetches and parses one page; `page` says whether and where to go on. */
-static int list_page(s3_store *s, const char *token, const char *full_prefix,
-                     const char *full_after, list_ctx *lc, lambda_s3_list_page *page,
-                     lambda_error *err)
+static lambda_store_status list_page(s3_store *s, const char *token, const char *full_prefix,
+                                     const char *full_after, list_ctx *lc,
+                                     lambda_s3_list_page *page, lambda_error *err)
 {
     lambda_store_buf query = {0};
     if (page_query(&query, token, full_prefix, full_after) != 0) {
@@ -61,33 +61,33 @@ static int list_page(s3_store *s, const char *token, const char *full_prefix,
     }
     s3_request rq = {.op = "ListObjectsV2", .method = "GET", .key = NULL, .query = query.data};
     s3_response rs;
-    int rc = s3_perform(s, &rq, &rs, err);
+    lambda_store_status rc = s3_perform(s, &rq, &rs, err);
     lambda_store_buf_free(&query);
-    if (rc == 0)
+    if (rc == LAMBDA_STORE_OK)
         rc = lambda_s3_parse_list(rs.body.data ? rs.body.data : "", rs.body.len, page, strip_prefix,
                                   lc, err);
     s3_response_free(&rs);
     return rc;
 }
 
-int s3_list(lambda_store *base, const char *prefix, const char *start_after,
-            lambda_store_list_fn fn, void *ud, lambda_error *err)
+lambda_store_status s3_list(lambda_store *base, const char *prefix, const char *start_after,
+                            lambda_store_list_fn fn, void *ud, lambda_error *err)
 {
     s3_store *s = (s3_store *)base;
     char full_prefix[LAMBDA_S3_FULL_KEY_MAX], full_after[LAMBDA_S3_FULL_KEY_MAX] = "";
-    if (s3_full_key(s, prefix, full_prefix, err) != 0)
-        return -1;
+    S3_TRY(s3_full_key(s, prefix, full_prefix, err));
     if (!prefix[0] && s->base.loc.prefix[0])
         snprintf(full_prefix, sizeof full_prefix, "%s/", s->base.loc.prefix);
-    if (start_after && *start_after && s3_full_key(s, start_after, full_after, err) != 0)
-        return -1;
+    if (start_after && *start_after)
+        S3_TRY(s3_full_key(s, start_after, full_after, err));
     lambda_s3_list_page *page = malloc(sizeof *page);
     char *token = NULL;
     list_ctx lc = {s, fn, ud};
-    int rc = page ? 0 : lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
-    while (rc == 0) {
+    lambda_store_status rc =
+        page ? LAMBDA_STORE_OK : lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+    while (rc == LAMBDA_STORE_OK) {
         rc = list_page(s, token, full_prefix, full_after, &lc, page, err);
-        if (rc != 0 || page->stopped || !page->truncated)
+        if (rc != LAMBDA_STORE_OK || page->stopped || !page->truncated)
             break;
         free(token);
         token = NULL;
@@ -98,7 +98,7 @@ int s3_list(lambda_store *base, const char *prefix, const char *start_after,
         } else {
             snprintf(full_after, sizeof full_after, "%s", page->last_key);
         }
-        if (rc == 0 && page->count == 0 && !token)
+        if (rc == LAMBDA_STORE_OK && page->count == 0 && !token)
             rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "S3 listing made no progress");
     }
     free(token);

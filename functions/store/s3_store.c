@@ -6,8 +6,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "s3_internal.h"
 
@@ -21,7 +19,8 @@ static const char *env_or(const char *name, const char *fallback)
 
 /* AWS_ENDPOINT_URL(_S3) (then path-style), else the regional endpoint:
  * virtual-hosted, or path-style for dotted bucket names. */
-static int set_endpoint(s3_store *s, const lambda_store_location *loc, lambda_error *err)
+static lambda_store_status set_endpoint(s3_store *s, const lambda_store_location *loc,
+                                        lambda_error *err)
 {
     const char *endpoint = env_or("AWS_ENDPOINT_URL_S3", env_or("AWS_ENDPOINT_URL", NULL));
     if (endpoint) {
@@ -42,10 +41,11 @@ static int set_endpoint(s3_store *s, const lambda_store_location *loc, lambda_er
         snprintf(s->endpoint, sizeof s->endpoint, "https://%s.s3.%s.amazonaws.com", loc->bucket,
                  s->region);
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-static int set_credentials(s3_store *s, const char *ak, const char *sk, lambda_error *err)
+static lambda_store_status set_credentials(s3_store *s, const char *ak, const char *sk,
+                                           lambda_error *err)
 {
     snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:s3", s->region);
     snprintf(s->userpwd, sizeof s->userpwd, "%s:%s", ak, sk);
@@ -60,7 +60,7 @@ static int set_credentials(s3_store *s, const char *ak, const char *sk, lambda_e
                                      "out of memory for the session token");
         snprintf(s->token_header, n, "x-amz-security-token: %s", token);
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 /* Retries and part size, each kept within its sane range. */
@@ -78,7 +78,13 @@ static void set_limits(s3_store *s)
     if (part > S3_MAX_PART)
         part = S3_MAX_PART;
     s->part_size = (size_t)part;
-    s->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+}
+
+void s3_backoff_init(const s3_store *s, lambda_backoff *b)
+{
+    /* Equal jitter on a doubled base: the first retry waits base..2*base. */
+    lambda_backoff_init(b, (unsigned)(s->max_attempts - 1), 2 * s->retry_base_ms, S3_BACKOFF_CAP_MS,
+                        LAMBDA_BACKOFF_EQUAL_JITTER);
 }
 
 static void s3_close(lambda_store *base)
@@ -94,7 +100,8 @@ static void s3_close(lambda_store *base)
     free(s);
 }
 
-int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err)
+lambda_store_status lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
+                                         lambda_error *err)
 {
     const char *ak = getenv("AWS_ACCESS_KEY_ID");
     const char *sk = getenv("AWS_SECRET_ACCESS_KEY");
@@ -109,9 +116,12 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, l
     s->base.loc = *loc;
     snprintf(s->region, sizeof s->region, "%s",
              env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", "us-east-1")));
-    if (set_endpoint(s, loc, err) != 0 || set_credentials(s, ak, sk, err) != 0) {
+    lambda_store_status st = set_endpoint(s, loc, err);
+    if (st == LAMBDA_STORE_OK)
+        st = set_credentials(s, ak, sk, err);
+    if (st != LAMBDA_STORE_OK) {
         s3_close(&s->base);
-        return -1;
+        return st;
     }
     set_limits(s);
     /* libcurl ignores these variables (only the curl tool reads them), yet
@@ -125,18 +135,18 @@ int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, l
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "cannot initialise libcurl");
     }
     *out = &s->base;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-int s3_full_key(const s3_store *s, const char *key, char buf[LAMBDA_S3_FULL_KEY_MAX],
-                lambda_error *err)
+lambda_store_status s3_full_key(const s3_store *s, const char *key,
+                                char buf[LAMBDA_S3_FULL_KEY_MAX], lambda_error *err)
 {
     int r = s->base.loc.prefix[0]
                 ? snprintf(buf, LAMBDA_S3_FULL_KEY_MAX, "%s/%s", s->base.loc.prefix, key)
                 : snprintf(buf, LAMBDA_S3_FULL_KEY_MAX, "%s", key);
     if (r < 0 || r >= LAMBDA_S3_FULL_KEY_MAX)
         return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store key too long");
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 int s3_add_path(const s3_store *s, const char *key, lambda_store_buf *out)
@@ -157,14 +167,14 @@ int s3_add_copy_source(const s3_store *s, const char *full_key, lambda_store_buf
     return lambda_s3_uri_encode(out, full_key, 1);
 }
 
-int s3_header(struct curl_slist **list, const char *line, lambda_error *err)
+lambda_store_status s3_header(struct curl_slist **list, const char *line, lambda_error *err)
 {
     struct curl_slist *grown = curl_slist_append(*list, line);
     if (!grown)
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                  "out of memory for an S3 request header");
     *list = grown;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 static const lambda_store_ops s3_ops = {

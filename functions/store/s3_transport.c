@@ -17,7 +17,6 @@
 #define RS_FAIL(rs, err, status, ...) \
     ((rs)->failure = (status), lambda_store_fail((err), (status), __VA_ARGS__))
 
-#define S3_BACKOFF_CAP_MS 5000
 #define S3_CONNECT_TIMEOUT_S 10L
 #define S3_LOW_SPEED_TIME_S 30L /* a stalled transfer is a failed one */
 
@@ -78,17 +77,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
-/* ---- retries ---- */
-
-void s3_backoff(s3_store *s, int attempt)
-{
-    long cap = s->retry_base_ms << (attempt < 10 ? attempt : 10);
-    if (cap > S3_BACKOFF_CAP_MS)
-        cap = S3_BACKOFF_CAP_MS;
-    long ms = cap / 2 + (long)(rand_r(&s->seed) % (unsigned long)(cap / 2 + 1));
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+/* ---- the answer ---- */
 
 static void response_reset(s3_response *rs)
 {
@@ -227,11 +216,11 @@ static int prepare(const s3_store *s, const s3_request *rq, lambda_store_buf *ur
 }
 
 /* This attempt's headers; a resumed or ranged GET asks for its Range. */
-static int attempt_headers(const s3_store *s, const s3_request *rq, const s3_response *rs,
-                           const char *sha_header, struct curl_slist **h, int *ranged,
-                           lambda_error *err)
+static lambda_store_status attempt_headers(const s3_store *s, const s3_request *rq,
+                                           const s3_response *rs, const char *sha_header,
+                                           struct curl_slist **h, int *ranged, lambda_error *err)
 {
-    int rc = s3_header(h, sha_header, err);
+    lambda_store_status rc = s3_header(h, sha_header, err);
     /* No "Expect:" override: curl 7.88 would sign the empty header. */
     if (rc == 0 && s->token_header)
         rc = s3_header(h, s->token_header, err);
@@ -295,9 +284,10 @@ static outcome attempt(s3_store *s, s3_request *rq, s3_response *rs, const char 
     response_reset(rs);
     struct curl_slist *h = NULL;
     int ranged = 0;
-    if (attempt_headers(s, rq, rs, sha_header, &h, &ranged, err) != 0) {
+    lambda_store_status st = attempt_headers(s, rq, rs, sha_header, &h, &ranged, err);
+    if (st != LAMBDA_STORE_OK) {
         curl_slist_free_all(h);
-        rs->failure = LAMBDA_STORE_UNAVAILABLE;
+        rs->failure = st;
         return OUT_FAIL;
     }
     set_options(s, rq, rs, url, h);
@@ -306,8 +296,7 @@ static outcome attempt(s3_store *s, s3_request *rq, s3_response *rs, const char 
     curl_slist_free_all(h);
 
     if (rs->sink_failed) {
-        if (!err->type[0])
-            RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "reading %s was aborted", what);
+        rs->failure = lambda_store_sink_aborted(err, what);
         return OUT_FAIL;
     }
     if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
@@ -332,7 +321,7 @@ static outcome attempt(s3_store *s, s3_request *rq, s3_response *rs, const char 
     return classify(rq, rs, what, err);
 }
 
-int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
+lambda_store_status s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
 {
     const char *what = rq->key ? rq->key : s->base.loc.bucket;
     memset(rs, 0, sizeof *rs); /* callers free and inspect it whatever happens */
@@ -344,19 +333,18 @@ int s3_perform(s3_store *s, s3_request *rq, s3_response *rs, lambda_error *err)
         lambda_store_buf_free(&url);
         return RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
-    outcome o = OUT_RETRY;
-    for (int n = 1; n <= s->max_attempts && o == OUT_RETRY; n++) {
-        if (n > 1)
-            s3_backoff(s, n - 1);
+    lambda_backoff b;
+    s3_backoff_init(s, &b);
+    outcome o = attempt(s, rq, rs, url.data, sha_header, what, err);
+    while (o == OUT_RETRY && lambda_backoff_wait(&b) == 0)
         o = attempt(s, rq, rs, url.data, sha_header, what, err);
-    }
     lambda_store_buf_free(&url);
     if (o == OUT_OK)
-        return 0;
+        return LAMBDA_STORE_OK;
     if (o == OUT_RETRY) { /* the last attempt failed too */
         size_t n = strlen(err->message);
         snprintf(err->message + n, sizeof err->message - n, " (after %d attempts)",
                  s->max_attempts);
     }
-    return -1;
+    return rs->failure;
 }

@@ -20,23 +20,25 @@ typedef struct s3_writer {
     lambda_store_buf done; /* <Part><PartNumber>…<ETag>…</Part> of each part sent */
 } s3_writer;
 
-int s3_put_begin(lambda_store *base, const char *key, lambda_store_writer **out, lambda_error *err)
+lambda_store_status s3_put_begin(lambda_store *base, const char *key, lambda_store_writer **out,
+                                 lambda_error *err)
 {
     s3_store *s = (s3_store *)base;
     s3_writer *w = calloc(1, sizeof *w);
     if (!w)
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     w->base.store = base;
-    if (s3_full_key(s, key, w->key, err) != 0) {
+    lambda_store_status rc = s3_full_key(s, key, w->key, err);
+    if (rc != LAMBDA_STORE_OK) {
         free(w);
-        return -1;
+        return rc;
     }
     if (lambda_store_buf_reserve(&w->buf, s->part_size) != 0) {
         free(w);
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     }
     *out = &w->base;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 static void writer_free(s3_writer *w)
@@ -56,7 +58,7 @@ static int upload_query(const s3_writer *w, int part_no, lambda_store_buf *q)
     return lambda_s3_uri_encode(q, w->upload_id, 0);
 }
 
-static int start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
+static lambda_store_status start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
 {
     s3_request rq = {.op = "CreateMultipartUpload",
                      .method = "POST",
@@ -66,16 +68,16 @@ static int start_multipart(s3_store *s, s3_writer *w, lambda_error *err)
                      .body = "",
                      .body_len = 0};
     s3_response rs;
-    int rc = s3_perform(s, &rq, &rs, err);
-    if (rc == 0 && lambda_s3_parse_text(rs.body.data, rs.body.len, "UploadId", w->upload_id,
-                                        sizeof w->upload_id) != 0)
+    lambda_store_status rc = s3_perform(s, &rq, &rs, err);
+    if (rc == LAMBDA_STORE_OK && lambda_s3_parse_text(rs.body.data, rs.body.len, "UploadId",
+                                                      w->upload_id, sizeof w->upload_id) != 0)
         rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                "S3 CreateMultipartUpload %s: no UploadId in reply", w->key);
     s3_response_free(&rs);
     return rc;
 }
 
-static int record_etag(s3_writer *w, const char *etag, lambda_error *err)
+static lambda_store_status record_etag(s3_writer *w, const char *etag, lambda_error *err)
 {
     if (!etag[0])
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "S3 part of %s has no ETag",
@@ -84,23 +86,22 @@ static int record_etag(s3_writer *w, const char *etag, lambda_error *err)
                               w->parts + 1, etag) != 0)
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     w->parts++;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-static int next_part_ok(s3_store *s, s3_writer *w, lambda_error *err)
+static lambda_store_status next_part_ok(s3_store *s, s3_writer *w, lambda_error *err)
 {
     if (w->parts >= S3_MAX_PARTS)
         return lambda_store_fail(err, LAMBDA_STORE_REFUSED, "%s would need more than %d parts",
                                  w->key, S3_MAX_PARTS);
     if (!w->upload_id[0])
         return start_multipart(s, w, err);
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-static int flush_part(s3_store *s, s3_writer *w, lambda_error *err)
+static lambda_store_status flush_part(s3_store *s, s3_writer *w, lambda_error *err)
 {
-    if (next_part_ok(s, w, err) != 0)
-        return -1;
+    S3_TRY(next_part_ok(s, w, err));
     lambda_store_buf q = {0};
     if (upload_query(w, w->parts + 1, &q) != 0) {
         lambda_store_buf_free(&q);
@@ -114,17 +115,18 @@ static int flush_part(s3_store *s, s3_writer *w, lambda_error *err)
                      .body = w->buf.data,
                      .body_len = w->buf.len};
     s3_response rs;
-    int rc = s3_perform(s, &rq, &rs, err);
-    if (rc == 0)
+    lambda_store_status rc = s3_perform(s, &rq, &rs, err);
+    if (rc == LAMBDA_STORE_OK)
         rc = record_etag(w, rs.etag, err);
     s3_response_free(&rs);
     lambda_store_buf_free(&q);
-    if (rc == 0)
+    if (rc == LAMBDA_STORE_OK)
         lambda_store_buf_reset(&w->buf);
     return rc;
 }
 
-int s3_put_write(lambda_store_writer *base, const void *data, size_t len, lambda_error *err)
+lambda_store_status s3_put_write(lambda_store_writer *base, const void *data, size_t len,
+                                 lambda_error *err)
 {
     s3_writer *w = (s3_writer *)base;
     s3_store *s = (s3_store *)base->store;
@@ -135,36 +137,36 @@ int s3_put_write(lambda_store_writer *base, const void *data, size_t len, lambda
         lambda_store_buf_add(&w->buf, p, n); /* cannot fail: reserved at put_begin */
         p += n;
         len -= n;
-        if (w->buf.len == s->part_size && flush_part(s, w, err) != 0)
-            return -1;
+        if (w->buf.len == s->part_size)
+            S3_TRY(flush_part(s, w, err));
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-static int copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t from, uint64_t to,
-                     lambda_error *err)
+static lambda_store_status copy_part(s3_store *s, s3_writer *w, const char *src_full, uint64_t from,
+                                     uint64_t to, lambda_error *err)
 {
-    if (next_part_ok(s, w, err) != 0)
-        return -1;
+    S3_TRY(next_part_ok(s, w, err));
     lambda_store_buf q = {0}, source = {0};
     struct curl_slist *h = NULL;
     char range[96];
     snprintf(range, sizeof range, "x-amz-copy-source-range: bytes=%llu-%llu",
              (unsigned long long)from, (unsigned long long)to);
-    int rc = upload_query(w, w->parts + 1, &q) != 0 || s3_add_copy_source(s, src_full, &source) != 0
-                 ? lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory")
-                 : 0;
-    if (rc == 0)
+    lambda_store_status rc =
+        upload_query(w, w->parts + 1, &q) != 0 || s3_add_copy_source(s, src_full, &source) != 0
+            ? lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory")
+            : LAMBDA_STORE_OK;
+    if (rc == LAMBDA_STORE_OK)
         rc = s3_header(&h, source.data, err);
-    if (rc == 0)
+    if (rc == LAMBDA_STORE_OK)
         rc = s3_header(&h, range, err);
-    if (rc == 0) {
+    if (rc == LAMBDA_STORE_OK) {
         s3_request rq = {
             .op = "UploadPartCopy", .method = "PUT", .key = w->key, .query = q.data, .headers = h};
         s3_response rs;
         rc = s3_perform(s, &rq, &rs, err);
         char etag[S3_ETAG_MAX];
-        if (rc == 0) {
+        if (rc == LAMBDA_STORE_OK) {
             if (lambda_s3_parse_text(rs.body.data, rs.body.len, "ETag", etag, sizeof etag) != 0)
                 rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                        "S3 UploadPartCopy %s: no ETag in reply", w->key);
@@ -192,36 +194,34 @@ static int buffer_sink(const char *data, size_t len, void *ud)
 }
 
 /* Bytes [off, off+n) of an object through the bounded buffer. */
-static int read_into_buffer(s3_store *s, s3_writer *w, const char *src_key, uint64_t off,
-                            uint64_t n, lambda_error *err)
+static lambda_store_status read_into_buffer(s3_store *s, s3_writer *w, const char *src_key,
+                                            uint64_t off, uint64_t n, lambda_error *err)
 {
     while (n > 0) {
         uint64_t room = s->part_size - w->buf.len;
         uint64_t k = n < room ? n : room;
-        if (s3_get(&s->base, src_key, off, k, buffer_sink, w, err) != 0)
-            return -1;
+        S3_TRY(s3_get(&s->base, src_key, off, k, buffer_sink, w, err));
         off += k;
         n -= k;
-        if (w->buf.len == s->part_size && flush_part(s, w, err) != 0)
-            return -1;
+        if (w->buf.len == s->part_size)
+            S3_TRY(flush_part(s, w, err));
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size, lambda_error *err)
+lambda_store_status s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
+                                  lambda_error *err)
 {
     s3_writer *w = (s3_writer *)base;
     s3_store *s = (s3_store *)base->store;
     char src_full[LAMBDA_S3_FULL_KEY_MAX];
-    if (s3_full_key(s, src_key, src_full, err) != 0)
-        return -1;
+    S3_TRY(s3_full_key(s, src_key, src_full, err));
     uint64_t off = 0;
     while (off < size) {
         uint64_t remaining = size - off;
         if (w->buf.len == 0 && remaining >= S3_MIN_PART) {
             uint64_t n = remaining < S3_MAX_COPY_PART ? remaining : S3_MAX_COPY_PART;
-            if (copy_part(s, w, src_full, off, off + n - 1, err) != 0)
-                return -1;
+            S3_TRY(copy_part(s, w, src_full, off, off + n - 1, err));
             off += n;
             continue;
         }
@@ -229,19 +229,18 @@ int s3_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
         if (w->buf.len > 0 && remaining >= need + S3_MIN_PART) {
             /* Top the buffer up to a legal part from this object's head,
              * send it, then copy the rest server-side. */
-            if (need && read_into_buffer(s, w, src_key, off, need, err) != 0)
-                return -1;
+            if (need)
+                S3_TRY(read_into_buffer(s, w, src_key, off, need, err));
             off += need;
-            if (w->buf.len > 0 && flush_part(s, w, err) != 0)
-                return -1;
+            if (w->buf.len > 0)
+                S3_TRY(flush_part(s, w, err));
             continue;
         }
         /* Small object (or small tail): through the bounded buffer. */
-        if (read_into_buffer(s, w, src_key, off, remaining, err) != 0)
-            return -1;
+        S3_TRY(read_into_buffer(s, w, src_key, off, remaining, err));
         off = size;
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 static void abort_upload(s3_store *s, s3_writer *w)
@@ -267,16 +266,17 @@ void s3_put_abort(lambda_store_writer *base)
     writer_free(w);
 }
 
-static int complete_upload(s3_store *s, s3_writer *w, lambda_error *err)
+static lambda_store_status complete_upload(s3_store *s, s3_writer *w, lambda_error *err)
 {
     lambda_store_buf q = {0}, xml = {0};
-    int rc = upload_query(w, 0, &q);
-    rc = rc ? rc
-            : lambda_store_buf_adds(&xml, "<CompleteMultipartUpload "
-                                          "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-    rc = rc ? rc : lambda_store_buf_add(&xml, w->done.data, w->done.len);
-    rc = rc ? rc : lambda_store_buf_adds(&xml, "</CompleteMultipartUpload>");
-    if (rc != 0) {
+    int bad = upload_query(w, 0, &q);
+    bad = bad ? bad
+              : lambda_store_buf_adds(&xml, "<CompleteMultipartUpload "
+                                            "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    bad = bad ? bad : lambda_store_buf_add(&xml, w->done.data, w->done.len);
+    bad = bad ? bad : lambda_store_buf_adds(&xml, "</CompleteMultipartUpload>");
+    lambda_store_status rc;
+    if (bad) {
         rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     } else {
         s3_request rq = {.op = "CompleteMultipartUpload",
@@ -295,11 +295,11 @@ static int complete_upload(s3_store *s, s3_writer *w, lambda_error *err)
     return rc;
 }
 
-int s3_put_commit(lambda_store_writer *base, lambda_error *err)
+lambda_store_status s3_put_commit(lambda_store_writer *base, lambda_error *err)
 {
     s3_writer *w = (s3_writer *)base;
     s3_store *s = (s3_store *)base->store;
-    int rc;
+    lambda_store_status rc;
     if (!w->upload_id[0]) {
         s3_request rq = {.op = "PutObject",
                          .method = "PUT",
@@ -311,10 +311,10 @@ int s3_put_commit(lambda_store_writer *base, lambda_error *err)
         rc = s3_perform(s, &rq, &rs, err);
         s3_response_free(&rs);
     } else {
-        rc = w->buf.len > 0 ? flush_part(s, w, err) : 0;
-        if (rc == 0)
+        rc = w->buf.len > 0 ? flush_part(s, w, err) : LAMBDA_STORE_OK;
+        if (rc == LAMBDA_STORE_OK)
             rc = complete_upload(s, w, err);
-        if (rc != 0)
+        if (rc != LAMBDA_STORE_OK)
             abort_upload(s, w);
     }
     writer_free(w);

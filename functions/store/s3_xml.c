@@ -122,8 +122,8 @@ static void XMLCALL list_text(void *ud, const XML_Char *s, int len)
     text_add(&st->text, s, len);
 }
 
-int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
-                         lambda_store_list_fn fn, void *ud, lambda_error *err)
+lambda_store_status lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
+                                         lambda_store_list_fn fn, void *ud, lambda_error *err)
 {
     memset(page, 0, sizeof *page);
     list_state *st = calloc(1, sizeof *st);
@@ -152,7 +152,7 @@ int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
     if (page->truncated && !page->next_token[0] && !page->last_key[0])
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
                                  "truncated S3 listing without a continuation token");
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 /* ---- <Error> documents and single values ---- */
@@ -351,7 +351,8 @@ int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_
         free(st);
         if (p)
             XML_ParserFree(p);
-        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+        lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+        return -1;
     }
     st->fn = fn;
     st->ud = ud;
@@ -363,8 +364,7 @@ int lambda_s3_parse_delete_result(const char *xml, size_t len, lambda_s3_delete_
     XML_ParserFree(p);
     free(st);
     if (errors < 0)
-        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
-                                 "malformed S3 DeleteObjects response");
+        lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "malformed S3 DeleteObjects response");
     return errors;
 }
 

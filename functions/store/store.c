@@ -25,13 +25,23 @@ const char *lambda_store_status_name(lambda_store_status status)
         return "StoreNotFound";
     case LAMBDA_STORE_INVALID:
         return "InvalidInput";
+    case LAMBDA_STORE_ABORTED:
+        return "StoreAborted";
     case LAMBDA_STORE_REFUSED:
         break;
     }
     return "StoreError";
 }
 
-int lambda_store_fail(lambda_error *err, lambda_store_status status, const char *fmt, ...)
+lambda_store_status lambda_store_sink_aborted(lambda_error *err, const char *key)
+{
+    if (err && err->type[0])
+        return LAMBDA_STORE_ABORTED;
+    return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "reading %s was aborted", key);
+}
+
+lambda_store_status lambda_store_fail(lambda_error *err, lambda_store_status status,
+                                      const char *fmt, ...)
 {
     if (err) {
         char message[sizeof err->message];
@@ -41,7 +51,7 @@ int lambda_store_fail(lambda_error *err, lambda_store_status status, const char 
         va_end(ap);
         lambda_error_set(err, lambda_store_status_name(status), "%s", message);
     }
-    return -1;
+    return status;
 }
 
 /* S3 bucket names: 3-63 of [a-z0-9.-], starting and ending alphanumeric. */
@@ -81,7 +91,8 @@ static int valid_segments(const char *s, size_t n)
     return 1;
 }
 
-int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_error *err)
+lambda_store_status lambda_store_parse_url(const char *url, lambda_store_location *loc,
+                                           lambda_error *err)
 {
     memset(loc, 0, sizeof *loc);
     if (!url || !*url)
@@ -101,7 +112,7 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
                                      "file store path has empty, '.' or '..' segments");
         memcpy(loc->path, p, n);
         loc->path[n] = '\0';
-        return 0;
+        return LAMBDA_STORE_OK;
     }
     if (strncmp(url, "s3://", 5) == 0) {
         const char *b = url + 5;
@@ -126,13 +137,13 @@ int lambda_store_parse_url(const char *url, lambda_store_location *loc, lambda_e
             memcpy(loc->prefix, p, n);
             loc->prefix[n] = '\0';
         }
-        return 0;
+        return LAMBDA_STORE_OK;
     }
     return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                              "store URL must start with file:// or s3://");
 }
 
-int lambda_store_check_key(const char *key, lambda_error *err)
+lambda_store_status lambda_store_check_key(const char *key, lambda_error *err)
 {
     size_t n = key ? strlen(key) : 0;
     if (n == 0 || n > LAMBDA_STORE_KEY_MAX)
@@ -140,39 +151,39 @@ int lambda_store_check_key(const char *key, lambda_error *err)
     if (!valid_segments(key, n))
         return lambda_store_fail(err, LAMBDA_STORE_INVALID,
                                  "store key has empty, '.' or '..' segments or control characters");
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 /* A prefix may end with '/' or be empty; otherwise the same rules. */
-static int check_prefix(const char *prefix, lambda_error *err)
+static lambda_store_status check_prefix(const char *prefix, lambda_error *err)
 {
     size_t n = prefix ? strlen(prefix) : 0;
     if (n == 0)
-        return 0;
+        return LAMBDA_STORE_OK;
     if (prefix[n - 1] == '/')
         n--;
     if (n == 0 || n > LAMBDA_STORE_KEY_MAX || !valid_segments(prefix, n))
         return lambda_store_fail(err, LAMBDA_STORE_INVALID, "invalid store prefix");
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-int lambda_store_open(const char *url, lambda_store **out, lambda_error *err)
+lambda_store_status lambda_store_open(const char *url, lambda_store **out, lambda_error *err)
 {
     lambda_store_location loc;
     *out = NULL;
-    if (lambda_store_parse_url(url, &loc, err) != 0)
-        return -1;
-    int rc =
-        loc.is_s3 ? lambda_store_s3_open(&loc, out, err) : lambda_store_file_open(&loc, out, err);
-    if (rc != 0)
-        return -1;
+    lambda_store_status st = lambda_store_parse_url(url, &loc, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
+    st = loc.is_s3 ? lambda_store_s3_open(&loc, out, err) : lambda_store_file_open(&loc, out, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     (*out)->loc = loc;
     if (loc.is_s3)
         snprintf((*out)->url, sizeof(*out)->url, "s3://%s%s%s", loc.bucket,
                  loc.prefix[0] ? "/" : "", loc.prefix);
     else
         snprintf((*out)->url, sizeof(*out)->url, "file://%s", loc.path);
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 void lambda_store_close(lambda_store *store)
@@ -191,60 +202,66 @@ int lambda_store_is_s3(const lambda_store *store)
     return store->loc.is_s3;
 }
 
-int lambda_store_list(lambda_store *store, const char *prefix, const char *start_after,
-                      lambda_store_list_fn fn, void *userdata, lambda_error *err)
+lambda_store_status lambda_store_list(lambda_store *store, const char *prefix,
+                                      const char *start_after, lambda_store_list_fn fn,
+                                      void *userdata, lambda_error *err)
 {
-    if (check_prefix(prefix, err) != 0)
-        return -1;
+    lambda_store_status st = check_prefix(prefix, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     return store->ops->list(store, prefix ? prefix : "", start_after, fn, userdata, err);
 }
 
-int lambda_store_get(lambda_store *store, const char *key, uint64_t offset, uint64_t length,
-                     lambda_store_sink_fn sink, void *userdata, lambda_error *err)
+lambda_store_status lambda_store_get(lambda_store *store, const char *key, uint64_t offset,
+                                     uint64_t length, lambda_store_sink_fn sink, void *userdata,
+                                     lambda_error *err)
 {
-    if (lambda_store_check_key(key, err) != 0)
-        return -1;
+    lambda_store_status st = lambda_store_check_key(key, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     return store->ops->get(store, key, offset, length, sink, userdata, err);
 }
 
-int lambda_store_stat(lambda_store *store, const char *key, uint64_t *size, int *exists,
-                      lambda_error *err)
+lambda_store_status lambda_store_stat(lambda_store *store, const char *key, uint64_t *size,
+                                      int *exists, lambda_error *err)
 {
-    if (lambda_store_check_key(key, err) != 0)
-        return -1;
+    lambda_store_status st = lambda_store_check_key(key, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     return store->ops->stat(store, key, size, exists, err);
 }
 
-int lambda_store_put_begin(lambda_store *store, const char *key, lambda_store_writer **out,
-                           lambda_error *err)
+lambda_store_status lambda_store_put_begin(lambda_store *store, const char *key,
+                                           lambda_store_writer **out, lambda_error *err)
 {
     *out = NULL;
-    if (lambda_store_check_key(key, err) != 0)
-        return -1;
+    lambda_store_status st = lambda_store_check_key(key, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     return store->ops->put_begin(store, key, out, err);
 }
 
-int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len, lambda_error *err)
+lambda_store_status lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len,
+                                           lambda_error *err)
 {
     if (len == 0)
-        return 0;
-    if (w->store->ops->put_write(w, data, len, err) != 0)
-        return -1;
-    w->bytes += len;
-    return 0;
+        return LAMBDA_STORE_OK;
+    lambda_store_status st = w->store->ops->put_write(w, data, len, err);
+    if (st == LAMBDA_STORE_OK)
+        w->bytes += len;
+    return st;
 }
 
-int lambda_store_put_append(lambda_store_writer *w, const char *src_key, uint64_t size,
-                            lambda_error *err)
+lambda_store_status lambda_store_put_append(lambda_store_writer *w, const char *src_key,
+                                            uint64_t size, lambda_error *err)
 {
-    if (lambda_store_check_key(src_key, err) != 0)
-        return -1;
-    if (size == 0)
-        return 0;
-    if (w->store->ops->put_append(w, src_key, size, err) != 0)
-        return -1;
-    w->bytes += size;
-    return 0;
+    lambda_store_status st = lambda_store_check_key(src_key, err);
+    if (st != LAMBDA_STORE_OK || size == 0)
+        return st;
+    st = w->store->ops->put_append(w, src_key, size, err);
+    if (st == LAMBDA_STORE_OK)
+        w->bytes += size;
+    return st;
 }
 
 uint64_t lambda_store_put_bytes(const lambda_store_writer *w)
@@ -252,7 +269,7 @@ uint64_t lambda_store_put_bytes(const lambda_store_writer *w)
     return w->bytes;
 }
 
-int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err)
+lambda_store_status lambda_store_put_commit(lambda_store_writer *w, lambda_error *err)
 {
     return w->store->ops->put_commit(w, err);
 }
@@ -263,54 +280,59 @@ void lambda_store_put_abort(lambda_store_writer *w)
         w->store->ops->put_abort(w);
 }
 
-int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data, size_t len,
-                            lambda_error *err)
+lambda_store_status lambda_store_put_buffer(lambda_store *store, const char *key, const void *data,
+                                            size_t len, lambda_error *err)
 {
     lambda_store_writer *w;
-    if (lambda_store_put_begin(store, key, &w, err) != 0)
-        return -1;
-    if (lambda_store_put_write(w, data, len, err) != 0) {
+    lambda_store_status st = lambda_store_put_begin(store, key, &w, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
+    st = lambda_store_put_write(w, data, len, err);
+    if (st != LAMBDA_STORE_OK) {
         lambda_store_put_abort(w);
-        return -1;
+        return st;
     }
     return lambda_store_put_commit(w, err);
 }
 
-int lambda_store_copy(lambda_store *store, const char *src_key, const char *dst_key,
-                      lambda_error *err)
+lambda_store_status lambda_store_copy(lambda_store *store, const char *src_key, const char *dst_key,
+                                      lambda_error *err)
 {
-    if (lambda_store_check_key(src_key, err) != 0 || lambda_store_check_key(dst_key, err) != 0)
-        return -1;
+    lambda_store_status st = lambda_store_check_key(src_key, err);
+    if (st == LAMBDA_STORE_OK)
+        st = lambda_store_check_key(dst_key, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     return store->ops->copy(store, src_key, dst_key, err);
 }
 
-int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err)
+lambda_store_status lambda_store_delete(lambda_store *store, const char *key, lambda_error *err)
 {
-    if (lambda_store_check_key(key, err) != 0)
-        return -1;
+    lambda_store_status st = lambda_store_check_key(key, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
     return store->ops->del(store, key, err);
 }
 
-int lambda_store_delete_many(lambda_store *store, const char *const *keys, size_t n,
-                             lambda_error *err)
+lambda_store_status lambda_store_delete_many(lambda_store *store, const char *const *keys, size_t n,
+                                             lambda_error *err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (lambda_store_check_key(keys[i], err) != 0)
-            return -1;
-    if (n == 0)
-        return 0;
+    lambda_store_status st = LAMBDA_STORE_OK;
+    for (size_t i = 0; i < n && st == LAMBDA_STORE_OK; i++)
+        st = lambda_store_check_key(keys[i], err);
+    if (st != LAMBDA_STORE_OK || n == 0)
+        return st;
     if (store->ops->del_many)
         return store->ops->del_many(store, keys, n, err);
-    for (size_t i = 0; i < n; i++)
-        if (store->ops->del(store, keys[i], err) != 0)
-            return -1;
-    return 0;
+    for (size_t i = 0; i < n && st == LAMBDA_STORE_OK; i++)
+        st = store->ops->del(store, keys[i], err);
+    return st;
 }
 
 char *lambda_store_presign_get(lambda_store *store, const char *key, long expires_s,
                                lambda_error *err)
 {
-    if (lambda_store_check_key(key, err) != 0)
+    if (lambda_store_check_key(key, err) != LAMBDA_STORE_OK)
         return NULL;
     if (expires_s < 1 || expires_s > 604800) {
         lambda_store_fail(err, LAMBDA_STORE_INVALID, "URL expiry must be 1..604800 seconds");

@@ -12,8 +12,9 @@
  * Errors are values inside the store: every failure has a lambda_store_status
  * (below), and the errorType string a handler answers with is made from it
  * in one place (lambda_store_status_name()). Every call that can fail returns
- * 0 on success and -1 after filling `err` -- its type is the status's name,
- * its message says what failed and why:
+ * its status: LAMBDA_STORE_OK (0) on success, else the failure's, after
+ * filling `err` -- its type is the status's name, its message says what
+ * failed and why. Callers branch on the status, never on the strings:
  *   StoreUnavailable   LAMBDA_STORE_UNAVAILABLE: retryable: 5xx, resets,
  *                      truncated bodies, I/O errors that outlasted the
  *                      in-process retries, out of memory
@@ -75,7 +76,10 @@ typedef enum lambda_store_status {
     LAMBDA_STORE_ACCESS_DENIED,
     LAMBDA_STORE_NOT_FOUND,
     LAMBDA_STORE_INVALID,
-    LAMBDA_STORE_REFUSED
+    LAMBDA_STORE_REFUSED,
+    /* The caller's sink (lambda_store_get) stopped the read and left its own
+     * error in `err`: its type is the sink's, not this status's name. */
+    LAMBDA_STORE_ABORTED
 } lambda_store_status;
 
 /* The errorType a status is answered with ("StoreNotFound", ...; "" for OK). */
@@ -89,7 +93,8 @@ typedef struct lambda_store_writer lambda_store_writer;
  * (default us-east-1), AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL (then
  * path-style addressing), LAMBDA_STORE_MAX_ATTEMPTS (default 5) and
  * LAMBDA_S3_PART_SIZE (multipart chunk, default 8 MiB, at least 5 MiB). */
-LAMBDA_STORE_API int lambda_store_open(const char *url, lambda_store **out, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_open(const char *url, lambda_store **out,
+                                                       lambda_error *err);
 LAMBDA_STORE_API void lambda_store_close(lambda_store *store);
 
 /* The store's URL as opened, without a trailing '/'. */
@@ -98,8 +103,8 @@ LAMBDA_STORE_API const char *lambda_store_url(const lambda_store *store);
 /* 1 for an s3:// store, 0 for a file:// store. */
 LAMBDA_STORE_API int lambda_store_is_s3(const lambda_store *store);
 
-/* Validates a key (see above): 0 if acceptable, -1 with InvalidInput. */
-LAMBDA_STORE_API int lambda_store_check_key(const char *key, lambda_error *err);
+/* Validates a key (see above): LAMBDA_STORE_OK, or LAMBDA_STORE_INVALID. */
+LAMBDA_STORE_API lambda_store_status lambda_store_check_key(const char *key, lambda_error *err);
 
 /* Called once per object, in ascending byte order of keys. Returning
  * non-zero stops the listing early (not an error). */
@@ -108,55 +113,65 @@ typedef int (*lambda_store_list_fn)(const char *key, uint64_t size, void *userda
 /* Lists the objects whose keys start with `prefix` (a plain string prefix,
  * not necessarily a directory) and sort after `start_after` (NULL: all).
  * S3 listings are paginated transparently; memory stays bounded. */
-LAMBDA_STORE_API int lambda_store_list(lambda_store *store, const char *prefix,
-                                       const char *start_after, lambda_store_list_fn fn,
-                                       void *userdata, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_list(lambda_store *store, const char *prefix,
+                                                       const char *start_after,
+                                                       lambda_store_list_fn fn, void *userdata,
+                                                       lambda_error *err);
 
 /* Receives an object's bytes in order, in chunks of bounded size. Returning
- * non-zero aborts the read: lambda_store_get() then returns -1 with `err` as
- * the sink left it (or a generic message if the sink left it empty). */
+ * non-zero aborts the read: lambda_store_get() then returns
+ * LAMBDA_STORE_ABORTED with `err` as the sink left it, or, if the sink left
+ * it empty, LAMBDA_STORE_UNAVAILABLE ("reading KEY was aborted"). */
 typedef int (*lambda_store_sink_fn)(const char *data, size_t len, void *userdata);
 
 /* Streams bytes [offset, offset+length) of an object (length 0: to the end)
  * into `sink`. An S3 body cut short is resumed with a Range request, so the
  * sink sees every byte exactly once. */
-LAMBDA_STORE_API int lambda_store_get(lambda_store *store, const char *key, uint64_t offset,
-                                      uint64_t length, lambda_store_sink_fn sink, void *userdata,
-                                      lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_get(lambda_store *store, const char *key,
+                                                      uint64_t offset, uint64_t length,
+                                                      lambda_store_sink_fn sink, void *userdata,
+                                                      lambda_error *err);
 
 /* Size of an object; *exists is 0 (and the call succeeds) when it is missing. */
-LAMBDA_STORE_API int lambda_store_stat(lambda_store *store, const char *key, uint64_t *size,
-                                       int *exists, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_stat(lambda_store *store, const char *key,
+                                                       uint64_t *size, int *exists,
+                                                       lambda_error *err);
 
 /* Streaming put. Nothing is visible under `key` until commit: the file store
  * writes a hidden temporary file and renames it; S3 sends one PUT for small
  * objects and a multipart upload in bounded chunks for large ones. */
-LAMBDA_STORE_API int lambda_store_put_begin(lambda_store *store, const char *key,
-                                            lambda_store_writer **out, lambda_error *err);
-LAMBDA_STORE_API int lambda_store_put_write(lambda_store_writer *w, const void *data, size_t len,
-                                            lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_put_begin(lambda_store *store, const char *key,
+                                                            lambda_store_writer **out,
+                                                            lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_put_write(lambda_store_writer *w,
+                                                            const void *data, size_t len,
+                                                            lambda_error *err);
 /* Appends a whole existing object of `size` bytes. On S3, ranges of at least
  * 5 MiB are copied server-side (UploadPartCopy); the rest goes through the
  * writer's bounded buffer. */
-LAMBDA_STORE_API int lambda_store_put_append(lambda_store_writer *w, const char *src_key,
-                                             uint64_t size, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_put_append(lambda_store_writer *w,
+                                                             const char *src_key, uint64_t size,
+                                                             lambda_error *err);
 LAMBDA_STORE_API uint64_t lambda_store_put_bytes(const lambda_store_writer *w);
 /* Publishes the object and frees the writer, whatever the outcome. */
-LAMBDA_STORE_API int lambda_store_put_commit(lambda_store_writer *w, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_put_commit(lambda_store_writer *w,
+                                                             lambda_error *err);
 /* Discards everything written and frees the writer. */
 LAMBDA_STORE_API void lambda_store_put_abort(lambda_store_writer *w);
 
 /* One-shot put of a small buffer (same atomicity as the streaming put). */
-LAMBDA_STORE_API int lambda_store_put_buffer(lambda_store *store, const char *key, const void *data,
-                                             size_t len, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_put_buffer(lambda_store *store, const char *key,
+                                                             const void *data, size_t len,
+                                                             lambda_error *err);
 
 /* Server-side copy (S3 CopyObject; the file store copies into a temporary
  * file and renames it). */
-LAMBDA_STORE_API int lambda_store_copy(lambda_store *store, const char *src_key,
-                                       const char *dst_key, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_copy(lambda_store *store, const char *src_key,
+                                                       const char *dst_key, lambda_error *err);
 
 /* Deletes an object; a missing object is not an error. */
-LAMBDA_STORE_API int lambda_store_delete(lambda_store *store, const char *key, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_delete(lambda_store *store, const char *key,
+                                                         lambda_error *err);
 
 /* Deletes keys[0..n); missing objects are not errors. Every key is checked
  * before anything is deleted. S3 sends DeleteObjects requests of at most
@@ -166,8 +181,9 @@ LAMBDA_STORE_API int lambda_store_delete(lambda_store *store, const char *key, l
  * that could not be deleted and S3's code for it (AccessDenied ->
  * StoreAccessDenied, SlowDown -> StoreThrottled, InternalError ->
  * StoreUnavailable, others StoreError). */
-LAMBDA_STORE_API int lambda_store_delete_many(lambda_store *store, const char *const *keys,
-                                              size_t n, lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_delete_many(lambda_store *store,
+                                                              const char *const *keys, size_t n,
+                                                              lambda_error *err);
 
 /* A presigned GET URL valid for `expires_s` seconds (1..604800), as a
  * malloc'd string. Only S3 stores have one: a file store returns NULL
@@ -183,8 +199,9 @@ typedef struct lambda_store_location {
     char prefix[LAMBDA_STORE_PREFIX_MAX]; /* s3: key prefix without leading/trailing '/', or "" */
 } lambda_store_location;
 
-LAMBDA_STORE_API int lambda_store_parse_url(const char *url, lambda_store_location *loc,
-                                            lambda_error *err);
+LAMBDA_STORE_API lambda_store_status lambda_store_parse_url(const char *url,
+                                                            lambda_store_location *loc,
+                                                            lambda_error *err);
 
 #ifdef __cplusplus
 }

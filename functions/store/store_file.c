@@ -37,7 +37,8 @@ typedef struct file_writer {
 
 static const lambda_store_ops file_ops;
 
-int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err)
+lambda_store_status lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
+                                           lambda_error *err)
 {
     struct stat st;
     if (stat(loc->path, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -49,7 +50,7 @@ int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     s->ops = &file_ops;
     *out = s;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 static void file_close(lambda_store *s)
@@ -57,15 +58,16 @@ static void file_close(lambda_store *s)
     free(s);
 }
 
-static int full_path(const lambda_store *s, const char *key, char *buf, size_t n, lambda_error *err)
+static lambda_store_status full_path(const lambda_store *s, const char *key, char *buf, size_t n,
+                                     lambda_error *err)
 {
     if ((size_t)snprintf(buf, n, "%s/%s", s->loc.path, key) >= n)
         return lambda_store_fail(err, LAMBDA_STORE_INVALID, "store key too long");
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 /* errno after a failed open/read/write, as one of the store's errorTypes. */
-static int io_fail(lambda_error *err, int e, const char *what, const char *key)
+static lambda_store_status io_fail(lambda_error *err, int e, const char *what, const char *key)
 {
     lambda_store_status type = LAMBDA_STORE_UNAVAILABLE;
     if (e == ENOENT || e == ENOTDIR)
@@ -115,17 +117,17 @@ static int may_match(const char *key, size_t keylen, const char *prefix)
     return memcmp(key, prefix, n) == 0;
 }
 
-static int walk(list_walk *w, const char *dir_path, size_t keylen)
+static lambda_store_status walk(list_walk *w, const char *dir_path, size_t keylen)
 {
     DIR *d = opendir(dir_path);
     if (!d) {
         if (errno == ENOENT || errno == ENOTDIR)
-            return 0; /* an absent prefix lists nothing, like S3 */
+            return LAMBDA_STORE_OK; /* an absent prefix lists nothing, like S3 */
         return io_fail(w->err, errno, "cannot list", dir_path);
     }
     dir_entry *ents = NULL;
     size_t n = 0, cap = 0;
-    int rc = 0;
+    lambda_store_status rc = LAMBDA_STORE_OK;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -192,8 +194,8 @@ done:
     return rc;
 }
 
-static int file_list(lambda_store *s, const char *prefix, const char *start_after,
-                     lambda_store_list_fn fn, void *ud, lambda_error *err)
+static lambda_store_status file_list(lambda_store *s, const char *prefix, const char *start_after,
+                                     lambda_store_list_fn fn, void *ud, lambda_error *err)
 {
     list_walk *w = calloc(1, sizeof *w);
     if (!w)
@@ -210,23 +212,24 @@ static int file_list(lambda_store *s, const char *prefix, const char *start_afte
     snprintf(dir, sizeof dir, "%s/%.*s", s->loc.path, (int)keylen, prefix);
     memcpy(w->key, prefix, keylen);
     w->key[keylen] = '\0';
-    int rc = walk(w, dir, keylen);
+    lambda_store_status rc = walk(w, dir, keylen);
     free(w);
     return rc;
 }
 
 /* ---- reading ---- */
 
-static int file_get(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
-                    lambda_store_sink_fn sink, void *ud, lambda_error *err)
+static lambda_store_status file_get(lambda_store *s, const char *key, uint64_t offset,
+                                    uint64_t length, lambda_store_sink_fn sink, void *ud,
+                                    lambda_error *err)
 {
     char path[FILE_PATH_MAX];
-    if (full_path(s, key, path, sizeof path, err) != 0)
-        return -1;
+    lambda_store_status rc = full_path(s, key, path, sizeof path, err);
+    if (rc != LAMBDA_STORE_OK)
+        return rc;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return io_fail(err, errno, "cannot open", key);
-    int rc = 0;
     if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
         rc = io_fail(err, errno, "cannot seek in", key);
         goto out;
@@ -254,9 +257,7 @@ static int file_get(lambda_store *s, const char *key, uint64_t offset, uint64_t 
         }
         left -= (uint64_t)r;
         if (sink(buf, (size_t)r, ud) != 0) {
-            if (err && !err->type[0])
-                lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "reading %s was aborted", key);
-            rc = -1;
+            rc = lambda_store_sink_aborted(err, key);
             break;
         }
     }
@@ -266,29 +267,30 @@ out:
     return rc;
 }
 
-static int file_stat(lambda_store *s, const char *key, uint64_t *size, int *exists,
-                     lambda_error *err)
+static lambda_store_status file_stat(lambda_store *s, const char *key, uint64_t *size, int *exists,
+                                     lambda_error *err)
 {
     char path[FILE_PATH_MAX];
-    if (full_path(s, key, path, sizeof path, err) != 0)
-        return -1;
+    lambda_store_status rc = full_path(s, key, path, sizeof path, err);
+    if (rc != LAMBDA_STORE_OK)
+        return rc;
     struct stat st;
     if (stat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
             *exists = 0;
             *size = 0;
-            return 0;
+            return LAMBDA_STORE_OK;
         }
         return io_fail(err, errno, "cannot stat", key);
     }
     *exists = S_ISREG(st.st_mode);
     *size = *exists ? (uint64_t)st.st_size : 0;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 /* ---- writing ---- */
 
-static int mkdirs(char *path, lambda_error *err)
+static lambda_store_status mkdirs(char *path, lambda_error *err)
 {
     /* path is a file path: create every directory before its last '/'. */
     for (char *p = path + 1; *p; p++) {
@@ -301,7 +303,7 @@ static int mkdirs(char *path, lambda_error *err)
         if (r != 0 && e != EEXIST)
             return io_fail(err, e, "cannot create directory for", path);
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 /* A writer killed mid-write (a timeout, a crash) leaves its temporary file
@@ -330,25 +332,26 @@ static void remove_stale_tmp(const char *dir, const char *name)
     closedir(d);
 }
 
-static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer **out,
-                          lambda_error *err)
+static lambda_store_status file_put_begin(lambda_store *s, const char *key,
+                                          lambda_store_writer **out, lambda_error *err)
 {
     file_writer *w = calloc(1, sizeof *w);
     if (!w)
         return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
     w->base.store = s;
     w->fd = -1;
-    if (full_path(s, key, w->dst, sizeof w->dst, err) != 0) {
+    lambda_store_status rc = full_path(s, key, w->dst, sizeof w->dst, err);
+    if (rc != LAMBDA_STORE_OK) {
         free(w);
-        return -1;
+        return rc;
     }
     const char *slash = strrchr(w->dst, '/');
     char dir[sizeof w->dst];
     snprintf(dir, sizeof dir, "%.*s", (int)(slash - w->dst), w->dst);
     struct stat st;
-    if (stat(dir, &st) != 0 && mkdirs(w->dst, err) != 0) {
+    if (stat(dir, &st) != 0 && (rc = mkdirs(w->dst, err)) != LAMBDA_STORE_OK) {
         free(w);
-        return -1;
+        return rc;
     }
     /* pid + writer address: unique among live writers, no shared counter
      * (handlers may run on several threads). */
@@ -371,11 +374,11 @@ static int file_put_begin(lambda_store *s, const char *key, lambda_store_writer 
         return io_fail(err, e, "cannot create", key);
     }
     *out = &w->base;
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
-static int file_put_write(lambda_store_writer *base, const void *data, size_t len,
-                          lambda_error *err)
+static lambda_store_status file_put_write(lambda_store_writer *base, const void *data, size_t len,
+                                          lambda_error *err)
 {
     file_writer *w = (file_writer *)base;
     const char *p = data;
@@ -389,20 +392,30 @@ static int file_put_write(lambda_store_writer *base, const void *data, size_t le
         p += r;
         len -= (size_t)r;
     }
-    return 0;
+    return LAMBDA_STORE_OK;
 }
+
+/* file_put_append's sink: the write's own status is what the append
+ * returns (not "aborted"). */
+typedef struct append_ctx {
+    lambda_store_writer *w;
+    lambda_error *err;
+    lambda_store_status st;
+} append_ctx;
 
 static int append_sink(const char *data, size_t len, void *ud)
 {
-    void **args = ud;
-    return file_put_write(args[0], data, len, args[1]);
+    append_ctx *a = ud;
+    a->st = file_put_write(a->w, data, len, a->err);
+    return a->st != LAMBDA_STORE_OK;
 }
 
-static int file_put_append(lambda_store_writer *base, const char *src_key, uint64_t size,
-                           lambda_error *err)
+static lambda_store_status file_put_append(lambda_store_writer *base, const char *src_key,
+                                           uint64_t size, lambda_error *err)
 {
-    void *args[2] = {base, err};
-    return file_get(base->store, src_key, 0, size, append_sink, args, err);
+    append_ctx a = {base, err, LAMBDA_STORE_OK};
+    lambda_store_status rc = file_get(base->store, src_key, 0, size, append_sink, &a, err);
+    return a.st != LAMBDA_STORE_OK ? a.st : rc;
 }
 
 static void file_put_abort(lambda_store_writer *base)
@@ -415,10 +428,10 @@ static void file_put_abort(lambda_store_writer *base)
     free(w);
 }
 
-static int file_put_commit(lambda_store_writer *base, lambda_error *err)
+static lambda_store_status file_put_commit(lambda_store_writer *base, lambda_error *err)
 {
     file_writer *w = (file_writer *)base;
-    int rc = 0;
+    lambda_store_status rc = LAMBDA_STORE_OK;
     if (w->unnamed) {
         /* linkat cannot replace dst: name the file, then rename it over. */
         char proc[64];
@@ -433,40 +446,43 @@ static int file_put_commit(lambda_store_writer *base, lambda_error *err)
     if (close(w->fd) != 0)
         rc = io_fail(err, errno, "cannot close", w->dst);
     w->fd = -1;
-    if (rc == 0 && rename(w->tmp, w->dst) != 0)
+    if (rc == LAMBDA_STORE_OK && rename(w->tmp, w->dst) != 0)
         rc = io_fail(err, errno, "cannot publish", w->dst);
-    if (rc != 0)
+    if (rc != LAMBDA_STORE_OK)
         unlink(w->tmp);
     free(w);
     return rc;
 }
 
-static int file_copy(lambda_store *s, const char *src, const char *dst, lambda_error *err)
+static lambda_store_status file_copy(lambda_store *s, const char *src, const char *dst,
+                                     lambda_error *err)
 {
     uint64_t size;
     int exists;
-    if (file_stat(s, src, &size, &exists, err) != 0)
-        return -1;
+    lambda_store_status rc = file_stat(s, src, &size, &exists, err);
+    if (rc != LAMBDA_STORE_OK)
+        return rc;
     if (!exists)
         return lambda_store_fail(err, LAMBDA_STORE_NOT_FOUND, "no such object %s", src);
     lambda_store_writer *w;
-    if (file_put_begin(s, dst, &w, err) != 0)
-        return -1;
-    if (size && file_put_append(w, src, size, err) != 0) {
+    if ((rc = file_put_begin(s, dst, &w, err)) != LAMBDA_STORE_OK)
+        return rc;
+    if (size && (rc = file_put_append(w, src, size, err)) != LAMBDA_STORE_OK) {
         file_put_abort(w);
-        return -1;
+        return rc;
     }
     return file_put_commit(w, err);
 }
 
-static int file_delete(lambda_store *s, const char *key, lambda_error *err)
+static lambda_store_status file_delete(lambda_store *s, const char *key, lambda_error *err)
 {
     char path[FILE_PATH_MAX];
-    if (full_path(s, key, path, sizeof path, err) != 0)
-        return -1;
+    lambda_store_status rc = full_path(s, key, path, sizeof path, err);
+    if (rc != LAMBDA_STORE_OK)
+        return rc;
     if (unlink(path) != 0 && errno != ENOENT)
         return io_fail(err, errno, "cannot delete", key);
-    return 0;
+    return LAMBDA_STORE_OK;
 }
 
 static const lambda_store_ops file_ops = {

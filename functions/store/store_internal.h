@@ -47,28 +47,37 @@ void lambda_store_buf_reset(lambda_store_buf *b);
 void lambda_store_buf_free(lambda_store_buf *b);
 
 /* Fills `err` with the status's errorType and the message (printf-style,
- * through lambda_error_set) and returns -1. */
-int lambda_store_fail(lambda_error *err, lambda_store_status status, const char *fmt, ...)
-    LAMBDA_PRINTF(3, 4);
+ * through lambda_error_set) and returns `status`. */
+lambda_store_status lambda_store_fail(lambda_error *err, lambda_store_status status,
+                                      const char *fmt, ...) LAMBDA_PRINTF(3, 4);
+
+/* What a read returns when its sink stopped it: LAMBDA_STORE_ABORTED when
+ * the sink left its own error in `err`, else StoreUnavailable ("reading KEY
+ * was aborted"). */
+lambda_store_status lambda_store_sink_aborted(lambda_error *err, const char *key);
 
 /* One backend: the front end validates keys and then dispatches here. */
 typedef struct lambda_store_ops {
-    int (*list)(lambda_store *s, const char *prefix, const char *start_after,
-                lambda_store_list_fn fn, void *ud, lambda_error *err);
-    int (*get)(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
-               lambda_store_sink_fn sink, void *ud, lambda_error *err);
-    int (*stat)(lambda_store *s, const char *key, uint64_t *size, int *exists, lambda_error *err);
-    int (*put_begin)(lambda_store *s, const char *key, lambda_store_writer **out,
-                     lambda_error *err);
-    int (*put_write)(lambda_store_writer *w, const void *data, size_t len, lambda_error *err);
-    int (*put_append)(lambda_store_writer *w, const char *src_key, uint64_t size,
-                      lambda_error *err);
-    int (*put_commit)(lambda_store_writer *w, lambda_error *err);
+    lambda_store_status (*list)(lambda_store *s, const char *prefix, const char *start_after,
+                                lambda_store_list_fn fn, void *ud, lambda_error *err);
+    lambda_store_status (*get)(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
+                               lambda_store_sink_fn sink, void *ud, lambda_error *err);
+    lambda_store_status (*stat)(lambda_store *s, const char *key, uint64_t *size, int *exists,
+                                lambda_error *err);
+    lambda_store_status (*put_begin)(lambda_store *s, const char *key, lambda_store_writer **out,
+                                     lambda_error *err);
+    lambda_store_status (*put_write)(lambda_store_writer *w, const void *data, size_t len,
+                                     lambda_error *err);
+    lambda_store_status (*put_append)(lambda_store_writer *w, const char *src_key, uint64_t size,
+                                      lambda_error *err);
+    lambda_store_status (*put_commit)(lambda_store_writer *w, lambda_error *err);
     void (*put_abort)(lambda_store_writer *w);
-    int (*copy)(lambda_store *s, const char *src, const char *dst, lambda_error *err);
-    int (*del)(lambda_store *s, const char *key, lambda_error *err);
+    lambda_store_status (*copy)(lambda_store *s, const char *src, const char *dst,
+                                lambda_error *err);
+    lambda_store_status (*del)(lambda_store *s, const char *key, lambda_error *err);
     /* NULL: the front end calls del once per key. */
-    int (*del_many)(lambda_store *s, const char *const *keys, size_t n, lambda_error *err);
+    lambda_store_status (*del_many)(lambda_store *s, const char *const *keys, size_t n,
+                                    lambda_error *err);
     char *(*presign)(lambda_store *s, const char *key, long expires_s, lambda_error *err);
     void (*close)(lambda_store *s);
 } lambda_store_ops;
@@ -85,8 +94,10 @@ struct lambda_store_writer {
     uint64_t bytes;
 };
 
-int lambda_store_file_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err);
-int lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out, lambda_error *err);
+lambda_store_status lambda_store_file_open(const lambda_store_location *loc, lambda_store **out,
+                                           lambda_error *err);
+lambda_store_status lambda_store_s3_open(const lambda_store_location *loc, lambda_store **out,
+                                         lambda_error *err);
 
 /* ---- crypto shim (OpenSSL libcrypto, or mbedTLS with LAMBDA_USE_MBEDTLS) ---- */
 void lambda_store_sha256(const void *data, size_t len, unsigned char out[32]);
@@ -111,8 +122,8 @@ typedef struct lambda_s3_list_page {
     int stopped; /* fn returned non-zero */
 } lambda_s3_list_page;
 
-int lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
-                         lambda_store_list_fn fn, void *ud, lambda_error *err);
+lambda_store_status lambda_s3_parse_list(const char *xml, size_t len, lambda_s3_list_page *page,
+                                         lambda_store_list_fn fn, void *ud, lambda_error *err);
 
 /* <Error><Code>…</Code><Message>…</Message></Error>: returns 1 and fills
  * code/message when the document is an S3 error, 0 otherwise. */

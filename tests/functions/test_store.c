@@ -54,7 +54,7 @@ static void test_parse_url(void **state)
                          NULL};
     for (int i = 0; bad[i]; i++) {
         memset(&err, 0, sizeof err);
-        assert_int_equal(lambda_store_parse_url(bad[i], &loc, &err), -1);
+        assert_int_equal(lambda_store_parse_url(bad[i], &loc, &err), LAMBDA_STORE_INVALID);
         assert_string_equal(err.type, "InvalidInput");
     }
 }
@@ -67,7 +67,7 @@ static void test_check_key(void **state)
                      0);
     const char *bad[] = {"", "/abs", "a//b", "a/../b", "..", "./a", "a/", "a\\b", "a\nb", NULL};
     for (int i = 0; bad[i]; i++)
-        assert_int_equal(lambda_store_check_key(bad[i], &err), -1);
+        assert_int_equal(lambda_store_check_key(bad[i], &err), LAMBDA_STORE_INVALID);
 }
 
 /* Every status has its errorType, made in one place; a failure fills err
@@ -86,17 +86,19 @@ static void test_status_names(void **state)
         {LAMBDA_STORE_NOT_FOUND, "StoreNotFound"},
         {LAMBDA_STORE_INVALID, "InvalidInput"},
         {LAMBDA_STORE_REFUSED, "StoreError"},
+        {LAMBDA_STORE_ABORTED, "StoreAborted"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         assert_string_equal(lambda_store_status_name(names[i].status), names[i].name);
     lambda_error err = {"", ""};
-    assert_int_equal(lambda_store_fail(&err, LAMBDA_STORE_TLS, "CA %s", "x"), -1);
+    assert_int_equal(lambda_store_fail(&err, LAMBDA_STORE_TLS, "CA %s", "x"), LAMBDA_STORE_TLS);
     assert_string_equal(err.type, "StoreTlsError");
     assert_string_equal(err.message, "CA x");
     lambda_store *s;
-    assert_int_equal(lambda_store_open("file:///nonexistent-h12/dir", &s, &err), -1);
+    assert_int_equal(lambda_store_open("file:///nonexistent-h12/dir", &s, &err),
+                     LAMBDA_STORE_NOT_FOUND);
     assert_string_equal(err.type, "StoreNotFound");
-    assert_int_equal(lambda_store_check_key("../x", &err), -1);
+    assert_int_equal(lambda_store_check_key("../x", &err), LAMBDA_STORE_INVALID);
     assert_string_equal(err.type, "InvalidInput");
 }
 
@@ -201,7 +203,8 @@ static void test_xml_list(void **state)
         listed x = {0};
         memset(&err, 0, sizeof err);
         assert_int_equal(
-            lambda_s3_parse_list(broken[i], strlen(broken[i]), &page, on_key, &x, &err), -1);
+            lambda_s3_parse_list(broken[i], strlen(broken[i]), &page, on_key, &x, &err),
+            LAMBDA_STORE_UNAVAILABLE);
         assert_string_equal(err.type, "StoreUnavailable");
     }
 }
@@ -377,6 +380,39 @@ static size_t curl_collect(char *data, size_t size, size_t n, void *ud)
     return lambda_report_buf_add(ud, data, size * n) == 0 ? size * n : 0;
 }
 
+/* A sink that stops a read: with its own error the call returns
+ * LAMBDA_STORE_ABORTED and keeps it; without one, StoreUnavailable. */
+static int refusing_sink(const char *data, size_t len, void *ud)
+{
+    (void)data;
+    (void)len;
+    lambda_error *err = ud;
+    if (err)
+        lambda_error_set(err, "MergeMismatch", "the sink said no");
+    return -1;
+}
+
+static void test_sink_abort_status(void **state)
+{
+    (void)state;
+    char url[300];
+    snprintf(url, sizeof url, "file://%s", root);
+    lambda_store *s;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_open(url, &s, &err), LAMBDA_STORE_OK);
+    assert_int_equal(lambda_store_put_buffer(s, "abort/x", "data", 4, &err), LAMBDA_STORE_OK);
+    assert_int_equal(lambda_store_get(s, "abort/x", 0, 0, refusing_sink, &err, &err),
+                     LAMBDA_STORE_ABORTED);
+    assert_string_equal(err.type, "MergeMismatch");
+    assert_string_equal(err.message, "the sink said no");
+    memset(&err, 0, sizeof err);
+    assert_int_equal(lambda_store_get(s, "abort/x", 0, 0, refusing_sink, NULL, &err),
+                     LAMBDA_STORE_UNAVAILABLE);
+    assert_string_equal(err.type, "StoreUnavailable");
+    assert_string_equal(err.message, "reading abort/x was aborted");
+    lambda_store_close(s);
+}
+
 static void test_file_store(void **state)
 {
     (void)state;
@@ -463,7 +499,7 @@ static void test_file_store(void **state)
     assert_int_equal(lambda_store_put_buffer(s, "many/b&c", "2", 1, &err), 0);
     const char *bad_batch[] = {"many/a", "many/../escape"};
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_delete_many(s, bad_batch, 2, &err), -1);
+    assert_int_equal(lambda_store_delete_many(s, bad_batch, 2, &err), LAMBDA_STORE_INVALID);
     assert_string_equal(err.type, "InvalidInput");
     assert_int_equal(lambda_store_stat(s, "many/a", &size, &exists, &err), 0);
     assert_true(exists);
@@ -477,13 +513,15 @@ static void test_file_store(void **state)
 
     /* errors */
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_get(s, "missing", 0, 0, collect, &b, &err), -1);
+    assert_int_equal(lambda_store_get(s, "missing", 0, 0, collect, &b, &err),
+                     LAMBDA_STORE_NOT_FOUND);
     assert_string_equal(err.type, "StoreNotFound");
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_get(s, "../etc/passwd", 0, 0, collect, &b, &err), -1);
+    assert_int_equal(lambda_store_get(s, "../etc/passwd", 0, 0, collect, &b, &err),
+                     LAMBDA_STORE_INVALID);
     assert_string_equal(err.type, "InvalidInput");
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_copy(s, "missing", "x", &err), -1);
+    assert_int_equal(lambda_store_copy(s, "missing", "x", &err), LAMBDA_STORE_NOT_FOUND);
     assert_string_equal(err.type, "StoreNotFound");
     /* a file store has no presigned URLs, and says so without an error */
     memset(&err, 0, sizeof err);
@@ -493,7 +531,8 @@ static void test_file_store(void **state)
     lambda_store_close(s);
 
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_open("file:///nonexistent/dir/for/sure", &s, &err), -1);
+    assert_int_equal(lambda_store_open("file:///nonexistent/dir/for/sure", &s, &err),
+                     LAMBDA_STORE_NOT_FOUND);
     assert_string_equal(err.type, "StoreNotFound");
 }
 
@@ -504,7 +543,7 @@ static void test_s3_needs_credentials(void **state)
     unsetenv("AWS_ACCESS_KEY_ID");
     lambda_store *s;
     lambda_error err = {{0}, {0}};
-    assert_int_equal(lambda_store_open("s3://bucket-name/p", &s, &err), -1);
+    assert_int_equal(lambda_store_open("s3://bucket-name/p", &s, &err), LAMBDA_STORE_ACCESS_DENIED);
     assert_string_equal(err.type, "StoreAccessDenied");
     if (ak) {
         setenv("AWS_ACCESS_KEY_ID", ak, 1);
@@ -552,12 +591,12 @@ static lambda_store *fake_store(void)
     return s;
 }
 
-static void expect_get(const char *key, int rc, const char *type, const char *body)
+static void expect_get(const char *key, lambda_store_status rc, const char *type, const char *body)
 {
     lambda_store *s = fake_store();
     lambda_error err = {{0}, {0}};
     lambda_report_buf b = {0};
-    int got = lambda_store_get(s, key, 0, 0, collect, &b, &err);
+    lambda_store_status got = lambda_store_get(s, key, 0, 0, collect, &b, &err);
     if (got != rc)
         fail_msg("GET %s: rc %d (%s: %s)", key, got, err.type, err.message);
     if (type)
@@ -597,15 +636,15 @@ static void test_truncated_body_resumes_with_range(void **state)
 static void test_throttled_and_unavailable(void **state)
 {
     (void)state;
-    expect_get("slowdown", -1, "StoreThrottled", NULL);
-    expect_get("always-500", -1, "StoreUnavailable", NULL);
+    expect_get("slowdown", LAMBDA_STORE_THROTTLED, "StoreThrottled", NULL);
+    expect_get("always-500", LAMBDA_STORE_UNAVAILABLE, "StoreUnavailable", NULL);
 }
 
 static void test_denied_and_missing(void **state)
 {
     (void)state;
-    expect_get("denied", -1, "StoreAccessDenied", NULL);
-    expect_get("missing", -1, "StoreNotFound", NULL);
+    expect_get("denied", LAMBDA_STORE_ACCESS_DENIED, "StoreAccessDenied", NULL);
+    expect_get("missing", LAMBDA_STORE_NOT_FOUND, "StoreNotFound", NULL);
 }
 
 static void test_paginated_listing(void **state)
@@ -633,10 +672,10 @@ static void test_put_sends_payload_hash(void **state)
     lambda_store_close(s);
 }
 
-static int delete_keys(const char *const *keys, size_t n, lambda_error *err)
+static lambda_store_status delete_keys(const char *const *keys, size_t n, lambda_error *err)
 {
     lambda_store *s = fake_store();
-    int rc = lambda_store_delete_many(s, keys, n, err);
+    lambda_store_status rc = lambda_store_delete_many(s, keys, n, err);
     lambda_store_close(s);
     return rc;
 }
@@ -664,7 +703,7 @@ static void test_delete_many_key_errors(void **state)
     lambda_error err = {{0}, {0}};
     /* a per-key AccessDenied fails the call, is not re-sent, and is named */
     const char *denied[] = {"del/ok1", "del/denied", "del/ok2"};
-    assert_int_equal(delete_keys(denied, 3, &err), -1);
+    assert_int_equal(delete_keys(denied, 3, &err), LAMBDA_STORE_ACCESS_DENIED);
     assert_string_equal(err.type, "StoreAccessDenied");
     assert_non_null(strstr(err.message, "pre/del/denied: AccessDenied"));
     /* a per-key InternalError: that key alone is re-sent and then deleted */
@@ -681,7 +720,7 @@ static void test_delete_many_key_errors(void **state)
     /* SlowDown on every attempt: StoreThrottled after the attempts */
     const char *slow[] = {"del/slow"};
     memset(&err, 0, sizeof err);
-    assert_int_equal(delete_keys(slow, 1, &err), -1);
+    assert_int_equal(delete_keys(slow, 1, &err), LAMBDA_STORE_THROTTLED);
     assert_string_equal(err.type, "StoreThrottled");
     assert_non_null(strstr(err.message, "SlowDown"));
     assert_non_null(strstr(err.message, "after 3 attempts"));
@@ -807,7 +846,8 @@ static void test_s3_small_objects_and_keys(void **state)
     assert_int_equal(lambda_store_stat(s, "k/copied", &size, &exists, &err), 0);
     assert_false(exists);
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_get(s, "k/never", 0, 0, collect, &b, &err), -1);
+    assert_int_equal(lambda_store_get(s, "k/never", 0, 0, collect, &b, &err),
+                     LAMBDA_STORE_NOT_FOUND);
     assert_string_equal(err.type, "StoreNotFound");
     /* presigned GET works without credentials */
     char *u = lambda_store_presign_get(s, keys[0], 60, &err);
@@ -940,18 +980,18 @@ static void test_s3_errors(void **state)
     listed l = {0};
     lambda_store *s;
     assert_int_equal(lambda_store_open("s3://no-such-bucket-here/x", &s, &err), 0);
-    assert_int_equal(lambda_store_list(s, "", NULL, on_key, &l, &err), -1);
+    assert_int_equal(lambda_store_list(s, "", NULL, on_key, &l, &err), LAMBDA_STORE_NOT_FOUND);
     assert_string_equal(err.type, "StoreNotFound");
     lambda_store_close(s);
     char *secret = strdup(getenv("AWS_SECRET_ACCESS_KEY"));
     setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret", 1);
     s = s3_store();
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_list(s, "", NULL, on_key, &l, &err), -1);
+    assert_int_equal(lambda_store_list(s, "", NULL, on_key, &l, &err), LAMBDA_STORE_ACCESS_DENIED);
     assert_string_equal(err.type, "StoreAccessDenied");
     assert_null(strstr(err.message, "not-the-secret"));
     memset(&err, 0, sizeof err);
-    assert_int_equal(lambda_store_put_buffer(s, "x", "y", 1, &err), -1);
+    assert_int_equal(lambda_store_put_buffer(s, "x", "y", 1, &err), LAMBDA_STORE_ACCESS_DENIED);
     assert_string_equal(err.type, "StoreAccessDenied");
     lambda_store_close(s);
     setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
@@ -985,6 +1025,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_store_buf),
             cmocka_unit_test(test_xml_delete_result),
             cmocka_unit_test_setup_teardown(test_file_store, setup_dir, teardown_dir),
+            cmocka_unit_test_setup_teardown(test_sink_abort_status, setup_dir, teardown_dir),
             cmocka_unit_test(test_s3_needs_credentials),
             cmocka_unit_test(test_presign_shape),
         };
