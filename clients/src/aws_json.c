@@ -296,6 +296,17 @@ static attempt_result transport_error(const lambda__aws_service *svc, CURLcode r
     }
 }
 
+/* curl_slist_append() answers NULL when out of memory and leaves the list as
+ * it was: keep the list (to free it) and say so, rather than lose it. */
+static int add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *grown = curl_slist_append(*list, line);
+    if (!grown)
+        return -1;
+    *list = grown;
+    return 0;
+}
+
 /* One request: `operation` set means the JSON protocol (POST / with
  * X-Amz-Target), else rest-json (`method` on `path`). */
 typedef struct request {
@@ -326,16 +337,26 @@ static attempt_result attempt(const lambda__aws_service *svc, const request *rq,
     snprintf(sigv4, sizeof sigv4, "aws:amz:%s:%s", svc->region, svc->service);
     snprintf(userpwd, sizeof userpwd, "%s:%s", svc->access_key_id, svc->secret_access_key);
     snprintf(ctype, sizeof ctype, "Content-Type: %s", svc->content_type);
-    struct curl_slist *headers = curl_slist_append(NULL, ctype);
+    struct curl_slist *headers = NULL;
+    int no_memory = add_header(&headers, ctype);
     /* The query protocol names the action in the body, not in a header;
      * rest-json names it with the method and path. */
-    if (rq->operation && svc->target_prefix[0]) {
+    if (!no_memory && rq->operation && svc->target_prefix[0]) {
         snprintf(target, sizeof target, "X-Amz-Target: %s.%s", svc->target_prefix, rq->operation);
-        headers = curl_slist_append(headers, target);
+        no_memory = add_header(&headers, target);
     }
-    if (svc->session_token[0]) {
+    if (!no_memory && svc->session_token[0]) {
         snprintf(token, sizeof token, "X-Amz-Security-Token: %s", svc->session_token);
-        headers = curl_slist_append(headers, token);
+        no_memory = add_header(&headers, token);
+    }
+    if (no_memory) {
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(h);
+        free(url);
+        memset(userpwd, 0, sizeof userpwd);
+        lambda_error_set(err, "", "out of memory");
+        snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
+        return ATTEMPT_FAILED;
     }
     char detail[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(h, CURLOPT_URL, url);

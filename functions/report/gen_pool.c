@@ -134,7 +134,7 @@ static int fetch_sink(const char *data, size_t len, void *ud)
             cap *= 2;
         char *grown = realloc(s->in, cap);
         if (!grown) {
-            lambda_error_set(&s->err, "StoreUnavailable", "out of memory");
+            store_error(&s->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
             return -1;
         }
         s->in = grown;
@@ -159,10 +159,10 @@ static int fetch_bytes(lambda_store *st, const char *key, uint64_t size, uint64_
         s->in_len <= s->in_limit)
         return -1;
     if (s->in_len != s->in_limit) {
-        lambda_error_set(&s->err, "StoreUnavailable",
-                         "%s: bytes %" PRIu64 "..: read %s bytes than the listing said (%" PRIu64
-                         " bytes: truncated, or changed while reading)",
-                         key, at, s->in_len < s->in_limit ? "fewer" : "more", size);
+        store_error(&s->err, LAMBDA_STORE_UNAVAILABLE,
+                    "%s: bytes %" PRIu64 "..: read %s bytes than the listing said (%" PRIu64
+                    " bytes: truncated, or changed while reading)",
+                    key, at, s->in_len < s->in_limit ? "fewer" : "more", size);
         return -1;
     }
     return 0;
@@ -257,7 +257,7 @@ static void *parser_main(void *arg)
                                           p->customer, &s->out);
         s->fallbacks = parser.fallbacks - fallbacks;
         if (rc != 0)
-            lambda_error_set(&s->err, "StoreUnavailable", "out of memory");
+            store_error(&s->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         pthread_mutex_lock(&p->mu);
         s->state = rc ? SLOT_FAILED : SLOT_PARSED;
         if (rc && u < p->fail_at)
@@ -336,7 +336,7 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     p.slots = calloc(p.n_slots, sizeof *p.slots);
     if (!p.slots || make_units(&p, n, chunk) != 0) {
         pool_free(&p);
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     p.fail_at = p.n_units;
@@ -362,7 +362,7 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     int rc;
     if (!parsers || !fetching) {
         rc = -1;
-        lambda_error_set(err, "StoreUnavailable", "cannot start GenerateSubReport's threads");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
     } else {
         rc = write_all(&p, w, t, err);
     }

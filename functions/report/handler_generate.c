@@ -98,7 +98,7 @@ static int list_sources(lambda_store *data, const gen_input *in, key_list *kl, l
     if (lambda_store_list(data, prefix, after, collect_key, kl, err) != 0)
         return -1;
     if (kl->oom) {
-        lambda_error_set(err, "StoreUnavailable", "out of memory");
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     return 0;
