@@ -50,8 +50,11 @@ export class TaskTokens {
   }
 
   // A fresh token for a task; `wait(token, …)` then waits for its answer.
+  // It starts with "AQ", as the service's tokens do: a base64url token
+  // starting with '-' (1 in 64) reads as an option to awscli
+  // (`--task-token -Ab…`: "expected one argument").
   newToken() {
-    return randomBytes(48).toString('base64url');
+    return `AQ${randomBytes(48).toString('base64url')}`;
   }
 
   // Resolves with the output JSON value (SendTaskSuccess) or rejects with a

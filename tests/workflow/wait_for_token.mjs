@@ -7,7 +7,8 @@
 //   - awscli answers a waiting task (send-task-success) -> its output;
 //   - no answer: TimeoutSeconds -> States.Timeout; HeartbeatSeconds without
 //     heartbeats -> States.HeartbeatTimeout;
-//   - a function error fails the task at once, nothing left waiting.
+//   - a function error fails the task at once, nothing left waiting;
+//   - task tokens are safe to pass on awscli's command line.
 // Usage: node wait_for_token.mjs <repo root> <lambda-local> <bootstrap>
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -79,6 +80,12 @@ async function check(name, fn) {
     console.log(`FAIL ${name}\n     ${err.stack.split('\n').slice(0, 6).join('\n     ')}`);
   }
 }
+
+await check('task tokens never start with "-" (awscli would read `--task-token -Ab…` as an option)', async () => {
+  // 1 base64url token in 64 used to start with '-': 4,000 of them all pass
+  // only if no token can.
+  for (let i = 0; i < 4000; i++) assert.match(tasks.newToken(), /^[A-Za-z0-9]/);
+});
 
 await check('the function gets $$.Task.Token; ApproveReport approves its own token: the result is the approval', async () => {
   const { output } = await run(definition('ApproveReport', { decision: 'approve', approver: 'self', reason: 'fine' }, { TimeoutSeconds: 60 }));
