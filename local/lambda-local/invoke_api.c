@@ -93,7 +93,7 @@ static char *decode_client_context(const char *b64)
     return (char *)out;
 }
 
-int lambda_local_log_type(struct MHD_Connection *conn, bool *tail)
+static int log_type(struct MHD_Connection *conn, bool *tail)
 {
     const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Log-Type");
     *tail = type && strcmp(type, "Tail") == 0;
@@ -109,7 +109,7 @@ static bool valid_tenant_id(const char *s)
                n;
 }
 
-const char *lambda_local_tenant_check(const lambda_local_function *fn, const char *tenant)
+static const char *tenant_check(const lambda_local_function *fn, const char *tenant)
 {
     if (tenant && !valid_tenant_id(tenant))
         return "X-Amz-Tenant-Id must be 1 to 256 characters of a-z A-Z 0-9 . _ : / = + - @ "
@@ -120,6 +120,16 @@ const char *lambda_local_tenant_check(const lambda_local_function *fn, const cha
     if (tenant && fn->tenancy == LAMBDA_LOCAL_TENANCY_NONE)
         return "The function has no TenancyConfig: X-Amz-Tenant-Id is not allowed";
     return NULL;
+}
+
+const char *lambda_local_invoke_headers(struct MHD_Connection *conn,
+                                        const lambda_local_function *fn, bool *tail,
+                                        const char **tenant)
+{
+    if (log_type(conn, tail) != 0)
+        return "X-Amz-Log-Type must be None or Tail";
+    *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Tenant-Id");
+    return tenant_check(fn, *tenant);
 }
 
 static enum MHD_Result send_result(struct MHD_Connection *conn, lambda_local_invocation *inv)
@@ -178,17 +188,13 @@ static enum MHD_Result handle_invoke(lambda_local_invoke_api *api, struct MHD_Co
             "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
     }
     bool tail = false;
-    if (lambda_local_log_type(conn, &tail) != 0) {
+    const char *tenant = NULL;
+    const char *bad_header =
+        lambda_local_invoke_headers(conn, lambda_local_pool_function(pool), &tail, &tenant);
+    if (bad_header) {
         free(arn);
         return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
-                                               "X-Amz-Log-Type must be None or Tail");
-    }
-    const char *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Tenant-Id");
-    const char *tenant_error = lambda_local_tenant_check(lambda_local_pool_function(pool), tenant);
-    if (tenant_error) {
-        free(arn);
-        return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
-                                               tenant_error);
+                                               bad_header);
     }
     if (body->too_large) {
         free(arn);

@@ -30,12 +30,13 @@ lambda_local_pool *lambda_local_find_pool(lambda_local_pool *const *pools, size_
                                           char **invoked_arn);
 
 struct MHD_Connection;
-/* X-Amz-Log-Type: *tail is true for Tail. Returns 0, or -1 when the value
- * is neither None nor Tail (InvalidParameterValueException). */
-int lambda_local_log_type(struct MHD_Connection *conn, bool *tail);
-/* X-Amz-Tenant-Id (NULL: none) against the function's TenancyConfig: NULL
- * when acceptable, else the InvalidParameterValueException message. */
-const char *lambda_local_tenant_check(const lambda_local_function *fn, const char *tenant);
+/* The headers both Invoke and InvokeWithResponseStream check the same way:
+ * X-Amz-Log-Type (*tail true for Tail) and X-Amz-Tenant-Id (*tenant, NULL
+ * when absent) against the function's TenancyConfig. NULL when acceptable,
+ * else the InvalidParameterValueException message. */
+const char *lambda_local_invoke_headers(struct MHD_Connection *conn,
+                                        const lambda_local_function *fn, bool *tail,
+                                        const char **tenant);
 
 lambda_local_invoke_api *lambda_local_invoke_api_start(const char *host, uint16_t port,
                                                        lambda_local_pool *const *pools,

@@ -143,17 +143,13 @@ static enum MHD_Result invoke_streaming(lambda_local_pool *const *pools, size_t 
             "X-Amz-Invocation-Type must be RequestResponse or DryRun for a streaming invoke");
     }
     bool tail = false;
-    if (lambda_local_log_type(conn, &tail) != 0) {
+    const char *tenant = NULL;
+    const char *bad_header =
+        lambda_local_invoke_headers(conn, lambda_local_pool_function(pool), &tail, &tenant);
+    if (bad_header) {
         free(arn);
         return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
-                                               "X-Amz-Log-Type must be None or Tail");
-    }
-    const char *tenant = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Amz-Tenant-Id");
-    const char *tenant_error = lambda_local_tenant_check(lambda_local_pool_function(pool), tenant);
-    if (tenant_error) {
-        free(arn);
-        return lambda_local_http_service_error(conn, 400, "InvalidParameterValueException",
-                                               tenant_error);
+                                               bad_header);
     }
     if (body->too_large) {
         free(arn);
