@@ -73,6 +73,14 @@ function shell(command) {
   });
 }
 
+// Resolves once the approvers' notification is in run.mjs's notifications
+// file (or after 60 s, when the assertions will say what is missing).
+async function approvalNotified(file) {
+  for (const end = Date.now() + 60000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    if (existsSync(file) && readFileSync(file, 'utf8').split('\n').some((l) => l.includes('"state":"RequestApproval"'))) return;
+  }
+}
+
 async function runWorkflow(name, { extra = [], from = '2024-01-01', to = '2024-01-31', answer } = {}) {
   const store = join(work, 'store');
   const dir = join(work, name);
@@ -91,8 +99,14 @@ async function runWorkflow(name, { extra = [], from = '2024-01-01', to = '2024-0
       const m = /^ {2}(approve|reject): {1,2}(.*)$/.exec(line);
       const command = m && answer ? answer(m[1], m[2]) : null;
       if (command) {
-        log(`answering: ${command}`);
-        answers.push(shell(command).then((a) => { log(`answer exit ${a.status}: ${a.out.trim()}`); return a; }));
+        // An approver answers the approvers' notification, which RequestApproval
+        // publishes after run.mjs prints the commands: answering on the printed
+        // line alone races that publish (the "not approved" notification could
+        // come first, as it would on AWS).
+        answers.push(approvalNotified(files.notifications).then(() => {
+          log(`answering: ${command}`);
+          return shell(command);
+        }).then((a) => { log(`answer exit ${a.status}: ${a.out.trim()}`); return a; }));
       }
     },
   });
