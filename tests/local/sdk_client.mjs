@@ -3,6 +3,9 @@
 //   node sdk_client.mjs PORT basics     success, FunctionError, 404, ARN, Event
 //   node sdk_client.mjs PORT overlap N  N overlapping 1 s sleeps; prints the
 //                                       wall time in ms on stdout
+//   node sdk_client.mjs PORT meet N DIR  N invokes of Meet (the rendezvous
+//                                       handler) at once: they all succeed
+//                                       only if all N ran at the same time
 //   node sdk_client.mjs PORT sequential N [NAME]
 //                                       N strictly sequential invokes of NAME
 //                                       (default Echo), each answer checked
@@ -80,6 +83,16 @@ async function overlap(n) {
   console.log(ms);
 }
 
+async function meet(n, dir) {
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => invoke('Meet', { dir, n, i })));
+  results.forEach((r, i) => {
+    assert.equal(r.FunctionError, undefined, `invoke ${i}: ${new TextDecoder().decode(r.Payload)}`);
+    assert.deepEqual(dec(r.Payload), { dir, n, i });
+  });
+  console.log(`ok: ${n} invokes of Meet ran at the same time`);
+}
+
 async function sequential(n, name) {
   for (let i = 0; i < n; i++) {
     const event = { i, pad: 'x'.repeat(i % 64) };
@@ -93,6 +106,7 @@ async function sequential(n, name) {
 
 try {
   if (mode === 'basics') await basics();
+  else if (mode === 'meet') await meet(Number(countArg), process.argv[5]);
   else if (mode === 'sequential') await sequential(Number(countArg), process.argv[5] || 'Echo');
   else await overlap(Number(countArg));
 } catch (e) {

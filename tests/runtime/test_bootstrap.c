@@ -9,6 +9,10 @@
  *             ({"signal":"STACK"}: a stack overflow, so SIGSEGV);
  *             {"exit":N} -> exit(N)
  *   sleep     {"ms":N} sleeps N ms, then echoes the event
+ *   rendezvous {"dir":D,"n":N} marks its arrival in directory D, then waits
+ *             until N invocations have arrived there and echoes the event
+ *             (Rendezvous.Timeout shortly before its deadline otherwise): N
+ *             of them can only all succeed if they ran at the same time
  *   big       {"bytes":N} -> a JSON string of about N bytes
  *   context   the lambda_context fields and Lambda's env vars as JSON
  *   log       one record at each level
@@ -20,7 +24,9 @@
  * a newer lambda-c would). */
 #include <lambda/runtime.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +116,51 @@ static cJSON *sleep_then_echo(const cJSON *event, const lambda_context *ctx, lam
     struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+    return cJSON_Duplicate(event, 1);
+}
+
+/* Entries of directory `path` other than "." and "..", or -1. */
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Proves overlap without timing: the tests of concurrent invocations would
+ * otherwise compare wall-clock totals, which a loaded machine stretches. */
+static cJSON *rendezvous(const cJSON *event, const lambda_context *ctx, lambda_error *err,
+                         void *userdata)
+{
+    const char *dir = string_field(event, "dir");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(event, "n");
+    if (!dir || !cJSON_IsNumber(n) || n->valueint < 1 || n->valueint > 1000)
+        return lambda_error_set(err, "InvalidInput",
+                                "rendezvous expects {\"dir\":D,\"n\":1..1000}");
+    char mark[4096];
+    if (snprintf(mark, sizeof mark, "%s/%s", dir, ctx->request_id) >= (int)sizeof mark)
+        return lambda_error_set(err, "InvalidInput", "rendezvous: directory name too long");
+    int fd = open(mark, O_CREAT | O_WRONLY, 0644);
+    if (fd < 0)
+        return lambda_error_set(err, "Rendezvous.Failed", "%s: %s", mark, strerror(errno));
+    close(fd);
+    int arrived;
+    /* Half a second before the deadline: answer before Lambda times us out. */
+    while ((arrived = count_entries(dir)) >= 0 && arrived < n->valueint) {
+        if (lambda_remaining_ms(ctx) < 500)
+            return lambda_error_set(err, "Rendezvous.Timeout", "%d of %d invocations arrived in %s",
+                                    arrived, n->valueint, dir);
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (arrived < 0)
+        return lambda_error_set(err, "Rendezvous.Failed", "%s: %s", dir, strerror(errno));
     return cJSON_Duplicate(event, 1);
 }
 
@@ -222,7 +273,7 @@ static const lambda_handler handlers[] = {
     {"as_type", NULL, as_type, NULL}, {"fail", fail, NULL, NULL},
     {"crash", crash, NULL, NULL},     {"sleep", sleep_then_echo, NULL, NULL},
     {"big", big, NULL, NULL},         {"context", context, NULL, NULL},
-    {"log", log_levels, NULL, NULL},
+    {"log", log_levels, NULL, NULL},  {"rendezvous", rendezvous, NULL, NULL},
 };
 
 int main(void)
