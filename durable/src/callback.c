@@ -28,16 +28,11 @@ int lambda_durable_callback_create(lambda_durable_context *ctx, const char *name
         heartbeat > CALLBACK_TIMEOUT_MAX)
         return durable_fail_run(run, err, "InvalidInput",
                                 "callback timeouts must be 0..%ld seconds", CALLBACK_TIMEOUT_MAX);
-    if (name && strlen(name) > DURABLE_NAME_MAX)
-        return durable_fail_run(run, err, "InvalidInput", "callback name longer than %d characters",
-                                DURABLE_NAME_MAX);
-    char id[DURABLE_ID_MAX + 1];
-    if (durable_next_id(ctx, id, err) != 0)
+    durable_begin b;
+    if (durable_begin_op(ctx, OP_CALLBACK, "callback", name, &b, err) != 0)
         return -1;
-    int violation = 0;
-    const durable_op *op = durable_lookup(ctx, id, OP_CALLBACK, name, &violation, err);
-    if (violation)
-        return -1;
+    const durable_op *op = b.op;
+    const char *id = b.id;
     if (!op) {
         cJSON *u = durable_queue(ctx, id, OP_CALLBACK, "Callback", "START", name, err);
         if (!u)

@@ -44,19 +44,12 @@ int durable_run_context(lambda_durable_context *ctx, const char *name, const cha
 {
     if (result)
         *result = NULL;
-    if (durable_guard(ctx, err) != 0)
-        return -1;
     durable_run *run = ctx->run;
-    if (name && strlen(name) > DURABLE_NAME_MAX)
-        return durable_fail_run(run, err, "InvalidInput", "context name longer than %d characters",
-                                DURABLE_NAME_MAX);
-    char id[DURABLE_ID_MAX + 1];
-    if (durable_next_id(ctx, id, err) != 0)
+    durable_begin b;
+    if (durable_begin_op(ctx, OP_CONTEXT, "context", name, &b, err) != 0)
         return -1;
-    int violation = 0;
-    const durable_op *op = durable_lookup(ctx, id, OP_CONTEXT, name, &violation, err);
-    if (violation)
-        return -1;
+    const durable_op *op = b.op;
+    const char *id = b.id;
     int replay_children = op && op->status == ST_SUCCEEDED && op->replay_children;
     if (op && op->status == ST_SUCCEEDED && !replay_children)
         return durable_copy_out(run, op->result, result, err);

@@ -47,16 +47,11 @@ int lambda_durable_wait_for_condition(lambda_durable_context *ctx, const char *n
         return durable_fail_run(run, err, "InvalidInput",
                                 "lambda_durable_wait_for_condition: check, strategy and a JSON "
                                 "initial state are needed");
-    if (name && strlen(name) > DURABLE_NAME_MAX)
-        return durable_fail_run(run, err, "InvalidInput", "name longer than %d characters",
-                                DURABLE_NAME_MAX);
-    char id[DURABLE_ID_MAX + 1];
-    if (durable_next_id(ctx, id, err) != 0)
+    durable_begin b;
+    if (durable_begin_op(ctx, OP_STEP, "condition", name, &b, err) != 0)
         return -1;
-    int violation = 0;
-    const durable_op *op = durable_lookup(ctx, id, OP_STEP, name, &violation, err);
-    if (violation)
-        return -1;
+    const durable_op *op = b.op;
+    const char *id = b.id;
     if (op && op->status == ST_SUCCEEDED)
         return durable_copy_out(run, op->result, result, err);
     if (op && durable_status_terminal(op->status))

@@ -18,7 +18,8 @@ int durable_guard(const lambda_durable_context *ctx, lambda_error *err)
     return -1;
 }
 
-int durable_next_id(lambda_durable_context *ctx, char *buf, lambda_error *err)
+/* The next operation id of `ctx` into buf (DURABLE_ID_MAX + 1 bytes). */
+static int next_id(lambda_durable_context *ctx, char *buf, lambda_error *err)
 {
     unsigned n = ++ctx->counter;
     int len = ctx->parent_id ? snprintf(buf, DURABLE_ID_MAX + 1, "%s-%u", ctx->parent_id, n)
@@ -36,32 +37,47 @@ static int same_name(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-const durable_op *durable_lookup(lambda_durable_context *ctx, const char *id, durable_op_type type,
-                                 const char *name, int *violation, lambda_error *err)
+/* The recorded operation at `id` (NULL when none), or -1 when it is not
+ * the `type` and `name` the code now asks for (the run fails). */
+static int lookup(durable_run *run, const char *id, durable_op_type type, const char *name,
+                  const durable_op **out, lambda_error *err)
 {
-    durable_run *run = ctx->run;
     const durable_op *op = durable_state_get(&run->state, id);
-    *violation = 0;
+    *out = NULL;
     if (!op) {
         run->replaying = 0;
-        return NULL;
+        return 0;
     }
     if (op->type != type || !same_name(op->name, name)) {
         /* The code asked for another operation at this position than the
          * one recorded: replaying on would pair results with the wrong
          * operations. */
-        *violation = 1;
-        durable_fail_run(run, err, "Durable.NonDeterministicExecution",
-                         "operation %s was recorded as %s '%s' but the handler now asks for %s "
-                         "'%s' there: the handler's operations must run in the same order with "
-                         "the same names on every invocation",
-                         id, durable_op_type_name(op->type), op->name ? op->name : "",
-                         durable_op_type_name(type), name ? name : "");
-        return NULL;
+        return durable_fail_run(
+            run, err, "Durable.NonDeterministicExecution",
+            "operation %s was recorded as %s '%s' but the handler now asks for %s "
+            "'%s' there: the handler's operations must run in the same order with "
+            "the same names on every invocation",
+            id, durable_op_type_name(op->type), op->name ? op->name : "",
+            durable_op_type_name(type), name ? name : "");
     }
     if (!durable_status_terminal(op->status))
         run->replaying = 0;
-    return op;
+    *out = op;
+    return 0;
+}
+
+int durable_begin_op(lambda_durable_context *ctx, durable_op_type type, const char *what,
+                     const char *name, durable_begin *b, lambda_error *err)
+{
+    b->op = NULL;
+    if (durable_guard(ctx, err) != 0)
+        return -1;
+    if (name && strlen(name) > DURABLE_NAME_MAX)
+        return durable_fail_run(ctx->run, err, "InvalidInput", "%s name longer than %d characters",
+                                what, DURABLE_NAME_MAX);
+    if (next_id(ctx, b->id, err) != 0)
+        return -1;
+    return lookup(ctx->run, b->id, type, name, &b->op, err);
 }
 
 static int queued(const cJSON *pending, const char *id)

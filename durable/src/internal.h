@@ -38,22 +38,30 @@ typedef struct durable_run {
 
 struct lambda_durable_context {
     durable_run *run;
-    char *parent_id; /* NULL at the root */
+    const char *parent_id; /* NULL at the root */
     unsigned counter;
 };
 
 /* 0 while the run is active, else -1 with err set to why it is not. */
 int durable_guard(const lambda_durable_context *ctx, lambda_error *err);
 
-/* The next operation id of `ctx` into buf (DURABLE_ID_MAX + 1 bytes). 0, or
- * -1 with err (the run fails: ids nested too deep). */
-int durable_next_id(lambda_durable_context *ctx, char *buf, lambda_error *err);
+/* Where an operation starts: its id and what the state recorded there. */
+typedef struct durable_begin {
+    char id[DURABLE_ID_MAX + 1];
+    const durable_op *op; /* NULL: the operation is new */
+} durable_begin;
 
-/* The recorded operation at `id`, checked against what the code now asks
- * for: NULL when none; sets *violation (and fails the run) when it was
- * another type or name. */
-const durable_op *durable_lookup(lambda_durable_context *ctx, const char *id, durable_op_type type,
-                                 const char *name, int *violation, lambda_error *err);
+/* The start every operation shares, in one place so that they all number,
+ * replay and check determinism alike: the run still active, `name` at most
+ * DURABLE_NAME_MAX characters (`what` names the operation in the message),
+ * the next id of `ctx`, and the record at that id, which must be of `type`
+ * with `name` (else the code asks for another operation than the one
+ * recorded: Durable.NonDeterministicExecution). Also where replay ends
+ * (the first operation that is new or not completed). 0 with *b filled, or
+ * -1 with err: a stopped run, or one that fails now (name too long, ids
+ * nested too deep, a determinism violation). */
+int durable_begin_op(lambda_durable_context *ctx, durable_op_type type, const char *what,
+                     const char *name, durable_begin *b, lambda_error *err);
 
 /* A new OperationUpdate (Id, ParentId, Name, Type, Action[, SubType])
  * appended to the queue. A request carries one update per operation (the

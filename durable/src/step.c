@@ -156,16 +156,11 @@ int lambda_durable_step(lambda_durable_context *ctx, const char *name, lambda_du
     durable_run *run = ctx->run;
     if (!fn)
         return durable_fail_run(run, err, "InvalidInput", "lambda_durable_step: no function");
-    if (name && strlen(name) > DURABLE_NAME_MAX)
-        return durable_fail_run(run, err, "InvalidInput", "step name longer than %d characters",
-                                DURABLE_NAME_MAX);
-    char id[DURABLE_ID_MAX + 1];
-    if (durable_next_id(ctx, id, err) != 0)
+    durable_begin b;
+    if (durable_begin_op(ctx, OP_STEP, "step", name, &b, err) != 0)
         return -1;
-    int violation = 0;
-    const durable_op *op = durable_lookup(ctx, id, OP_STEP, name, &violation, err);
-    if (violation)
-        return -1;
+    const durable_op *op = b.op;
+    const char *id = b.id;
     int at_most_once = config && config->semantics == LAMBDA_DURABLE_AT_MOST_ONCE;
     step_call c = {ctx, id, name, config};
     if (op && op->status == ST_SUCCEEDED)

@@ -22,16 +22,11 @@ int lambda_durable_wait(lambda_durable_context *ctx, const char *name, long seco
         return durable_fail_run(run, err, "InvalidInput",
                                 "lambda_durable_wait: %ld seconds is outside %ld..%ld", seconds,
                                 WAIT_MIN_S, WAIT_MAX_S);
-    if (name && strlen(name) > DURABLE_NAME_MAX)
-        return durable_fail_run(run, err, "InvalidInput", "wait name longer than %d characters",
-                                DURABLE_NAME_MAX);
-    char id[DURABLE_ID_MAX + 1];
-    if (durable_next_id(ctx, id, err) != 0)
+    durable_begin b;
+    if (durable_begin_op(ctx, OP_WAIT, "wait", name, &b, err) != 0)
         return -1;
-    int violation = 0;
-    const durable_op *op = durable_lookup(ctx, id, OP_WAIT, name, &violation, err);
-    if (violation)
-        return -1;
+    const durable_op *op = b.op;
+    const char *id = b.id;
     char why[120];
     snprintf(why, sizeof why, "wait %s: %ld s", id, seconds);
     if (!op) {
