@@ -29,12 +29,12 @@
 //              --reject (answered through ApproveReport)
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { exec, parseArgs, runCase } from './lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
+const args = parseArgs();
 const root = args.root;
 const build = args.build;
 const work = mkdtempSync(join(tmpdir(), `workflow-approval-${args.case}-`));
@@ -56,16 +56,7 @@ function generate(store) {
 
 // Runs a command, streaming its stdout lines to `onLine`; kills it after
 // `timeoutMs`.
-function runLive(cmd, argv, { onLine = () => {}, env = process.env, timeoutMs = 240000 } = {}) {
-  return new Promise((resolveRun) => {
-    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    createInterface({ input: child.stdout }).on('line', (line) => { stdout += `${line}\n`; onLine(line); });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { stderr += `\n(killed after ${timeoutMs} ms)`; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('close', (status) => { clearTimeout(timer); resolveRun({ status, stdout, stderr }); });
-  });
-}
+const runLive = (cmd, argv, opts = {}) => exec(cmd, argv, { timeoutMs: 240000, ...opts });
 
 // Runs a printed command line as a user would paste it.
 function shell(command) {
@@ -295,16 +286,4 @@ const cases = {
   },
 };
 
-let exitCode = 0;
-try {
-  if (!cases[args.case]) throw new Error(`unknown case ${args.case}`);
-  await cases[args.case]();
-  log('PASS');
-} catch (err) {
-  exitCode = 1;
-  log(`FAIL: ${err.stack}`);
-} finally {
-  if (exitCode === 0) rmSync(work, { recursive: true, force: true });
-  else log(`work dir kept: ${work}`);
-}
-process.exit(exitCode);
+await runCase(cases, args.case, { log, work });

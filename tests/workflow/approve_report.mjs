@@ -11,11 +11,10 @@
 //     StepFunctions.InvalidSignatureException.
 // Usage: node approve_report.mjs <repo root> <lambda-local> <bootstrap>
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startLambdaLocal as start } from './lib.mjs';
 
 const [root, lambdaLocal, bootstrap] = process.argv.slice(2);
 const { createLambdaInvoker } = await import(join(root, 'local/workflow/lambda_invoke.mjs'));
@@ -27,22 +26,9 @@ const api = await startSfnApi({ tasks, credentials: { AKIDAPPROVER: 'approver-se
 // lambda-local hands its own AWS_* credentials and endpoints to functions,
 // as Lambda hands a function its role's credentials.
 async function startLambdaLocal(secret) {
-  const envFile = join(work, 'env.json');
-  writeFileSync(envFile, JSON.stringify({ Parameters: { DATA_STORE: `file://${work}`, REPORT_STORE: `file://${work}` } }));
-  const child = spawn(lambdaLocal, ['start-lambda', '--template', join(root, 'template.yaml'), '--host', '127.0.0.1', '--port', '0',
-    '--bootstrap', bootstrap, '--env-vars', envFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child, endpoint } = await start({ root, lambdaLocal, bootstrap, work,
     env: { ...process.env, AWS_ENDPOINT_URL_SFN: api.url, AWS_ACCESS_KEY_ID: 'AKIDAPPROVER', AWS_SECRET_ACCESS_KEY: secret,
-      AWS_REGION: 'us-east-1', LAMBDA_SFN_RETRY_BASE_MS: '10' },
-  });
-  const endpoint = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('lambda-local did not listen within 30 s')), 30000);
-    child.on('exit', (code) => reject(new Error(`lambda-local exited with ${code}`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const m = /listening on (http:\/\/\S+)/.exec(line);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-  });
+      AWS_REGION: 'us-east-1', LAMBDA_SFN_RETRY_BASE_MS: '10' } });
   return { child, invoke: createLambdaInvoker({ endpoint, region: 'us-east-1' }) };
 }
 

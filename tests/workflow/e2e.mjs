@@ -7,38 +7,22 @@
 //
 // Cases: usage, handlers, file, s3, transient, permanent, invalid, distributed, nodata, summaryfail.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { AWS, exec, parseArgs, runCase, S3_ENV, startS3 as startS3Server } from './lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
+const args = parseArgs();
 const root = args.root;
 const work = mkdtempSync(join(tmpdir(), `workflow-${args.case}-`));
 const cleanups = [];
 const CUSTOMER = 'cust0001';
 const FROM = '2024-01-01';
 const TO = '2024-01-31';
-const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
 function log(msg) { console.log(`[e2e ${args.case}] ${msg}`); }
-
-// Runs a program without blocking this process's event loop (the loopback
-// S3 server lives in it), killing it after `timeoutMs`.
-function exec(cmd, argv, { env = process.env, timeoutMs = 300000, onChild } = {}) {
-  return new Promise((resolveRun) => {
-    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    onChild?.(child);
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { stderr += `\n(killed after ${timeoutMs} ms)`; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); resolveRun({ status: null, stdout, stderr: `${stderr}${err.message}` }); });
-    child.on('close', (status) => { clearTimeout(timer); resolveRun({ status, stdout, stderr }); });
-  });
-}
 
 // ---- data ----
 
@@ -259,20 +243,12 @@ function listFiles(dir) {
 
 // ---- loopback S3 ----
 
-async function startS3(dir) {
-  const require = createRequire(join(root, 'local/package.json'));
-  const S3rver = require('@20minutes/s3rver');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir,
-    configureBuckets: [{ name: 'lambda-c-data' }, { name: 'lambda-c-reports' }] });
-  const { port } = await server.run();
-  cleanups.push(() => server.close());
-  return `http://127.0.0.1:${port}`;
-}
+const startS3 = (dir) => startS3Server(root, dir, ['lambda-c-data', 'lambda-c-reports'], cleanups);
 
 async function aws(endpoint, ...cli) {
   const r = await exec(AWS, ['--endpoint-url', endpoint, '--region', 'us-east-1', ...cli], {
     timeoutMs: 120000,
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    env: { ...process.env, ...S3_ENV },
   });
   assert.equal(r.status, 0, `aws ${cli.join(' ')}: ${r.stderr}`);
   return r.stdout;
@@ -600,17 +576,4 @@ const cases = {
   },
 };
 
-let exitCode = 0;
-try {
-  if (!cases[args.case]) throw new Error(`unknown case ${args.case}`);
-  await cases[args.case]();
-  log('PASS');
-} catch (err) {
-  exitCode = 1;
-  log(`FAIL: ${err.stack}`);
-} finally {
-  for (const fn of cleanups.reverse()) await fn();
-  if (exitCode === 0) rmSync(work, { recursive: true, force: true });
-  else log(`work dir kept: ${work}`);
-}
-process.exit(exitCode);
+await runCase(cases, args.case, { log, work, cleanups });

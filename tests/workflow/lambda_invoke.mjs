@@ -11,12 +11,11 @@
 //     recommended Retry set), bad Parameters States.Runtime.
 // Usage: node lambda_invoke.mjs <repo root> <lambda-local> <bootstrap>
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startLambdaLocal } from './lib.mjs';
 
 const [root, lambdaLocal, bootstrap] = process.argv.slice(2);
 const { createLambdaInvoker } = await import(join(root, 'local/workflow/lambda_invoke.mjs'));
@@ -24,18 +23,7 @@ const documented = JSON.parse(readFileSync(join(root, 'tests/workflow/fixtures/l
 const work = mkdtempSync(join(tmpdir(), 'lambda-invoke-'));
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:';
 
-const envFile = join(work, 'env.json');
-writeFileSync(envFile, JSON.stringify({ Parameters: { DATA_STORE: `file://${work}`, REPORT_STORE: `file://${work}` } }));
-const child = spawn(lambdaLocal, ['start-lambda', '--template', join(root, 'template.yaml'), '--host', '127.0.0.1', '--port', '0',
-  '--bootstrap', bootstrap, '--env-vars', envFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-const endpoint = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('lambda-local did not listen within 30 s')), 30000);
-  child.on('exit', (code) => reject(new Error(`lambda-local exited with ${code}`)));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const m = /listening on (http:\/\/\S+)/.exec(line);
-    if (m) { clearTimeout(timer); resolve(m[1]); }
-  });
-});
+const { child, endpoint } = await startLambdaLocal({ root, lambdaLocal, bootstrap, work });
 
 let failures = 0;
 async function check(name, fn) {

@@ -10,30 +10,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { AWS, exec as run, parseArgs, runCase, S3_ENV, startS3 as startS3Server } from './lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, v, i, a) => (i % 2 === 0 ? [...acc, [v.replace(/^--/, ''), a[i + 1]]] : acc), []));
+const args = parseArgs();
 const root = args.root;
 const work = mkdtempSync(join(tmpdir(), `run-report-${args.case}-`));
 const cleanups = [];
-const AWS = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
 
 function log(msg) { console.log(`[run_report ${args.case}] ${msg}`); }
-
-function exec(cmd, argv, { env = process.env, timeoutMs = 240000 } = {}) {
-  return new Promise((done) => {
-    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { stderr += `\n(killed after ${timeoutMs} ms)`; child.kill('SIGKILL'); }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); done({ status: null, stdout, stderr: `${stderr}${err.message}` }); });
-    child.on('close', (status) => { clearTimeout(timer); done({ status, stdout, stderr }); });
-  });
-}
+const exec = (cmd, argv, opts = {}) => run(cmd, argv, { timeoutMs: 240000, ...opts });
 
 // run-report.sh without set-up (the build is given), quiet progress.
 async function runReport(argv, env = {}) {
@@ -70,17 +58,7 @@ function assertUnchanged(before, after, what) {
 
 // ---- loopback S3 ----
 
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_PAGER: '',
-  AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
-
-async function startS3(dir) {
-  const require = createRequire(join(root, 'local/package.json'));
-  const S3rver = require('@20minutes/s3rver');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: 'user-bucket' }] });
-  const { port } = await server.run();
-  cleanups.push(() => server.close());
-  return `http://127.0.0.1:${port}`;
-}
+const startS3 = (dir) => startS3Server(root, dir, ['user-bucket'], cleanups);
 
 async function aws(endpoint, ...cli) {
   const r = await exec(AWS, ['--endpoint-url', endpoint, ...cli], { env: { ...process.env, ...S3_ENV }, timeoutMs: 60000 });
@@ -271,17 +249,4 @@ const cases = {
   },
 };
 
-let exitCode = 0;
-try {
-  if (!cases[args.case]) throw new Error(`unknown case ${args.case}`);
-  await cases[args.case]();
-  log('PASS');
-} catch (err) {
-  exitCode = 1;
-  log(`FAIL: ${err.stack}`);
-} finally {
-  for (const fn of cleanups.reverse()) await fn();
-  if (exitCode === 0) rmSync(work, { recursive: true, force: true });
-  else log(`work dir kept: ${work}`);
-}
-process.exit(exitCode);
+await runCase(cases, args.case, { log, work, cleanups });

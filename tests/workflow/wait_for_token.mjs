@@ -12,10 +12,10 @@
 // Usage: node wait_for_token.mjs <repo root> <lambda-local> <bootstrap>
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startLambdaLocal as start } from './lib.mjs';
 
 const [root, lambdaLocal, bootstrap] = process.argv.slice(2);
 const { createLambdaInvoker } = await import(join(root, 'local/workflow/lambda_invoke.mjs'));
@@ -28,21 +28,8 @@ const tasks = new TaskTokens();
 const creds = { AWS_ACCESS_KEY_ID: 'AKIDRUNNER', AWS_SECRET_ACCESS_KEY: 'runner-secret' };
 const api = await startSfnApi({ tasks, credentials: { AKIDRUNNER: 'runner-secret' } });
 
-const envFile = join(work, 'env.json');
-writeFileSync(envFile, JSON.stringify({ Parameters: { DATA_STORE: `file://${work}`, REPORT_STORE: `file://${work}` } }));
-const child = spawn(lambdaLocal, ['start-lambda', '--template', join(root, 'template.yaml'), '--host', '127.0.0.1', '--port', '0',
-  '--bootstrap', bootstrap, '--env-vars', envFile], {
-  stdio: ['ignore', 'pipe', 'ignore'],
-  env: { ...process.env, ...creds, AWS_ENDPOINT_URL_SFN: api.url, AWS_REGION: 'us-east-1' },
-});
-const endpoint = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error('lambda-local did not listen within 30 s')), 30000);
-  child.on('exit', (code) => reject(new Error(`lambda-local exited with ${code}`)));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    const m = /listening on (http:\/\/\S+)/.exec(line);
-    if (m) { clearTimeout(timer); resolve(m[1]); }
-  });
-});
+const { child, endpoint } = await start({ root, lambdaLocal, bootstrap, work, stderr: 'ignore',
+  env: { ...process.env, ...creds, AWS_ENDPOINT_URL_SFN: api.url, AWS_REGION: 'us-east-1' } });
 const invoke = createLambdaInvoker({ endpoint, region: 'us-east-1' });
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:';
 
