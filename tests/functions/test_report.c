@@ -192,6 +192,28 @@ static char *field(const char *s, int text)
     return b.data;
 }
 
+/* lambda_report_copy (the rows' inline copy, every size class): each length
+ * 0..200 at every alignment of source and destination, bytes the same as
+ * memcpy's and none written outside [d, d + n). */
+static void test_copy_every_size(void **state)
+{
+    (void)state;
+    char src[256 + 8], dst[256 + 32], want[sizeof dst];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (char)(i * 7 + 1);
+    for (size_t n = 0; n <= 200; n++)
+        for (size_t so = 0; so < 8; so++)
+            for (size_t d0 = 0; d0 < 8; d0++) {
+                memset(dst, '#', sizeof dst);
+                memset(want, '#', sizeof want);
+                memcpy(want + 8 + d0, src + so, n);
+                lambda_report_copy(dst + 8 + d0, src + so, n);
+                if (memcmp(dst, want, sizeof dst) != 0)
+                    fail_msg("copy of %zu bytes (source +%zu, destination +%zu) differs", n, so,
+                             d0);
+            }
+}
+
 static void test_csv_quoting(void **state)
 {
     (void)state;
@@ -745,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_split_empty),
         cmocka_unit_test(test_split_tiles_and_balances),
         cmocka_unit_test(test_split_big_day_and_single),
+        cmocka_unit_test(test_copy_every_size),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_formula_protection),
         cmocka_unit_test(test_event_rows),
