@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "handler_common.h"
+#include "report_ref.h"
 
 #define OBJECTS 9
 #define MAX_LINE 300
@@ -39,22 +40,8 @@ typedef struct ref_rows {
 static int ref_line(const char *line, size_t len, int too_long, void *ud)
 {
     ref_rows *r = ud;
-    if (too_long) {
-        r->t.skipped[LAMBDA_SKIP_TOO_LONG]++;
-        return 0;
-    }
-    size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-        i++;
-    if (i == len)
-        return 0;
-    lambda_report_skip why;
-    int rc = lambda_report_event_to_row_fast(&r->parser, line, len, "acme", &r->rows, &why);
-    if (rc == 0)
-        r->t.skipped[why]++;
-    else if (rc > 0)
-        r->t.rows++;
-    return rc < 0 ? -1 : 0;
+    return report_ref_line(&r->parser, "acme", line, len, too_long, &r->rows, &r->t.rows,
+                           r->t.skipped);
 }
 
 static int collect(const char *d, size_t len, void *ud)
@@ -107,11 +94,7 @@ static void make_objects(ref_rows *ref)
         keys[o] = strdup(key);
         sizes[o] = n;
         put(key, buf, n);
-        lambda_report_lines r;
-        assert_int_equal(lambda_report_lines_init(&r, MAX_LINE, ref_line, ref), 0);
-        assert_int_equal(lambda_report_lines_feed(&r, buf, n), 0);
-        assert_int_equal(lambda_report_lines_finish(&r), 0);
-        lambda_report_lines_free(&r);
+        assert_int_equal(report_ref_lines(buf, n, MAX_LINE, ref_line, ref), 0);
     }
 }
 

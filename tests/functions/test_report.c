@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "report.h"
+#include "report_ref.h"
 #include "store_internal.h" /* lambda_store_sha256 */
 
 /* SHA-256 of the rows and skip reasons of test_fast_rows_same_as_cjson's
@@ -645,28 +646,12 @@ typedef struct ref_rows {
 } ref_rows;
 
 /* GenerateSubReport's per-line rules before ranges (the line reader's
- * callback): too long -> counted, blank -> nothing, else a row or a reason. */
+ * callback). */
 static int ref_line(const char *line, size_t len, int too_long, void *ud)
 {
     ref_rows *r = ud;
-    if (too_long) {
-        r->out.skipped[LAMBDA_SKIP_TOO_LONG]++;
-        return 0;
-    }
-    size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-        i++;
-    if (i == len)
-        return 0;
-    lambda_report_skip why;
-    int rc = lambda_report_event_to_row_fast(&r->parser, line, len, "acme", &r->out.rows, &why);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        r->out.skipped[why]++;
-    else
-        r->out.nrows++;
-    return 0;
+    return report_ref_line(&r->parser, "acme", line, len, too_long, &r->out.rows, &r->out.nrows,
+                           r->out.skipped);
 }
 
 /* The object cut in ranges of `chunk` bytes, each read as the fetchers read
@@ -725,11 +710,7 @@ static void test_ranges_same_as_lines(void **state)
     n += (size_t)snprintf(obj + n, sizeof obj - n, "{" E "}"); /* no final newline */
 
     ref_rows ref = {0};
-    lambda_report_lines r;
-    assert_int_equal(lambda_report_lines_init(&r, MAX_LINE, ref_line, &ref), 0);
-    assert_int_equal(lambda_report_lines_feed(&r, obj, n), 0);
-    assert_int_equal(lambda_report_lines_finish(&r), 0);
-    lambda_report_lines_free(&r);
+    assert_int_equal(report_ref_lines(obj, n, MAX_LINE, ref_line, &ref), 0);
     assert_true(ref.out.nrows > 30 && ref.out.skipped[LAMBDA_SKIP_TOO_LONG] > 5 &&
                 ref.out.skipped[LAMBDA_SKIP_BAD_JSON] > 5);
 
