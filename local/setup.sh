@@ -22,7 +22,8 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # Debian packages: compilers and the real libraries lambda-c builds on, the
 # tools its tests drive (awscli, openssl, valgrind, clang for fuzzing,
-# chromium for the execution view's screenshot test, python3-yaml for
+# chromium for the execution view's screenshot test and zopfli's zopflipng
+# for the README's screenshot (lossless, a quarter smaller), python3-yaml for
 # packaging/sam-architecture.py), the aarch64 cross compiler and qemu
 # user-mode emulation for the arm64 build and its local runs. The static
 # packaging build makes its own musl from the pinned source; musl-tools
@@ -33,7 +34,7 @@ pkgs=(build-essential cmake pkg-config git ca-certificates
       musl-tools dpkg-dev zip unzip file jq valgrind openssl awscli
       clang-14 libclang-rt-14-dev util-linux procps time python3 python3-yaml
       curl busybox-static libmbedtls-dev clang-format-14
-      gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user chromium)
+      gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user chromium zopfli)
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
