@@ -51,10 +51,12 @@ int durable_run_context(lambda_durable_context *ctx, const char *name, const cha
     const durable_op *op = b.op;
     const char *id = b.id;
     int replay_children = op && op->status == ST_SUCCEEDED && op->replay_children;
-    if (op && op->status == ST_SUCCEEDED && !replay_children)
-        return durable_copy_out(run, op->result, result, err);
-    if (op && durable_status_terminal(op->status) && !replay_children)
+    if (op && durable_status_terminal(op->status) && !replay_children) {
+        durable_replay_skip_children(run, id);
+        if (op->status == ST_SUCCEEDED)
+            return durable_copy_out(run, op->result, result, err);
         return durable_recorded_error(op, "Durable.ContextFailed", err);
+    }
     if (!op && !durable_queue(ctx, id, OP_CONTEXT, sub_type, "START", name, err))
         return -1;
     /* The START may stay queued: the children's updates follow it in the

@@ -37,6 +37,30 @@ static int same_name(const char *a, const char *b)
     return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
+/* The handler reached completed record `op`: once it has reached every
+ * record completed before this invocation, what follows is new work (the
+ * Python SDK's rule), even before the next operation starts. */
+static void replayed(durable_run *run, durable_op *op)
+{
+    if (op->replayed)
+        return;
+    op->replayed = 1;
+    if (run->replay_left > 0 && --run->replay_left == 0)
+        run->replaying = 0;
+}
+
+void durable_replay_skip_children(durable_run *run, const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; i < run->state.cap; i++) {
+        durable_op *op = run->state.slots[i];
+        /* Ids are positional: "2-1", "2-1-3" are inside context "2". */
+        if (op && durable_status_terminal(op->status) && strncmp(op->id, id, n) == 0 &&
+            op->id[n] == '-')
+            replayed(run, op);
+    }
+}
+
 /* The recorded operation at `id` (NULL when none), or -1 when it is not
  * the `type` and `name` the code now asks for (the run fails). */
 static int lookup(durable_run *run, const char *id, durable_op_type type, const char *name,
@@ -62,6 +86,8 @@ static int lookup(durable_run *run, const char *id, durable_op_type type, const 
     }
     if (!durable_status_terminal(op->status))
         run->replaying = 0;
+    else
+        replayed(run, (durable_op *)op);
     *out = op;
     return 0;
 }

@@ -33,6 +33,10 @@ typedef struct durable_run {
     durable_mode mode;
     lambda_error stop; /* why the run is not active */
     int replaying;
+    /* The records that were completed when the invocation began and the
+     * handler has not reached yet: replay ends when none is left (or an
+     * operation is new or unfinished). */
+    size_t replay_left;
     unsigned seed; /* the internal jitter source */
 } durable_run;
 
@@ -62,6 +66,10 @@ typedef struct durable_begin {
  * nested too deep, a determinism violation). */
 int durable_begin_op(lambda_durable_context *ctx, durable_op_type type, const char *what,
                      const char *name, durable_begin *b, lambda_error *err);
+
+/* A completed CONTEXT operation at `id` is returned from its record: the
+ * records inside it will not be reached, and count as replayed. */
+void durable_replay_skip_children(durable_run *run, const char *id);
 
 /* A new OperationUpdate (Id, ParentId, Name, Type, Action[, SubType])
  * appended to the queue. A request carries one update per operation (the

@@ -161,8 +161,14 @@ int lambda_durable_invoke(const lambda_durable_function *fn, const char *event, 
     }
     if (start(&run, fn, event, event_len, err) != 0)
         goto done;
-    /* Replaying while the state holds more than the EXECUTION operation. */
-    run.replaying = run.state.count > 1;
+    /* Replaying until the handler has reached every operation completed
+     * before this invocation. */
+    for (size_t i = 0; i < run.state.cap; i++) {
+        const durable_op *op = run.state.slots[i];
+        if (op && op->type != OP_EXECUTION && durable_status_terminal(op->status))
+            run.replay_left++;
+    }
+    run.replaying = run.replay_left > 0;
     lambda_durable_context root = {&run, NULL, 0};
     const char *input = run.state.execution->input_payload;
     char *result = NULL;

@@ -50,6 +50,7 @@ typedef struct durable_op {
     char *input_payload; /* ExecutionDetails.InputPayload */
     char *callback_id;   /* CallbackDetails.CallbackId */
     int replay_children; /* ContextDetails.ReplayChildren */
+    int replayed;        /* the handler reached this completed record (replay) */
 } durable_op;
 
 /* The operations by id (open addressing), plus the EXECUTION operation. */

@@ -39,8 +39,7 @@ static int charge(const lambda_durable_step_info *info, void *arg, char **result
     (void)err;
     /* A real function would call a payment API here, passing
      * info->operation_id as the idempotency key. */
-    lambda_log(LAMBDA_LOG_INFO, "charging order %s (attempt %d, key %s)", o->id, info->attempt,
-               info->operation_id);
+    lambda_durable_step_log(info, LAMBDA_LOG_INFO, "charging order %s", o->id);
     char buf[64];
     snprintf(buf, sizeof buf, "%d", o->items * 10);
     *result = strdup(buf);
@@ -81,6 +80,8 @@ static int order_handler(lambda_durable_context *ctx, const char *input, char **
     order o;
     if (read_order(input, &o, err) != 0)
         return -1;
+    /* Written once, not again on each replay. */
+    lambda_durable_log(ctx, LAMBDA_LOG_INFO, "order %s: %d items", o.id, o.items);
     /* Charging twice would be worse than not charging: at most once. */
     static const lambda_durable_step_config once = {.semantics = LAMBDA_DURABLE_AT_MOST_ONCE};
     const char *wait_env = getenv("ORDER_COOLING_OFF_S");

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_service.h"
 
@@ -1117,6 +1118,145 @@ static void test_wait_for_condition(void **state)
     free(event);
 }
 
+/* ---- replay-aware logging ------------------------------------------------- */
+
+static int log_step(const lambda_durable_step_info *info, void *arg, char **result,
+                    lambda_error *err)
+{
+    (void)arg;
+    (void)err;
+    lambda_durable_step_log(info, LAMBDA_LOG_INFO, "step %s runs", info->name);
+    *result = strdup("1");
+    return 0;
+}
+
+static int log_child(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    (void)arg;
+    lambda_durable_log(child, LAMBDA_LOG_INFO, "inside the child");
+    return lambda_durable_step(child, "c", log_step, NULL, NULL, result, err);
+}
+
+static int log_handler(lambda_durable_context *ctx, const char *input, char **result,
+                       lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    lambda_durable_log(ctx, LAMBDA_LOG_INFO, "handler starts");
+    if (lambda_durable_step(ctx, "a", log_step, NULL, NULL, NULL, err) != 0)
+        return -1;
+    lambda_durable_log(ctx, LAMBDA_LOG_INFO, "after a");
+    if (lambda_durable_run_in_child_context(ctx, "child", log_child, NULL, NULL, err) != 0)
+        return -1;
+    lambda_durable_log(ctx, LAMBDA_LOG_INFO, "after child");
+    if (lambda_durable_wait(ctx, "w", 5, err) != 0)
+        return -1;
+    lambda_durable_log(ctx, LAMBDA_LOG_DEBUG, "below the level");
+    lambda_durable_log(ctx, LAMBDA_LOG_WARN, "after w");
+    *result = strdup("\"done\"");
+    return 0;
+}
+
+/* Runs `event` with stderr captured into a malloc'd string. */
+static char *run_logged(const lambda_durable_function *fn, const char *event, const char *status)
+{
+    fflush(stderr);
+    FILE *capture = tmpfile();
+    assert_non_null(capture);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(capture), STDERR_FILENO) >= 0);
+    lambda_error err;
+    cJSON *answer = run(fn, event, &err);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_non_null(answer);
+    assert_string_equal(str(answer, "Status"), status);
+    cJSON_Delete(answer);
+    static char buf[8192];
+    rewind(capture);
+    size_t n = fread(buf, 1, sizeof buf - 1, capture);
+    buf[n] = '\0';
+    fclose(capture);
+    return strdup(buf);
+}
+
+static int count_lines_with(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* New work is logged, tagged with the execution (and the child context's
+ * or step's operation id); what a replay runs again is silent until the
+ * handler has passed the last operation completed before, including those
+ * inside a child context returned whole from its record. */
+static void test_replay_aware_logging(void **state)
+{
+    (void)state;
+    setenv("AWS_LAMBDA_LOG_LEVEL", "INFO", 1);
+    lambda_durable_function fn = {.handler = log_handler, .config = &config};
+    char *event = envelope_with("");
+    char *logs = run_logged(&fn, event, "PENDING");
+    free(event);
+    static const char *const first[] = {
+        "[executionArn=" ARN "] handler starts",
+        "[executionArn=" ARN " operationId=1 attempt=1] step a runs",
+        "[executionArn=" ARN "] after a",
+        "[executionArn=" ARN " operationId=2] inside the child",
+        "[executionArn=" ARN " operationId=2-1 attempt=1] step c runs",
+        "[executionArn=" ARN "] after child",
+    };
+    const char *at = logs;
+    for (size_t i = 0; i < sizeof first / sizeof *first; i++) {
+        const char *hit = strstr(at, first[i]);
+        if (!hit)
+            fail_msg("missing (in order) '%s' in:\n%s", first[i], logs);
+        at = hit + strlen(first[i]);
+    }
+    assert_int_equal(count_lines_with(logs, "executionArn="), 6);
+    assert_int_equal(count_lines_with(logs, "\tINFO\t"), 6);
+    free(logs);
+
+    /* The next invocation: everything before the wait completed. */
+    event = envelope_with(
+        "{\"Id\":\"1\",\"Name\":\"a\",\"Type\":\"STEP\",\"SubType\":\"Step\",\"Status\":"
+        "\"SUCCEEDED\",\"StepDetails\":{\"Attempt\":0,\"Result\":\"1\"}},"
+        "{\"Id\":\"2\",\"Name\":\"child\",\"Type\":\"CONTEXT\",\"SubType\":\"RunInChildContext\","
+        "\"Status\":\"SUCCEEDED\",\"ContextDetails\":{\"Result\":\"1\"}},"
+        "{\"Id\":\"2-1\",\"ParentId\":\"2\",\"Name\":\"c\",\"Type\":\"STEP\",\"SubType\":\"Step\","
+        "\"Status\":\"SUCCEEDED\",\"StepDetails\":{\"Attempt\":0,\"Result\":\"1\"}},"
+        "{\"Id\":\"3\",\"Name\":\"w\",\"Type\":\"WAIT\",\"SubType\":\"Wait\",\"Status\":"
+        "\"SUCCEEDED\"}");
+    fake_service_set_token(svc, "tok-0");
+    logs = run_logged(&fn, event, "SUCCEEDED");
+    free(event);
+    assert_int_equal(count_lines_with(logs, "executionArn="), 1);
+    if (!strstr(logs, "\tWARN\t[executionArn=" ARN "] after w"))
+        fail_msg("the line after the replay is missing:\n%s", logs);
+    free(logs);
+
+    /* Interrupted after the child context, before the wait: the line after
+     * the child is new work again (at-least-once, as the code after it). */
+    event = envelope_with(
+        "{\"Id\":\"1\",\"Name\":\"a\",\"Type\":\"STEP\",\"SubType\":\"Step\",\"Status\":"
+        "\"SUCCEEDED\",\"StepDetails\":{\"Attempt\":0,\"Result\":\"1\"}},"
+        "{\"Id\":\"2\",\"Name\":\"child\",\"Type\":\"CONTEXT\",\"SubType\":\"RunInChildContext\","
+        "\"Status\":\"SUCCEEDED\",\"ContextDetails\":{\"Result\":\"1\"}},"
+        "{\"Id\":\"2-1\",\"ParentId\":\"2\",\"Name\":\"c\",\"Type\":\"STEP\",\"SubType\":\"Step\","
+        "\"Status\":\"SUCCEEDED\",\"StepDetails\":{\"Attempt\":0,\"Result\":\"1\"}}");
+    fake_service_set_token(svc, "tok-0");
+    logs = run_logged(&fn, event, "PENDING");
+    free(event);
+    assert_int_equal(count_lines_with(logs, "executionArn="), 1);
+    assert_non_null(strstr(logs, "[executionArn=" ARN "] after child"));
+    free(logs);
+    unsetenv("AWS_LAMBDA_LOG_LEVEL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1141,6 +1281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_callbacks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_for_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait_for_condition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_aware_logging, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -359,14 +359,38 @@ LAMBDA_API int lambda_durable_parallel(lambda_durable_context *ctx, const char *
                                        lambda_error *err);
 
 /* ------------------------------------------------------------------------ */
+/* Logging                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Logs one line through lambda_log (its format, AWS_LAMBDA_LOG_LEVEL filter
+ * and request id), unless the handler is replaying (see
+ * lambda_durable_replaying): code up to the last operation an earlier
+ * invocation completed ran then and logged then, so its lines are not
+ * written again; after that operation, they are. The message
+ * is tagged with the execution and, inside a child context (map item,
+ * parallel branch...), the context's operation id:
+ *     [executionArn=arn:aws:lambda:...:durable-execution/name/id operationId=2-1] text */
+LAMBDA_API void lambda_durable_log(const lambda_durable_context *ctx, lambda_log_level level,
+                                   const char *fmt, ...) LAMBDA_PRINTF(3, 4);
+
+/* Logs from a step's code (which never runs during replay), tagged with the
+ * execution, the step's operation id and attempt:
+ *     [executionArn=... operationId=3 attempt=2] text */
+LAMBDA_API void lambda_durable_step_log(const lambda_durable_step_info *info,
+                                        lambda_log_level level, const char *fmt, ...)
+    LAMBDA_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------------ */
 /* The context                                                               */
 /* ------------------------------------------------------------------------ */
 
 /* Non-zero once the execution is suspending: return from the handler. */
 LAMBDA_API int lambda_durable_suspended(const lambda_durable_context *ctx);
 
-/* Non-zero while the handler is replaying operations that already
- * completed (e.g. to keep logs from repeating). */
+/* Non-zero while the handler is replaying: from the start of an invocation
+ * whose state holds completed operations until the handler has reached
+ * each of them (those inside a child context returned from its record
+ * count as reached with it) or an operation that is new or unfinished. */
 LAMBDA_API int lambda_durable_replaying(const lambda_durable_context *ctx);
 
 /* The execution's ARN. */
