@@ -610,36 +610,42 @@ jq_filter='fromjson?
 
 # --- 5. report throughput -----------------------------------------------------------
 
-report_one() { # label, bootstrap, [VAR=value...] -> sets gsr_result, gsr_mb, gsr_hwm_kb
-  local label=$1 boot=$2 logf="$work/report.log" r walls=() cpus=() rows="" hwm
-  local extra_env=("${@:3}")
-  gsr_hwm_kb=0
+# One GenerateSubReport run of BOOT; its wall and CPU seconds, peak RSS and
+# row count are kept under KEY (build:threads), so that the runs of every
+# build and thread count can be interleaved round by round (a loaded
+# machine's load then falls on each of them alike).
+declare -A gsr_walls=() gsr_cpus=() gsr_hwm=() gsr_nrows=() gsr_failed=()
+report_one() { # label, bootstrap, key, [VAR=value...]
+  local label=$1 boot=$2 key=$3 logf="$work/report.log" hwm
+  local extra_env=("${@:4}")
   mkdir -p "$work/reports"
   printf '{"customerId":"%s","reportId":"bench","part":{"index":0,"from":"%s","to":"%s"}}\n' \
     "$customer" "$data_from" "$data_to" >"$work/gsr.json"
-  for ((r = 0; r < reps; r++)); do
-    if env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
-         LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
-         --save-response "$work/gsr.out" -- "$boot" >"$work/g.kv" 2>>"$logf" &&
-       [ "$(kv errors "$work/g.kv")" = 0 ]; then
-      walls+=("$(kv wall_s "$work/g.kv")"); cpus+=("$(kv child_cpu_s "$work/g.kv")")
-      hwm=$(kv hwm_kb "$work/g.kv"); [ "${hwm:-0}" -gt "$gsr_hwm_kb" ] && gsr_hwm_kb=$hwm
-      rows=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
-    else
-      failed "GenerateSubReport ($label) failed: $(tail -3 "$logf" | tr '\n' ' ')"
-      row "5. Report throughput, GenerateSubReport, $label" "n/a: run failed (see log)" "" "" "≥ 5× jq"
-      return 1
-    fi
-  done
-  local ws mb rps
-  ws=$(printf '%s\n' "${walls[@]}" | stats)
-  gsr_rows=$rows
-  mb=$(printf '%s\n' "${walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
-  rps=$(printf '%s\n' "${walls[@]}" | awk -v n="$rows" '{ print n / $1 }' | stats)
-  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$rows") rows), peak RSS $(fmt "$((gsr_hwm_kb / 1024))") MB"
+  if env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
+       LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
+       --save-response "$work/gsr.out" -- "$boot" >"$work/g.kv" 2>>"$logf" &&
+     [ "$(kv errors "$work/g.kv")" = 0 ]; then
+    gsr_walls[$key]+=" $(kv wall_s "$work/g.kv")"; gsr_cpus[$key]+=" $(kv child_cpu_s "$work/g.kv")"
+    hwm=$(kv hwm_kb "$work/g.kv"); [ "${hwm:-0}" -gt "${gsr_hwm[$key]:-0}" ] && gsr_hwm[$key]=$hwm
+    gsr_nrows[$key]=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
+  else
+    failed "GenerateSubReport ($label, $key) failed: $(tail -3 "$logf" | tr '\n' ' ')"
+    gsr_failed[$key]=1
+    return 1
+  fi
+}
+
+# The figures of KEY's runs -> gsr_result, gsr_mb, gsr_cpu_mb, gsr_rows, gsr_hwm_kb
+report_stats() {
+  local key=$1 ws mb rps
+  gsr_rows=${gsr_nrows[$key]}; gsr_hwm_kb=${gsr_hwm[$key]:-0}
+  ws=$(printf '%s\n' ${gsr_walls[$key]} | stats)
+  mb=$(printf '%s\n' ${gsr_walls[$key]} | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
+  rps=$(printf '%s\n' ${gsr_walls[$key]} | awk -v n="$gsr_rows" '{ print n / $1 }' | stats)
+  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$gsr_rows") rows), peak RSS $(fmt "$((gsr_hwm_kb / 1024))") MB"
   gsr_mb=${mb%% *}
   # CPU seconds of the whole bootstrap process (its init included).
-  gsr_cpu_mb=$(printf '%s\n' "${cpus[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
+  gsr_cpu_mb=$(printf '%s\n' ${gsr_cpus[$key]} | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
 }
 
 section_report() {
@@ -683,16 +689,26 @@ section_report() {
     jq_line="jq n/a: not installed"
   fi
 
-  # One thread (REPORT_THREADS=1) and every CPU (N = nproc) for each build:
-  # the runs of one build alternate thread counts, so both see the same load.
-  local i t threads=(1) cpus one_mb=() all_mb=()
+  # One thread (REPORT_THREADS=1) and every CPU (N = nproc) for each build,
+  # interleaved: each round runs every build at every thread count once.
+  local i t threads=(1) cpus one_mb=() all_mb=() one_cpu=() all_cpu=()
   cpus=$(nproc)
   [ "$cpus" -gt 1 ] && threads+=("$cpus")
+  for ((r = 0; r < reps; r++)); do
+    for t in "${threads[@]}"; do
+      for i in "${!boots[@]}"; do
+        [ -n "${gsr_failed[$i:$t]:-}" ] || report_one "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
+      done
+    done
+  done
   for i in "${!boots[@]}"; do
    for t in "${threads[@]}"; do
-    gsr_result=""; gsr_mb=""; gsr_rows=""
-    report_one "${labels[$i]}" "${boots[$i]}" "REPORT_THREADS=$t" || continue
-    if [ "$t" = 1 ]; then one_mb[$i]=$gsr_mb; else all_mb[$i]=$gsr_mb; fi
+    if [ -n "${gsr_failed[$i:$t]:-}" ]; then
+      row "5. Report throughput, GenerateSubReport, ${labels[$i]}, $t thread(s)" "n/a: run failed (see log)" "" "" "≥ 5× jq"
+      continue
+    fi
+    report_stats "$i:$t"
+    if [ "$t" = 1 ]; then one_mb[$i]=$gsr_mb; one_cpu[$i]=$gsr_cpu_mb; else all_mb[$i]=$gsr_mb; all_cpu[$i]=$gsr_cpu_mb; fi
     local ratio="" verdict="≥ 5× jq: not measured" same=""
     if [ -n "$jq_mb" ]; then
       ratio=$(calc "$gsr_mb / $jq_mb")
@@ -710,16 +726,19 @@ section_report() {
    done
   done
   # The static build against glibc, same run (targets: within 5 %; 400 MB/s
-  # on one thread; N threads on N cores >= 1.8x one).
+  # on one thread; N threads on N cores >= 1.8x one). Wall-clock MB/s, and
+  # MB per CPU second of the bootstrap, which a loaded machine disturbs less.
   if [ "${#boots[@]}" -eq 2 ] && [ -n "${one_mb[0]:-}" ] && [ -n "${one_mb[1]:-}" ]; then
-    local r1 rn="" v
+    local r1 rn="" c1 cn="" v
     r1=$(calc "${one_mb[0]} / ${one_mb[1]}")
-    [ -n "${all_mb[0]:-}" ] && [ -n "${all_mb[1]:-}" ] && rn=$(calc "${all_mb[0]} / ${all_mb[1]}")
+    c1=$(calc "${one_cpu[0]} / ${one_cpu[1]}")
+    [ -n "${all_mb[0]:-}" ] && [ -n "${all_mb[1]:-}" ] && rn=$(calc "${all_mb[0]} / ${all_mb[1]}") &&
+      cn=$(calc "${all_cpu[0]} / ${all_cpu[1]}")
     v="static ≥ 0.95 × glibc: $(met "$r1" 0.95); static one thread ≥ 400 MB/s: $(met "${one_mb[0]}" 400)"
-    row "5b. Report throughput, static musl / dynamic glibc (same run)" \
-        "one thread: $(fmt "${one_mb[0]}" 1) vs $(fmt "${one_mb[1]}" 1) MB/s${rn:+; $cpus threads: $(fmt "${all_mb[0]}" 1) vs $(fmt "${all_mb[1]}" 1) MB/s}" \
+    row "5b. Report throughput, static musl / dynamic glibc (same run, interleaved)" \
+        "one thread: $(fmt "${one_mb[0]}" 1) vs $(fmt "${one_mb[1]}" 1) MB/s, per CPU second $(fmt "${one_cpu[0]}" 1) vs $(fmt "${one_cpu[1]}" 1) MB${rn:+; $cpus threads: $(fmt "${all_mb[0]}" 1) vs $(fmt "${all_mb[1]}" 1) MB/s, per CPU second $(fmt "${all_cpu[0]}" 1) vs $(fmt "${all_cpu[1]}" 1) MB}" \
         "the glibc build, same data, same run" \
-        "ratio **$(fmt "$r1" 3)** (one thread)${rn:+, **$(fmt "$rn" 3)** ($cpus threads)}" "$v"
+        "ratio **$(fmt "$r1" 3)** wall, $(fmt "$c1" 3) per CPU second (one thread)${rn:+; **$(fmt "$rn" 3)** wall, $(fmt "$cn" 3) per CPU second ($cpus threads)}" "$v"
   fi
 }
 
