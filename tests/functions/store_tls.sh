@@ -46,8 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() { # file pattern pid
-  for _ in $(seq 1 300); do
+wait_for() { # file pattern pid: up to 60 s, or until pid exits
+  for _ in $(seq 1 1200); do
     grep -q "$2" "$1" 2>/dev/null && return 0
     kill -0 "$3" 2>/dev/null || { cat "$1" >&2; fail "process $3 exited before '$2'"; }
     sleep 0.05

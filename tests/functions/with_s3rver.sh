@@ -20,7 +20,8 @@ trap cleanup EXIT
 NODE_OPTIONS=--openssl-legacy-provider "$node" "$here/s3rver.js" -d "$work/data" -a 127.0.0.1 -p 0 --configure-bucket lambda-test \
   >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do
+# Up to 60 s (Node 24 starting s3rver on a loaded machine), or until it exits.
+for _ in $(seq 1 1200); do
   grep -q "listening on" "$work/log" && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/log" >&2; exit 1; }
   sleep 0.05

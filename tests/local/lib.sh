@@ -39,13 +39,15 @@ check() {
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
-# start_server ARGS...: lambda-local start-lambda on port 0; sets PORT.
+# start_server ARGS...: lambda-local start-lambda on port 0; sets PORT. It
+# is waited for up to 60 s (an ASan build on a loaded machine can take more
+# than the 10 s this once allowed), or until it exits.
 start_server() {
   : > "$WORK/server.out"
   "$LAMBDA_LOCAL" start-lambda --port 0 --port-file "$WORK/port" "$@" \
     > "$WORK/server.out" 2> "$WORK/server.err" &
   SERVER_PID=$!
-  for _ in $(seq 100); do
+  for _ in $(seq 600); do
     if grep -q '^lambda-local: listening on http://127.0.0.1:[0-9]*$' "$WORK/server.out" 2>/dev/null; then
       PORT=$(sed -n 's|^lambda-local: listening on http://127.0.0.1:\([0-9]*\)$|\1|p' "$WORK/server.out")
       [ "$PORT" = "$(tr -d '\n' < "$WORK/port")" ] || { echo "port file disagrees" >&2; exit 1; }
@@ -88,6 +90,19 @@ gone() {
   for _ in $(seq 50); do
     st=$(ps -o stat= -p "$1" 2>/dev/null || true)
     case "$st" in ""|Z*) return 0 ;; esac
+    sleep 0.1
+  done
+  return 1
+}
+
+# connected N: waits (up to 30 s) until N TCP connections to lambda-local's
+# port are established (/proc/net/tcp: the clients' ends, remote port =
+# PORT), e.g. to know an invoke has reached it without a fixed delay.
+connected() {
+  local hex _
+  hex=$(printf '%04X' "$PORT")
+  for _ in $(seq 300); do
+    [ "$(awk -v p=":$hex" '$3 ~ p"$" && $4 == "01"' /proc/net/tcp | wc -l)" -ge "$1" ] && return 0
     sleep 0.1
   done
   return 1

@@ -29,7 +29,9 @@ YAML
   for _ in $(seq 100); do grep -q '^START' "$WORK/server.err" && break; sleep 0.1; done
   curl -s -m 60 -o "$WORK/queued.$sig" -X POST --data '{"ms":1}' "$url" &
   c2=$!
-  sleep 0.5
+  # The queued invoke has reached lambda-local (not a fixed delay, which a
+  # loaded machine can outlast: the curl would then find it gone).
+  connected 2 || fail "SIG$sig: the queued invoke did not connect within 30 s"
   start=$(date +%s%N)
   kill -"$sig" "$SERVER_PID"
   rc=0
