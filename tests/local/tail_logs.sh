@@ -17,7 +17,11 @@ raw() {
 # raw_tail: the X-Amz-Log-Result header of the last raw invoke, decoded.
 raw_tail() { tr -d '\r' < "$WORK/h" | sed -n 's/^X-Amz-Log-Result: //p' | base64 -d; }
 
-start_server --bootstrap "$TEST_BOOTSTRAP" --function Log=log --function Crash=crash
+# --timeout 30, not lambda-local's default 3 s: init counts against the
+# timeout, and the chatty bash runtime below (curl and jq per invocation,
+# 300 lines) took 2.4 s of its 3 s cold at load 15, so a loaded machine timed
+# it out; nothing here is about timeouts.
+start_server --bootstrap "$TEST_BOOTSTRAP" --function Log=log --function Crash=crash --timeout 30
 raw Log '{}' # warm up: the tail below is a warm invocation's
 check "Tail: invoke" invoke Log '{"n":2}' --log-type Tail
 decoded "$WORK/meta.json" > "$WORK/tail"
@@ -51,7 +55,7 @@ check "crash: END/REPORT in the tail" grep -q '^REPORT RequestId: .*Status: erro
 stop_server
 
 # More than 4 KB of log: the last 4,096 bytes, cut at the front.
-start_server --bootstrap "$FIXTURES/chatty-bootstrap.sh" --function Chatty=chatty
+start_server --bootstrap "$FIXTURES/chatty-bootstrap.sh" --function Chatty=chatty --timeout 30
 raw Chatty '{"lines":300}' -H 'X-Amz-Log-Type: Tail'
 raw_tail > "$WORK/tail"
 size=$(stat -c %s "$WORK/tail")
