@@ -335,7 +335,10 @@ console.log('view: outcomes, badges, taken transitions, data block: ok');
     },
   });
   await waiting;
-  await sleep(20);
+  // The interpreter's events reach the history through an async iteration:
+  // wait until the submission is recorded (not a fixed 20 ms a loaded
+  // machine may not give), then check the order.
+  for (const end = Date.now() + 10000; Date.now() < end && !record.history.events.some((e) => e.type === 'TaskSubmitted');) await sleep(10);
   const live = record.history.events;
   assert.deepEqual(live.slice(-4).map((e) => e.type), ['TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted']);
   const scheduled = live.at(-3).taskScheduledEventDetails;
