@@ -26,7 +26,7 @@ YAML
   url="http://127.0.0.1:$PORT/2015-03-31/functions/Sleepy/invocations"
   curl -s -m 60 -o "$WORK/running.$sig" -X POST --data '{"ms":30000}' "$url" &
   c1=$!
-  for _ in $(seq 100); do grep -q '^START' "$WORK/server.err" && break; sleep 0.1; done
+  for _ in $(seq 600); do grep -q '^START' "$WORK/server.err" && break; sleep 0.1; done
   curl -s -m 60 -o "$WORK/queued.$sig" -X POST --data '{"ms":1}' "$url" &
   c2=$!
   # The queued invoke has reached lambda-local (not a fixed delay, which a
