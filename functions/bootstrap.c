@@ -1,12 +1,13 @@
 /*
  * The real bootstrap: the report handlers behind one executable, routed by
  * _HANDLER (SplitDateRange, GenerateSubReport, MergeSubReports,
- * SummarizeReport, RequestApproval, ApproveReport, and the streaming DownloadReport — also
- * the SAM logical IDs). The init hook checks DATA_STORE / REPORT_STORE once,
- * so a misconfigured function fails at init with a clear error instead of on
- * every invocation.
+ * SummarizeReport, RequestApproval, ApproveReport, the streaming
+ * DownloadReport and the durable ReportDurable — also the SAM logical IDs).
+ * The init hook checks DATA_STORE / REPORT_STORE once, so a misconfigured
+ * function fails at init with a clear error instead of on every invocation.
  */
 #include <curl/curl.h>
+#include <lambda/durable.h>
 
 #include "report/report.h"
 
@@ -26,6 +27,7 @@ int main(void)
         {.name = "DownloadReport", .raw = lambda_report_download_report},
         {.name = "ApproveReport", .json = lambda_report_approve_report},
         {.name = "RequestApproval", .json = lambda_report_request_approval},
+        LAMBDA_DURABLE_HANDLER("ReportDurable", &lambda_report_durable),
     };
     const lambda_runtime_config config = {
         .handlers = handlers,

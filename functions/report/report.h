@@ -250,6 +250,12 @@ cJSON *lambda_report_approve_report(const cJSON *event, const lambda_context *ct
 cJSON *lambda_report_request_approval(const cJSON *event, const lambda_context *ctx,
                                       lambda_error *err, void *userdata);
 
+/* ReportDurable (handler_durable.c): the whole report workflow as one
+ * durable function (lambda/durable.h), registered with
+ * LAMBDA_DURABLE_HANDLER("ReportDurable", &lambda_report_durable). */
+struct lambda_durable_function;
+extern const struct lambda_durable_function lambda_report_durable;
+
 #ifdef __cplusplus
 }
 #endif

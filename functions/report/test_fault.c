@@ -2,10 +2,16 @@
  * The fault switch of the integration tests: REPORT_TEST_FAULT=
  * transient:<i> fails the first attempt of part i with StoreUnavailable
  * (a marker file in REPORT_TEST_FAULT_STATE, default /tmp, remembers the
- * attempt), permanent:<i> fails every attempt with InjectedFault.
+ * attempt), permanent:<i> fails every attempt with InjectedFault,
+ * stall:<i> makes the first attempt of part i hang until it is killed (or
+ * times out) after writing its pid (the host's) to the marker
+ * stall-<reportId>-<i>: a
+ * test kills the bootstrap mid-map at a known point (ReportDurable's
+ * resume), later attempts pass.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +27,11 @@ int report_injected_fault(const char *report_id, int64_t index, lambda_error *er
         return 0;
     int transient = strncmp(spec, "transient:", 10) == 0;
     int permanent = strncmp(spec, "permanent:", 10) == 0;
+    int stall = strncmp(spec, "stall:", 6) == 0;
     char *end;
-    long long target = (transient || permanent) ? strtoll(spec + 10, &end, 10) : -1;
+    long long target = (transient || permanent) ? strtoll(spec + 10, &end, 10)
+                       : stall                  ? strtoll(spec + 6, &end, 10)
+                                                : -1;
     if (target != index)
         return 0;
     if (permanent) {
@@ -31,11 +40,26 @@ int report_injected_fault(const char *report_id, int64_t index, lambda_error *er
     }
     const char *dir = getenv("REPORT_TEST_FAULT_STATE");
     char marker[PATH_MAX];
-    snprintf(marker, sizeof marker, "%s/transient-%s-%lld", dir && *dir ? dir : "/tmp", report_id,
-             target);
+    snprintf(marker, sizeof marker, "%s/%s-%s-%lld", dir && *dir ? dir : "/tmp",
+             stall ? "stall" : "transient", report_id, target);
     int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         return 0; /* the marker exists: this is the retry, let it pass */
+    if (stall) {
+        /* The pid as the test sees it: lambda-local runs the bootstrap in a
+         * PID namespace of its own, where getpid() is 2; /proc/self resolves
+         * in the namespace /proc was mounted in (the host's). */
+        char self[32] = "";
+        ssize_t n = readlink("/proc/self", self, sizeof self - 1);
+        if (n > 0)
+            self[n] = '\0';
+        else
+            snprintf(self, sizeof self, "%" PRIdMAX, (intmax_t)getpid());
+        dprintf(fd, "%s\n", self);
+        close(fd);
+        for (;;) /* until SIGKILL (the test, or the function's timeout) */
+            pause();
+    }
     close(fd);
     store_error(err, LAMBDA_STORE_UNAVAILABLE, "injected transient fault for part %lld", target);
     return 1;

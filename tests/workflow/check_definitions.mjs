@@ -87,9 +87,9 @@ check('SAM transform and Globals: provided.al2023, Architecture parameter, Timeo
   for (const p of ['MaxConcurrency', 'PartSizeBytes', 'DataBucketName', 'DataPrefix', 'MapMode']) assert.ok(t.Parameters[p], `parameter ${p}`);
 });
 
-check('the four task functions, DownloadReport, RequestApproval and ApproveReport, Handler = logical ID = handler name', () => {
+check('the four task functions, DownloadReport, RequestApproval, ApproveReport and ReportDurable, Handler = logical ID = handler name', () => {
   const fns = stacks.INLINE.functions();
-  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport', 'ApproveReport', 'RequestApproval'].sort());
+  assert.deepEqual([...fns].sort(), [...HANDLERS, 'DownloadReport', 'ApproveReport', 'RequestApproval', 'ReportDurable'].sort());
   for (const fn of fns) assert.equal(stacks.INLINE.functionProperties(fn).Handler, fn);
 });
 
@@ -173,6 +173,39 @@ check('function policies: read only the data prefix, write only reports/, listin
   const gen = statements(stack, 'GenerateSubReport').flatMap((s) => list(s.Action));
   assert.ok(!gen.includes('s3:DeleteObject'));
 });
+
+check('ReportDurable: DurableConfig, least privilege (the data prefix, reports/, its topic, checkpoints of its own executions)', () => {
+  const stack = stacks.INLINE;
+  const p = stack.evaluate(stack.resources.ReportDurable.Properties);
+  assert.ok(Number.isInteger(p.DurableConfig.ExecutionTimeout) && p.DurableConfig.ExecutionTimeout >= 1
+    && p.DurableConfig.ExecutionTimeout <= 31622400, 'DurableConfig.ExecutionTimeout in 1..31622400');
+  assert.ok(p.DurableConfig.RetentionPeriodInDays >= 1 && p.DurableConfig.RetentionPeriodInDays <= 90, 'RetentionPeriodInDays in 1..90');
+  assert.equal(p.Environment.Variables.REPORT_TOPIC_ARN, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
+  const sts = statements(stack, 'ReportDurable');
+  const byAction = (a) => sts.filter((st) => list(st.Action).includes(a)).flatMap((st) => list(st.Resource));
+  assert.deepEqual(byAction('sns:Publish'), ['arn:aws:sns:us-east-1:123456789012:ReportTopic']);
+  // The durable SDK's calls, on this function's executions only: their ARNs
+  // are the function's qualified ARN + /durable-execution/... (AWS's durable
+  // security page), so NAME:* and not an unqualified ARN.
+  for (const a of ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState']) {
+    assert.deepEqual(byAction(a), [`arn:aws:lambda:us-east-1:123456789012:function:${p.FunctionName}:*`], a);
+  }
+  const actions = new Set(sts.flatMap((st) => list(st.Action)));
+  assert.deepEqual([...actions].sort(), ['lambda:CheckpointDurableExecution', 'lambda:GetDurableExecutionState',
+    's3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:ListMultipartUploadParts',
+    's3:PutObject', 'sns:Publish']);
+  for (const st of sts) for (const r of list(st.Resource)) assert.ok(r !== '*', 'Resource *');
+  const listings = sts.filter((st) => list(st.Action).includes('s3:ListBucket'));
+  for (const st of listings) {
+    for (const r of list(st.Resource)) {
+      if (r === 'arn:aws:s3:::data-bucket') assert.equal(st.Condition?.StringLike?.['s3:prefix'], 'datalake/prospects/*');
+      else assert.equal(r, 'arn:aws:s3:::reportsbucket', `ListBucket on ${r}`);
+    }
+  }
+  assert.deepEqual(byAction('s3:GetObject').sort(), ['arn:aws:s3:::data-bucket/datalake/prospects/*', 'arn:aws:s3:::reportsbucket/reports/*']);
+  for (const a of ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload']) assert.deepEqual(byAction(a), ['arn:aws:s3:::reportsbucket/reports/*'], a);
+});
+
 
 for (const [mode, stack] of Object.entries(stacks)) {
   const id = stack.stateMachineId();
