@@ -41,6 +41,14 @@ endif()
 install(EXPORT lambda-c-targets NAMESPACE lambda:: FILE lambda-c-targets.cmake
   DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR} COMPONENT runtime)
 
+# lambda::durable signs its calls with OpenSSL's libcrypto (an imported
+# target the package config finds), or in the static sysroot with mbedTLS,
+# linked by name (cmake/LambdaSigV4.cmake).
+if(TARGET lambda_durable AND NOT LAMBDA_USE_MBEDTLS)
+  set(LAMBDA_CONFIG_FIND_OPENSSL ON)
+else()
+  set(LAMBDA_CONFIG_FIND_OPENSSL OFF)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/packaging/cmake/lambda-c-config.cmake.in
   ${PROJECT_BINARY_DIR}/lambda-c-config.cmake
   INSTALL_DESTINATION ${LAMBDA_CMAKE_INSTALL_DIR})
