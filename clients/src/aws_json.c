@@ -1,12 +1,14 @@
 /*
  * One SigV4-signed request to an AWS service, retried: the JSON protocol
  * (X-Amz-Target, JSON bodies) or the query protocol (form-encoded Action
- * bodies, XML answers; SNS). libcurl signs (CURLOPT_AWS_SIGV4), cJSON reads
+ * bodies, XML answers; SNS). sigv4.c signs (libcurl's CURLOPT_AWS_SIGV4
+ * does not encode the path twice, see sigv4.h), libcurl sends, cJSON reads
  * JSON error bodies and expat XML ones: no hand-written crypto or parsing
  * here.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "aws_json.h"
+#include "sigv4.h"
 
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
@@ -316,6 +318,56 @@ typedef struct request {
     const char *body;
 } request;
 
+/* The headers of one attempt, signed by sigv4.c and sent exactly as signed:
+ * Content-Type, X-Amz-Target (JSON protocol), X-Amz-Security-Token
+ * (temporary credentials), Host (set here, so that curl sends the signed
+ * one), X-Amz-Date (now: a retry is signed anew) and the Authorization.
+ * libcurl's CURLOPT_AWS_SIGV4 would sign the path as sent, which AWS
+ * refuses for escaped paths (sigv4.h). 0, or -1 when out of memory. */
+static int signed_headers(const lambda__aws_service *svc, const request *rq, const char *url,
+                          struct curl_slist **list)
+{
+    /* url is endpoint + path; the endpoint was checked to have a scheme. */
+    const char *authority = strstr(url, "://") + 3;
+    size_t host_len = strcspn(authority, "/");
+    const char *target = authority[host_len] ? authority + host_len : "/";
+    char host[sizeof svc->endpoint], amz_date[32], action[200];
+    snprintf(host, sizeof host, "%.*s", (int)host_len, authority);
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &utc);
+
+    lambda__sigv4_header h[6];
+    size_t n = 0;
+    h[n++] = (lambda__sigv4_header){"Content-Type", svc->content_type};
+    /* The query protocol names the action in the body, not in a header;
+     * rest-json names it with the method and path. */
+    if (rq->operation && svc->target_prefix[0]) {
+        snprintf(action, sizeof action, "%s.%s", svc->target_prefix, rq->operation);
+        h[n++] = (lambda__sigv4_header){"X-Amz-Target", action};
+    }
+    if (svc->session_token[0])
+        h[n++] = (lambda__sigv4_header){"X-Amz-Security-Token", svc->session_token};
+    h[n++] = (lambda__sigv4_header){"Host", host};
+    h[n++] = (lambda__sigv4_header){"X-Amz-Date", amz_date};
+    lambda__sigv4_request signing = {rq->method, target,   h,
+                                     n,          rq->body, rq->body ? strlen(rq->body) : 0};
+    lambda__sigv4_scope scope = {svc->access_key_id, svc->secret_access_key, svc->region,
+                                 svc->service, amz_date};
+    char auth[sizeof svc->access_key_id + 512];
+    if (lambda__sigv4_authorization(&signing, &scope, auth, sizeof auth) != 0)
+        return -1;
+    h[n++] = (lambda__sigv4_header){"Authorization", auth};
+    char line[sizeof svc->session_token + 64];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(line, sizeof line, "%s: %s", h[i].name, h[i].value);
+        if (add_header(list, line) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static attempt_result attempt(const lambda__aws_service *svc, const request *rq, response_buf *b,
                               lambda_error *err)
 {
@@ -332,28 +384,12 @@ static attempt_result attempt(const lambda__aws_service *svc, const request *rq,
         snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
         return ATTEMPT_FAILED;
     }
-    char sigv4[128], userpwd[400], target[200], ctype[100], token[4200];
     sprintf(url, "%s%s", svc->endpoint, rq->path ? rq->path : "/");
-    snprintf(sigv4, sizeof sigv4, "aws:amz:%s:%s", svc->region, svc->service);
-    snprintf(userpwd, sizeof userpwd, "%s:%s", svc->access_key_id, svc->secret_access_key);
-    snprintf(ctype, sizeof ctype, "Content-Type: %s", svc->content_type);
     struct curl_slist *headers = NULL;
-    int no_memory = add_header(&headers, ctype);
-    /* The query protocol names the action in the body, not in a header;
-     * rest-json names it with the method and path. */
-    if (!no_memory && rq->operation && svc->target_prefix[0]) {
-        snprintf(target, sizeof target, "X-Amz-Target: %s.%s", svc->target_prefix, rq->operation);
-        no_memory = add_header(&headers, target);
-    }
-    if (!no_memory && svc->session_token[0]) {
-        snprintf(token, sizeof token, "X-Amz-Security-Token: %s", svc->session_token);
-        no_memory = add_header(&headers, token);
-    }
-    if (no_memory) {
+    if (signed_headers(svc, rq, url, &headers) != 0) {
         curl_slist_free_all(headers);
         curl_easy_cleanup(h);
         free(url);
-        memset(userpwd, 0, sizeof userpwd);
         lambda_error_set(err, "", "out of memory");
         snprintf(err->type, sizeof err->type, "%s.Unavailable", svc->error_prefix);
         return ATTEMPT_FAILED;
@@ -371,8 +407,6 @@ static attempt_result attempt(const lambda__aws_service *svc, const request *rq,
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_line);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
-    curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, svc->timeout_ms);
@@ -387,8 +421,6 @@ static attempt_result attempt(const lambda__aws_service *svc, const request *rq,
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
     free(url);
-    /* The secret went into a stack buffer: do not leave it there. */
-    memset(userpwd, 0, sizeof userpwd);
     if (rc == CURLE_WRITE_ERROR && b->too_large) {
         lambda_error_set(err, "", "the answer exceeds %zu bytes", b->max);
         snprintf(err->type, sizeof err->type, "%s.InvalidResponse", svc->error_prefix);

@@ -2,7 +2,7 @@
  * The internal core of lambda-c's AWS service clients: one JSON request to
  * an AWS service, either JSON-protocol (Step Functions: POST / with
  * X-Amz-Target) or rest-json (Lambda's durable-execution calls: a method
- * and a path), signed with SigV4 by libcurl (CURLOPT_AWS_SIGV4), retried
+ * and a path), signed with SigV4 by sigv4.c (not libcurl: see sigv4.h), retried
  * with exponential backoff and full jitter on throttling, 5xx and transport
  * failures. Built once as an object library that lambda::sfn and
  * lambda::durable both carry. Not part of any public header.
