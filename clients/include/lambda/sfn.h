@@ -4,7 +4,7 @@
  * and keep it alive (SendTaskHeartbeat). Usable by any function or program;
  * not part of the runtime (runtime/ stays free of AWS service clients).
  *
- * Requests are JSON over HTTPS, SigV4-signed by libcurl, to
+ * Requests are JSON over HTTPS, SigV4-signed (the clients' own signer), to
  * AWS_ENDPOINT_URL_SFN, else AWS_ENDPOINT_URL, else
  * https://states.<region>.amazonaws.com. Credentials and region come from the
  * standard variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,

@@ -4,7 +4,7 @@
  * part of the runtime (runtime/ stays free of AWS service clients).
  *
  * Publish goes over HTTPS with SNS's query protocol (a form-encoded
- * Action=Publish body, an XML answer), SigV4-signed by libcurl, to
+ * Action=Publish body, an XML answer), SigV4-signed (the clients' signer), to
  * AWS_ENDPOINT_URL_SNS, else AWS_ENDPOINT_URL, else
  * https://sns.<region>.amazonaws.com. Credentials, region, retries (throttling,
  * 5xx, transport failures; exponential backoff with full jitter) and their
