@@ -78,9 +78,9 @@ static int lookup(durable_run *run, const char *id, durable_op_type type, const 
          * operations. */
         return durable_fail_run(
             run, err, "Durable.NonDeterministicExecution",
-            "operation %s was recorded as %s '%s' but the handler now asks for %s "
-            "'%s' there: the handler's operations must run in the same order with "
-            "the same names on every invocation",
+            "non-deterministic execution: operation %s was checkpointed as %s '%s' but the "
+            "current code asks for %s '%s' there: the handler's operations must run in the "
+            "same order with the same names on every invocation",
             id, durable_op_type_name(op->type), op->name ? op->name : "",
             durable_op_type_name(type), name ? name : "");
     }

@@ -76,7 +76,13 @@ static enum MHD_Result checkpoint(lambda_local_durable *d, struct MHD_Connection
     size_t len = 0;
     char *data = lambda_local_body_take(body, &len);
     durable_error err = {0};
-    char *answer = durable_checkpoint(e, data, len, d->time_scale, lambda_local_wall_ms(), &err);
+    int64_t now = lambda_local_wall_ms();
+    /* Timers do not fire while the function runs (see the timer thread):
+     * one that came due shows in the answer to the function's next
+     * checkpoint, as the service reports it. */
+    if (e->status == DURABLE_RUNNING && durable_fire_timers(e, now) && e->status != DURABLE_RUNNING)
+        durable_changed(d, e); /* its ExecutionTimeout ended it */
+    char *answer = durable_checkpoint(e, data, len, d->time_scale, now, &err);
     free(data);
     if (!answer)
         return send_error(conn, &err);

@@ -156,11 +156,15 @@ static void touch(durable_exec *e, durable_op *op)
 
 /* --- history --- */
 
+/* An event's EventInput / EventResult / EventError: {Payload, Truncated}.
+ * The service truncates a large payload in the history; lambda-local keeps
+ * it whole, so Truncated is always false. */
 static cJSON *wrap_payload(const char *payload)
 {
     cJSON *o = cJSON_CreateObject();
     if (payload)
         cJSON_AddStringToObject(o, "Payload", payload);
+    cJSON_AddBoolToObject(o, "Truncated", 0);
     return o;
 }
 
@@ -169,6 +173,7 @@ static cJSON *wrap_error(const cJSON *error)
     cJSON *o = cJSON_CreateObject();
     if (error)
         cJSON_AddItemToObject(o, "Payload", cJSON_Duplicate(error, true));
+    cJSON_AddBoolToObject(o, "Truncated", 0);
     return o;
 }
 
@@ -230,7 +235,7 @@ durable_exec *durable_exec_new(const char *function_name, const char *function_a
 
     cJSON *op = new_op(e->id, "EXECUTION", "STARTED", now_ms);
     cJSON_AddStringToObject(op, "Name", name);
-    cJSON_AddItemToObject(op, "ExecutionDetails", wrap_payload(NULL));
+    cJSON_AddItemToObject(op, "ExecutionDetails", cJSON_CreateObject());
     cJSON_AddStringToObject(cJSON_GetObjectItem(op, "ExecutionDetails"), "InputPayload", input);
     touch(e, add_op(e, op));
 
@@ -850,7 +855,8 @@ static void apply_step(durable_exec *e, const cJSON *u, op_action a, double scal
         set_result_error(d, u);
         ev = cJSON_CreateObject();
         cJSON_AddItemToObject(ev, "Result", wrap_payload(get_str(u, "Payload")));
-        cJSON_AddItemToObject(ev, "RetryDetails", retry_details(attempt, 0));
+        /* CurrentAttempt counts from 1 (Attempt counts the retries). */
+        cJSON_AddItemToObject(ev, "RetryDetails", retry_details(attempt + 1, 0));
         add_event(e, "StepSucceeded", op->op, ev, now);
         return;
     case A_FAIL:
@@ -858,7 +864,7 @@ static void apply_step(durable_exec *e, const cJSON *u, op_action a, double scal
         ev = cJSON_CreateObject();
         cJSON_AddItemToObject(ev, "Error",
                               wrap_error(cJSON_GetObjectItemCaseSensitive(u, "Error")));
-        cJSON_AddItemToObject(ev, "RetryDetails", retry_details(attempt, 0));
+        cJSON_AddItemToObject(ev, "RetryDetails", retry_details(attempt + 1, 0));
         add_event(e, "StepFailed", op->op, ev, now);
         return;
     default: { /* RETRY: PENDING until the delay has passed, then READY */

@@ -331,6 +331,14 @@ static void *timer_thread(void *arg)
             durable_exec *e = d->execs[i];
             if (e->status != DURABLE_RUNNING)
                 continue;
+            /* Timers of an execution whose function runs fire at its next
+             * checkpoint (durable_api.c) or once the invocation is over:
+             * the SDK suspends right after checkpointing a wait or a
+             * retry, and a short timer fired in between would put e.g.
+             * WaitSucceeded before that invocation's InvocationCompleted
+             * on a slow machine. */
+            if (e->invoking)
+                continue;
             if (durable_fire_timers(e, now)) {
                 if (e->status != DURABLE_RUNNING) { /* ExecutionTimeout */
                     durable_changed(d, e);

@@ -1,0 +1,631 @@
+/*
+ * AWS's durable-execution conformance cases as C handlers: one handler per
+ * case, named after the case's requirement id ("step_1_11"), all in one
+ * bootstrap. What each handler does is the case's `handler` text in
+ * aws/aws-durable-execution-conformance-tests
+ * (packages/aws-durable-execution-conformance-tests/test-requirements/);
+ * the expected results and histories are in expected.json, and run.py runs
+ * every case under lambda-local's durable service and compares.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <lambda/durable.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* The JSON text of string `s`, malloc'd. */
+static char *json_string(const char *s)
+{
+    cJSON *j = cJSON_CreateString(s);
+    char *out = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    return out;
+}
+
+/* The value of a JSON string text ("\"abc\"" -> "abc"), or "" for another
+ * value; into buf. */
+static const char *string_of(const char *json, char *buf, size_t size)
+{
+    cJSON *j = cJSON_Parse(json);
+    snprintf(buf, size, "%s", cJSON_IsString(j) ? j->valuestring : "");
+    cJSON_Delete(j);
+    return buf;
+}
+
+static int oom(lambda_error *err)
+{
+    lambda_error_set(err, "OutOfMemory", "out of memory");
+    return -1;
+}
+
+/* A step returning a copy of the JSON text in `arg`. */
+static int return_arg(const lambda_durable_step_info *info, void *arg, char **result,
+                      lambda_error *err)
+{
+    (void)info;
+    *result = strdup(arg ? (const char *)arg : "null");
+    return *result ? 0 : oom(err);
+}
+
+/* A step that fails every time it runs. */
+static int always_fail(const lambda_durable_step_info *info, void *arg, char **result,
+                       lambda_error *err)
+{
+    (void)arg;
+    (void)result;
+    lambda_error_set(err, "StepError", "attempt %d failed", info->attempt);
+    return -1;
+}
+
+static const lambda_durable_retry_policy no_retry = {.max_attempts = 1};
+
+/* ---- 1.x steps ---------------------------------------------------------------- */
+
+static int greet(const lambda_durable_step_info *info, void *arg, char **result, lambda_error *err)
+{
+    (void)info;
+    char name[256], text[300];
+    snprintf(text, sizeof text, "Hello, %s!", string_of(arg, name, sizeof name));
+    *result = json_string(text);
+    return *result ? 0 : oom(err);
+}
+
+/* 1.1: one step that greets the input. */
+static int step_1_1(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_step(ctx, NULL, greet, (void *)input, NULL, result, err);
+}
+
+static int build_response(const lambda_durable_step_info *info, void *arg, char **result,
+                          lambda_error *err)
+{
+    (void)info;
+    cJSON *in = cJSON_Parse(arg), *out = cJSON_CreateObject(), *user = cJSON_CreateObject();
+    cJSON *tags = cJSON_GetObjectItemCaseSensitive(in, "tags");
+    cJSON_AddItemToObject(user, "name",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(in, "name"), 1));
+    cJSON_AddItemToObject(user, "tags", cJSON_Duplicate(tags, 1));
+    cJSON_AddItemToObject(out, "user", user);
+    cJSON_AddNumberToObject(out, "count", cJSON_GetArraySize(tags));
+    *result = cJSON_PrintUnformatted(out);
+    cJSON_Delete(in);
+    cJSON_Delete(out);
+    return *result ? 0 : oom(err);
+}
+
+/* 1.4: a step returning a nested object. */
+static int step_1_4(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_step(ctx, NULL, build_response, (void *)input, NULL, result, err);
+}
+
+static int do_nothing(const lambda_durable_step_info *info, void *arg, char **result,
+                      lambda_error *err)
+{
+    (void)info;
+    (void)arg;
+    (void)result;
+    (void)err;
+    return 0; /* *result NULL: the step's result is null */
+}
+
+/* 1.5: a step returning null. */
+static int step_1_5(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    return lambda_durable_step(ctx, NULL, do_nothing, NULL, NULL, result, err);
+}
+
+static int greet_logged(const lambda_durable_step_info *info, void *arg, char **result,
+                        lambda_error *err)
+{
+    char name[256];
+    string_of(arg, name, sizeof name);
+    lambda_durable_step_log(info, LAMBDA_LOG_INFO, "Greeting step started for: %s", name);
+    int rc = greet(info, arg, result, err);
+    lambda_durable_step_log(info, LAMBDA_LOG_INFO, "Greeting step completed with: Hello, %s!",
+                            name);
+    return rc;
+}
+
+/* 1.7: a step that logs through the step's logger. */
+static int step_1_7(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_step(ctx, NULL, greet_logged, (void *)input, NULL, result, err);
+}
+
+/* 1.10: a step failing for good, caught, then a 1 s wait: on replay the
+ * step's error comes back without the step running. */
+static int step_1_10(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)result;
+    (void)userdata;
+    static const lambda_durable_step_config once = {.retry = &no_retry};
+    if (lambda_durable_step(ctx, NULL, always_fail, NULL, &once, NULL, err) == 0)
+        return lambda_error_set(err, "Unexpected", "the step succeeded"), -1;
+    if (lambda_durable_suspended(ctx))
+        return -1;
+    return lambda_durable_wait(ctx, NULL, 1, err);
+}
+
+static int fail_then_succeed(const lambda_durable_step_info *info, void *arg, char **result,
+                             lambda_error *err)
+{
+    if (info->attempt < 2)
+        return lambda_error_set(err, "UnreliableError", "attempt %d failed", info->attempt), -1;
+    *result = json_string(arg);
+    return *result ? 0 : oom(err);
+}
+
+/* 1.11: fails once, retried after 1 s, succeeds. */
+static int step_1_11(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    static const lambda_durable_retry_policy retry = {
+        .max_attempts = 3, .initial_delay_s = 1, .jitter = LAMBDA_DURABLE_JITTER_NONE};
+    static const lambda_durable_step_config config = {.retry = &retry};
+    return lambda_durable_step(ctx, NULL, fail_then_succeed, "Operation succeeded", &config, result,
+                               err);
+}
+
+/* 1.12: always fails; 4 attempts 1 s apart, then the execution fails. */
+static int step_1_12(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    static const lambda_durable_retry_policy retry = {.max_attempts = 4,
+                                                      .initial_delay_s = 1,
+                                                      .backoff_rate = 1.0,
+                                                      .jitter = LAMBDA_DURABLE_JITTER_NONE};
+    static const lambda_durable_step_config config = {.retry = &retry};
+    return lambda_durable_step(ctx, NULL, always_fail, NULL, &config, result, err);
+}
+
+static int fail_twice(const lambda_durable_step_info *info, void *arg, char **result,
+                      lambda_error *err)
+{
+    (void)arg;
+    if (info->attempt < 3)
+        return lambda_error_set(err, "UnreliableError", "attempt %d failed", info->attempt), -1;
+    *result = strdup("\"succeeded\"");
+    return *result ? 0 : oom(err);
+}
+
+/* 1.13: the default retry strategy (5 s, doubling, full jitter). */
+static int step_1_13(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    return lambda_durable_step(ctx, NULL, fail_twice, NULL, NULL, result, err);
+}
+
+/* Logs the input, then the first attempt kills the process mid-step (a
+ * Lambda crash: Runtime.ExitError); a later one succeeds. */
+static int crash_first(const lambda_durable_step_info *info, void *arg, char **result,
+                       lambda_error *err)
+{
+    char in[256];
+    lambda_durable_step_log(info, LAMBDA_LOG_INFO, "input %s", string_of(arg, in, sizeof in));
+    if (info->attempt < 2)
+        _exit(1);
+    *result = json_string("succeeded on second attempt");
+    return *result ? 0 : oom(err);
+}
+
+/* 1.17: at most once, no retry: the crashed attempt is not run again, the
+ * step fails. */
+static int step_1_17(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    static const lambda_durable_step_config config = {.semantics = LAMBDA_DURABLE_AT_MOST_ONCE,
+                                                      .retry = &no_retry};
+    return lambda_durable_step(ctx, "at_most_once_flaky_step", crash_first, (void *)input, &config,
+                               result, err);
+}
+
+/* 1.18: at most once with a retry: the crashed attempt counts as failed,
+ * the second one succeeds. */
+static int step_1_18(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    static const lambda_durable_retry_policy retry = {
+        .max_attempts = 3, .initial_delay_s = 1, .jitter = LAMBDA_DURABLE_JITTER_NONE};
+    static const lambda_durable_step_config config = {.semantics = LAMBDA_DURABLE_AT_MOST_ONCE,
+                                                      .retry = &retry};
+    return lambda_durable_step(ctx, NULL, crash_first, (void *)input, &config, result, err);
+}
+
+/* ---- 2.x waits -------------------------------------------------------------- */
+
+/* 2.3: two waits of 2 s, one after the other. */
+static int wait_2_3(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    if (lambda_durable_wait(ctx, "wait-1", 2, err) != 0 ||
+        lambda_durable_wait(ctx, "wait-2", 2, err) != 0)
+        return -1;
+    *result = strdup("{\"completedWaits\":2}");
+    return *result ? 0 : oom(err);
+}
+
+/* 2.4: a wait of one minute (60 s). */
+static int wait_2_4(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)result;
+    (void)userdata;
+    return lambda_durable_wait(ctx, NULL, 60, err);
+}
+
+/* ---- 3.x child contexts --------------------------------------------------- */
+
+static int child_one_step(lambda_durable_context *child, void *arg, char **result,
+                          lambda_error *err)
+{
+    return lambda_durable_step(child, NULL, return_arg, arg, NULL, result, err);
+}
+
+/* 3.1: a child context with one step returning the input. */
+static int child_3_1(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_run_in_child_context(ctx, NULL, child_one_step, (void *)input, result,
+                                               err);
+}
+
+static int child_two_steps(lambda_durable_context *child, void *arg, char **result,
+                           lambda_error *err)
+{
+    char *first = NULL;
+    if (lambda_durable_step(child, "first", return_arg, arg, NULL, &first, err) != 0)
+        return -1;
+    int rc = lambda_durable_step(child, "second", return_arg, first, NULL, result, err);
+    free(first);
+    return rc;
+}
+
+/* 3.3: a named child context with two steps, the second fed the first's
+ * result. */
+static int child_3_3(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_run_in_child_context(ctx, "two-steps", child_two_steps, (void *)input,
+                                               result, err);
+}
+
+static int child_failing_step(lambda_durable_context *child, void *arg, char **result,
+                              lambda_error *err)
+{
+    (void)arg;
+    static const lambda_durable_step_config once = {.retry = &no_retry};
+    return lambda_durable_step(child, NULL, always_fail, NULL, &once, result, err);
+}
+
+/* 3.5: the child's step fails, the parent catches the error and recovers
+ * with a step returning the input. */
+static int child_3_5(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    if (lambda_durable_run_in_child_context(ctx, NULL, child_failing_step, NULL, NULL, err) == 0)
+        return lambda_error_set(err, "Unexpected", "the child succeeded"), -1;
+    if (lambda_durable_suspended(ctx))
+        return -1;
+    return lambda_durable_step(ctx, "recover", return_arg, (void *)input, NULL, result, err);
+}
+
+static int child_outer(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    char *out = NULL;
+    if (lambda_durable_step(child, NULL, return_arg, arg, NULL, &out, err) != 0)
+        return -1;
+    int rc = lambda_durable_run_in_child_context(child, "inner", child_one_step, out, result, err);
+    free(out);
+    return rc;
+}
+
+/* 3.6: a child context holding a step and another child context. */
+static int child_3_6(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_run_in_child_context(ctx, "outer", child_outer, (void *)input, result,
+                                               err);
+}
+
+static int child_retrying_step(lambda_durable_context *child, void *arg, char **result,
+                               lambda_error *err)
+{
+    (void)arg;
+    static const lambda_durable_retry_policy retry = {
+        .max_attempts = 2, .initial_delay_s = 1, .jitter = LAMBDA_DURABLE_JITTER_NONE};
+    static const lambda_durable_step_config config = {.retry = &retry};
+    return lambda_durable_step(child, NULL, always_fail, NULL, &config, result, err);
+}
+
+/* 3.8: the child's step fails twice (2 attempts): the child fails, and the
+ * execution. */
+static int child_3_8(lambda_durable_context *ctx, const char *input, char **result,
+                     lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    return lambda_durable_run_in_child_context(ctx, "retrying", child_retrying_step, NULL, result,
+                                               err);
+}
+
+static int child_step_wait(lambda_durable_context *child, void *arg, char **result,
+                           lambda_error *err)
+{
+    if (lambda_durable_step(child, NULL, return_arg, arg, NULL, result, err) != 0)
+        return -1;
+    return lambda_durable_wait(child, NULL, 1, err);
+}
+
+/* 3.10: a child context with a step and a 1 s wait. */
+static int child_3_10(lambda_durable_context *ctx, const char *input, char **result,
+                      lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return lambda_durable_run_in_child_context(ctx, "step-and-wait", child_step_wait, (void *)input,
+                                               result, err);
+}
+
+/* ---- 4.x callbacks -------------------------------------------------------- */
+
+/* Creates a callback named after the input (with `config`) and returns
+ * its answer. */
+static int callback_named(lambda_durable_context *ctx, const char *input,
+                          const lambda_durable_callback_config *config, char **result,
+                          lambda_error *err)
+{
+    char name[256], *id = NULL;
+    string_of(input, name, sizeof name);
+    if (lambda_durable_callback_create(ctx, name, config, &id, err) != 0)
+        return -1;
+    int rc = lambda_durable_callback_result(ctx, id, result, err);
+    free(id);
+    return rc;
+}
+
+/* 4.1: a callback answered with success. */
+static int callback_4_1(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return callback_named(ctx, input, NULL, result, err);
+}
+
+/* 4.5: a callback with a 10 s heartbeat timeout, kept alive by a heartbeat. */
+static int callback_4_5(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    static const lambda_durable_callback_config config = {.heartbeat_timeout_s = 10};
+    return callback_named(ctx, input, &config, result, err);
+}
+
+/* 4.6: a callback answered with a failure, not caught. */
+static int callback_4_6(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    return callback_named(ctx, input, NULL, result, err);
+}
+
+/* 4.7: a callback, then a step, then the callback's answer: a failure,
+ * not caught. */
+static int callback_4_7(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char name[256], *id = NULL;
+    string_of(input, name, sizeof name);
+    if (lambda_durable_callback_create(ctx, name, NULL, &id, err) != 0)
+        return -1;
+    int rc = lambda_durable_step(ctx, NULL, return_arg, "\"stepped\"", NULL, NULL, err);
+    if (rc == 0)
+        rc = lambda_durable_callback_result(ctx, id, result, err);
+    free(id);
+    return rc;
+}
+
+/* ---- 8.x parallel, 9.x map ------------------------------------------------ */
+
+/* The results of a batch result's succeeded items, in index order, as a
+ * JSON array (malloc'd). */
+static char *succeeded_results(const char *batch)
+{
+    cJSON *b = cJSON_Parse(batch), *out = cJSON_CreateArray(), *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(b, "all"))
+    {
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(item, "status");
+        if (cJSON_IsString(status) && strcmp(status->valuestring, "SUCCEEDED") == 0)
+            cJSON_AddItemToArray(
+                out, cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(item, "result"), 1));
+    }
+    char *text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(b);
+    cJSON_Delete(out);
+    return text;
+}
+
+static int branch_task(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    return lambda_durable_step(child, NULL, return_arg, arg, NULL, result, err);
+}
+
+/* 8.1: two branches, each one step returning a constant. */
+static int parallel_8_1(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, branch_task, "\"task-1\""},
+                                              {NULL, branch_task, "\"task-2\""}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "parallel", branches, 2, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+static int branch_value(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    (void)child;
+    *result = strdup(arg);
+    return *result ? 0 : oom(err);
+}
+
+/* 8.3: named branches returning constants directly. */
+static int parallel_8_3(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{"first", branch_value, "\"one\""},
+                                              {"second", branch_value, "\"two\""}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "named", branches, 2, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+static int doubled(lambda_durable_context *child, size_t index, const char *item, void *arg,
+                   char **result, lambda_error *err)
+{
+    (void)child;
+    (void)index;
+    (void)arg;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.15g", 2 * strtod(item, NULL));
+    *result = strdup(buf);
+    return *result ? 0 : oom(err);
+}
+
+static int plus_index(lambda_durable_context *child, size_t index, const char *item, void *arg,
+                      char **result, lambda_error *err)
+{
+    (void)child;
+    (void)arg;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.15g", strtod(item, NULL) + (double)index);
+    *result = strdup(buf);
+    return *result ? 0 : oom(err);
+}
+
+static int map_and_collect(lambda_durable_context *ctx, const char *name, const char *input,
+                           lambda_durable_map_fn fn, char **result, lambda_error *err)
+{
+    char *batch = NULL;
+    if (lambda_durable_map(ctx, name, input, fn, NULL, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 9.2: map without a name; each item doubled, no inner operation. */
+static int map_9_2(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
+                   void *userdata)
+{
+    (void)userdata;
+    return map_and_collect(ctx, NULL, input, doubled, result, err);
+}
+
+/* 9.3: map "indexed": item + index. */
+static int map_9_3(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
+                   void *userdata)
+{
+    (void)userdata;
+    return map_and_collect(ctx, "indexed", input, plus_index, result, err);
+}
+
+/* 9.4: map "empty" over no items. */
+static int map_9_4(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
+                   void *userdata)
+{
+    (void)userdata;
+    return map_and_collect(ctx, "empty", input, doubled, result, err);
+}
+
+/* ---- 11.1 determinism ----------------------------------------------------- */
+
+static int determinism_body(const lambda_durable_step_info *info, void *arg, char **result,
+                            lambda_error *err)
+{
+    (void)arg;
+    lambda_durable_step_log(info, LAMBDA_LOG_INFO, "DETERMINISM_STEP_BODY_EXECUTED");
+    *result = strdup("1");
+    return *result ? 0 : oom(err);
+}
+
+/* 11.1: a WAIT at position 1 first, a STEP of the same name there on
+ * replay: the SDK must refuse it before running the step. */
+static int determinism_11_1(lambda_durable_context *ctx, const char *input, char **result,
+                            lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    if (!lambda_durable_replaying(ctx))
+        return lambda_durable_wait(ctx, "identity-slot", 1, err);
+    return lambda_durable_step(ctx, "identity-slot", determinism_body, NULL, NULL, result, err);
+}
+
+/* ---- the bootstrap ---------------------------------------------------------- */
+
+/* Each handler registered under its own name (the function's Handler). */
+/* clang-format off */
+#define CASE(fn) {#fn, {.handler = fn}}
+/* clang-format on */
+static const struct {
+    const char *name;
+    lambda_durable_function fn;
+} cases[] = {
+    CASE(step_1_1),     CASE(step_1_4),     CASE(step_1_5),     CASE(step_1_7),
+    CASE(step_1_10),    CASE(step_1_11),    CASE(step_1_12),    CASE(step_1_13),
+    CASE(step_1_17),    CASE(step_1_18),    CASE(wait_2_3),     CASE(wait_2_4),
+    CASE(child_3_1),    CASE(child_3_3),    CASE(child_3_5),    CASE(child_3_6),
+    CASE(child_3_8),    CASE(child_3_10),   CASE(callback_4_1), CASE(callback_4_5),
+    CASE(callback_4_6), CASE(callback_4_7), CASE(parallel_8_1), CASE(parallel_8_3),
+    CASE(map_9_2),      CASE(map_9_3),      CASE(map_9_4),      CASE(determinism_11_1),
+};
+#define NCASES (sizeof cases / sizeof *cases)
+
+int main(void)
+{
+    lambda_handler handlers[NCASES];
+    for (size_t i = 0; i < NCASES; i++)
+        handlers[i] = (lambda_handler)LAMBDA_DURABLE_HANDLER(cases[i].name, &cases[i].fn);
+    const lambda_runtime_config config = {.handlers = handlers, .handler_count = NCASES};
+    return lambda_run(&config);
+}
