@@ -397,6 +397,68 @@ static int child_3_10(lambda_durable_context *ctx, const char *input, char **res
                                                result, err);
 }
 
+static int child_large(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    char *small = NULL;
+    if (lambda_durable_step(child, NULL, return_arg, arg, NULL, &small, err) != 0)
+        return -1;
+    /* A result over the service's 256 KB payload limit: recorded as
+     * ReplayChildren, rebuilt from the step's record on replay. */
+    size_t n = 300 * 1024, len = strlen(small);
+    *result = malloc(n + len + 4);
+    if (!*result) {
+        free(small);
+        return oom(err);
+    }
+    (*result)[0] = '"';
+    memset(*result + 1, 'x', n);
+    memcpy(*result + 1 + n, small + 1, len - 1); /* the step's string, quotes closing */
+    (*result)[n + len] = '\0';
+    free(small);
+    return 0;
+}
+
+/* 3.11: a child context whose result is over 256 KB, then a 1 s wait. */
+static int child_3_11(lambda_durable_context *ctx, const char *input, char **result,
+                      lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char *large = NULL;
+    if (lambda_durable_run_in_child_context(ctx, "large", child_large, (void *)input, &large,
+                                            err) != 0)
+        return -1;
+    size_t n = strlen(large);
+    free(large);
+    if (lambda_durable_wait(ctx, NULL, 1, err) != 0)
+        return -1;
+    char buf[64];
+    snprintf(buf, sizeof buf, "{\"length\":%zu}", n);
+    *result = strdup(buf);
+    return *result ? 0 : oom(err);
+}
+
+static int child_wait(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    if (lambda_durable_wait(child, NULL, 1, err) != 0)
+        return -1;
+    *result = strdup(arg);
+    return *result ? 0 : oom(err);
+}
+
+/* 3.13: a child context holding only a wait, then a step outside it. */
+static int child_3_13(lambda_durable_context *ctx, const char *input, char **result,
+                      lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char *out = NULL;
+    if (lambda_durable_run_in_child_context(ctx, "waits", child_wait, (void *)input, &out, err) !=
+        0)
+        return -1;
+    int rc = lambda_durable_step(ctx, NULL, return_arg, out, NULL, result, err);
+    free(out);
+    return rc;
+}
+
 /* ---- 4.x callbacks -------------------------------------------------------- */
 
 /* Creates a callback named after the input (with `config`) and returns
@@ -520,6 +582,20 @@ static int parallel_8_3(lambda_durable_context *ctx, const char *input, char **r
     return *result ? 0 : oom(err);
 }
 
+/* 8.5: no branches at all. */
+static int parallel_8_5(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "empty", NULL, 0, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
 static int doubled(lambda_durable_context *child, size_t index, const char *item, void *arg,
                    char **result, lambda_error *err)
 {
@@ -611,13 +687,14 @@ static const struct {
     const char *name;
     lambda_durable_function fn;
 } cases[] = {
-    CASE(step_1_1),     CASE(step_1_4),     CASE(step_1_5),     CASE(step_1_7),
-    CASE(step_1_10),    CASE(step_1_11),    CASE(step_1_12),    CASE(step_1_13),
-    CASE(step_1_17),    CASE(step_1_18),    CASE(wait_2_3),     CASE(wait_2_4),
-    CASE(child_3_1),    CASE(child_3_3),    CASE(child_3_5),    CASE(child_3_6),
-    CASE(child_3_8),    CASE(child_3_10),   CASE(callback_4_1), CASE(callback_4_5),
-    CASE(callback_4_6), CASE(callback_4_7), CASE(parallel_8_1), CASE(parallel_8_3),
-    CASE(map_9_2),      CASE(map_9_3),      CASE(map_9_4),      CASE(determinism_11_1),
+    CASE(step_1_1),     CASE(step_1_4),     CASE(step_1_5),         CASE(step_1_7),
+    CASE(step_1_10),    CASE(step_1_11),    CASE(step_1_12),        CASE(step_1_13),
+    CASE(step_1_17),    CASE(step_1_18),    CASE(wait_2_3),         CASE(wait_2_4),
+    CASE(child_3_1),    CASE(child_3_3),    CASE(child_3_5),        CASE(child_3_6),
+    CASE(child_3_8),    CASE(child_3_10),   CASE(child_3_11),       CASE(child_3_13),
+    CASE(callback_4_1), CASE(callback_4_5), CASE(callback_4_6),     CASE(callback_4_7),
+    CASE(parallel_8_1), CASE(parallel_8_3), CASE(parallel_8_5),     CASE(map_9_2),
+    CASE(map_9_3),      CASE(map_9_4),      CASE(determinism_11_1),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 

@@ -314,6 +314,14 @@ def main():
                             print("    " + e)
                     else:
                         print(f"ok: {case['id']} ({case['title']})")
+                # Under the sanitizer build: a function's memory error or
+                # undefined behaviour is a failure even if its case matched.
+                sanitizer = re.findall(r"^.*(?:ERROR: AddressSanitizer|: runtime error:).*$",
+                                       server.logs(), re.M)
+                if sanitizer:
+                    failures += 1
+                    print("FAIL: sanitizer reports in the functions' output:\n" +
+                          "\n".join(sanitizer[:10]))
             finally:
                 server.stop()
                 if failures:
