@@ -4,6 +4,11 @@
  * done by the same handlers' code, each task a checkpointed step:
  *
  *   SplitDateRange (step) -> no data: NotifyNoData (step), succeed
+ *   -> more source bytes than APPROVAL_THRESHOLD_BYTES: Approval (a callback:
+ *      the approvers' topic APPROVAL_TOPIC_ARN gets the callback id; answered
+ *      with SendDurableExecutionCallbackSuccess, or Failure with ErrorType
+ *      ReportRejected; APPROVAL_TIMEOUT_SECONDS without an answer is
+ *      ApprovalTimedOut) -> not approved: NotifyNotApproved (step), fail
  *   -> GenerateSubReports (map; each part a child context running one
  *      GenerateSubReport step) -> MergeSubReports (step) -> SummarizeReport
  *      (step; its failure recorded in the output, as the state machine's
@@ -282,6 +287,24 @@ typedef struct note {
     const cJSON *message;
 } note;
 
+/* Publishes `message` (JSON) to `topic` with lambda::sns: 0 or -1 with err. */
+static int publish(const char *topic, const char *subject, const cJSON *message,
+                   char message_id[MESSAGE_ID_MAX], lambda_error *err)
+{
+    char *text = cJSON_PrintUnformatted(message);
+    if (!text) {
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "%s", "out of memory");
+        return -1;
+    }
+    lambda_sns_client *sns = NULL;
+    int rc = lambda_sns_client_new(NULL, &sns, err);
+    if (rc == 0)
+        rc = lambda_sns_publish(sns, topic, subject, text, message_id, MESSAGE_ID_MAX, err);
+    lambda_sns_client_free(sns);
+    free(text);
+    return rc;
+}
+
 static int notify_step(const lambda_durable_step_info *info, void *arg, char **result,
                        lambda_error *err)
 {
@@ -295,15 +318,8 @@ static int notify_step(const lambda_durable_step_info *info, void *arg, char **r
         cJSON_AddBoolToObject(out, "published", 0);
         return step_result(out, result, err);
     }
-    char *text = cJSON_PrintUnformatted(n->message);
     char message_id[MESSAGE_ID_MAX] = "";
-    lambda_sns_client *sns = NULL;
-    int rc = text ? lambda_sns_client_new(NULL, &sns, err) : -1;
-    if (rc == 0)
-        rc = lambda_sns_publish(sns, topic, n->subject, text, message_id, sizeof message_id, err);
-    lambda_sns_client_free(sns);
-    free(text);
-    if (rc != 0) {
+    if (publish(topic, n->subject, n->message, message_id, err) != 0) {
         cJSON_Delete(out);
         return -1;
     }
@@ -352,6 +368,130 @@ static int fail_report(durable_job *job, const lambda_error *failure, lambda_err
     cJSON_Delete(d);
     *err = *failure;
     return -1;
+}
+
+/* ---- approval ------------------------------------------------------------------------- */
+
+/* A byte count from the environment, 0 allowed: 0 with *out set, -1 when
+ * unset or not a number (then no approval is asked for). */
+static int env_bytes(const char *name, uint64_t *out)
+{
+    const char *v = getenv(name);
+    char *end = NULL;
+    if (!v || !*v)
+        return -1;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (*end || v[0] == '-')
+        return -1;
+    *out = n;
+    return 0;
+}
+
+typedef struct approval {
+    durable_job *job;
+    const cJSON *plan;
+    uint64_t threshold;
+    long timeout_s;
+} approval;
+
+/* The approvers are told what waits and how to answer (RequestApproval's
+ * message, the callback id in place of the task token). */
+static int submit_approval(const lambda_durable_step_info *info, const char *callback_id, void *arg,
+                           lambda_error *err)
+{
+    (void)info;
+    const approval *a = arg;
+    cJSON *m = describe(a->job, "APPROVAL_REQUESTED");
+    cJSON_AddItemToObject(m, "bytes", cJSON_Duplicate(cJSON_GetObjectItem(a->plan, "bytes"), 0));
+    cJSON_AddItemToObject(m, "partCount",
+                          cJSON_Duplicate(cJSON_GetObjectItem(a->plan, "partCount"), 0));
+    cJSON_AddNumberToObject(m, "thresholdBytes", (double)a->threshold);
+    cJSON_AddNumberToObject(m, "timeoutSeconds", (double)a->timeout_s);
+    cJSON_AddStringToObject(m, "callbackId", callback_id);
+    cJSON_AddStringToObject(m, "answer",
+                            "approve: SendDurableExecutionCallbackSuccess with the callbackId "
+                            "and {\"approved\":true,\"approver\"}; reject: "
+                            "SendDurableExecutionCallbackFailure with ErrorType ReportRejected "
+                            "and the reason as ErrorMessage");
+    char message_id[MESSAGE_ID_MAX] = "";
+    int rc = publish(getenv("APPROVAL_TOPIC_ARN"), "lambda-c report: approval needed", m,
+                     message_id, err);
+    cJSON_Delete(m);
+    if (rc == 0)
+        lambda_log(LAMBDA_LOG_INFO, "approval requested for %s (callback %s, SNS message %s)",
+                   a->job->report_id, callback_id, message_id);
+    return rc;
+}
+
+/* A callback that timed out: the SDK's own error when the service recorded
+ * none, else the service's (lambda-local says Callback.Timeout; AWS's word
+ * could only be confirmed there). */
+static int callback_timed_out(const lambda_error *e)
+{
+    return strcmp(e->type, "Durable.CallbackTimedOut") == 0 ||
+           strcmp(e->type, "Callback.Timeout") == 0;
+}
+
+/* Not approved (DescribeRejected / DescribeApprovalTimedOut ->
+ * NotifyNotApproved -> NotApproved): told, then the execution fails with
+ * ReportRejected or ApprovalTimedOut. */
+static int not_approved(durable_job *job, const lambda_error *answer, lambda_error *err)
+{
+    int timed_out = callback_timed_out(answer);
+    lambda_error failure;
+    if (timed_out)
+        lambda_error_set(&failure, "ApprovalTimedOut", "No approval in time (%s): %s", answer->type,
+                         answer->message);
+    else
+        failure = *answer;
+    cJSON *d = describe(job, timed_out ? "APPROVAL_TIMED_OUT" : "REJECTED");
+    cJSON_AddStringToObject(d, "error", failure.type);
+    cJSON_AddStringToObject(d, "cause", failure.message);
+    lambda_error ignored;
+    notify(job, "NotifyNotApproved", "lambda-c report not approved", d, &ignored);
+    cJSON_Delete(d);
+    *err = failure;
+    return -1;
+}
+
+/* A range with more source bytes than APPROVAL_THRESHOLD_BYTES waits for an
+ * approver (a callback, APPROVAL_TIMEOUT_SECONDS at most) before any part
+ * is built: 1 approved or not asked, 0 not approved or failed (the
+ * execution's end is done, err set), -1 suspending. */
+static int approved(durable_job *job, const cJSON *plan, lambda_error *err)
+{
+    approval a = {job, plan, 0, 0};
+    uint64_t timeout = 0;
+    const cJSON *bytes = cJSON_GetObjectItem(plan, "bytes");
+    if (env_bytes("APPROVAL_THRESHOLD_BYTES", &a.threshold) != 0 || !cJSON_IsNumber(bytes) ||
+        bytes->valuedouble <= (double)a.threshold)
+        return 1;
+    a.timeout_s =
+        env_bytes("APPROVAL_TIMEOUT_SECONDS", &timeout) == 0 && timeout > 0 && timeout <= 31536000
+            ? (long)timeout
+            : 604800;
+    lambda_error failure = {{0}, {0}};
+    const char *topic = getenv("APPROVAL_TOPIC_ARN");
+    if (!topic || !*topic) {
+        lambda_error_set(&failure, "InvalidConfiguration",
+                         "APPROVAL_TOPIC_ARN is not set: nobody can be asked to approve %s",
+                         job->report_id);
+        return fail_report(job, &failure, err), 0;
+    }
+    lambda_durable_callback_config cfg = {.timeout_s = a.timeout_s};
+    char *answer = NULL;
+    int rc = lambda_durable_wait_for_callback(job->ctx, "Approval", submit_approval, &a, &cfg,
+                                              &answer, &failure);
+    free(answer);
+    if (rc == 0)
+        return 1;
+    if (lambda_durable_suspended(job->ctx)) {
+        *err = failure;
+        return -1;
+    }
+    if (strcmp(failure.type, "ReportRejected") == 0 || callback_timed_out(&failure))
+        return not_approved(job, &failure, err), 0;
+    return fail_report(job, &failure, err), 0;
 }
 
 /* ---- the handler -------------------------------------------------------------------- */
@@ -458,6 +598,7 @@ static int report_durable(lambda_durable_context *ctx, const char *input, char *
     if (report_get_range(in, &job.from, &to, &failure) != 0)
         job.from = 0; /* the split says what is wrong with the input */
     char *plan_text = NULL, *items = NULL;
+    int ok;
     int rc = lambda_durable_step(ctx, "SplitDateRange", split_step, &job, &task_step, &plan_text,
                                  &failure);
     cJSON *plan = rc == 0 ? cJSON_Parse(plan_text) : NULL;
@@ -465,6 +606,8 @@ static int report_durable(lambda_durable_context *ctx, const char *input, char *
         rc = fail_report(&job, &failure, err);
     else if (cJSON_GetArraySize(cJSON_GetObjectItem(plan, "parts")) == 0)
         rc = no_data(&job, result, err);
+    else if ((ok = approved(&job, plan, err)) != 1)
+        rc = -1;
     else if (!(items = map_items(plan, job.from))) {
         store_error(&failure, LAMBDA_STORE_UNAVAILABLE, "%s", "out of memory");
         rc = fail_report(&job, &failure, err);

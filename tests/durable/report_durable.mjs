@@ -12,6 +12,10 @@
 //   point, after parts 0 and 1 were checkpointed), and a run whose invocation
 //   times out there: both resume, every part is built exactly once (counted
 //   from GenerateSubReport's own log lines), same bytes.
+// approval: above APPROVAL_THRESHOLD_BYTES the execution waits for a callback
+//   whose id goes to the approvers' topic: approved (callback success) it
+//   builds the report, rejected (failure ReportRejected) or unanswered
+//   (ApprovalTimedOut) it fails and NotifyNotApproved tells it.
 // errors: bad input fails the execution with the split handler's errorType
 //   and message (and NotifyFailure tells it); a store that answers 503 fails
 //   it with StoreUnavailable after the step's retries.
@@ -74,8 +78,16 @@ async function startLambdaLocal(name, argv, env = {}) {
   let text = '';
   child.stderr.on('data', (d) => { text += d; });
   const exited = new Promise((r) => child.on('close', r));
-  const stop = async () => { child.kill('SIGTERM'); await exited; writeFileSync(logFile, text); };
-  cleanups.push(stop);
+  // Stops it; under the sanitizer build, the bootstraps' reports (written
+  // to the log lambda-local relays) fail the test.
+  const stop = async () => {
+    child.kill('SIGTERM');
+    await exited;
+    writeFileSync(logFile, text);
+    const report = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/.exec(text);
+    assert.equal(report, null, `sanitizer report in ${logFile}`);
+  };
+  cleanups.push(() => { if (child.exitCode === null) child.kill('SIGTERM'); return exited; });
   const port = await waitFor(`lambda-local ${name} to listen`, () => {
     const p = existsSync(portFile) ? readFileSync(portFile, 'utf8').trim() : '';
     return /^\d+$/.test(p) ? p : (child.exitCode !== null ? Promise.reject(new Error(`lambda-local exited: ${text}`)) : null);
@@ -198,6 +210,7 @@ async function caseReport() {
     assert.ok(readFileSync(reportPath(store, name)).equals(expected), `${name}: report.csv != Step Functions'`);
     log(`${name}: resumed after ${why}; parts built ${JSON.stringify(built)}; same bytes`);
   }
+  await ll.stop();
 }
 
 // ---- errors: bad input, a failing store ----
@@ -260,9 +273,66 @@ async function caseErrors() {
   await ll.stop();
 }
 
+// ---- approval: a callback above the threshold ----
+
+async function caseApproval() {
+  const store = join(work, 'store');
+  const gen = await generate(store, 100);
+  assert.equal(gen.status, 0, gen.out);
+  const APPROVALS = 'arn:aws:sns:us-east-1:123456789012:lambda-c-approvals';
+  const notes = [];
+  const sns = await startSnsApi({ credentials: { [KEY]: KEY }, topics: [TOPIC, APPROVALS], onPublish: (m) => { notes.push({ ...m, body: JSON.parse(m.Message) }); } });
+  cleanups.push(sns.close);
+  const envVars = join(work, 'env-vars.json');
+  const answerCallback = async (ll, id, verb, body) => {
+    const res = await fetch(`${ll.url}/2025-12-01/durable-execution-callbacks/${encodeURIComponent(id)}/${verb}`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 200, `SendDurableExecutionCallback ${verb}: ${await res.text()}`);
+  };
+  const request = (name) => waitFor(`${name}'s approval request`, () => notes.find((n) => n.body.status === 'APPROVAL_REQUESTED' && n.body.reportId === name));
+  const ended = (ll, arn) => waitFor('the execution to end', async () => { const e = await execution(ll, arn); return e.Status === 'RUNNING' ? null : e; });
+  for (const [timeout, cases] of [['86400', ['approve', 'reject']], ['60', ['timeout']]]) {
+    writeFileSync(envVars, JSON.stringify({ Parameters: { DATA_STORE: `file://${store}`, REPORT_TOPIC_ARN: TOPIC,
+      APPROVAL_TOPIC_ARN: APPROVALS, APPROVAL_THRESHOLD_BYTES: '0', APPROVAL_TIMEOUT_SECONDS: timeout } }));
+    const ll = await startLambdaLocal(`approval-${timeout}`, ['--bootstrap', args.bootstrap, '--function', 'ReportDurable=ReportDurable',
+      '--env-vars', envVars], { AWS_ENDPOINT_URL_SNS: sns.url });
+    for (const how of cases) {
+      const name = `approval-${how}`;
+      const started = await invoke(ll, name, INPUT, { event: true });
+      assert.equal(started.status, 202);
+      const req = await request(name);
+      assert.equal(req.Subject, 'lambda-c report: approval needed');
+      assert.ok(req.body.bytes > 0 && req.body.thresholdBytes === 0 && req.body.callbackId, JSON.stringify(req.body));
+      if (how === 'approve') {
+        assert.equal((await execution(ll, started.arn)).Status, 'RUNNING', 'it waits for the approver');
+        assert.equal(partsBuilt(ll.logText())['0'], undefined, 'no part is built before the approval');
+        await answerCallback(ll, req.body.callbackId, 'succeed', { approved: true, approver: 'alice' });
+        const e = await ended(ll, started.arn);
+        assert.equal(e.Status, 'SUCCEEDED', JSON.stringify(e.Error));
+        assert.ok(existsSync(reportPath(store, name)), 'the report is built once approved');
+        assert.ok(notes.some((n) => n.Subject === 'lambda-c report ready' && n.body.reportId === name));
+      } else {
+        if (how === 'reject') await answerCallback(ll, req.body.callbackId, 'fail', { ErrorType: 'ReportRejected', ErrorMessage: 'rejected by bob: too big' });
+        const e = await ended(ll, started.arn);
+        const error = how === 'reject' ? 'ReportRejected' : 'ApprovalTimedOut';
+        assert.equal(e.Status, 'FAILED');
+        assert.equal(e.Error.ErrorType, error);
+        if (how === 'reject') assert.equal(e.Error.ErrorMessage, 'rejected by bob: too big');
+        const told = notes.find((n) => n.Subject === 'lambda-c report not approved' && n.body.reportId === name);
+        assert.ok(told, `${name}: NotifyNotApproved`);
+        assert.equal(told.body.status, how === 'reject' ? 'REJECTED' : 'APPROVAL_TIMED_OUT');
+        assert.equal(told.body.error, error);
+        assert.ok(!existsSync(join(store, 'reports', INPUT.customerId, name, 'part-000000.csv')), 'no part built');
+      }
+      log(`${name}: ${how === 'approve' ? 'approved, report built' : `${how}: failed as the state machine fails`}`);
+    }
+    await ll.stop();
+  }
+}
+
 try {
   if (args.case === 'report') await caseReport();
   else if (args.case === 'errors') await caseErrors();
+  else if (args.case === 'approval') await caseApproval();
   else throw new Error(`unknown case ${args.case}`);
   log('PASS');
 } catch (err) {

@@ -183,7 +183,9 @@ check('ReportDurable: DurableConfig, least privilege (the data prefix, reports/,
   assert.equal(p.Environment.Variables.REPORT_TOPIC_ARN, 'arn:aws:sns:us-east-1:123456789012:ReportTopic');
   const sts = statements(stack, 'ReportDurable');
   const byAction = (a) => sts.filter((st) => list(st.Action).includes(a)).flatMap((st) => list(st.Resource));
-  assert.deepEqual(byAction('sns:Publish'), ['arn:aws:sns:us-east-1:123456789012:ReportTopic']);
+  assert.deepEqual(byAction('sns:Publish'), ['arn:aws:sns:us-east-1:123456789012:ReportTopic', 'arn:aws:sns:us-east-1:123456789012:ApprovalTopic']);
+  assert.equal(p.Environment.Variables.APPROVAL_TOPIC_ARN, 'arn:aws:sns:us-east-1:123456789012:ApprovalTopic');
+  assert.ok(p.DurableConfig.ExecutionTimeout > Number(t.Parameters.ApprovalTimeoutSeconds.Default), 'the execution outlives the approval wait');
   // The durable SDK's calls, on this function's executions only: their ARNs
   // are the function's qualified ARN + /durable-execution/... (AWS's durable
   // security page), so NAME:* and not an unqualified ARN.
