@@ -171,12 +171,15 @@ async function caseReport() {
 
   // kill -9 and timeout mid-map: the test-hooks bootstrap, direct mode (the
   // switch reaches it through --env-vars), part 2's first attempt stalled.
+  // The timeout (25 s) is the stalled invocation's end in the second run;
+  // the replay that builds the rest takes ~0.3 s (2.5 s with a cold start
+  // under ASan at load 9), so it never times out itself.
   const faults = join(work, 'faults');
   mkdirSync(faults);
   writeFileSync(envVars, JSON.stringify({ Parameters: { DATA_STORE: `file://${store}`, SPLIT_TARGET_BYTES: '1048576',
     REPORT_TEST_FAULT: 'stall:2', REPORT_TEST_FAULT_STATE: faults } }));
   ll = await startLambdaLocal('stall', ['--bootstrap', args.hooks, '--function', 'ReportDurable=ReportDurable',
-    '--env-vars', envVars, '--timeout', '15']);
+    '--env-vars', envVars, '--timeout', '25']);
   for (const [name, how] of [['dur-kill', 'kill'], ['dur-timeout', 'timeout']]) {
     const logStart = ll.logText().length;
     const started = await invoke(ll, name, INPUT, { event: true });
