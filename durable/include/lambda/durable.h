@@ -333,11 +333,13 @@ typedef int (*lambda_durable_map_fn)(lambda_durable_context *child, size_t index
  * child context (SubType MapIteration) inside the map's (SubType Map), one
  * after the other. *result (if not NULL) is the batch result:
  * {"all":[{"index":0,"status":"SUCCEEDED","result":<JSON>} |
- *         {"index":1,"status":"FAILED","error":{"ErrorType","ErrorMessage"}} |
- *         {"index":2,"status":"NOT_STARTED"}, ...],
+ *         {"index":1,"status":"FAILED","error":{"ErrorType","ErrorMessage"}}, ...],
  *  "successCount":n,"failureCount":n,"totalCount":n,
- *  "completionReason":"ALL_COMPLETED"|"MIN_SUCCESSFUL_REACHED"|"FAILURE_TOLERANCE_EXCEEDED"}
- * An item's failure is in the result, not an error of the call. */
+ *  "completionReason":"ALL_COMPLETED"|"MIN_SUCCESSFUL_REACHED"|"FAILURE_TOLERANCE_EXCEEDED",
+ *  "status":"SUCCEEDED"|"FAILED"}
+ * `all` and totalCount hold the items that ran: those the completion policy
+ * did not start are left out; status is FAILED when one of them failed. An
+ * item's failure is in the result, not an error of the call. */
 LAMBDA_API int lambda_durable_map(lambda_durable_context *ctx, const char *name, const char *items,
                                   lambda_durable_map_fn fn, void *arg,
                                   const lambda_durable_batch_config *config, char **result,

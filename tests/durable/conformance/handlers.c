@@ -596,6 +596,70 @@ static int parallel_8_5(lambda_durable_context *ctx, const char *input, char **r
     return *result ? 0 : oom(err);
 }
 
+/* The batch result's fields `keys` (NULL-terminated), as a JSON object. */
+static char *projection(const char *batch, const char *const *keys)
+{
+    cJSON *b = cJSON_Parse(batch), *out = cJSON_CreateObject();
+    for (; *keys; keys++)
+        cJSON_AddItemToObject(out, *keys,
+                              cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(b, *keys), 1));
+    char *text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(b);
+    cJSON_Delete(out);
+    return text;
+}
+
+/* 8.8: four branches, min-successful 2: the last two never start. */
+static int parallel_8_8(lambda_durable_context *ctx, const char *input, char **result,
+                        lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, branch_value, "\"a\""},
+                                              {NULL, branch_value, "\"b\""},
+                                              {NULL, branch_value, "\"c\""},
+                                              {NULL, branch_value, "\"d\""}};
+    static const lambda_durable_batch_config config = {.min_successful = 2};
+    static const char *const keys[] = {"completionReason", "successCount", "totalCount", NULL};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "min-successful", branches, 4, &config, &batch, err) != 0)
+        return -1;
+    *result = projection(batch, keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+static int fail_item_1(lambda_durable_context *child, size_t index, const char *item, void *arg,
+                       char **result, lambda_error *err)
+{
+    (void)child;
+    (void)item;
+    (void)arg;
+    if (index == 1)
+        return lambda_error_set(err, "ItemError", "item %zu failed", index), -1;
+    *result = strdup("\"done\"");
+    return *result ? 0 : oom(err);
+}
+
+/* 9.8: three items, one failure tolerated: all run, the batch FAILED. */
+static int map_9_8(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
+                   void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    static const lambda_durable_batch_config config = {.tolerate_failures = 1,
+                                                       .tolerated_failures = 1};
+    static const char *const keys[] = {"completionReason", "status",     "successCount",
+                                       "failureCount",     "totalCount", NULL};
+    char *batch = NULL;
+    if (lambda_durable_map(ctx, "tolerated", "[0,1,2]", fail_item_1, NULL, &config, &batch, err) !=
+        0)
+        return -1;
+    *result = projection(batch, keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
 static int doubled(lambda_durable_context *child, size_t index, const char *item, void *arg,
                    char **result, lambda_error *err)
 {
@@ -687,14 +751,15 @@ static const struct {
     const char *name;
     lambda_durable_function fn;
 } cases[] = {
-    CASE(step_1_1),     CASE(step_1_4),     CASE(step_1_5),         CASE(step_1_7),
-    CASE(step_1_10),    CASE(step_1_11),    CASE(step_1_12),        CASE(step_1_13),
-    CASE(step_1_17),    CASE(step_1_18),    CASE(wait_2_3),         CASE(wait_2_4),
-    CASE(child_3_1),    CASE(child_3_3),    CASE(child_3_5),        CASE(child_3_6),
-    CASE(child_3_8),    CASE(child_3_10),   CASE(child_3_11),       CASE(child_3_13),
-    CASE(callback_4_1), CASE(callback_4_5), CASE(callback_4_6),     CASE(callback_4_7),
-    CASE(parallel_8_1), CASE(parallel_8_3), CASE(parallel_8_5),     CASE(map_9_2),
-    CASE(map_9_3),      CASE(map_9_4),      CASE(determinism_11_1),
+    CASE(step_1_1),         CASE(step_1_4),     CASE(step_1_5),     CASE(step_1_7),
+    CASE(step_1_10),        CASE(step_1_11),    CASE(step_1_12),    CASE(step_1_13),
+    CASE(step_1_17),        CASE(step_1_18),    CASE(wait_2_3),     CASE(wait_2_4),
+    CASE(child_3_1),        CASE(child_3_3),    CASE(child_3_5),    CASE(child_3_6),
+    CASE(child_3_8),        CASE(child_3_10),   CASE(child_3_11),   CASE(child_3_13),
+    CASE(callback_4_1),     CASE(callback_4_5), CASE(callback_4_6), CASE(callback_4_7),
+    CASE(parallel_8_1),     CASE(parallel_8_3), CASE(parallel_8_5), CASE(parallel_8_8),
+    CASE(map_9_2),          CASE(map_9_3),      CASE(map_9_4),      CASE(map_9_8),
+    CASE(determinism_11_1),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
