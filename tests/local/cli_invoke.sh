@@ -5,7 +5,8 @@
 # RIE single-function path.
 source "$(dirname "$0")/lib.sh"
 
-start_server --bootstrap "$TEST_BOOTSTRAP" --function Echo=echo --function Fail=fail \
+# lambda-local's own default timeout (3 s): the context case checks it.
+KEEP_DEFAULT_TIMEOUT=1 start_server --bootstrap "$TEST_BOOTSTRAP" --function Echo=echo --function Fail=fail \
   --function Ctx=context --function Sleep=sleep
 
 invoke Echo '{"hello":"world","n":[1,2,3]}'

@@ -41,10 +41,17 @@ check() {
 
 # start_server ARGS...: lambda-local start-lambda on port 0; sets PORT. It
 # is waited for up to 60 s (an ASan build on a loaded machine can take more
-# than the 10 s this once allowed), or until it exits.
+# than the 10 s this once allowed), or until it exits. Without --timeout or
+# --template the functions get 30 s, not lambda-local's default 3 s: init
+# counts against the timeout, and a cold ASan bootstrap took 3.2 s to init
+# on a loaded machine; tests of timeouts say theirs (KEEP_DEFAULT_TIMEOUT=1:
+# lambda-local's default).
 start_server() {
+  local timeout=(--timeout 30) a
+  [ -z "${KEEP_DEFAULT_TIMEOUT:-}" ] || timeout=()
+  for a in "$@"; do case "$a" in --timeout|--template) timeout=() ;; esac; done
   : > "$WORK/server.out"
-  "$LAMBDA_LOCAL" start-lambda --port 0 --port-file "$WORK/port" "$@" \
+  "$LAMBDA_LOCAL" start-lambda --port 0 --port-file "$WORK/port" ${timeout[@]+"${timeout[@]}"} "$@" \
     > "$WORK/server.out" 2> "$WORK/server.err" &
   SERVER_PID=$!
   for _ in $(seq 600); do

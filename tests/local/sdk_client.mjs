@@ -1,6 +1,7 @@
 // lambda-local through the AWS SDK for JavaScript v3 (@aws-sdk/client-lambda)
 // with a custom endpoint, as Step Functions emulators and user code call it.
-//   node sdk_client.mjs PORT basics     success, FunctionError, 404, ARN, Event
+//   node sdk_client.mjs PORT basics     success, FunctionError, 404, ARN, Event, crash
+//   node sdk_client.mjs PORT timeout    a 3 s sleep under a shorter timeout
 //   node sdk_client.mjs PORT overlap N  N overlapping 1 s sleeps; prints the
 //                                       wall time in ms on stdout
 //   node sdk_client.mjs PORT meet N DIR  N invokes of Meet (the rendezvous
@@ -59,16 +60,18 @@ async function basics() {
   assert.equal(r.StatusCode, 202);
   console.log('ok: Event 202');
 
-  r = await invoke('Sleep', { ms: 3000 });
-  assert.equal(r.FunctionError, 'Unhandled');
-  assert.equal(dec(r.Payload).errorType, 'Sandbox.Timedout');
-  console.log('ok: timeout seen by the SDK');
-
   r = await invoke('Crash', { signal: 'ABRT' });
   assert.equal(r.FunctionError, 'Unhandled');
   assert.equal(dec(r.Payload).errorType, 'Runtime.ExitError');
   assert.match(dec(r.Payload).errorMessage, /Runtime exited with error: signal: abort/);
   console.log('ok: crash seen by the SDK');
+}
+
+async function timedOut() {
+  const r = await invoke('Sleep', { ms: 3000 });
+  assert.equal(r.FunctionError, 'Unhandled');
+  assert.equal(dec(r.Payload).errorType, 'Sandbox.Timedout');
+  console.log('ok: timeout seen by the SDK');
 }
 
 async function overlap(n) {
@@ -106,6 +109,7 @@ async function sequential(n, name) {
 
 try {
   if (mode === 'basics') await basics();
+  else if (mode === 'timeout') await timedOut();
   else if (mode === 'meet') await meet(Number(countArg), process.argv[5]);
   else if (mode === 'sequential') await sequential(Number(countArg), process.argv[5] || 'Echo');
   else await overlap(Number(countArg));
