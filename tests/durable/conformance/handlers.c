@@ -718,6 +718,63 @@ static int map_9_4(lambda_durable_context *ctx, const char *input, char **result
     return map_and_collect(ctx, "empty", input, doubled, result, err);
 }
 
+static int always_fail_item(lambda_durable_context *child, size_t index, const char *item,
+                            void *arg, char **result, lambda_error *err)
+{
+    (void)child;
+    (void)item;
+    (void)arg;
+    (void)result;
+    return lambda_error_set(err, "ItemError", "item %zu failed", index), -1;
+}
+
+static int failing_branch(lambda_durable_context *child, void *arg, char **result,
+                          lambda_error *err)
+{
+    (void)child;
+    (void)arg;
+    (void)result;
+    return lambda_error_set(err, "BranchError", "the branch failed"), -1;
+}
+
+static const lambda_durable_batch_config tolerate_one = {.tolerate_failures = 1,
+                                                         .tolerated_failures = 1};
+static const char *const exceeded_keys[] = {"completionReason", "successCount", "failureCount",
+                                            "totalCount", NULL};
+
+/* 8.10: three failing branches, one failure tolerated: the third never
+ * starts. */
+static int parallel_8_10(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {
+        {NULL, failing_branch, NULL}, {NULL, failing_branch, NULL}, {NULL, failing_branch, NULL}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "tolerated-exceeded", branches, 3, &tolerate_one, &batch,
+                                err) != 0)
+        return -1;
+    *result = projection(batch, exceeded_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 9.9: the same with a map over three failing items. */
+static int map_9_9(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
+                   void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    char *batch = NULL;
+    if (lambda_durable_map(ctx, "tolerated-exceeded", "[0,1,2]", always_fail_item, NULL,
+                           &tolerate_one, &batch, err) != 0)
+        return -1;
+    *result = projection(batch, exceeded_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
 /* ---- 11.1 determinism ----------------------------------------------------- */
 
 static int determinism_body(const lambda_durable_step_info *info, void *arg, char **result,
@@ -751,15 +808,15 @@ static const struct {
     const char *name;
     lambda_durable_function fn;
 } cases[] = {
-    CASE(step_1_1),         CASE(step_1_4),     CASE(step_1_5),     CASE(step_1_7),
-    CASE(step_1_10),        CASE(step_1_11),    CASE(step_1_12),    CASE(step_1_13),
-    CASE(step_1_17),        CASE(step_1_18),    CASE(wait_2_3),     CASE(wait_2_4),
-    CASE(child_3_1),        CASE(child_3_3),    CASE(child_3_5),    CASE(child_3_6),
-    CASE(child_3_8),        CASE(child_3_10),   CASE(child_3_11),   CASE(child_3_13),
-    CASE(callback_4_1),     CASE(callback_4_5), CASE(callback_4_6), CASE(callback_4_7),
-    CASE(parallel_8_1),     CASE(parallel_8_3), CASE(parallel_8_5), CASE(parallel_8_8),
-    CASE(map_9_2),          CASE(map_9_3),      CASE(map_9_4),      CASE(map_9_8),
-    CASE(determinism_11_1),
+    CASE(step_1_1),      CASE(step_1_4),     CASE(step_1_5),         CASE(step_1_7),
+    CASE(step_1_10),     CASE(step_1_11),    CASE(step_1_12),        CASE(step_1_13),
+    CASE(step_1_17),     CASE(step_1_18),    CASE(wait_2_3),         CASE(wait_2_4),
+    CASE(child_3_1),     CASE(child_3_3),    CASE(child_3_5),        CASE(child_3_6),
+    CASE(child_3_8),     CASE(child_3_10),   CASE(child_3_11),       CASE(child_3_13),
+    CASE(callback_4_1),  CASE(callback_4_5), CASE(callback_4_6),     CASE(callback_4_7),
+    CASE(parallel_8_1),  CASE(parallel_8_3), CASE(parallel_8_5),     CASE(parallel_8_8),
+    CASE(parallel_8_10), CASE(map_9_2),      CASE(map_9_3),          CASE(map_9_4),
+    CASE(map_9_8),       CASE(map_9_9),      CASE(determinism_11_1),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
