@@ -775,6 +775,43 @@ static int map_9_9(lambda_durable_context *ctx, const char *input, char **result
     return *result ? 0 : oom(err);
 }
 
+static const lambda_durable_batch_config tolerate_quarter = {.tolerated_failure_ratio = 0.25};
+
+/* 8.13: four failing branches, 25 % tolerated (of all four): the second
+ * failure (50 %) stops it. */
+static int parallel_8_13(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, failing_branch, NULL},
+                                              {NULL, failing_branch, NULL},
+                                              {NULL, failing_branch, NULL},
+                                              {NULL, failing_branch, NULL}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "tolerated-pct", branches, 4, &tolerate_quarter, &batch,
+                                err) != 0)
+        return -1;
+    *result = projection(batch, exceeded_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 9.10: the same with a map over four failing items. */
+static int map_9_10(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    char *batch = NULL;
+    if (lambda_durable_map(ctx, "tolerated-pct", "[0,1,2,3]", always_fail_item, NULL,
+                           &tolerate_quarter, &batch, err) != 0)
+        return -1;
+    *result = projection(batch, exceeded_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
 /* ---- 11.1 determinism ----------------------------------------------------- */
 
 static int determinism_body(const lambda_durable_step_info *info, void *arg, char **result,
@@ -808,15 +845,16 @@ static const struct {
     const char *name;
     lambda_durable_function fn;
 } cases[] = {
-    CASE(step_1_1),      CASE(step_1_4),     CASE(step_1_5),         CASE(step_1_7),
-    CASE(step_1_10),     CASE(step_1_11),    CASE(step_1_12),        CASE(step_1_13),
-    CASE(step_1_17),     CASE(step_1_18),    CASE(wait_2_3),         CASE(wait_2_4),
-    CASE(child_3_1),     CASE(child_3_3),    CASE(child_3_5),        CASE(child_3_6),
-    CASE(child_3_8),     CASE(child_3_10),   CASE(child_3_11),       CASE(child_3_13),
-    CASE(callback_4_1),  CASE(callback_4_5), CASE(callback_4_6),     CASE(callback_4_7),
-    CASE(parallel_8_1),  CASE(parallel_8_3), CASE(parallel_8_5),     CASE(parallel_8_8),
-    CASE(parallel_8_10), CASE(map_9_2),      CASE(map_9_3),          CASE(map_9_4),
-    CASE(map_9_8),       CASE(map_9_9),      CASE(determinism_11_1),
+    CASE(step_1_1),         CASE(step_1_4),      CASE(step_1_5),     CASE(step_1_7),
+    CASE(step_1_10),        CASE(step_1_11),     CASE(step_1_12),    CASE(step_1_13),
+    CASE(step_1_17),        CASE(step_1_18),     CASE(wait_2_3),     CASE(wait_2_4),
+    CASE(child_3_1),        CASE(child_3_3),     CASE(child_3_5),    CASE(child_3_6),
+    CASE(child_3_8),        CASE(child_3_10),    CASE(child_3_11),   CASE(child_3_13),
+    CASE(callback_4_1),     CASE(callback_4_5),  CASE(callback_4_6), CASE(callback_4_7),
+    CASE(parallel_8_1),     CASE(parallel_8_3),  CASE(parallel_8_5), CASE(parallel_8_8),
+    CASE(parallel_8_10),    CASE(parallel_8_13), CASE(map_9_2),      CASE(map_9_3),
+    CASE(map_9_4),          CASE(map_9_8),       CASE(map_9_9),      CASE(map_9_10),
+    CASE(determinism_11_1),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
