@@ -812,6 +812,31 @@ static int map_9_10(lambda_durable_context *ctx, const char *input, char **resul
     return *result ? 0 : oom(err);
 }
 
+static int branch_wait(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    if (lambda_durable_wait(child, NULL, 2, err) != 0)
+        return -1;
+    *result = strdup(arg);
+    return *result ? 0 : oom(err);
+}
+
+/* 8.14: branch 0 a step, branch 1 a 2 s wait: on resume branch 0 is not
+ * run again, its result comes from its record. */
+static int parallel_8_14(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, branch_task, "\"b0\""},
+                                              {NULL, branch_wait, "\"b1\""}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "replay", branches, 2, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
 /* ---- 11.1 determinism ----------------------------------------------------- */
 
 static int determinism_body(const lambda_durable_step_info *info, void *arg, char **result,
@@ -845,16 +870,16 @@ static const struct {
     const char *name;
     lambda_durable_function fn;
 } cases[] = {
-    CASE(step_1_1),         CASE(step_1_4),      CASE(step_1_5),     CASE(step_1_7),
-    CASE(step_1_10),        CASE(step_1_11),     CASE(step_1_12),    CASE(step_1_13),
-    CASE(step_1_17),        CASE(step_1_18),     CASE(wait_2_3),     CASE(wait_2_4),
-    CASE(child_3_1),        CASE(child_3_3),     CASE(child_3_5),    CASE(child_3_6),
-    CASE(child_3_8),        CASE(child_3_10),    CASE(child_3_11),   CASE(child_3_13),
-    CASE(callback_4_1),     CASE(callback_4_5),  CASE(callback_4_6), CASE(callback_4_7),
-    CASE(parallel_8_1),     CASE(parallel_8_3),  CASE(parallel_8_5), CASE(parallel_8_8),
-    CASE(parallel_8_10),    CASE(parallel_8_13), CASE(map_9_2),      CASE(map_9_3),
-    CASE(map_9_4),          CASE(map_9_8),       CASE(map_9_9),      CASE(map_9_10),
-    CASE(determinism_11_1),
+    CASE(step_1_1),      CASE(step_1_4),         CASE(step_1_5),      CASE(step_1_7),
+    CASE(step_1_10),     CASE(step_1_11),        CASE(step_1_12),     CASE(step_1_13),
+    CASE(step_1_17),     CASE(step_1_18),        CASE(wait_2_3),      CASE(wait_2_4),
+    CASE(child_3_1),     CASE(child_3_3),        CASE(child_3_5),     CASE(child_3_6),
+    CASE(child_3_8),     CASE(child_3_10),       CASE(child_3_11),    CASE(child_3_13),
+    CASE(callback_4_1),  CASE(callback_4_5),     CASE(callback_4_6),  CASE(callback_4_7),
+    CASE(parallel_8_1),  CASE(parallel_8_3),     CASE(parallel_8_5),  CASE(parallel_8_8),
+    CASE(parallel_8_10), CASE(parallel_8_13),    CASE(parallel_8_14), CASE(map_9_2),
+    CASE(map_9_3),       CASE(map_9_4),          CASE(map_9_8),       CASE(map_9_9),
+    CASE(map_9_10),      CASE(determinism_11_1),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
