@@ -17,8 +17,8 @@
  * where tail <= max(min(64 KiB, chunk), REPORT_MAX_LINE + 2) (the end of a range's last
  * line) and a chunk's rows are about half its bytes on the bench data (at
  * most a small multiple: escapes and numbers can grow). With the defaults
- * (4 MiB chunks, 1 MiB lines) that is about 6 MiB + rows per slot:
- * N = 1 -> 4 slots, N = 6 -> 14 slots.
+ * (1 MiB chunks, 1 MiB lines) that is at most about 2 MiB + rows per slot,
+ * 1.6 MiB on the bench data: N = 1 -> 4 slots, N = 2 -> 6, N = 6 -> 14.
  *
  * Rows are written in the order a single reader would write them (ranges in
  * object order, lines in range order), so the part's bytes do not depend on

@@ -30,10 +30,14 @@
 
 /* GenerateSubReport's workers (gen_pool.c): a part's objects are read in
  * ranges of REPORT_CHUNK_BYTES by N parser threads, N = the CPUs the process
- * may run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). */
-#define REPORT_DEFAULT_CHUNK_BYTES (4 * 1024 * 1024) /* REPORT_CHUNK_BYTES */
-#define REPORT_MIN_CHUNK_BYTES 256                   /* smaller ones only cost requests */
-#define REPORT_MAX_THREADS 64                        /* REPORT_THREADS */
+ * may run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). 1 MiB, not
+ * 4: every byte of the 2N + 2 slots is a fresh page in each invocation, and a
+ * first touch costs about 20 us of CPU in a Firecracker VM (this machine, as
+ * Lambda): with 4 MiB, 2 threads faulted in 11,700 pages against 7,300 for
+ * one and spent more CPU than they saved (functions/README.md). */
+#define REPORT_DEFAULT_CHUNK_BYTES (1024 * 1024) /* REPORT_CHUNK_BYTES */
+#define REPORT_MIN_CHUNK_BYTES 256               /* smaller ones only cost requests */
+#define REPORT_MAX_THREADS 64                    /* REPORT_THREADS */
 
 /* ---- keys ----
  * A key is at most 8 + 64 + 1 + 80 + 1 + 16 bytes ("reports/<customer>/

@@ -303,6 +303,13 @@ static outcome attempt(s3_store *s, s3_request *rq, s3_response *rs, const char 
         tls_trust_failure(s, rs, what, cc, err);
         return OUT_FAIL;
     }
+    if (cc != CURLE_OK && rq->sink && rq->range_len && rs->status == 206 &&
+        rs->delivered == rq->range_len) {
+        /* Every byte of a bounded range arrived and only a too-long
+         * Content-Length was cut short: resuming would ask for an empty
+         * (invalid) range, which S3 answers with 416. */
+        return OUT_OK;
+    }
     if (cc != CURLE_OK) {
         /* resets, refused connections, timeouts, short bodies */
         RS_FAIL(rs, err, LAMBDA_STORE_UNAVAILABLE, "S3 %s %s: %s", rq->op, what,
