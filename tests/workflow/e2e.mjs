@@ -319,7 +319,12 @@ const cases = {
         '--bootstrap', args.bootstrap, '--env-vars', envFile], { encoding: 'utf8', timeout: 60000 });
       log(`invoke ${fn} (Handler ${handler}): exit ${r.status}\n${r.stdout}${r.stderr.split('\n').slice(-5).join('\n')}`);
       const body = JSON.parse(r.stdout.trim().split('\n').pop());
-      assert.equal(body.errorType, 'InvalidInput', `${handler}: ${r.stdout}`);
+      // A DurableConfig function (ReportDurable) is a durable handler: a bare
+      // event, as `lambda-local invoke` sends it, is refused by lambda::durable
+      // itself before the report code runs (on AWS the service always wraps
+      // the input in the durable envelope; durable.report_* test that path).
+      const expected = stack.functionProperties(fn).DurableConfig ? 'Durable.InvalidEvent' : 'InvalidInput';
+      assert.equal(body.errorType, expected, `${handler}: ${r.stdout}`);
     }
   },
 
