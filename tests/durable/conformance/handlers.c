@@ -860,6 +860,191 @@ static int determinism_11_1(lambda_durable_context *ctx, const char *input, char
     return lambda_durable_step(ctx, "identity-slot", determinism_body, NULL, NULL, result, err);
 }
 
+/* ---- 3.15-3.18, 4.12-4.18 (ported second) -------------------------------- */
+
+static int child_throws(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    (void)child;
+    (void)arg;
+    (void)result;
+    lambda_error_set(err, "ChildError", "thrown in the child's body");
+    return -1;
+}
+
+/* 3.15: a child context whose body fails without any durable operation. */
+static int child_3_15(lambda_durable_context *ctx, const char *input, char **result,
+                      lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    return lambda_durable_run_in_child_context(ctx, "throws", child_throws, NULL, result, err);
+}
+
+static int child_logs(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    /* The suite turns replay logging on so that a second run of this body
+     * would show as a second line; lambda_durable_log has no such setting,
+     * so a run during replay is made visible as a failure instead. */
+    if (lambda_durable_replaying(child))
+        return lambda_error_set(err, "ReExecuted", "the child's body ran during replay"), -1;
+    char in[256];
+    lambda_durable_log(child, LAMBDA_LOG_INFO, "child input: %s", string_of(arg, in, sizeof in));
+    *result = strdup(arg);
+    return *result ? 0 : oom(err);
+}
+
+/* 3.17: a child context that only logs and returns the input, then a wait
+ * (whose end replays the handler: the child comes from its record). */
+static int child_3_17(lambda_durable_context *ctx, const char *input, char **result,
+                      lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    if (lambda_durable_run_in_child_context(ctx, "logs", child_logs, (void *)input, result, err) !=
+        0)
+        return -1;
+    if (lambda_durable_wait(ctx, NULL, 1, err) != 0) {
+        free(*result);
+        *result = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* 3.18: a child context with a step and a wait (returning the step's
+ * result, the input), then a step and a wait outside it. */
+static int child_3_18(lambda_durable_context *ctx, const char *input, char **result,
+                      lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char *out = NULL;
+    if (lambda_durable_run_in_child_context(ctx, "step-and-wait", child_step_wait, (void *)input,
+                                            &out, err) != 0)
+        return -1;
+    int rc = lambda_durable_step(ctx, NULL, return_arg, out, NULL, result, err);
+    free(out);
+    if (rc == 0 && lambda_durable_wait(ctx, NULL, 1, err) != 0) {
+        free(*result);
+        *result = NULL;
+        rc = -1;
+    }
+    return rc;
+}
+
+/* 4.12: a callback answered with success, then a 2 s wait, then the
+ * callback's result. */
+static int callback_4_12(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    if (callback_named(ctx, input, NULL, result, err) != 0)
+        return -1;
+    if (lambda_durable_wait(ctx, NULL, 2, err) != 0) {
+        free(*result);
+        *result = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* 4.13: a callback answered with a failure, caught: its message kept, a
+ * 2 s wait, then the message. */
+static int callback_4_13(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char *answer = NULL, *message = NULL;
+    if (callback_named(ctx, input, NULL, &answer, err) == 0) {
+        free(answer);
+        return lambda_error_set(err, "Unexpected", "the callback succeeded"), -1;
+    }
+    if (lambda_durable_suspended(ctx))
+        return -1;
+    message = json_string(err->message);
+    if (!message)
+        return oom(err);
+    if (lambda_durable_wait(ctx, NULL, 2, err) != 0) {
+        free(message);
+        return -1;
+    }
+    *result = message;
+    return 0;
+}
+
+/* The input's two strings (["A", "B"]) into a and b. */
+static int two_names(const char *input, char *a, char *b, size_t size, lambda_error *err)
+{
+    cJSON *j = cJSON_Parse(input);
+    cJSON *first = cJSON_GetArrayItem(j, 0), *second = cJSON_GetArrayItem(j, 1);
+    int ok = cJSON_IsString(first) && cJSON_IsString(second);
+    if (ok) {
+        snprintf(a, size, "%s", first->valuestring);
+        snprintf(b, size, "%s", second->valuestring);
+    }
+    cJSON_Delete(j);
+    if (!ok)
+        lambda_error_set(err, "InvalidInput", "expected two callback names, got %s", input);
+    return ok ? 0 : -1;
+}
+
+/* [a, b] from two JSON texts, malloc'd. */
+static char *pair(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 4;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "[%s,%s]", a, b);
+    return out;
+}
+
+/* 4.17: callback A created and awaited, then callback B; both results. */
+static int callback_4_17(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char a[256], b[256], *id = NULL, *ra = NULL, *rb = NULL;
+    if (two_names(input, a, b, sizeof a, err) != 0)
+        return -1;
+    int rc = lambda_durable_callback_create(ctx, a, NULL, &id, err);
+    if (rc == 0)
+        rc = lambda_durable_callback_result(ctx, id, &ra, err);
+    free(id);
+    id = NULL;
+    if (rc == 0)
+        rc = lambda_durable_callback_create(ctx, b, NULL, &id, err);
+    if (rc == 0)
+        rc = lambda_durable_callback_result(ctx, id, &rb, err);
+    if (rc == 0 && !(*result = pair(ra, rb)))
+        rc = oom(err);
+    free(id);
+    free(ra);
+    free(rb);
+    return rc;
+}
+
+/* 4.18: callbacks A and B created, then A awaited, then B; both results. */
+static int callback_4_18(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)userdata;
+    char a[256], b[256], *ida = NULL, *idb = NULL, *ra = NULL, *rb = NULL;
+    if (two_names(input, a, b, sizeof a, err) != 0)
+        return -1;
+    int rc = lambda_durable_callback_create(ctx, a, NULL, &ida, err);
+    if (rc == 0)
+        rc = lambda_durable_callback_create(ctx, b, NULL, &idb, err);
+    if (rc == 0)
+        rc = lambda_durable_callback_result(ctx, ida, &ra, err);
+    if (rc == 0)
+        rc = lambda_durable_callback_result(ctx, idb, &rb, err);
+    if (rc == 0 && !(*result = pair(ra, rb)))
+        rc = oom(err);
+    free(ida);
+    free(idb);
+    free(ra);
+    free(rb);
+    return rc;
+}
+
 /* ---- the bootstrap ---------------------------------------------------------- */
 
 /* Each handler registered under its own name (the function's Handler). */
@@ -879,7 +1064,9 @@ static const struct {
     CASE(parallel_8_1),  CASE(parallel_8_3),     CASE(parallel_8_5),  CASE(parallel_8_8),
     CASE(parallel_8_10), CASE(parallel_8_13),    CASE(parallel_8_14), CASE(map_9_2),
     CASE(map_9_3),       CASE(map_9_4),          CASE(map_9_8),       CASE(map_9_9),
-    CASE(map_9_10),      CASE(determinism_11_1),
+    CASE(map_9_10),      CASE(determinism_11_1), CASE(child_3_15),    CASE(child_3_17),
+    CASE(child_3_18),    CASE(callback_4_12),    CASE(callback_4_13), CASE(callback_4_17),
+    CASE(callback_4_18),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 

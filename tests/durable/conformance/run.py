@@ -188,18 +188,25 @@ def answer_callback(server, arn, action, deadline):
     """Finds the callback by name in the history and answers it once the
     invocation that created it is over (the suite's runner waits a second
     instead: the answer must not land between the callback's start and the
-    end of that invocation, or the history's order would depend on timing)."""
+    end of that invocation, or the history's order would depend on timing).
+    With "after_invocations": N, also once N invocations are over (where the
+    suite answers a callback created earlier seconds later, so that the
+    invocations between come first: 4.18)."""
+    after = action.get("after_invocations", 0)
+
     def started():
-        cid = None
+        cid, ended = None, 0
         for e in history(server, arn):
             if e.get("EventType") == "CallbackStarted" and e.get("Name") == action["name"]:
                 cid = e["CallbackStartedDetails"]["CallbackId"]
-            elif cid and e.get("EventType") == "InvocationCompleted":
-                return cid
+            elif e.get("EventType") == "InvocationCompleted":
+                ended += 1
+                if cid and ended >= after:
+                    return cid
         return None
 
-    cid = wait_until(f"callback {action['name']} to start and its invocation to end", started,
-                     deadline)
+    cid = wait_until(f"callback {action['name']} to start and its invocation to end"
+                     + (f" ({after} invocations over)" if after else ""), started, deadline)
     verb = {"success": "succeed", "failure": "fail", "heartbeat": "heartbeat"}[action["operation"]]
     body = json.dumps(action["payload"]).encode() if "payload" in action else b""
     status, _, text = server.call(
