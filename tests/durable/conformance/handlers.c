@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <lambda/durable.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1045,6 +1046,213 @@ static int callback_4_18(lambda_durable_context *ctx, const char *input, char **
     return rc;
 }
 
+/* ---- parallel 8.17-8.22, map 9.15-9.17 -------------------------------------- */
+
+static const char *const status_keys[] = {"completionReason", "status",     "successCount",
+                                          "failureCount",     "totalCount", NULL};
+
+/* 8.17: three branches (the second fails), min-successful 3 and no failure
+ * limit: the target is never reached, all three run, the batch FAILED. */
+static int parallel_8_17(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, branch_value, "\"b0\""},
+                                              {NULL, failing_branch, NULL},
+                                              {NULL, branch_value, "\"b2\""}};
+    static const lambda_durable_batch_config config = {.min_successful = 3};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "min-not-reached", branches, 3, &config, &batch, err) != 0)
+        return -1;
+    *result = projection(batch, status_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 8.18: min-successful 3 and one failure tolerated; the first two branches
+ * fail: the tolerance is exceeded first, the last two never start. */
+static int parallel_8_18(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, failing_branch, NULL},
+                                              {NULL, failing_branch, NULL},
+                                              {NULL, branch_value, "\"b2\""},
+                                              {NULL, branch_value, "\"b3\""}};
+    static const lambda_durable_batch_config config = {
+        .min_successful = 3, .tolerate_failures = 1, .tolerated_failures = 1};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "combined", branches, 4, &config, &batch, err) != 0)
+        return -1;
+    *result = projection(batch, exceeded_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* How many of a batch result's items have `key` equal to `value` (key
+ * "status"), or have `key` at all (value NULL). */
+static int count_items(const cJSON *batch, const char *key, const char *value)
+{
+    int n = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(batch, "all"))
+    {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
+        n += value ? cJSON_IsString(v) && strcmp(v->valuestring, value) == 0 : v != NULL;
+    }
+    return n;
+}
+
+/* What the suite's batch-result accessors answer, from this SDK's batch
+ * result (a JSON text, no accessor methods): hasFailure is its status, the
+ * succeeded and failed lists its items by status, the errors its items'
+ * errors. */
+static char *accessors(const char *batch)
+{
+    cJSON *b = cJSON_Parse(batch), *out = cJSON_CreateObject();
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(b, "status");
+    cJSON_AddBoolToObject(out, "hasFailure",
+                          cJSON_IsString(status) && strcmp(status->valuestring, "FAILED") == 0);
+    cJSON_AddNumberToObject(out, "successCount", count_items(b, "status", "SUCCEEDED"));
+    cJSON_AddNumberToObject(out, "failureCount", count_items(b, "status", "FAILED"));
+    cJSON_AddNumberToObject(out, "errorCount", count_items(b, "error", NULL));
+    char *text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(b);
+    cJSON_Delete(out);
+    return text;
+}
+
+/* 8.20: three branches, the second fails, one failure tolerated: all run;
+ * the result is read the way the suite's accessors read it. */
+static int parallel_8_20(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, branch_value, "\"b0\""},
+                                              {NULL, failing_branch, NULL},
+                                              {NULL, branch_value, "\"b2\""}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "accessors", branches, 3, &tolerate_one, &batch, err) != 0)
+        return -1;
+    *result = accessors(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 8.21's only outer branch: an inner parallel of two one-step branches. */
+static int inner_parallel(lambda_durable_context *child, void *arg, char **result,
+                          lambda_error *err)
+{
+    (void)arg;
+    const lambda_durable_branch branches[] = {{NULL, branch_task, "\"i1\""},
+                                              {NULL, branch_task, "\"i2\""}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(child, "inner", branches, 2, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 8.21: a parallel inside a parallel's branch. */
+static int parallel_8_21(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, inner_parallel, NULL}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "outer", branches, 1, NULL, &batch, err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 8.22: four branches, the first fails, 25 % tolerated: 1 of 4 is 25 %,
+ * not more, so all four run. */
+static int parallel_8_22(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    const lambda_durable_branch branches[] = {{NULL, failing_branch, NULL},
+                                              {NULL, branch_value, "\"b1\""},
+                                              {NULL, branch_value, "\"b2\""},
+                                              {NULL, branch_value, "\"b3\""}};
+    char *batch = NULL;
+    if (lambda_durable_parallel(ctx, "pct-boundary", branches, 4, &tolerate_quarter, &batch, err) !=
+        0)
+        return -1;
+    *result = projection(batch, status_keys);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* 9.15's items: item 1 waits a second first; each then returns its item
+ * from a step. */
+static int wait_then_step(lambda_durable_context *child, size_t index, const char *item, void *arg,
+                          char **result, lambda_error *err)
+{
+    (void)arg;
+    if (index == 1 && lambda_durable_wait(child, NULL, 1, err) != 0)
+        return -1;
+    return lambda_durable_step(child, NULL, return_arg, (void *)item, NULL, result, err);
+}
+
+/* 9.15: the execution suspends inside item 1; on resume item 0 comes from
+ * its record. */
+static int map_9_15(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    char *batch = NULL;
+    if (lambda_durable_map(ctx, "suspend", "[\"r0\",\"r1\"]", wait_then_step, NULL, NULL, &batch,
+                           err) != 0)
+        return -1;
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+static int uppercased(lambda_durable_context *child, size_t index, const char *item, void *arg,
+                      char **result, lambda_error *err)
+{
+    (void)child;
+    (void)index;
+    (void)arg;
+    char buf[256];
+    string_of(item, buf, sizeof buf);
+    for (char *c = buf; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    *result = json_string(buf);
+    return *result ? 0 : oom(err);
+}
+
+/* 9.17: a map, then a wait: on resume the map's result comes from its
+ * record. */
+static int map_9_17(lambda_durable_context *ctx, const char *input, char **result,
+                    lambda_error *err, void *userdata)
+{
+    (void)input;
+    (void)userdata;
+    char *batch = NULL;
+    if (lambda_durable_map(ctx, "then-wait", "[\"a\",\"b\"]", uppercased, NULL, NULL, &batch,
+                           err) != 0)
+        return -1;
+    if (lambda_durable_wait(ctx, NULL, 1, err) != 0) {
+        free(batch);
+        return -1;
+    }
+    *result = succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
 /* ---- the bootstrap ---------------------------------------------------------- */
 
 /* Each handler registered under its own name (the function's Handler). */
@@ -1066,7 +1274,8 @@ static const struct {
     CASE(map_9_3),       CASE(map_9_4),          CASE(map_9_8),       CASE(map_9_9),
     CASE(map_9_10),      CASE(determinism_11_1), CASE(child_3_15),    CASE(child_3_17),
     CASE(child_3_18),    CASE(callback_4_12),    CASE(callback_4_13), CASE(callback_4_17),
-    CASE(callback_4_18),
+    CASE(callback_4_18), CASE(parallel_8_17),    CASE(parallel_8_18), CASE(parallel_8_20),
+    CASE(parallel_8_21), CASE(parallel_8_22),    CASE(map_9_15),      CASE(map_9_17),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
