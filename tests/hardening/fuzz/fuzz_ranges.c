@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "report_ref.h"
 
 #define HEADER 6
 
@@ -31,30 +32,13 @@ typedef struct ref_rows {
     lambda_report_range_out out;
 } ref_rows;
 
-/* GenerateSubReport's rules for a line the reader hands over (as
- * test_report.c's reference): too long -> counted, blank -> nothing, else a
- * row or a reason. */
+/* GenerateSubReport's rules for a line the reader hands over: the report
+ * tests' reference (tests/functions/report_ref.c). */
 static int ref_line(const char *line, size_t len, int too_long, void *ud)
 {
     ref_rows *r = ud;
-    if (too_long) {
-        r->out.skipped[LAMBDA_SKIP_TOO_LONG]++;
-        return 0;
-    }
-    size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-        i++;
-    if (i == len)
-        return 0;
-    lambda_report_skip why;
-    int rc = lambda_report_event_to_row_fast(&r->parser, line, len, "acme", &r->out.rows, &why);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        r->out.skipped[why]++;
-    else
-        r->out.nrows++;
-    return 0;
+    return report_ref_line(&r->parser, "acme", line, len, too_long, &r->out.rows, &r->out.nrows,
+                           r->out.skipped);
 }
 
 static uint32_t next_random(uint32_t *s)
