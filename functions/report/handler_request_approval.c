@@ -17,8 +17,10 @@
  *    "thresholdBytes","requestedAt","expiresAt","timeoutSeconds","heartbeatSeconds"};
  * 2. publishes the request to the approvers' topic (APPROVAL_TOPIC_ARN) with
  *    lambda::sns: what, how big, until when, the token and how to answer;
- * 3. keeps the task alive while it can: a SendTaskHeartbeat every
- *    heartbeatSeconds / 3 (at least 1 s) as long as its own deadline allows,
+ * 3. keeps the task alive while it can: a SendTaskHeartbeat right after the
+ *    publish (the task's heartbeat clock started with the task, before this
+ *    function's cold start), then every heartbeatSeconds / 3 (at least 1 s)
+ *    as long as its own deadline allows,
  *    stopping as soon as Step Functions says the task is over (answered or
  *    timed out: StepFunctions.TaskTimedOut / TaskDoesNotExist). Past the
  *    function's lifetime, HeartbeatSeconds is the time an approver has to
@@ -188,9 +190,15 @@ static int heartbeat_while_possible(const approval_request *r, const lambda_cont
     }
     int count = 0;
     snprintf(why, why_size, "%s", "the function's deadline");
-    while (lambda_remaining_ms(ctx) > interval_ms + DEADLINE_MARGIN_MS) {
-        struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+    /* The first one at once: the task's heartbeat clock has run since the
+     * task started, through this function's cold start, the record and the
+     * publish; waiting a whole interval first could let HeartbeatSeconds
+     * lapse before any heartbeat came. */
+    int64_t wait_ms = 0;
+    while (lambda_remaining_ms(ctx) > wait_ms + DEADLINE_MARGIN_MS) {
+        struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000L};
+        if (wait_ms > 0)
+            nanosleep(&ts, NULL);
         if (lambda_sfn_send_task_heartbeat(sfn, r->token, &err) != 0) {
             /* TaskTimedOut / TaskDoesNotExist: answered or over. Anything
              * else: the approver's own heartbeats (or none) take over. */
@@ -198,6 +206,7 @@ static int heartbeat_while_possible(const approval_request *r, const lambda_cont
             break;
         }
         count++;
+        wait_ms = interval_ms;
     }
     lambda_sfn_client_free(sfn);
     return count;

@@ -19,17 +19,23 @@
 //              alive for as long as the function runs (FunctionTimeoutSeconds
 //              16), then the wait lapses (States.HeartbeatTimeout)
 // In both, the heartbeat clock starts with the task, before RequestApproval's
-// cold start, and its first heartbeat comes a third of HeartbeatSeconds after
-// its SNS publish: HeartbeatSeconds 6 leaves 4 s for that start (3 left 2 s,
-// which a loaded 2-core machine used up) and 4 s for each later heartbeat's
-// 2 s sleep and request.
+// cold start; its first heartbeat comes right after its SNS publish, so
+// HeartbeatSeconds 6 leaves 6 s for that start, and 4 s for each later
+// heartbeat's 2 s sleep and request.
+//   slowstart  HeartbeatSeconds 15 and a RequestApproval cold start delayed on
+//              purpose by 10.5 s (a wrapper bootstrap sleeps before exec):
+//              only a heartbeat sent at once after the publish comes within
+//              15 s (one a third of HeartbeatSeconds later would come after
+//              10.5 + 5 s: the wait would lapse with 0 heartbeats sent); the
+//              function then heartbeats until its deadline. 4.5 s are left
+//              for the real start, the record and the publish.
 //   notfound   the approvers' topic does not exist: lambda::sns reads SNS.NotFound
 //              from the endpoint's XML error, not retried, the failure path
 //   run_report local/run-report.sh --approval-threshold with --approve and
 //              --reject (answered through ApproveReport)
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, parseArgs, runCase } from './lib.mjs';
@@ -243,6 +249,23 @@ const cases = {
     // than twice HeartbeatSeconds before it lapsed.
     const waited = run.seconds - run.promptedAfter;
     assert.ok(waited > 12, `the wait lasted ${waited.toFixed(1)} s`);
+  },
+
+  async slowstart() {
+    generate(join(work, 'store'));
+    const wrapper = join(work, 'bootstrap');
+    writeFileSync(wrapper, `#!/bin/sh\n[ "$_HANDLER" = RequestApproval ] && sleep 10.5\nexec ${join(build, 'functions/bootstrap')} "$@"\n`,
+      { mode: 0o755 });
+    const run = await runWorkflow('slowstart', { extra: ['--approval-threshold', '1000', '--approval-timeout', '120',
+      '--approval-heartbeat', '15', '--param', 'FunctionTimeoutSeconds=24', '--bootstrap', wrapper] });
+    assertApprovalRequested(run, { timeoutSeconds: 120, heartbeatSeconds: 15 });
+    assertNotApproved(run, { status: 'APPROVAL_TIMED_OUT', error: 'ApprovalTimedOut', cause: /^No approval in time \(States\.HeartbeatTimeout\)/ });
+    const m = /(\d+) heartbeat\(s\) sent; stopped: (.*)/.exec(run.logText);
+    assert.ok(m, 'RequestApproval logged its heartbeats');
+    // The first heartbeat came in time and reset the clock: the function
+    // heartbeated until its own deadline, not until the wait had lapsed.
+    assert.equal(m[2], "the function's deadline", `${m[1]} heartbeat(s), then: ${m[2]}`);
+    assert.ok(Number(m[1]) >= 2, `the first heartbeat at once, then more until the deadline (${m[1]})`);
   },
 
   async notfound() {
