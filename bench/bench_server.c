@@ -18,12 +18,19 @@
  *   --end-with-500:       throughput, but after N responses /next answers 500
  *                         and CMD is left to exit by itself (a runtime does):
  *                         a profiler around it (callgrind) writes its output.
+ *   --per-invocation:     throughput with one client, plus each invocation's
+ *                         wall time, CPU time, page faults and peak RSS (a warm
+ *                         process's later invocations against its first).
+ *   --start-at-ms T:      throughput, but the first /next is answered no
+ *                         earlier than T (ms since the epoch): several servers
+ *                         given one T start their runtimes' work together.
  *
  * Every wait is bounded by --timeout; children are always killed and reaped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -32,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -62,8 +70,27 @@ typedef struct options {
     const char *expect;     /* expected response body, counted when different */
     const char *save_file;  /* last response body is written here */
     bool end_with_500;      /* after N responses /next answers 500, CMD exits itself */
+    bool per_invocation;    /* throughput: figures of each invocation (one client) */
+    int64_t start_at_ms;    /* throughput: first /next not before (realtime, ms) */
     char **cmd;             /* the program to start, NULL-terminated */
 } options;
+
+/* What the child has used so far: read between invocations, while it waits
+ * for an answer from us, so that differences belong to one invocation. */
+typedef struct child_usage {
+    int64_t at_ns;  /* monotonic time of the reading */
+    int64_t cpu_ns; /* CPU time of the whole process (every thread, user + system) */
+    long minflt, majflt;
+} child_usage;
+
+/* The figures of one invocation: from the previous response (the first: from
+ * the first /next) to this one, so everything the runtime does between two
+ * answers (freeing the last result, polling /next) is counted once. */
+typedef struct invocation_figures {
+    double wall_s, cpu_s;
+    long minflt, majflt;
+    long hwm_kb; /* VmHWM, reset to the current RSS when /next is answered */
+} invocation_figures;
 
 /* State shared between the MHD thread and the driver. */
 typedef struct server_state {
@@ -90,6 +117,14 @@ typedef struct server_state {
     const char *expect;
     size_t expect_len;
     bool end_with_500; /* options.end_with_500 */
+    /* --per-invocation: the child's CPU clock, the last reading, the figures
+     * of each of the target responses, and whether VmHWM could be reset. */
+    bool per_invocation;
+    int64_t start_at_ms; /* options.start_at_ms */
+    clockid_t child_clock;
+    child_usage last_usage;
+    invocation_figures *figures;
+    bool hwm_reset_ok;
 } server_state;
 
 /* One POST being received: MHD hands the body over in pieces. */
@@ -183,6 +218,46 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Reads the child's CPU clock and fault counts (/proc/PID/stat, fields 10 and
+ * 12 after the command name: the whole process, exited threads included). */
+static void read_child_usage(pid_t pid, clockid_t clock, child_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    u->at_ns = now_ns();
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) == 0)
+        u->cpu_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: fields start after
+     * the last ')'. Then: state ppid pgrp session tty tpgid flags minflt
+     * cminflt majflt. */
+    const char *p = strrchr(buf, ')');
+    if (!p ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %ld %*u %ld", &u->minflt, &u->majflt) != 2)
+        u->minflt = u->majflt = -1;
+}
+
+/* Resets the child's VmHWM to its current RSS (Linux >= 4.0), so that the
+ * next reading is the peak of one invocation; false when not allowed. */
+static bool reset_child_hwm(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)pid);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, "5", 1) == 1;
+    close(fd);
+    return ok;
+}
+
 static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, const char *body)
 {
     struct MHD_Response *res =
@@ -197,6 +272,17 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
 
 static enum MHD_Result serve_next(struct MHD_Connection *conn)
 {
+    /* --start-at-ms: runtimes of servers started together begin their work
+     * at one time (a late one at once: its lateness shows in start_ns). Only
+     * the MHD thread gets here, and it holds no lock while it waits. */
+    static bool held;
+    if (!held && g_state.start_at_ms > 0) {
+        struct timespec at = {(time_t)(g_state.start_at_ms / 1000),
+                              (long)(g_state.start_at_ms % 1000) * 1000000};
+        while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR)
+            ;
+    }
+    held = true;
     pthread_mutex_lock(&g_state.lock);
     if (g_state.end_with_500 && g_state.target > 0 && g_state.responses >= g_state.target) {
         pthread_mutex_unlock(&g_state.lock);
@@ -206,8 +292,17 @@ static enum MHD_Result serve_next(struct MHD_Connection *conn)
     if (g_state.first_next_ns == 0) {
         g_state.first_next_ns = now_ns();
         g_state.start_ns = g_state.first_next_ns;
+        if (g_state.per_invocation) {
+            read_child_usage(g_state.watched, g_state.child_clock, &g_state.last_usage);
+            /* The invocations' walls add up to wall_s exactly. */
+            g_state.last_usage.at_ns = g_state.first_next_ns;
+        }
         pthread_cond_broadcast(&g_state.changed);
     }
+    /* The child waits for this answer: its peak from now on is this
+     * invocation's. */
+    if (g_state.per_invocation && !reset_child_hwm(g_state.watched))
+        g_state.hwm_reset_ok = false;
     pthread_mutex_unlock(&g_state.lock);
 
     char request_id[48], deadline[32];
@@ -262,8 +357,20 @@ static void record_response(const upload *up)
     }
     if (count == g_state.checkpoint && g_state.watched > 0)
         g_state.checkpoint_rss_kb = proc_status_kb(g_state.watched, "VmRSS");
+    if (g_state.per_invocation && count <= g_state.target) {
+        /* The runtime waits for our answer to this POST: its invocation is over. */
+        child_usage now;
+        read_child_usage(g_state.watched, g_state.child_clock, &now);
+        invocation_figures *f = &g_state.figures[count - 1];
+        f->wall_s = (double)(now.at_ns - g_state.last_usage.at_ns) / 1e9;
+        f->cpu_s = (double)(now.cpu_ns - g_state.last_usage.cpu_ns) / 1e9;
+        f->minflt = now.minflt < 0 ? -1 : now.minflt - g_state.last_usage.minflt;
+        f->majflt = now.majflt < 0 ? -1 : now.majflt - g_state.last_usage.majflt;
+        f->hwm_kb = proc_status_kb(g_state.watched, "VmHWM");
+        g_state.last_usage = now;
+    }
     if (g_state.target > 0 && count == g_state.target) {
-        g_state.end_ns = now_ns();
+        g_state.end_ns = g_state.per_invocation ? g_state.last_usage.at_ns : now_ns();
         pthread_cond_broadcast(&g_state.changed);
     }
     pthread_mutex_unlock(&g_state.lock);
@@ -478,6 +585,29 @@ static void describe_exit(int status, char *buf, size_t len)
         snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
 }
 
+/* --per-invocation: one line per figure, the invocations' values in order. */
+static void print_figures(long n)
+{
+    const invocation_figures *f = g_state.figures;
+    printf("hwm_per_invocation=%d\n", g_state.hwm_reset_ok ? 1 : 0);
+    fputs("inv_wall_s=", stdout);
+    for (long i = 0; i < n; i++)
+        printf("%s%.6f", i ? " " : "", f[i].wall_s);
+    fputs("\ninv_cpu_s=", stdout);
+    for (long i = 0; i < n; i++)
+        printf("%s%.6f", i ? " " : "", f[i].cpu_s);
+    fputs("\ninv_minflt=", stdout);
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? " " : "", f[i].minflt);
+    fputs("\ninv_majflt=", stdout);
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? " " : "", f[i].majflt);
+    fputs("\ninv_hwm_kb=", stdout);
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? " " : "", f[i].hwm_kb);
+    fputc('\n', stdout);
+}
+
 static int run_throughput(const options *opt)
 {
     pid_t pids[MAX_CLIENTS] = {0};
@@ -492,13 +622,21 @@ static int run_throughput(const options *opt)
 
     struct rusage self0, self1;
     getrusage(RUSAGE_SELF, &self0);
+    /* One client is watched from its first /next on: it is started under the
+     * lock, so /next cannot be answered before its pid is known. */
+    pthread_mutex_lock(&g_state.lock);
     for (int i = 0; i < opt->clients; i++)
         pids[i] = spawn(opt->cmd);
     if (opt->clients == 1) {
-        pthread_mutex_lock(&g_state.lock);
         g_state.watched = pids[0];
-        pthread_mutex_unlock(&g_state.lock);
+        if (opt->per_invocation && clock_getcpuclockid(pids[0], &g_state.child_clock) != 0) {
+            pthread_mutex_unlock(&g_state.lock);
+            kill(pids[0], SIGKILL);
+            reap(pids[0], &ru[0], false);
+            die("cannot read the CPU clock of process %d", (int)pids[0]);
+        }
     }
+    pthread_mutex_unlock(&g_state.lock);
 
     int64_t deadline = now_ns() + (int64_t)(opt->timeout_s * 1e9);
     int w = wait_for(target_reached, pids, opt->clients, ru, statuses, deadline);
@@ -556,6 +694,11 @@ static int run_throughput(const options *opt)
     printf("rss_kb_at_end=%ld\n", rss_kb);
     printf("hwm_kb=%ld\n", hwm_kb);
     printf("maxrss_kb=%ld\n", maxrss_kb);
+    /* The monotonic clock is the machine's: runs of several servers started
+     * together give their joint wall time from these. */
+    printf("start_ns=%" PRId64 "\nend_ns=%" PRId64 "\n", g_state.start_ns, g_state.end_ns);
+    if (opt->per_invocation)
+        print_figures(opt->invocations);
     if (opt->save_file && g_state.last_response) {
         FILE *f = fopen(opt->save_file, "wb");
         if (f) {
@@ -617,7 +760,8 @@ static void usage(void)
     fputs("usage: lambda-bench-server [--invocations N] [--clients K] [--checkpoint N]\n"
           "                           [--cold-start R | --floor R] [--timeout S]\n"
           "                           [--event-file F] [--expect BODY] [--save-response F]\n"
-          "                           [--end-with-500] -- CMD [ARGS...]\n",
+          "                           [--end-with-500] [--per-invocation] [--start-at-ms T]\n"
+          "                           -- CMD [ARGS...]\n",
           stderr);
     exit(2);
 }
@@ -648,6 +792,10 @@ static void parse_args(int argc, char **argv, options *opt)
             opt->end_with_500 = true;
             continue;
         }
+        if (strcmp(a, "--per-invocation") == 0) {
+            opt->per_invocation = true;
+            continue;
+        }
         if (i + 1 >= argc)
             usage();
         const char *v = argv[++i];
@@ -669,11 +817,17 @@ static void parse_args(int argc, char **argv, options *opt)
             opt->expect = v;
         else if (strcmp(a, "--save-response") == 0)
             opt->save_file = v;
+        else if (strcmp(a, "--start-at-ms") == 0)
+            opt->start_at_ms = parse_long(v, 1, LONG_MAX);
         else
             usage();
     }
     if (i >= argc)
         usage();
+    if (opt->per_invocation &&
+        (opt->clients != 1 || opt->cold_runs || opt->floor_runs || opt->invocations > 1000000))
+        die("--per-invocation measures one client's throughput run (--clients 1, at most "
+            "1000000 invocations)");
     opt->cmd = argv + i;
 }
 
@@ -694,6 +848,14 @@ int main(int argc, char **argv)
         g_state.event_len = strlen(DEFAULT_EVENT);
     }
     g_state.end_with_500 = opt.end_with_500;
+    g_state.start_at_ms = opt.start_at_ms;
+    if (opt.per_invocation) {
+        g_state.per_invocation = true;
+        g_state.hwm_reset_ok = true;
+        g_state.figures = calloc((size_t)opt.invocations, sizeof *g_state.figures);
+        if (!g_state.figures)
+            die("out of memory");
+    }
     if (opt.expect) {
         g_state.expect = opt.expect;
         g_state.expect_len = strlen(opt.expect);
@@ -716,6 +878,7 @@ int main(int argc, char **argv)
     MHD_stop_daemon(d);
     free(g_state.event);
     free(g_state.last_response);
+    free(g_state.figures);
     pthread_cond_destroy(&g_state.changed);
     pthread_mutex_destroy(&g_state.lock);
     return rc;

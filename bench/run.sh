@@ -50,11 +50,11 @@ done
 if [ "$quick" -eq 1 ]; then
   reps=2; inv=300; cold_runs=3; mem_n=300; mem_check=30
   gen_days=4; gen_rows=300; parts_list="1 2"; invoke_n=20; invoke_warm=3
-  jq_reps=1; fan_reps=1; overhead_reps=2; cg_n1=20; cg_n2=120
+  jq_reps=1; fan_reps=1; overhead_reps=2; cg_n1=20; cg_n2=120; warm_k=2
 else
   reps=5; inv=4000; cold_runs=25; mem_n=10000; mem_check=1000
   gen_days=16; gen_rows=10000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
-  jq_reps=3; fan_reps=4; overhead_reps=15; cg_n1=200; cg_n2=1200
+  jq_reps=3; fan_reps=4; overhead_reps=15; cg_n1=200; cg_n2=1200; warm_k=5
 fi
 # wanted SECTION: is it selected (--only) or are all sections run?
 wanted() { [ -z "$only" ] || [[ "$only" == *",$1,"* ]]; }
@@ -593,6 +593,14 @@ timed() {
   return $rc
 }
 
+# cat_copies N: N cats of the data at once, each to its own file.
+cat_copies() {
+  local c pids=() rc=0
+  for ((c = 0; c < $1; c++)); do cat "${data_files[@]}" >"$work/cat$c.out" & pids+=($!); done
+  for c in "${pids[@]}"; do wait "$c" || rc=1; done
+  return $rc
+}
+
 # The same transform as GenerateSubReport, in jq: lines that are JSON
 # objects of the right customer with the required fields become one CSV row
 # with the same 8 columns (the fields without a column of their own as one
@@ -615,16 +623,34 @@ jq_filter='fromjson?
 # build and thread count can be interleaved round by round (a loaded
 # machine's load then falls on each of them alike).
 declare -A gsr_walls=() gsr_cpus=() gsr_hwm=() gsr_nrows=() gsr_failed=()
+# gsr_event FILE REPORT_ID: the event of the whole data range as part 0 of
+# report REPORT_ID (each kind of run writes its own part file).
+gsr_event() {
+  printf '{"customerId":"%s","reportId":"%s","part":{"index":0,"from":"%s","to":"%s"}}\n' \
+    "$customer" "$2" "$data_from" "$data_to" >"$1"
+}
+
+# gsr_serve BOOT KV OUT EVENT [SERVER ARGS...] -- [VAR=value...]: the bench
+# server runs GenerateSubReport in BOOT on EVENT; key=value lines to KV, the
+# last response to OUT.
+gsr_serve() {
+  local boot=$1 kvf=$2 resp=$3 ev=$4; shift 4
+  local args=() extra_env=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  extra_env=("$@")
+  mkdir -p "$work/reports"
+  env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
+    LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} \
+    "$bs" --timeout 600 --event-file "$ev" --save-response "$resp" \
+    ${args[@]+"${args[@]}"} -- "$boot" >"$kvf" 2>>"$work/report.log" &&
+    [ "$(kv errors "$kvf")" = 0 ]
+}
+
 report_one() { # label, bootstrap, key, [VAR=value...]
   local label=$1 boot=$2 key=$3 logf="$work/report.log" hwm
-  local extra_env=("${@:4}")
-  mkdir -p "$work/reports"
-  printf '{"customerId":"%s","reportId":"bench","part":{"index":0,"from":"%s","to":"%s"}}\n' \
-    "$customer" "$data_from" "$data_to" >"$work/gsr.json"
-  if env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
-       LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} "$bs" --timeout 600 --invocations 1 --event-file "$work/gsr.json" \
-       --save-response "$work/gsr.out" -- "$boot" >"$work/g.kv" 2>>"$logf" &&
-     [ "$(kv errors "$work/g.kv")" = 0 ]; then
+  gsr_event "$work/gsr.json" bench
+  if gsr_serve "$boot" "$work/g.kv" "$work/gsr.out" "$work/gsr.json" --invocations 1 -- "${@:4}"; then
     gsr_walls[$key]+=" $(kv wall_s "$work/g.kv")"; gsr_cpus[$key]+=" $(kv child_cpu_s "$work/g.kv")"
     hwm=$(kv hwm_kb "$work/g.kv"); [ "${hwm:-0}" -gt "${gsr_hwm[$key]:-0}" ] && gsr_hwm[$key]=$hwm
     gsr_nrows[$key]=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
@@ -648,6 +674,86 @@ report_stats() {
   gsr_cpu_mb=$(printf '%s\n' ${gsr_cpus[$key]} | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
 }
 
+# Warm invocations: one process answers warm_k + 1 events (the same part, so
+# each invocation writes the same part file again: GenerateSubReport
+# rewrites it whole, with the same bytes). The first invocation is the cold
+# one, the others are warm; the bench server times each one and reads the
+# process's CPU clock, page faults and VmHWM (reset at every /next) between
+# them. Per KEY (build:threads) over all rounds: the warm invocations'
+# figures and the first invocations' figures.
+declare -A gsw_wall=() gsw_cpu=() gsw_flt=() gsw_hwm=() gsw_cwall=() gsw_ccpu=() gsw_cflt=()
+declare -A gsw_chwm=() gsw_failed=() gsw_hwm_reset=()
+report_warm() { # label, bootstrap, key, [VAR=value...]
+  local label=$1 boot=$2 key=$3 walls cpu_s flts hwms rows
+  gsr_event "$work/gsw.json" bench-warm
+  if ! gsr_serve "$boot" "$work/w.kv" "$work/gsw.out" "$work/gsw.json" \
+         --invocations $((warm_k + 1)) --per-invocation -- "${@:4}"; then
+    failed "warm GenerateSubReport ($label, $key) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
+    gsw_failed[$key]=1; return 1
+  fi
+  read -ra walls <<<"$(kv inv_wall_s "$work/w.kv")"; read -ra cpu_s <<<"$(kv inv_cpu_s "$work/w.kv")"
+  read -ra flts <<<"$(kv inv_minflt "$work/w.kv")"; read -ra hwms <<<"$(kv inv_hwm_kb "$work/w.kv")"
+  rows=$(grep -o '"rows":[0-9]*' "$work/gsw.out" | head -1 | cut -d: -f2)
+  if [ "${#walls[@]}" -ne $((warm_k + 1)) ] || [ "${#flts[@]}" -ne $((warm_k + 1)) ] ||
+     [ "${#hwms[@]}" -ne $((warm_k + 1)) ] || [ -z "$rows" ]; then
+    failed "warm GenerateSubReport ($label, $key): no per-invocation figures: $(tr '\n' ' ' <"$work/w.kv")"
+    gsw_failed[$key]=1; return 1
+  fi
+  # The last warm invocation must have done the whole part again.
+  if [ -n "${gsr_nrows[$key]:-}" ] && [ "$rows" != "${gsr_nrows[$key]}" ]; then
+    failed "warm GenerateSubReport ($label, $key): $rows rows, the cold run ${gsr_nrows[$key]}"
+    gsw_failed[$key]=1; return 1
+  fi
+  gsw_hwm_reset[$key]=$(kv hwm_per_invocation "$work/w.kv")
+  gsw_cwall[$key]+=" ${walls[0]}"; gsw_ccpu[$key]+=" ${cpu_s[0]}"
+  gsw_cflt[$key]+=" ${flts[0]}"; gsw_chwm[$key]+=" ${hwms[0]}"
+  gsw_wall[$key]+=" ${walls[*]:1}"; gsw_cpu[$key]+=" ${cpu_s[*]:1}"
+  gsw_flt[$key]+=" ${flts[*]:1}"; gsw_hwm[$key]+=" ${hwms[*]:1}"
+}
+
+# The ceiling for N threads: N independent one-thread processes started at
+# once, each on the whole part (its own reportId, its own server: nothing
+# shared but the machine and the source files in the page cache). Whole
+# parts rather than halves of the date range, because the generator makes
+# busy days and halves by date are unequal: the joint wall would measure the
+# imbalance, not the machine. Joint wall: from the first /next any of them
+# served to the last response (the servers print CLOCK_MONOTONIC times).
+# The servers hold their runtime's first /next until one moment 0.3 s ahead
+# (--start-at-ms), so that the copies start their work together whatever
+# each runtime's start-up took; a late one shows as the start skew.
+declare -A gsp_walls=() gsp_cpus=() gsp_skews=() gsp_failed=()
+report_pair() { # label, bootstrap, key (build), copies
+  local label=$1 boot=$2 key=$3 copies=$4 c pids=() ok=1 t0="" t1="" s e cpu=0 s1="" at
+  at=$((${EPOCHREALTIME/./} / 1000 + 300))
+  for ((c = 0; c < copies; c++)); do
+    gsr_event "$work/gsp$c.json" "bench-copy$c"
+    gsr_serve "$boot" "$work/p$c.kv" "$work/gsp$c.out" "$work/gsp$c.json" --invocations 1 \
+      --start-at-ms "$at" -- REPORT_THREADS=1 &
+    pids+=($!)
+  done
+  for c in "${!pids[@]}"; do wait "${pids[$c]}" || ok=0; done
+  if [ "$ok" -eq 1 ]; then
+    for ((c = 0; c < copies; c++)); do
+      s=$(kv start_ns "$work/p$c.kv"); e=$(kv end_ns "$work/p$c.kv")
+      [ -n "$s" ] && [ -n "$e" ] || { ok=0; break; }
+      { [ -z "$t0" ] || [ "$s" -lt "$t0" ]; } && t0=$s
+      { [ -z "$s1" ] || [ "$s" -gt "$s1" ]; } && s1=$s
+      { [ -z "$t1" ] || [ "$e" -gt "$t1" ]; } && t1=$e
+      cpu=$(calc "$cpu + $(kv child_cpu_s "$work/p$c.kv")")
+      [ "$(grep -o '"rows":[0-9]*' "$work/gsp$c.out" | head -1 | cut -d: -f2)" = "${gsr_nrows[$key:1]:-x}" ] || ok=0
+    done
+  fi
+  if [ "$ok" -eq 0 ]; then
+    failed "$copies one-thread GenerateSubReport copies at once ($label) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
+    gsp_failed[$key]=1; return 1
+  fi
+  gsp_walls[$key]+=" $(calc "($t1 - $t0) / 1e9")"; gsp_cpus[$key]+=" $cpu"
+  gsp_skews[$key]+=" $(calc "($s1 - $t0) / 1e6")"
+}
+
+# mbs SECONDS... -> "median min max n" of MB/s for data_bytes × COPIES
+mbs() { local copies=$1; shift; printf '%s\n' "$@" | awk -v b="$data_bytes" -v k="$copies" '{ print k * b / 1e6 / $1 }' | stats; }
+
 section_report() {
   local name="5. Report throughput (NDJSON → CSV)"
   if [ "$have_tools" -eq 0 ]; then row "$name" "n/a: bench tools not built" "" "" "≥ 5× jq"; return; fi
@@ -660,10 +766,21 @@ section_report() {
   log "5. report throughput: $(fmt "$data_bytes") bytes in ${#data_files[@]} files; GenerateSubReport ×$reps, jq ×$jq_reps, cat ×$reps"
 
   # Baselines first: the I/O floor and jq, on the very same files.
-  local r cat_walls=() jq_walls=() jq_cpus=() jq_rows="" jq_line cat_line
+  local r cat_walls=() cat_pair_walls=() jq_walls=() jq_cpus=() jq_rows="" jq_line cat_line
+  local cpus side
+  cpus=$(nproc)
   for ((r = 0; r < reps; r++)); do
-    timed "$work/cat.out" cat "${data_files[@]}" || failed "cat failed"
-    cat_walls+=("$t_real")
+    # With N cores, N cats at once (each its own output file) in the same
+    # rounds, order alternating: the machine's ceiling for N copies of I/O.
+    for side in $( ((r % 2)) && echo "pair one" || echo "one pair"); do
+      if [ "$side" = one ]; then
+        timed "$work/cat.out" cat "${data_files[@]}" || failed "cat failed"
+        cat_walls+=("$t_real")
+      elif [ "$cpus" -gt 1 ]; then
+        timed /dev/null cat_copies "$cpus" || failed "$cpus cats at once failed"
+        cat_pair_walls+=("$t_real")
+      fi
+    done
   done
   local cs
   cs=$(printf '%s\n' "${cat_walls[@]}" | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
@@ -691,8 +808,9 @@ section_report() {
 
   # One thread (REPORT_THREADS=1) and every CPU (N = nproc) for each build,
   # interleaved: each round runs every build at every thread count once.
-  local i t threads=(1) cpus one_mb=() all_mb=() one_cpu=() all_cpu=()
-  cpus=$(nproc)
+  # Then, in the same rounds, the warm runs (one process, warm_k + 1
+  # invocations) and the ceiling (N one-thread processes at once).
+  local i t threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
   [ "$cpus" -gt 1 ] && threads+=("$cpus")
   for ((r = 0; r < reps; r++)); do
     for t in "${threads[@]}"; do
@@ -700,6 +818,17 @@ section_report() {
         [ -n "${gsr_failed[$i:$t]:-}" ] || report_one "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
       done
     done
+    for t in "${threads[@]}"; do
+      for i in "${!boots[@]}"; do
+        [ -n "${gsw_failed[$i:$t]:-}" ] || report_warm "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
+      done
+    done
+    if [ "$cpus" -gt 1 ]; then
+      for i in "${!boots[@]}"; do
+        [ -n "${gsp_failed[$i]:-}" ] || [ -n "${gsr_failed[$i:1]:-}" ] ||
+          report_pair "${labels[$i]}" "${boots[$i]}" "$i" "$cpus" || true
+      done
+    fi
   done
   for i in "${!boots[@]}"; do
    for t in "${threads[@]}"; do
@@ -740,6 +869,70 @@ section_report() {
         "the glibc build, same data, same run" \
         "ratio **$(fmt "$r1" 3)** wall, $(fmt "$c1" 3) per CPU second (one thread)${rn:+; **$(fmt "$rn" 3)** wall, $(fmt "$cn" 3) per CPU second ($cpus threads)}" "$v"
   fi
+  report_warm_rows
+  report_ceiling_rows
+}
+
+# 5w: per build and thread count, the warm invocations against the first
+# invocation of the same processes.
+report_warm_rows() {
+  local i t key w c f h cw cc cf ch one_warm=() speed verdict peak
+  for i in "${!boots[@]}"; do
+   for t in "${threads[@]}"; do
+    key="$i:$t"
+    local name="5w. Warm invocations, GenerateSubReport, ${labels[$i]}, $t thread(s)"
+    if [ -n "${gsw_failed[$key]:-}" ] || [ -z "${gsw_wall[$key]:-}" ]; then
+      row "$name" "n/a: run failed (see log)" "" "" "—"; continue
+    fi
+    # shellcheck disable=SC2086
+    { w=$(mbs 1 ${gsw_wall[$key]}); c=$(mbs 1 ${gsw_cpu[$key]}); f=$(printf '%s\n' ${gsw_flt[$key]} | stats)
+      cw=$(mbs 1 ${gsw_cwall[$key]}); cc=$(mbs 1 ${gsw_ccpu[$key]}); cf=$(printf '%s\n' ${gsw_cflt[$key]} | stats)
+      h=$(printf '%s\n' ${gsw_hwm[$key]} | sort -g | tail -1); ch=$(printf '%s\n' ${gsw_chwm[$key]} | sort -g | tail -1); }
+    peak="peak RSS of an invocation"; [ "${gsw_hwm_reset[$key]:-0}" = 1 ] || peak="peak RSS since start (VmHWM could not be reset)"
+    [ "$t" = 1 ] && one_warm[$i]=${w%% *}
+    speed=""; verdict="—"
+    if [ "$t" != 1 ] && [ -n "${one_warm[$i]:-}" ]; then
+      speed="; warm $t threads **$(fmt "$(calc "${w%% *} / ${one_warm[$i]}")" 2)× warm one thread**"
+      verdict="$t threads ≥ 1.8× one (warm): $(met "$(calc "${w%% *} / ${one_warm[$i]}")" 1.8)"
+    fi
+    row "$name" \
+      "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second, $(fmt "${f%% *}") page faults per invocation, $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
+      "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second, $(fmt "${cf%% *}") page faults, $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
+      "warm **$(fmt "$(calc "${w%% *} / ${cw%% *}")" 2)× cold** by wall, $(fmt "$(calc "${c%% *} / ${cc%% *}")" 2)× per CPU second; faults $(fmt "${f%% *}") vs $(fmt "${cf%% *}")$speed" \
+      "$verdict"
+   done
+  done
+}
+
+# 5c: the N-thread rows against what N cores give N independent copies of
+# the one-thread work (and of cat), same run.
+report_ceiling_rows() {
+  [ "$cpus" -gt 1 ] || return 0
+  local i p pc sk cat_pair="" one cp
+  if [ "${#cat_pair_walls[@]}" -gt 0 ]; then
+    cp=$(mbs "$cpus" "${cat_pair_walls[@]}")
+    cat_pair="; cat: $cpus at once $(spread "$cp" 0) MB/s in all = $(fmt "$(calc "${cp%% *} / $cat_mb")" 2)× one cat"
+  fi
+  for i in "${!boots[@]}"; do
+    local name="5c. Ceiling for $cpus threads, GenerateSubReport, ${labels[$i]}"
+    if [ -n "${gsp_failed[$i]:-}" ] || [ -z "${gsp_walls[$i]:-}" ] || [ -z "${one_mb[$i]:-}" ]; then
+      row "$name" "n/a: run failed (see log)" "" "" "—"; continue
+    fi
+    # shellcheck disable=SC2086
+    { p=$(mbs "$cpus" ${gsp_walls[$i]}); pc=$(mbs "$cpus" ${gsp_cpus[$i]})
+      sk=$(printf '%s\n' ${gsp_skews[$i]} | stats); }
+    one=${one_mb[$i]}
+    local mine="n/a: the $cpus-thread run failed" frac="" verdict="—"
+    if [ -n "${all_mb[$i]:-}" ]; then
+      mine="$cpus threads in one process (row 5 above): $(fmt "${all_mb[$i]}" 1) MB/s = $(fmt "$(calc "${all_mb[$i]} / $one")" 2)× one thread"
+      frac="$cpus threads reach **$(fmt "$(calc "100 * ${all_mb[$i]} / ${p%% *}")" 0) % of the ceiling**; "
+      verdict="$cpus threads ≥ 1.8× one: $(met "$(calc "${all_mb[$i]} / $one")" 1.8); the machine gives $(fmt "$(calc "${p%% *} / $one")" 2)×"
+    fi
+    row "$name" "$mine" \
+      "$cpus independent one-thread processes at once, each on the whole part: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "${one_cpu[$i]}" 1)); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$cat_pair" \
+      "${frac}what the cores give independent copies bounds what threads can gain (shared caches, memory bandwidth, page-fault cost with $cpus vCPUs busy)" \
+      "$verdict"
+  done
 }
 
 # --- 6. fan-out -----------------------------------------------------------------------

@@ -68,7 +68,47 @@ if [ -n "$echo_bootstrap" ] && [ -x "$echo_bootstrap" ]; then
   grep -q "(init error)" "$work/i.err" || fail "init error not reported: $(cat "$work/i.err")"
 fi
 
-# 7. The invoke client fails clearly when nothing answers (port 1 is closed
+# 7. Per-invocation figures (bench/run.sh's warm runs): one value per
+#    invocation for each figure; the walls add up to the run's wall (they
+#    run from one response to the next), and the invocations' CPU is a part
+#    of the whole process's; only one client can be watched.
+"$bs" --timeout 60 --invocations 6 --per-invocation -- "$bare" >"$work/p" \
+  || fail "per-invocation run failed"
+for k in inv_wall_s inv_cpu_s inv_minflt inv_majflt inv_hwm_kb; do
+  read -ra v <<<"$(kv $k "$work/p")"
+  [ "${#v[@]}" = 6 ] || fail "$k: expected 6 values: $(cat "$work/p")"
+  for x in "${v[@]}"; do
+    [[ "$x" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$k: '$x' is not a figure: $(cat "$work/p")"
+  done
+done
+read -ra hwm <<<"$(kv inv_hwm_kb "$work/p")"
+for x in "${hwm[@]}"; do [ "$x" -gt 0 ] || fail "inv_hwm_kb: a peak RSS of 0: $(cat "$work/p")"; done
+[[ "$(kv hwm_per_invocation "$work/p")" =~ ^[01]$ ]] || fail "no hwm_per_invocation"
+awk -v w="$(kv wall_s "$work/p")" -v c="$(kv child_cpu_s "$work/p")" \
+    -v ws="$(kv inv_wall_s "$work/p")" -v cs="$(kv inv_cpu_s "$work/p")" 'BEGIN {
+  n = split(ws, a, " "); split(cs, b, " "); sw = 0; sc = 0
+  for (i = 1; i <= n; i++) { sw += a[i]; sc += b[i] }
+  d = sw - w; if (d < 0) d = -d
+  if (d > 1e-5) { print "invocation walls add up to " sw " s, the run took " w " s"; exit 1 }
+  if (sc > c + 1e-4) { print "invocation CPU " sc " s exceeds the process CPU " c " s"; exit 1 }
+}' >"$work/p.why" || fail "$(cat "$work/p.why")"
+s=$(kv start_ns "$work/p") e=$(kv end_ns "$work/p")
+[ -n "$s" ] && [ -n "$e" ] && [ "$e" -ge "$s" ] || fail "start_ns/end_ns: $(cat "$work/p")"
+if "$bs" --timeout 60 --invocations 6 --clients 2 --per-invocation -- "$bare" >/dev/null \
+     2>"$work/p.err"; then
+  fail "--per-invocation with two clients must be refused"
+fi
+grep -q "one client" "$work/p.err" || fail "unclear refusal: $(cat "$work/p.err")"
+
+# 8. --start-at-ms holds the first /next until then (bench/run.sh starts its
+#    ceiling copies together with it): a run can only end after that moment.
+t0=${EPOCHREALTIME/./}
+"$bs" --timeout 60 --invocations 2 --start-at-ms $((t0 / 1000 + 400)) -- "$bare" >"$work/q" \
+  || fail "--start-at-ms run failed"
+t1=${EPOCHREALTIME/./}
+[ $((t1 - t0)) -ge 390000 ] || fail "--start-at-ms 0.4 s ahead, but the run ended after $((t1 - t0)) us"
+
+# 9. The invoke client fails clearly when nothing answers (port 1 is closed
 #    to us on loopback: connection refused at once).
 if "$dir/lambda-bench-invoke" --url http://127.0.0.1:1/x --n 2 --warmup 0 >/dev/null 2>&1; then
   fail "the invoke client must fail when nothing answers"

@@ -53,6 +53,22 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
   if command -v jq >/dev/null 2>&1; then
     expect_figure "jq baseline" "5. Report throughput, GenerateSubReport" "× jq**"
   fi
+  # Warm invocations (one process, several events) and the N-core ceiling
+  # (N one-thread processes at once), for each build that exists.
+  builds=("dynamic glibc bootstrap")
+  [ -f "$build/dist/functions-x86_64.zip" ] && builds+=("static musl bootstrap")
+  for b in "${builds[@]}"; do
+    expect_figure "warm invocations ($b)" "5w. Warm invocations, GenerateSubReport, $b, 1 thread(s)" \
+      "page faults per invocation"
+    if [ "$(nproc)" -gt 1 ]; then
+      expect_figure "warm threads ($b)" \
+        "5w. Warm invocations, GenerateSubReport, $b, $(nproc) thread(s)" "× warm one thread**"
+      expect_figure "ceiling ($b)" "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b" \
+        "% of the ceiling**"
+      expect_figure "cat ceiling ($b)" "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b" \
+        "× one cat"
+    fi
+  done
 fi
 lambda_local=""
 for f in "$build/local/lambda-local" "$build/local/lambda-local/lambda-local"; do
