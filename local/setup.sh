@@ -21,7 +21,7 @@ done
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # Debian packages: compilers and the real libraries lambda-c builds on, the
-# tools its tests drive (awscli, openssl, valgrind, clang for fuzzing,
+# tools its tests drive (awscli, openssl, valgrind, strace, clang for fuzzing,
 # chromium for the execution view's screenshot test and zopfli's zopflipng
 # for the README's screenshot (lossless, a quarter smaller), python3-yaml for
 # packaging/sam-architecture.py), the aarch64 cross compiler and qemu
@@ -31,7 +31,7 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 pkgs=(build-essential cmake pkg-config git ca-certificates
       libcurl4-openssl-dev libssl-dev libcjson-dev libexpat1-dev
       libmicrohttpd-dev libyaml-dev libcmocka-dev zlib1g-dev
-      musl-tools dpkg-dev zip unzip file jq valgrind openssl awscli
+      musl-tools dpkg-dev zip unzip file jq valgrind strace openssl awscli
       clang-14 libclang-rt-14-dev util-linux procps time python3 python3-yaml
       curl busybox-static libmbedtls-dev clang-format-14
       gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu qemu-user chromium zopfli)

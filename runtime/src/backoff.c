@@ -22,6 +22,12 @@ void lambda_backoff_init(lambda_backoff *b, unsigned max_retries, long base_ms, 
     b->base_ms = base_ms < 1 ? 1 : base_ms;
     b->cap_ms = cap_ms < b->base_ms ? b->base_ms : cap_ms;
     b->jitter = jitter;
+    /* Without jitter there is nothing to seed. The runtime sets up such a
+     * backoff before every Runtime API request, and getpid() is a system
+     * call on every invocation (glibc does not cache it): one that the bare
+     * libcurl loop does not make (bench/README.md, section 1p). */
+    if (jitter == LAMBDA_BACKOFF_NO_JITTER)
+        return;
     /* Distinct per process and per value, so that clients retrying the same
      * failure do not retry in step. */
     struct timespec now;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lambda/runtime.h>
 
@@ -862,6 +863,120 @@ static void test_valgrind_10000(void **state)
 #endif
 }
 
+/* ---- system calls per invocation ------------------------------------------ */
+
+#ifdef STRACE
+/* Runs the bootstrap (echo) under `strace -f -c` for `n` invocations with
+ * trace and invocation ids (the per-invocation environment and header
+ * paths), and fills `names`/`calls` from strace's summary. Returns the
+ * number of rows. */
+static size_t strace_run(fixture *fx, int n, char names[][32], long calls[], size_t max)
+{
+    child_cleanup(&fx->proc);
+    memset(&fx->proc, 0, sizeof fx->proc);
+    fake_api_stop(fx->api);
+    fx->api = fake_api_start();
+    fake_event ev = {0};
+    for (int i = 0; i < n; i++) {
+        ev.body = "{\"hello\":\"world\"}";
+        ev.trace_id = i % 2 ? "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8"
+                            : "Root=1-5759e988-bd862e3fe1be46a994272794;Parent=53995c3f42cd8ad9";
+        ev.invocation_id = "0f5ee5a9-inv";
+        fake_api_push(fx->api, &ev);
+    }
+    fake_api_end_with_500(fx->api);
+    char out[] = "/tmp/lambda-strace-XXXXXX";
+    int fd = mkstemp(out);
+    assert_true(fd >= 0);
+    close(fd);
+    const char *prefix[] = {STRACE, "-f", "-c", "-o", out, TEST_BOOTSTRAP, NULL};
+    /* LeakSanitizer cannot run under ptrace (ASan builds): leaks are the
+     * other tests' business, this one counts system calls. */
+    static char asan[512];
+    const char *had = getenv("ASAN_OPTIONS");
+    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sdetect_leaks=0", had ? had : "",
+             had && *had ? ":" : "");
+    const char *env[] = {asan, NULL};
+    start_with(fx, prefix, "echo", env);
+    if (child_wait(&fx->proc, 120000) != 0)
+        fail_msg("the traced bootstrap did not end within 120 s; stderr:\n%s", err_text(fx));
+    if (fake_api_wait_results(fx->api, (size_t)n, 0) != (size_t)n ||
+        child_exit_code(&fx->proc) != 2)
+        fail_msg("traced run: %zu of %d results, exit status 0x%x; stderr:\n%.2000s",
+                 fake_api_wait_results(fx->api, (size_t)n, 0), n, fx->proc.status, err_text(fx));
+    FILE *f = fopen(out, "r");
+    assert_non_null(f);
+    char line[256];
+    size_t rows = 0;
+    while (rows < max && fgets(line, sizeof line, f)) {
+        /* "% time seconds usecs/call calls [errors] syscall": the calls are
+         * the fourth column, the name the last. */
+        char *tok[8];
+        size_t k = 0;
+        for (char *save, *t = strtok_r(line, " \t\n", &save); t && k < 8;
+             t = strtok_r(NULL, " \t\n", &save))
+            tok[k++] = t;
+        if (k < 5 || !(tok[0][0] >= '0' && tok[0][0] <= '9') || strcmp(tok[k - 1], "total") == 0)
+            continue;
+        snprintf(names[rows], 32, "%s", tok[k - 1]);
+        calls[rows++] = strtol(tok[3], NULL, 10);
+    }
+    fclose(f);
+    unlink(out);
+    if (rows == 0)
+        fail_msg("no strace summary rows; stderr:\n%.2000s", err_text(fx));
+    return rows;
+}
+#endif
+
+/* In the steady loop an invocation makes only the system calls of the HTTP
+ * exchange itself (send, receive, wait), like the bare libcurl loop of
+ * bench/ (bench/README.md, section 1p): a getpid(), clock read or
+ * environment call per invocation costs ~1 us each here. Measured as the
+ * difference between runs of 50 and 250 invocations, so start-up and exit
+ * cancel out; a call made once per invocation (or more) shows as >= 200. */
+static void test_syscalls_per_invocation(void **state)
+{
+#ifndef STRACE
+    skip();
+#else
+    fixture *fx = *state;
+    enum { N1 = 50, N2 = 250, ROWS = 128 };
+    static char names1[ROWS][32], names2[ROWS][32];
+    long calls1[ROWS], calls2[ROWS];
+    size_t r1 = strace_run(fx, N1, names1, calls1, ROWS);
+    size_t r2 = strace_run(fx, N2, names2, calls2, ROWS);
+    static const char *const io[] = {"poll",   "ppoll",   "select",   "pselect6", "epoll_wait",
+                                     "sendto", "sendmsg", "recvfrom", "recvmsg"};
+    char bad[1024] = "";
+    int sends = 0;
+    for (size_t i = 0; i < r2; i++) {
+        long before = 0;
+        for (size_t j = 0; j < r1; j++)
+            if (strcmp(names1[j], names2[i]) == 0)
+                before = calls1[j];
+        long per_run = calls2[i] - before;
+        if (strcmp(names2[i], "sendto") == 0 && per_run >= 2 * (N2 - N1))
+            sends = 1;
+        if (per_run < (N2 - N1) * 9 / 10)
+            continue;
+        int allowed = 0;
+        for (size_t k = 0; k < sizeof io / sizeof io[0]; k++)
+            allowed |= strcmp(names2[i], io[k]) == 0;
+        char item[64];
+        snprintf(item, sizeof item, " %.31s (%ld more calls)", names2[i], per_run);
+        if (!allowed && strlen(bad) + strlen(item) < sizeof bad)
+            strcat(bad, item);
+    }
+    if (bad[0])
+        fail_msg("system calls made on every invocation besides the HTTP exchange "
+                 "(%d more invocations):%s",
+                 N2 - N1, bad);
+    /* The trace did see the loop: a /next and a /response per invocation. */
+    assert_true(sends);
+#endif
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -903,6 +1018,7 @@ int main(int argc, char **argv)
         TEST(test_no_hook_no_extension),
         TEST(test_run_handler_ignores_handler_env),
         TEST(test_valgrind_10000),
+        TEST(test_syscalls_per_invocation),
     };
     if (argc > 1) {
         /* A misspelt name must fail, not run zero tests and pass. */

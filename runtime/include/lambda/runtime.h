@@ -354,12 +354,13 @@ typedef struct lambda_backoff {
     long base_ms;         /* delay of the first retry (before jitter) */
     long cap_ms;          /* no delay is longer */
     lambda_backoff_jitter jitter;
-    unsigned seed;    /* the jitter's state, seeded by lambda_backoff_init */
+    unsigned seed;    /* the jitter's state, seeded by lambda_backoff_init (0 without jitter) */
     long reserved[4]; /* room to grow without breaking callers; zeroed */
 } lambda_backoff;
 
 /* Sets every field (base_ms and cap_ms at least 1 ms, cap_ms at least
- * base_ms) and seeds the jitter from the clock, the process and `b`. */
+ * base_ms) and, with a jitter, seeds it from the clock, the process and `b`
+ * (LAMBDA_BACKOFF_NO_JITTER makes no system call). */
 LAMBDA_API void lambda_backoff_init(lambda_backoff *b, unsigned max_retries, long base_ms,
                                     long cap_ms, lambda_backoff_jitter jitter);
 
