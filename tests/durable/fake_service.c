@@ -34,7 +34,7 @@ struct fake_service {
 
 typedef struct upload {
     char *data;
-    size_t len;
+    size_t len, cap;
 } upload;
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
@@ -192,13 +192,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return up ? MHD_YES : MHD_NO;
     }
     if (*data_size) {
-        char *grown = realloc(up->data, up->len + *data_size + 1);
-        if (!grown)
-            return MHD_NO;
-        memcpy(grown + up->len, data, *data_size);
+        /* Grown by doubling: libmicrohttpd hands a body over in pieces of
+         * its read buffer (~16 KiB), and growing by each piece copied a
+         * 7 MB checkpoint ~470 times over (a minute under valgrind). */
+        if (up->len + *data_size + 1 > up->cap) {
+            size_t cap = up->cap ? up->cap : 64 * 1024;
+            while (cap < up->len + *data_size + 1)
+                cap *= 2;
+            char *grown = realloc(up->data, cap);
+            if (!grown)
+                return MHD_NO;
+            up->data = grown;
+            up->cap = cap;
+        }
+        memcpy(up->data + up->len, data, *data_size);
         up->len += *data_size;
-        grown[up->len] = '\0';
-        up->data = grown;
+        up->data[up->len] = '\0';
         *data_size = 0;
         return MHD_YES;
     }

@@ -58,7 +58,8 @@ static int setup(void **state)
     setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
     setenv("AWS_SESSION_TOKEN", "session-token-1", 1);
     setenv("AWS_REGION", "us-east-1", 1);
-    /* Under valgrind the fake takes seconds over a 7 MB checkpoint. */
+    /* A bound, not a speed check: under valgrind on a loaded machine a 7 MB
+     * checkpoint takes seconds. */
     setenv("LAMBDA_DURABLE_TIMEOUT_MS", "120000", 1);
     svc = fake_service_start();
     if (!svc)
