@@ -21,6 +21,10 @@
  *   --per-invocation:     throughput with one client, plus each invocation's
  *                         wall time, CPU time, page faults and peak RSS (a warm
  *                         process's later invocations against its first).
+ *   --checkpoint C:       throughput with one client: the child's RSS after
+ *                         C responses, and its CPU time, page faults and
+ *                         context switches per invocation from response C to
+ *                         the last (steady_*: start-up and exit left out).
  *   --start-at-ms T:      throughput, but the first /next is answered no
  *                         earlier than T (ms since the epoch): several servers
  *                         given one T start their runtimes' work together.
@@ -81,6 +85,7 @@ typedef struct child_usage {
     int64_t at_ns;  /* monotonic time of the reading */
     int64_t cpu_ns; /* CPU time of the whole process (every thread, user + system) */
     long minflt, majflt;
+    long utime, stime; /* clock ticks, /proc/PID/stat */
 } child_usage;
 
 /* The figures of one invocation: from the previous response (the first: from
@@ -111,7 +116,12 @@ typedef struct server_state {
     long checkpoint;         /* response count at which to read child RSS */
     pid_t watched;           /* child whose RSS is read at the checkpoint */
     long checkpoint_rss_kb;
-    char *last_response; /* copy of the last response (up to KEEP_LIMIT) */
+    /* The steady window, from the checkpoint's response to the target's:
+     * start-up and exit (tens of ms of CPU and hundreds of page faults for
+     * a dynamic glibc program here) stay out of the per-invocation figures. */
+    child_usage steady0, steady1;
+    long steady_csw0[2], steady_csw1[2]; /* voluntary, involuntary (main thread) */
+    char *last_response;                 /* copy of the last response (up to KEEP_LIMIT) */
     size_t last_response_len;
     char first_error[512]; /* the first /error or /init/error body, for stderr */
     const char *expect;
@@ -237,11 +247,11 @@ static void read_child_usage(pid_t pid, clockid_t clock, child_usage *u)
     buf[n] = '\0';
     /* The command name may hold spaces and parentheses: fields start after
      * the last ')'. Then: state ppid pgrp session tty tpgid flags minflt
-     * cminflt majflt. */
+     * cminflt majflt cmajflt utime stime. */
     const char *p = strrchr(buf, ')');
-    if (!p ||
-        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %ld %*u %ld", &u->minflt, &u->majflt) != 2)
-        u->minflt = u->majflt = -1;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %ld %*u %ld %*u %ld %ld", &u->minflt,
+                     &u->majflt, &u->utime, &u->stime) != 4)
+        u->minflt = u->majflt = u->utime = u->stime = -1;
 }
 
 /* Resets the child's VmHWM to its current RSS (Linux >= 4.0), so that the
@@ -355,8 +365,18 @@ static void record_response(const upload *up)
             g_state.last_response_len = up->len;
         }
     }
-    if (count == g_state.checkpoint && g_state.watched > 0)
+    if (count == g_state.checkpoint && g_state.watched > 0) {
         g_state.checkpoint_rss_kb = proc_status_kb(g_state.watched, "VmRSS");
+        read_child_usage(g_state.watched, g_state.child_clock, &g_state.steady0);
+        g_state.steady_csw0[0] = proc_status_kb(g_state.watched, "voluntary_ctxt_switches");
+        g_state.steady_csw0[1] = proc_status_kb(g_state.watched, "nonvoluntary_ctxt_switches");
+    }
+    if (count == g_state.target && g_state.checkpoint > 0 && g_state.checkpoint < count &&
+        g_state.watched > 0) {
+        read_child_usage(g_state.watched, g_state.child_clock, &g_state.steady1);
+        g_state.steady_csw1[0] = proc_status_kb(g_state.watched, "voluntary_ctxt_switches");
+        g_state.steady_csw1[1] = proc_status_kb(g_state.watched, "nonvoluntary_ctxt_switches");
+    }
     if (g_state.per_invocation && count <= g_state.target) {
         /* The runtime waits for our answer to this POST: its invocation is over. */
         child_usage now;
@@ -629,7 +649,8 @@ static int run_throughput(const options *opt)
         pids[i] = spawn(opt->cmd);
     if (opt->clients == 1) {
         g_state.watched = pids[0];
-        if (opt->per_invocation && clock_getcpuclockid(pids[0], &g_state.child_clock) != 0) {
+        if ((opt->per_invocation || opt->checkpoint > 0) &&
+            clock_getcpuclockid(pids[0], &g_state.child_clock) != 0) {
             pthread_mutex_unlock(&g_state.lock);
             kill(pids[0], SIGKILL);
             reap(pids[0], &ru[0], false);
@@ -691,6 +712,23 @@ static int run_throughput(const options *opt)
     printf("child_cpu_s=%.4f\n", child_cpu);
     printf("checkpoint=%ld\n", opt->checkpoint);
     printf("rss_kb_at_checkpoint=%ld\n", g_state.checkpoint_rss_kb);
+    if (opt->clients == 1 && opt->checkpoint > 0 && opt->checkpoint < opt->invocations) {
+        /* Per invocation of the steady window (checkpoint -> last response):
+         * CPU (ns clock), user and system time (clock ticks: coarse), page
+         * faults, context switches. */
+        const child_usage *a = &g_state.steady0, *b = &g_state.steady1;
+        double n = (double)(opt->invocations - opt->checkpoint),
+               tick = (double)sysconf(_SC_CLK_TCK);
+        printf("steady_invocations=%ld\n", opt->invocations - opt->checkpoint);
+        printf("steady_cpu_us=%.2f\n", (double)(b->cpu_ns - a->cpu_ns) / 1e3 / n);
+        printf("steady_user_us=%.2f\n", (double)(b->utime - a->utime) / tick * 1e6 / n);
+        printf("steady_sys_us=%.2f\n", (double)(b->stime - a->stime) / tick * 1e6 / n);
+        printf("steady_minflt=%.4f\n", (double)(b->minflt - a->minflt) / n);
+        printf("steady_nvcsw=%.3f\n",
+               (double)(g_state.steady_csw1[0] - g_state.steady_csw0[0]) / n);
+        printf("steady_nivcsw=%.3f\n",
+               (double)(g_state.steady_csw1[1] - g_state.steady_csw0[1]) / n);
+    }
     printf("rss_kb_at_end=%ld\n", rss_kb);
     printf("hwm_kb=%ld\n", hwm_kb);
     printf("maxrss_kb=%ld\n", maxrss_kb);

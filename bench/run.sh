@@ -56,6 +56,11 @@ else
   gen_days=16; gen_rows=10000; parts_list="1 2 4 8"; invoke_n=1000; invoke_warm=50
   jq_reps=3; fan_reps=4; overhead_reps=15; cg_n1=200; cg_n2=1200; warm_k=5
 fi
+# CPU, faults and context switches per invocation are read over the steady
+# window after the first fifth of a run (lambda-bench-server --checkpoint):
+# a dynamic glibc program's start-up and exit (~40 ms of CPU and ~550 page
+# faults here) would otherwise add ~10 µs to each of 4,000 invocations.
+steady_from=$((inv / 5))
 # wanted SECTION: is it selected (--only) or are all sections run?
 wanted() { [ -z "$only" ] || [[ "$only" == *",$1,"* ]]; }
 
@@ -125,6 +130,8 @@ spread() {
 }
 
 calc() { LC_ALL=C awk "BEGIN { printf \"%.4g\", $1 }"; }
+# A difference with its sign: +1.5, -0.3.
+signed() { local v; v=$(fmt "$1" "${2:-0}"); [[ "$v" == -* ]] && echo "$v" || echo "+$v"; }
 ge() { LC_ALL=C awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 met() { if ge "$1" "$2"; then echo "**met**"; else echo "**not met**"; fi; }
 kv() { sed -n "s/^$1=//p" "$2" | head -1; }
@@ -201,16 +208,16 @@ section_overhead() {
     for side in $order; do
       if [ "$side" = echo ]; then
         if env _HANDLER=echo LAMBDA_TASK_ROOT="${test_bootstrap%/*}" "${lambda_env[@]}" "$bs" \
-             --timeout 120 --invocations "$inv" --expect '{"hello":"world"}' -- "$test_bootstrap" \
+             --timeout 120 --invocations "$inv" --checkpoint "$steady_from" --expect '{"hello":"world"}' -- "$test_bootstrap" \
              >"$work/o.kv" 2>>"$work/overhead.log" &&
            [ "$(kv errors "$work/o.kv")" = 0 ] && [ "$(kv mismatches "$work/o.kv")" = 0 ]; then
           echo_rates+=("$(kv rate "$work/o.kv")")
-          echo_cpu+=("$(calc "1e6 * $(kv child_cpu_s "$work/o.kv") / $(kv invocations "$work/o.kv")")")
+          echo_cpu+=("$(kv steady_cpu_us "$work/o.kv")")
         else ok=0; break 2; fi
       else
-        if serve "$work/overhead.log" --invocations "$inv" -- "$bare" >"$work/b.kv"; then
+        if serve "$work/overhead.log" --invocations "$inv" --checkpoint "$steady_from" -- "$bare" >"$work/b.kv"; then
           bare_rates+=("$(kv rate "$work/b.kv")"); cpu+=("$(kv server_cpu_pct "$work/b.kv")")
-          bare_cpu+=("$(calc "1e6 * $(kv child_cpu_s "$work/b.kv") / $(kv invocations "$work/b.kv")")")
+          bare_cpu+=("$(kv steady_cpu_us "$work/b.kv")")
         else ok=0; break 2; fi
       fi
     done
@@ -238,9 +245,9 @@ section_overhead() {
   local ec bc
   ec=$(printf '%s\n' "${echo_cpu[@]}" | stats)
   bc=$(printf '%s\n' "${bare_cpu[@]}" | stats)
-  row "1b. CPU time per invocation (runtime process, user + system)" \
+  row "1b. CPU time per invocation (runtime process, user + system, steady: after the first $steady_from invocations)" \
       "lambda-test-bootstrap echo: $(spread "$ec" 1) µs" "bare libcurl loop: $(spread "$bc" 1) µs" \
-      "+$(fmt "$(calc "${ec%% *} - ${bc%% *}")" 1) µs per invocation for the runtime (JSON parse, context, handler, JSON print); CPU ratio bare/echo $(fmt "$(calc "${bc%% *} / ${ec%% *}")" 2)" "—"
+      "$(signed "$(calc "${ec%% *} - ${bc%% *}")" 1) µs per invocation for the runtime (JSON parse, context, handler, JSON print); CPU ratio bare/echo $(fmt "$(calc "${bc%% *} / ${ec%% *}")" 2)" "—"
   row "1c. Is the server the bottleneck?" \
       "server CPU during the bare loop: $(spread "$cs" 1) % of one core" \
       "2 bare clients in parallel: $(spread "$ts") inv/s total" \
@@ -259,7 +266,8 @@ section_overhead() {
 pinned_one() {
   local kvf=$1; shift
   env _HANDLER=echo LAMBDA_TASK_ROOT="$work" "${lambda_env[@]}" taskset -c 0 "$bs" --timeout 120 \
-    --invocations "$inv" --expect '{"hello":"world"}' -- "$@" >"$kvf" 2>>"$work/pinned.log" &&
+    --invocations "$inv" --checkpoint "$steady_from" --expect '{"hello":"world"}' -- "$@" \
+    >"$kvf" 2>>"$work/pinned.log" &&
     [ "$(kv errors "$kvf")" = 0 ] && [ "$(kv mismatches "$kvf")" = 0 ]
 }
 
@@ -272,8 +280,8 @@ section_pinned() {
   [ -x "$static_echo" ] && { labels+=("lambda-test-bootstrap echo (static musl)"); boots+=("$static_echo"); }
   if [ "${#boots[@]}" -eq 0 ]; then row "$name" "n/a: lambda-test-bootstrap not built" "" "" "≥ 0.95"; return; fi
   log "1p. pinned overhead: $overhead_reps rounds × $inv invocations (bare, then each runtime, order rotating)"
-  local r i side n=$((${#boots[@]} + 1)) bare_rates=() bare_cpu=()
-  local -A rates=() cpus=() pairs=()
+  local r i side n=$((${#boots[@]} + 1)) bare_rates=() bare_cpu=() bare_flt=() bare_csw=()
+  local -A rates=() cpus=() pairs=() flts=() csws=()
   for ((r = 0; r < overhead_reps; r++)); do
     # Rounds of all sides, the order rotating each round, so drift on a
     # shared machine hits every side alike.
@@ -284,34 +292,42 @@ section_pinned() {
       if [ "$side" -eq 0 ]; then
         pinned_one "$work/p.kv" "$bare" || { pinned_fail "$name"; return; }
         b_rate=$(kv rate "$work/p.kv"); bare_rates+=("$b_rate")
-        bare_cpu+=("$(calc "1e6 * $(kv child_cpu_s "$work/p.kv") / $(kv invocations "$work/p.kv")")")
+        bare_cpu+=("$(kv steady_cpu_us "$work/p.kv")")
+        bare_flt+=("$(kv steady_minflt "$work/p.kv")")
+        bare_csw+=("$(calc "$(kv steady_nvcsw "$work/p.kv") + $(kv steady_nivcsw "$work/p.kv")")")
       else
         pinned_one "$work/p.kv" "${boots[$((side - 1))]}" || { pinned_fail "$name"; return; }
         got[$side]=$(kv rate "$work/p.kv")
         rates[$side]+="${got[$side]} "
-        cpus[$side]+="$(calc "1e6 * $(kv child_cpu_s "$work/p.kv") / $(kv invocations "$work/p.kv")") "
+        cpus[$side]+="$(kv steady_cpu_us "$work/p.kv") "
+        flts[$side]+="$(kv steady_minflt "$work/p.kv") "
+        csws[$side]+="$(calc "$(kv steady_nvcsw "$work/p.kv") + $(kv steady_nivcsw "$work/p.kv")") "
       fi
     done
     for ((i = 1; i < n; i++)); do pairs[$i]+="$(calc "${got[$i]} / $b_rate") "; done
   done
-  local bs_ bc
+  local bs_ bc bf bw
   bs_=$(printf '%s\n' "${bare_rates[@]}" | stats)
   bc=$(printf '%s\n' "${bare_cpu[@]}" | stats)
+  bf=$(printf '%s\n' "${bare_flt[@]}" | stats)
+  bw=$(printf '%s\n' "${bare_csw[@]}" | stats)
   local bare_us
   bare_us=$(calc "1e6 / ${bs_%% *}")
   for ((i = 1; i < n; i++)); do
-    local es ec ps us d_us d_cpu verdict
+    local es ec ef ew ps us d_us d_cpu verdict
     es=$(tr ' ' '\n' <<<"${rates[$i]}" | grep . | stats)
     ec=$(tr ' ' '\n' <<<"${cpus[$i]}" | grep . | stats)
+    ef=$(tr ' ' '\n' <<<"${flts[$i]}" | grep . | stats)
+    ew=$(tr ' ' '\n' <<<"${csws[$i]}" | grep . | stats)
     ps=$(tr ' ' '\n' <<<"${pairs[$i]}" | grep . | stats)
     us=$(calc "1e6 / ${es%% *}")
     d_us=$(calc "$us - $bare_us")
     d_cpu=$(calc "${ec%% *} - ${bc%% *}")
     verdict="≥ 0.95: $(met "${ps%% *}" 0.95); ≤ +2 µs: $(met 2 "$d_us")"
     row "$name, ${labels[$((i - 1))]}" \
-        "$(spread "$es") inv/s ($(fmt "$us" 1) µs each); CPU $(spread "$ec" 1) µs per invocation" \
-        "bare libcurl loop, same server, same core: $(spread "$bs_") inv/s ($(fmt "$bare_us" 1) µs each); CPU $(spread "$bc" 1) µs" \
-        "ratio **$(fmt "${ps%% *}" 3)** (median of $overhead_reps rounds; ranged $(fmt "$(cut -d' ' -f2 <<<"$ps")" 2)–$(fmt "$(cut -d' ' -f3 <<<"$ps")" 2)); +$(fmt "$d_us" 1) µs wall, +$(fmt "$d_cpu" 1) µs CPU per invocation" \
+        "$(spread "$es") inv/s ($(fmt "$us" 1) µs each); CPU $(spread "$ec" 1) µs per invocation; $(fmt "${ef%% *}" 3) page faults and $(fmt "${ew%% *}" 2) context switches per invocation" \
+        "bare libcurl loop, same server, same core: $(spread "$bs_") inv/s ($(fmt "$bare_us" 1) µs each); CPU $(spread "$bc" 1) µs; $(fmt "${bf%% *}" 3) page faults, $(fmt "${bw%% *}" 2) context switches" \
+        "ratio **$(fmt "${ps%% *}" 3)** (median of $overhead_reps rounds; ranged $(fmt "$(cut -d' ' -f2 <<<"$ps")" 2)–$(fmt "$(cut -d' ' -f3 <<<"$ps")" 2)); $(signed "$d_us" 1) µs wall, $(signed "$d_cpu" 1) µs CPU per invocation" \
         "$verdict"
   done
 }

@@ -61,6 +61,16 @@ if [ -n "$echo_bootstrap" ] && [ -x "$echo_bootstrap" ]; then
     -- "$echo_bootstrap" >"$work/h" 2>/dev/null || fail "echo runtime run failed"
   [ "$(kv mismatches "$work/h")" = 0 ] || fail "echo mismatches: $(cat "$work/h")"
   [ "$(kv rss_kb_at_checkpoint "$work/h")" -gt 0 ] || fail "no RSS at the checkpoint"
+  # The steady window (checkpoint -> last response): 20 invocations, a CPU
+  # time per invocation above 0 and within the whole process's, figures for
+  # faults and context switches.
+  [ "$(kv steady_invocations "$work/h")" = 20 ] || fail "steady window: $(cat "$work/h")"
+  for k in steady_cpu_us steady_user_us steady_sys_us steady_minflt steady_nvcsw steady_nivcsw; do
+    [[ "$(kv $k "$work/h")" =~ ^[0-9]+(\.[0-9]+)?$ ]] || fail "$k is not a figure: $(cat "$work/h")"
+  done
+  awk -v s="$(kv steady_cpu_us "$work/h")" -v c="$(kv child_cpu_s "$work/h")" 'BEGIN {
+    if (s <= 0 || s * 20 / 1e6 > c + 1e-4) { print "steady CPU " s " us x 20 vs process " c " s"; exit 1 }
+  }' >"$work/h.why" || fail "$(cat "$work/h.why")"
   if env -u _HANDLER "$bs" --timeout 30 --invocations 5 -- "$echo_bootstrap" \
        >/dev/null 2>"$work/i.err"; then
     fail "a runtime without _HANDLER must fail the run"
