@@ -92,7 +92,7 @@ typedef struct child_usage {
  * the first /next) to this one, so everything the runtime does between two
  * answers (freeing the last result, polling /next) is counted once. */
 typedef struct invocation_figures {
-    double wall_s, cpu_s;
+    double wall_s, cpu_s, sys_s;
     long minflt, majflt;
     long hwm_kb; /* VmHWM, reset to the current RSS when /next is answered */
 } invocation_figures;
@@ -228,8 +228,8 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Reads the child's CPU clock and fault counts (/proc/PID/stat, fields 10 and
- * 12 after the command name: the whole process, exited threads included). */
+/* Reads the child's CPU clock, fault counts and user and system ticks
+ * (/proc/PID/stat: the whole process, exited threads included). */
 static void read_child_usage(pid_t pid, clockid_t clock, child_usage *u)
 {
     memset(u, 0, sizeof *u);
@@ -384,6 +384,9 @@ static void record_response(const upload *up)
         invocation_figures *f = &g_state.figures[count - 1];
         f->wall_s = (double)(now.at_ns - g_state.last_usage.at_ns) / 1e9;
         f->cpu_s = (double)(now.cpu_ns - g_state.last_usage.cpu_ns) / 1e9;
+        f->sys_s = now.stime < 0 ? -1
+                                 : (double)(now.stime - g_state.last_usage.stime) /
+                                       (double)sysconf(_SC_CLK_TCK);
         f->minflt = now.minflt < 0 ? -1 : now.minflt - g_state.last_usage.minflt;
         f->majflt = now.majflt < 0 ? -1 : now.majflt - g_state.last_usage.majflt;
         f->hwm_kb = proc_status_kb(g_state.watched, "VmHWM");
@@ -616,6 +619,9 @@ static void print_figures(long n)
     fputs("\ninv_cpu_s=", stdout);
     for (long i = 0; i < n; i++)
         printf("%s%.6f", i ? " " : "", f[i].cpu_s);
+    fputs("\ninv_sys_s=", stdout);
+    for (long i = 0; i < n; i++)
+        printf("%s%.3f", i ? " " : "", f[i].sys_s);
     fputs("\ninv_minflt=", stdout);
     for (long i = 0; i < n; i++)
         printf("%s%ld", i ? " " : "", f[i].minflt);

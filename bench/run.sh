@@ -698,9 +698,10 @@ report_stats() {
 # them. Per KEY (build:threads) over all rounds: the warm invocations'
 # figures and the first invocations' figures.
 declare -A gsw_wall=() gsw_cpu=() gsw_flt=() gsw_hwm=() gsw_cwall=() gsw_ccpu=() gsw_cflt=()
-declare -A gsw_chwm=() gsw_failed=() gsw_hwm_reset=()
+declare -A gsw_chwm=() gsw_failed=() gsw_hwm_reset=() gsw_run_wall=() gsw_run_cpu=() gsw_sys=()
+declare -A gsw_csys=()
 report_warm() { # label, bootstrap, key, [VAR=value...]
-  local label=$1 boot=$2 key=$3 walls cpu_s flts hwms rows
+  local label=$1 boot=$2 key=$3 walls cpu_s sys_s flts hwms rows
   gsr_event "$work/gsw.json" bench-warm
   if ! gsr_serve "$boot" "$work/w.kv" "$work/gsw.out" "$work/gsw.json" \
          --invocations $((warm_k + 1)) --per-invocation -- "${@:4}"; then
@@ -709,9 +710,11 @@ report_warm() { # label, bootstrap, key, [VAR=value...]
   fi
   read -ra walls <<<"$(kv inv_wall_s "$work/w.kv")"; read -ra cpu_s <<<"$(kv inv_cpu_s "$work/w.kv")"
   read -ra flts <<<"$(kv inv_minflt "$work/w.kv")"; read -ra hwms <<<"$(kv inv_hwm_kb "$work/w.kv")"
+  read -ra sys_s <<<"$(kv inv_sys_s "$work/w.kv")"
   rows=$(grep -o '"rows":[0-9]*' "$work/gsw.out" | head -1 | cut -d: -f2)
   if [ "${#walls[@]}" -ne $((warm_k + 1)) ] || [ "${#flts[@]}" -ne $((warm_k + 1)) ] ||
-     [ "${#hwms[@]}" -ne $((warm_k + 1)) ] || [ -z "$rows" ]; then
+     [ "${#hwms[@]}" -ne $((warm_k + 1)) ] || [ "${#sys_s[@]}" -ne $((warm_k + 1)) ] ||
+     [ -z "$rows" ]; then
     failed "warm GenerateSubReport ($label, $key): no per-invocation figures: $(tr '\n' ' ' <"$work/w.kv")"
     gsw_failed[$key]=1; return 1
   fi
@@ -721,10 +724,12 @@ report_warm() { # label, bootstrap, key, [VAR=value...]
     gsw_failed[$key]=1; return 1
   fi
   gsw_hwm_reset[$key]=$(kv hwm_per_invocation "$work/w.kv")
+  gsw_run_wall[$key]+=" $(kv wall_s "$work/w.kv")"; gsw_run_cpu[$key]+=" $(kv child_cpu_s "$work/w.kv")"
   gsw_cwall[$key]+=" ${walls[0]}"; gsw_ccpu[$key]+=" ${cpu_s[0]}"
   gsw_cflt[$key]+=" ${flts[0]}"; gsw_chwm[$key]+=" ${hwms[0]}"
   gsw_wall[$key]+=" ${walls[*]:1}"; gsw_cpu[$key]+=" ${cpu_s[*]:1}"
   gsw_flt[$key]+=" ${flts[*]:1}"; gsw_hwm[$key]+=" ${hwms[*]:1}"
+  gsw_csys[$key]+=" ${sys_s[0]}"; gsw_sys[$key]+=" ${sys_s[*]:1}"
 }
 
 # The ceiling for N threads: N independent one-thread processes started at
@@ -737,13 +742,17 @@ report_warm() { # label, bootstrap, key, [VAR=value...]
 # The servers hold their runtime's first /next until one moment 0.3 s ahead
 # (--start-at-ms), so that the copies start their work together whatever
 # each runtime's start-up took; a late one shows as the start skew.
+# MODE cold: one invocation a process (as row 5); warm: warm_k + 1 (as 5w),
+# the joint wall then covering every invocation of every copy. Kept under
+# KEY = build:MODE.
 declare -A gsp_walls=() gsp_cpus=() gsp_skews=() gsp_failed=()
-report_pair() { # label, bootstrap, key (build), copies
-  local label=$1 boot=$2 key=$3 copies=$4 c pids=() ok=1 t0="" t1="" s e cpu=0 s1="" at
+report_pair() { # label, bootstrap, build, copies, mode
+  local label=$1 boot=$2 key=$3:$5 copies=$4 c pids=() ok=1 t0="" t1="" s e cpu=0 s1="" at n=1
+  [ "$5" = warm ] && n=$((warm_k + 1))
   at=$((${EPOCHREALTIME/./} / 1000 + 300))
   for ((c = 0; c < copies; c++)); do
     gsr_event "$work/gsp$c.json" "bench-copy$c"
-    gsr_serve "$boot" "$work/p$c.kv" "$work/gsp$c.out" "$work/gsp$c.json" --invocations 1 \
+    gsr_serve "$boot" "$work/p$c.kv" "$work/gsp$c.out" "$work/gsp$c.json" --invocations "$n" \
       --start-at-ms "$at" -- REPORT_THREADS=1 &
     pids+=($!)
   done
@@ -756,11 +765,11 @@ report_pair() { # label, bootstrap, key (build), copies
       { [ -z "$s1" ] || [ "$s" -gt "$s1" ]; } && s1=$s
       { [ -z "$t1" ] || [ "$e" -gt "$t1" ]; } && t1=$e
       cpu=$(calc "$cpu + $(kv child_cpu_s "$work/p$c.kv")")
-      [ "$(grep -o '"rows":[0-9]*' "$work/gsp$c.out" | head -1 | cut -d: -f2)" = "${gsr_nrows[$key:1]:-x}" ] || ok=0
+      [ "$(grep -o '"rows":[0-9]*' "$work/gsp$c.out" | head -1 | cut -d: -f2)" = "${gsr_nrows[$3:1]:-x}" ] || ok=0
     done
   fi
   if [ "$ok" -eq 0 ]; then
-    failed "$copies one-thread GenerateSubReport copies at once ($label) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
+    failed "$copies one-thread GenerateSubReport copies at once ($label, $5) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
     gsp_failed[$key]=1; return 1
   fi
   gsp_walls[$key]+=" $(calc "($t1 - $t0) / 1e9")"; gsp_cpus[$key]+=" $cpu"
@@ -826,7 +835,7 @@ section_report() {
   # interleaved: each round runs every build at every thread count once.
   # Then, in the same rounds, the warm runs (one process, warm_k + 1
   # invocations) and the ceiling (N one-thread processes at once).
-  local i t threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
+  local i t mode threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
   [ "$cpus" -gt 1 ] && threads+=("$cpus")
   for ((r = 0; r < reps; r++)); do
     for t in "${threads[@]}"; do
@@ -841,8 +850,10 @@ section_report() {
     done
     if [ "$cpus" -gt 1 ]; then
       for i in "${!boots[@]}"; do
-        [ -n "${gsp_failed[$i]:-}" ] || [ -n "${gsr_failed[$i:1]:-}" ] ||
-          report_pair "${labels[$i]}" "${boots[$i]}" "$i" "$cpus" || true
+        for mode in cold warm; do
+          [ -n "${gsp_failed[$i:$mode]:-}" ] || [ -n "${gsr_failed[$i:1]:-}" ] ||
+            report_pair "${labels[$i]}" "${boots[$i]}" "$i" "$cpus" "$mode" || true
+        done
       done
     fi
   done
@@ -889,10 +900,21 @@ section_report() {
   report_ceiling_rows
 }
 
+# sys_share "SYS..." "CPU..." -> "N % system": system time as a share of CPU
+# time, from sums (/proc's system time comes in 10 ms ticks: summed over
+# invocations that took a second of CPU or more, the rounding is a few %;
+# below that it is not shown).
+sys_share() {
+  awk -v s="$1" -v c="$2" 'BEGIN { n = split(s, a, " "); split(c, b, " "); x = 0; y = 0
+    for (i = 1; i <= n; i++) { x += a[i]; y += b[i] }
+    if (y >= 1) printf "%.0f %% system", 100 * x / y
+    else printf "system share not shown: %.2f s of CPU in all", y }'
+}
+
 # 5w: per build and thread count, the warm invocations against the first
 # invocation of the same processes.
 report_warm_rows() {
-  local i t key w c f h cw cc cf ch one_warm=() speed verdict peak
+  local i t key w c f h cw cc cf ch sy csy one_warm=() speed verdict peak
   for i in "${!boots[@]}"; do
    for t in "${threads[@]}"; do
     key="$i:$t"
@@ -903,8 +925,10 @@ report_warm_rows() {
     # shellcheck disable=SC2086
     { w=$(mbs 1 ${gsw_wall[$key]}); c=$(mbs 1 ${gsw_cpu[$key]}); f=$(printf '%s\n' ${gsw_flt[$key]} | stats)
       cw=$(mbs 1 ${gsw_cwall[$key]}); cc=$(mbs 1 ${gsw_ccpu[$key]}); cf=$(printf '%s\n' ${gsw_cflt[$key]} | stats)
-      h=$(printf '%s\n' ${gsw_hwm[$key]} | sort -g | tail -1); ch=$(printf '%s\n' ${gsw_chwm[$key]} | sort -g | tail -1); }
-    peak="peak RSS of an invocation"; [ "${gsw_hwm_reset[$key]:-0}" = 1 ] || peak="peak RSS since start (VmHWM could not be reset)"
+      h=$(printf '%s\n' ${gsw_hwm[$key]} | sort -g | tail -1); ch=$(printf '%s\n' ${gsw_chwm[$key]} | sort -g | tail -1)
+      sy=$(sys_share "${gsw_sys[$key]}" "${gsw_cpu[$key]}"); csy=$(sys_share "${gsw_csys[$key]}" "${gsw_ccpu[$key]}"); }
+    peak="the process's peak RSS during an invocation"
+    [ "${gsw_hwm_reset[$key]:-0}" = 1 ] || peak="peak RSS since start (VmHWM could not be reset)"
     [ "$t" = 1 ] && one_warm[$i]=${w%% *}
     speed=""; verdict="—"
     if [ "$t" != 1 ] && [ -n "${one_warm[$i]:-}" ]; then
@@ -912,8 +936,8 @@ report_warm_rows() {
       verdict="$t threads ≥ 1.8× one (warm): $(met "$(calc "${w%% *} / ${one_warm[$i]}")" 1.8)"
     fi
     row "$name" \
-      "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second, $(fmt "${f%% *}") page faults per invocation, $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
-      "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second, $(fmt "${cf%% *}") page faults, $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
+      "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
+      "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second ($csy), $(fmt "${cf%% *}") page faults, $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
       "warm **$(fmt "$(calc "${w%% *} / ${cw%% *}")" 2)× cold** by wall, $(fmt "$(calc "${c%% *} / ${cc%% *}")" 2)× per CPU second; faults $(fmt "${f%% *}") vs $(fmt "${cf%% *}")$speed" \
       "$verdict"
    done
@@ -921,33 +945,55 @@ report_warm_rows() {
 }
 
 # 5c: the N-thread rows against what N cores give N independent copies of
-# the one-thread work (and of cat), same run.
+# the one-thread work (and of cat), same run: cold (one invocation a
+# process, against row 5) and warm (warm_k + 1 invocations a process, whole
+# runs, against the whole runs of 5w).
 report_ceiling_rows() {
   [ "$cpus" -gt 1 ] || return 0
-  local i p pc sk cat_pair="" one cp
+  local i p pc sk cat_pair="" one one_c all cp mode what n
   if [ "${#cat_pair_walls[@]}" -gt 0 ]; then
     cp=$(mbs "$cpus" "${cat_pair_walls[@]}")
     cat_pair="; cat: $cpus at once $(spread "$cp" 0) MB/s in all = $(fmt "$(calc "${cp%% *} / $cat_mb")" 2)× one cat"
   fi
   for i in "${!boots[@]}"; do
-    local name="5c. Ceiling for $cpus threads, GenerateSubReport, ${labels[$i]}"
-    if [ -n "${gsp_failed[$i]:-}" ] || [ -z "${gsp_walls[$i]:-}" ] || [ -z "${one_mb[$i]:-}" ]; then
+   for mode in cold warm; do
+    local name="5c. Ceiling for $cpus threads, GenerateSubReport, ${labels[$i]}, $mode"
+    one=""; one_c=""; all=""
+    if [ "$mode" = cold ]; then
+      n=1; what="one invocation a process (row 5)"
+      one=${one_mb[$i]:-}; one_c=${one_cpu[$i]:-}; all=${all_mb[$i]:-}
+    else
+      n=$((warm_k + 1)); what="$n invocations a process, whole runs (the processes of 5w)"
+      # shellcheck disable=SC2086
+      if [ -n "${gsw_run_wall[$i:1]:-}" ]; then
+        one=$(mbs "$n" ${gsw_run_wall[$i:1]}); one=${one%% *}
+        one_c=$(mbs "$n" ${gsw_run_cpu[$i:1]}); one_c=${one_c%% *}
+      fi
+      # shellcheck disable=SC2086
+      [ -n "${gsw_run_wall[$i:$cpus]:-}" ] && all=$(mbs "$n" ${gsw_run_wall[$i:$cpus]}) && all=${all%% *}
+    fi
+    if [ -n "${gsp_failed[$i:$mode]:-}" ] || [ -z "${gsp_walls[$i:$mode]:-}" ] || [ -z "$one" ]; then
       row "$name" "n/a: run failed (see log)" "" "" "—"; continue
     fi
     # shellcheck disable=SC2086
-    { p=$(mbs "$cpus" ${gsp_walls[$i]}); pc=$(mbs "$cpus" ${gsp_cpus[$i]})
-      sk=$(printf '%s\n' ${gsp_skews[$i]} | stats); }
-    one=${one_mb[$i]}
+    { p=$(mbs "$((cpus * n))" ${gsp_walls[$i:$mode]}); pc=$(mbs "$((cpus * n))" ${gsp_cpus[$i:$mode]})
+      sk=$(printf '%s\n' ${gsp_skews[$i:$mode]} | stats); }
+    # A copy that starts late runs alone meanwhile: past 5 % of the joint
+    # wall, the ceiling is understated (a busy machine), and said so.
+    local skew_note=""
+    ge "$(calc "${sk%% *} / 1000")" "$(calc "0.05 * $cpus * $n * $data_bytes / 1e6 / ${p%% *}")" &&
+      skew_note=" (**over 5 % of the joint wall: the ceiling is understated**)"
     local mine="n/a: the $cpus-thread run failed" frac="" verdict="—"
-    if [ -n "${all_mb[$i]:-}" ]; then
-      mine="$cpus threads in one process (row 5 above): $(fmt "${all_mb[$i]}" 1) MB/s = $(fmt "$(calc "${all_mb[$i]} / $one")" 2)× one thread"
-      frac="$cpus threads reach **$(fmt "$(calc "100 * ${all_mb[$i]} / ${p%% *}")" 0) % of the ceiling**; "
-      verdict="$cpus threads ≥ 1.8× one: $(met "$(calc "${all_mb[$i]} / $one")" 1.8); the machine gives $(fmt "$(calc "${p%% *} / $one")" 2)×"
+    if [ -n "$all" ]; then
+      mine="$cpus threads in one process, $what: $(fmt "$all" 1) MB/s = $(fmt "$(calc "$all / $one")" 2)× one thread"
+      frac="$cpus threads reach **$(fmt "$(calc "100 * $all / ${p%% *}")" 0) % of the ceiling**; "
+      verdict="$cpus threads ≥ 1.8× one ($mode): $(met "$(calc "$all / $one")" 1.8); the machine gives $(fmt "$(calc "${p%% *} / $one")" 2)×"
     fi
     row "$name" "$mine" \
-      "$cpus independent one-thread processes at once, each on the whole part: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "${one_cpu[$i]}" 1)); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$cat_pair" \
+      "$cpus independent one-thread processes at once, each on the whole part, $what: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "$one_c" 1)); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$skew_note$cat_pair" \
       "${frac}what the cores give independent copies bounds what threads can gain (shared caches, memory bandwidth, page-fault cost with $cpus vCPUs busy)" \
       "$verdict"
+   done
   done
 }
 

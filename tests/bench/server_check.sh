@@ -84,7 +84,7 @@ fi
 #    of the whole process's; only one client can be watched.
 "$bs" --timeout 60 --invocations 6 --per-invocation -- "$bare" >"$work/p" \
   || fail "per-invocation run failed"
-for k in inv_wall_s inv_cpu_s inv_minflt inv_majflt inv_hwm_kb; do
+for k in inv_wall_s inv_cpu_s inv_sys_s inv_minflt inv_majflt inv_hwm_kb; do
   read -ra v <<<"$(kv $k "$work/p")"
   [ "${#v[@]}" = 6 ] || fail "$k: expected 6 values: $(cat "$work/p")"
   for x in "${v[@]}"; do

@@ -63,10 +63,12 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
     if [ "$(nproc)" -gt 1 ]; then
       expect_figure "warm threads ($b)" \
         "5w. Warm invocations, GenerateSubReport, $b, $(nproc) thread(s)" "× warm one thread**"
-      expect_figure "ceiling ($b)" "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b" \
-        "% of the ceiling**"
-      expect_figure "cat ceiling ($b)" "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b" \
-        "× one cat"
+      for m in cold warm; do
+        expect_figure "ceiling ($b, $m)" \
+          "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b, $m |" "% of the ceiling**"
+        expect_figure "cat ceiling ($b, $m)" \
+          "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b, $m |" "× one cat"
+      done
     fi
   done
 fi
