@@ -14,11 +14,14 @@
  *
  *   memory <= S * (chunk + tail + rows of a chunk) + N parsers' yyjson pools
  *
- * where tail <= max(min(64 KiB, chunk), REPORT_MAX_LINE + 2) (the end of a range's last
- * line) and a chunk's rows are about half its bytes on the bench data (at
- * most a small multiple: escapes and numbers can grow). With the defaults
- * (1 MiB chunks, 1 MiB lines) that is at most about 2 MiB + rows per slot,
- * 1.6 MiB on the bench data: N = 1 -> 4 slots, N = 2 -> 6, N = 6 -> 14.
+ * where tail <= max(min(64 KiB, chunk / 8 + 1), REPORT_MAX_LINE + 2) (the end
+ * of a range's last line) and a chunk's rows are about half its bytes on the
+ * bench data (at most a small multiple: escapes and numbers can grow). The
+ * chunk's default depends on the store (report_gen_chunk_bytes): 1 MiB on S3,
+ * where a GET has a latency to amortise, about 1.6 MiB a slot on the bench
+ * data (N = 1 -> 4 slots, 6.4 MiB; N = 2 -> 6, 9.6 MiB; N = 6 -> 14); 256 KiB
+ * on the file store, about 0.45 MiB a slot (N = 1: 1.8 MiB, N = 2: 2.7 MiB).
+ * With 1 MiB lines a slot can hold up to about 2 MiB more.
  *
  * Rows are written in the order a single reader would write them (ranges in
  * object order, lines in range order), so the part's bytes do not depend on
@@ -36,7 +39,10 @@
 
 #include "handler_common.h"
 
-#define GEN_TAIL_BYTES (64 * 1024) /* read past a range for its last line */
+/* Read past a range for its last line: at most an eighth of the range (a
+ * line rarely needs more; a longer one is read on in growing steps), so that
+ * small ranges do not fetch and copy a large share of bytes twice. */
+#define GEN_TAIL_BYTES (64 * 1024)
 /* musl gives threads 128 KiB of stack; cJSON's parser (the fallback for odd
  * lines) recurses up to 1000 levels deep. */
 #define GEN_STACK_BYTES (2 * 1024 * 1024)
@@ -95,6 +101,14 @@ unsigned report_gen_threads(void)
     if (cap > REPORT_MAX_THREADS)
         cap = REPORT_MAX_THREADS;
     return n < cap ? n : (unsigned)cap;
+}
+
+uint64_t report_gen_chunk_bytes(const lambda_store *data)
+{
+    uint64_t chunk = report_env_u64("REPORT_CHUNK_BYTES", lambda_store_is_s3(data)
+                                                              ? REPORT_DEFAULT_CHUNK_BYTES
+                                                              : REPORT_DEFAULT_FILE_CHUNK_BYTES);
+    return chunk < REPORT_MIN_CHUNK_BYTES ? REPORT_MIN_CHUNK_BYTES : chunk;
 }
 
 /* The ranges: every object cut at chunk boundaries; an empty object is one
@@ -182,7 +196,9 @@ static int fetch_range(gen_pool *p, lambda_store *st, gen_slot *s, const gen_ran
     const char *key = p->keys[r->obj];
     uint64_t size = p->sizes[r->obj];
     uint64_t from = r->start ? r->start - 1 : 0;
-    uint64_t tail = r->end - r->start < GEN_TAIL_BYTES ? r->end - r->start : GEN_TAIL_BYTES;
+    uint64_t tail = (r->end - r->start) / 8 + 1;
+    if (tail > GEN_TAIL_BYTES)
+        tail = GEN_TAIL_BYTES;
     uint64_t want = r->end - from + tail;
     s->in_len = 0;
     if (fetch_bytes(st, key, size, from, want > size - from ? size - from : want, s) != 0)
@@ -338,9 +354,7 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
                   .url = lambda_store_url(data),
                   .data = data,
                   .max_line = report_env_u64("REPORT_MAX_LINE", REPORT_DEFAULT_MAX_LINE)};
-    uint64_t chunk = report_env_u64("REPORT_CHUNK_BYTES", REPORT_DEFAULT_CHUNK_BYTES);
-    if (chunk < REPORT_MIN_CHUNK_BYTES)
-        chunk = REPORT_MIN_CHUNK_BYTES;
+    uint64_t chunk = report_gen_chunk_bytes(data);
     unsigned threads = report_gen_threads();
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);

@@ -30,14 +30,16 @@
 
 /* GenerateSubReport's workers (gen_pool.c): a part's objects are read in
  * ranges of REPORT_CHUNK_BYTES by N parser threads, N = the CPUs the process
- * may run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). 1 MiB, not
- * 4: every byte of the 2N + 2 slots is a fresh page in each invocation, and a
- * first touch costs about 20 us of CPU in a Firecracker VM (this machine, as
- * Lambda): with 4 MiB, 2 threads faulted in 11,700 pages against 7,300 for
- * one and spent more CPU than they saved (functions/README.md). */
-#define REPORT_DEFAULT_CHUNK_BYTES (1024 * 1024) /* REPORT_CHUNK_BYTES */
-#define REPORT_MIN_CHUNK_BYTES 256               /* smaller ones only cost requests */
-#define REPORT_MAX_THREADS 64                    /* REPORT_THREADS */
+ * may run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). The default
+ * depends on the store: every byte of the 2N + 2 slots is a fresh page in a
+ * cold invocation, and a first touch costs about 20 us of CPU in a
+ * Firecracker VM (this machine, as Lambda), so ranges are as small as the
+ * store's per-request cost allows: 1 MiB on S3 (a GET's latency), 256 KiB on
+ * the file store (no per-request latency; functions/README.md). */
+#define REPORT_DEFAULT_CHUNK_BYTES (1024 * 1024)     /* REPORT_CHUNK_BYTES, S3 */
+#define REPORT_DEFAULT_FILE_CHUNK_BYTES (256 * 1024) /* REPORT_CHUNK_BYTES, file store */
+#define REPORT_MIN_CHUNK_BYTES 256                   /* smaller ones only cost requests */
+#define REPORT_MAX_THREADS 64                        /* REPORT_THREADS */
 
 /* ---- keys ----
  * A key is at most 8 + 64 + 1 + 80 + 1 + 16 bytes ("reports/<customer>/
@@ -129,6 +131,9 @@ typedef struct report_gen_totals {
 
 /* How many parser threads a part gets (see above). */
 unsigned report_gen_threads(void);
+/* The range size a part reads `data` in: REPORT_CHUNK_BYTES, else the
+ * store's default (see above), at least REPORT_MIN_CHUNK_BYTES. */
+uint64_t report_gen_chunk_bytes(const lambda_store *data);
 
 /* Every byte of keys[0..n) (listed with sizes[]: a read must deliver exactly
  * that much) as rows of `customer` into `w`, in key and line order whatever

@@ -198,6 +198,29 @@ static void test_thread_setting(void **state)
     assert_int_equal(report_gen_threads(), n);
 }
 
+/* The range size: REPORT_CHUNK_BYTES, else the store's default, which
+ * functions/README.md states (1 MiB on S3, 256 KiB on the file store). */
+static void test_chunk_setting(void **state)
+{
+    (void)state;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    lambda_store *s3 = NULL;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_open("s3://bucket-name/p", &s3, &err), 0);
+    unsetenv("REPORT_CHUNK_BYTES");
+    assert_int_equal(report_gen_chunk_bytes(data), 256 * 1024);
+    assert_int_equal(report_gen_chunk_bytes(s3), 1024 * 1024);
+    setenv("REPORT_CHUNK_BYTES", "5000", 1);
+    assert_int_equal(report_gen_chunk_bytes(data), 5000);
+    assert_int_equal(report_gen_chunk_bytes(s3), 5000);
+    setenv("REPORT_CHUNK_BYTES", "10", 1); /* raised to the minimum */
+    assert_int_equal(report_gen_chunk_bytes(data), REPORT_MIN_CHUNK_BYTES);
+    setenv("REPORT_CHUNK_BYTES", "big", 1); /* not a number: the default */
+    assert_int_equal(report_gen_chunk_bytes(s3), 1024 * 1024);
+    lambda_store_close(s3);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -228,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_same_bytes_any_threads_any_ranges),
         cmocka_unit_test(test_first_failure_in_key_order),
         cmocka_unit_test(test_thread_setting),
+        cmocka_unit_test(test_chunk_setting),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
