@@ -747,7 +747,7 @@ report_warm() { # label, bootstrap, key, [VAR=value...]
 # KEY = build:MODE.
 declare -A gsp_walls=() gsp_cpus=() gsp_skews=() gsp_failed=()
 report_pair() { # label, bootstrap, build, copies, mode
-  local label=$1 boot=$2 key=$3:$5 copies=$4 c pids=() ok=1 t0="" t1="" s e cpu=0 s1="" at n=1
+  local label=$1 boot=$2 key=$3:$5 copies=$4 c pids=() ok=1 t0="" t1="" s e cpu_sum=0 s1="" at n=1
   [ "$5" = warm ] && n=$((warm_k + 1))
   at=$((${EPOCHREALTIME/./} / 1000 + 300))
   for ((c = 0; c < copies; c++)); do
@@ -764,7 +764,7 @@ report_pair() { # label, bootstrap, build, copies, mode
       { [ -z "$t0" ] || [ "$s" -lt "$t0" ]; } && t0=$s
       { [ -z "$s1" ] || [ "$s" -gt "$s1" ]; } && s1=$s
       { [ -z "$t1" ] || [ "$e" -gt "$t1" ]; } && t1=$e
-      cpu=$(calc "$cpu + $(kv child_cpu_s "$work/p$c.kv")")
+      cpu_sum=$(calc "$cpu_sum + $(kv child_cpu_s "$work/p$c.kv")")
       [ "$(grep -o '"rows":[0-9]*' "$work/gsp$c.out" | head -1 | cut -d: -f2)" = "${gsr_nrows[$3:1]:-x}" ] || ok=0
     done
   fi
@@ -772,7 +772,7 @@ report_pair() { # label, bootstrap, build, copies, mode
     failed "$copies one-thread GenerateSubReport copies at once ($label, $5) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
     gsp_failed[$key]=1; return 1
   fi
-  gsp_walls[$key]+=" $(calc "($t1 - $t0) / 1e9")"; gsp_cpus[$key]+=" $cpu"
+  gsp_walls[$key]+=" $(calc "($t1 - $t0) / 1e9")"; gsp_cpus[$key]+=" $cpu_sum"
   gsp_skews[$key]+=" $(calc "($s1 - $t0) / 1e6")"
 }
 
