@@ -304,30 +304,218 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
  * a longer number makes its parse fail. */
 #define CJSON_NUMBER_CHARS 63
 
-/* Whether cJSON would read every number of `v` as yyjson did: none longer
- * than CJSON_NUMBER_CHARS (numbers are kept raw, YYJSON_READ_NUMBER_AS_RAW). */
-static int numbers_fit_cjson(yyjson_val *v)
+/* Word-at-a-time byte tests (the zero-byte test of "Bit Twiddling Hacks"):
+ * the lowest byte flagged is exact, bytes above a flagged one may be false
+ * hits. Rows are written from short strings (2 to 30 bytes), where a call
+ * to memchr or a byte loop costs more than the bytes: musl's memchr took 7 %
+ * of the static build's instructions for one scan of each line. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load8(const char *s)
 {
-    if (yyjson_is_raw(v))
-        return yyjson_get_len(v) <= CJSON_NUMBER_CHARS;
-    if (yyjson_is_arr(v)) {
-        size_t i, n;
-        yyjson_val *item;
-        yyjson_arr_foreach(v, i, n, item)
-        {
-            if (!numbers_fit_cjson(item))
-                return 0;
-        }
-    } else if (yyjson_is_obj(v)) {
-        size_t i, n;
-        yyjson_val *key, *item;
-        yyjson_obj_foreach(v, i, n, key, item)
-        {
-            if (!numbers_fit_cjson(item))
-                return 0;
-        }
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* High bit of each byte equal to c. */
+static inline uint64_t bytes_eq(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/* High bit of each byte below 0x20 (control characters). */
+static inline uint64_t bytes_ctl(uint64_t w)
+{
+    return (w - ONES * 0x20) & ~w & HIGHS;
+}
+
+/* What a CSV cell must look at: ',', '"' and CR/LF, with the other control
+ * characters as false hits (rare; an exact look follows). */
+static inline uint64_t csv_stops(uint64_t w)
+{
+    return bytes_eq(w, ',') | bytes_eq(w, '"') | bytes_ctl(w);
+}
+
+/* What a JSON string printed as cJSON prints it must escape: '"', '\' and
+ * control characters. */
+static inline uint64_t json_stops(uint64_t w)
+{
+    return bytes_eq(w, '"') | bytes_eq(w, '\\') | bytes_ctl(w);
+}
+
+#if defined(__SSE2__) && !defined(LAMBDA_REPORT_PORTABLE)
+/* x86_64 always has SSE2: 16 bytes a step. LAMBDA_REPORT_PORTABLE builds
+ * the word-at-a-time code alone (other CPUs; tests build both). */
+#define REPORT_SSE2 1
+#include <emmintrin.h>
+
+static inline __m128i load16(const char *s)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)s);
+}
+
+/* The 8 bytes at a, then the 8 at b, in one vector. */
+static inline __m128i load8x2(const char *a, const char *b)
+{
+    return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)a),
+                              _mm_loadl_epi64((const __m128i *)(const void *)b));
+}
+
+/* One bit per byte of v below 0x20, or equal to c1 or c2. */
+static inline unsigned mask16(__m128i v, char c1, char c2)
+{
+    __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+    __m128i eq =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(c1)), _mm_cmpeq_epi8(v, _mm_set1_epi8(c2)));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, eq));
+}
+#endif
+
+/* Whether s may need more than a copy as a CSV cell: a ',', '"' or control
+ * character (CR and LF need quotes, the others are false hits that only
+ * cost the exact, slower path). Reads end on an overlapping last step
+ * instead of a byte loop. */
+static inline int csv_maybe_special(const char *s, size_t n)
+{
+#ifdef REPORT_SSE2
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16)
+            if (mask16(load16(s + i), ',', '"'))
+                return 1;
+        return mask16(load16(s + n - 16), ',', '"') != 0;
     }
+    if (n >= 8)
+        return mask16(load8x2(s, s + n - 8), ',', '"') != 0;
+#else
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if (csv_stops(load8(s + i)))
+                return 1;
+        return csv_stops(load8(s + n - 8)) != 0;
+    }
+#endif
+    if (n >= 4) {
+        uint32_t a, z;
+        memcpy(&a, s, 4);
+        memcpy(&z, s + n - 4, 4);
+        return csv_stops(a | (uint64_t)z << 32) != 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == ',' || s[i] == '"')
+            return 1;
+    return 0;
+}
+
+/* The bytes a JSON string printed as cJSON prints it must escape. */
+static const unsigned char json_stop[256] = {
+    [0] = 1,  [1] = 1,  [2] = 1,  [3] = 1,  [4] = 1,  [5] = 1,   [6] = 1,   [7] = 1,  [8] = 1,
+    [9] = 1,  [10] = 1, [11] = 1, [12] = 1, [13] = 1, [14] = 1,  [15] = 1,  [16] = 1, [17] = 1,
+    [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1,  [24] = 1,  [25] = 1, [26] = 1,
+    [27] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1, ['"'] = 1, ['\\'] = 1};
+
+/* The index of the first byte of s[i, n) that JSON must escape, or n. */
+static inline size_t json_plain_end(const char *s, size_t i, size_t n)
+{
+#ifdef REPORT_SSE2
+    for (; i + 16 <= n; i += 16) {
+        unsigned m = mask16(load16(s + i), '"', '\\');
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+    if (n - i >= 8) {
+        unsigned m = mask16(load8x2(s + i, s + n - 8), '"', '\\');
+        if (m & 0xff)
+            return i + (size_t)__builtin_ctz(m);
+        /* The second half overlaps the first, where nothing was found. */
+        return m ? n - 8 + (size_t)__builtin_ctz(m >> 8) : n;
+    }
+#else
+    while (i + 8 <= n && !json_stops(load8(s + i)))
+        i += 8;
+#endif
+    while (i < n && !json_stop[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
+/* Whether any of s's n bytes is 0. */
+static int has_zero(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (bytes_eq(load8(s + i), 0))
+            return 1;
+    for (; i < n; i++)
+        if (!s[i])
+            return 1;
+    return 0;
+}
+
+/* Room for n more bytes and a NUL; one test per cell, then plain stores. */
+static inline int reserve(lambda_report_buf *b, size_t n)
+{
+    return b->len + n + 1 > b->cap ? lambda_report_buf_grow(b, n) : 0;
+}
+
+/* The cells that start a formula (OWASP): they get a leading '\''. */
+static const unsigned char formula_start[256] = {
+    ['='] = 1, ['+'] = 1, ['-'] = 1, ['@'] = 1, ['\t'] = 1, ['\r'] = 1};
+
+/* A text cell, as lambda_report_csv_field(..., 1) writes it: most cells need
+ * no quotes, and are copied after one word-wise look. */
+static inline __attribute__((always_inline)) int text_cell(lambda_report_buf *b, const char *s,
+                                                           size_t n)
+{
+    if (csv_maybe_special(s, n))
+        return lambda_report_csv_field(b, s, n, 1);
+    if (reserve(b, n + 1))
+        return -1;
+    char *d = b->data + b->len;
+    size_t guard = n && formula_start[(unsigned char)s[0]];
+    d[0] = '\'';
+    lambda_report_copy(d + guard, s, n);
+    b->len += guard + n;
+    return 0;
+}
+
+/* Whether a and b (n bytes each) are equal; memcmp is bytewise in musl. */
+static int same_bytes(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        if (load8(a + i) != load8(b + i))
+            return 0;
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
     return 1;
+}
+
+enum { SCAN_OK, SCAN_CJSON, SCAN_NUL };
+
+/* One pass over every value of the document, keys included (yyjson keeps
+ * them in one array, in document order: what its iterators walk): whether
+ * cJSON would read a number otherwise (longer than CJSON_NUMBER_CHARS; numbers
+ * are kept raw, YYJSON_READ_NUMBER_AS_RAW), else whether a string holds a NUL
+ * (an escaped \u0000: only strings with escapes can, and yyjson marks the
+ * others NOESC). This replaced a recursive walk and a scan of the line for
+ * "\u0000". */
+static int scan_values(yyjson_doc *doc)
+{
+    yyjson_val *v = yyjson_doc_get_root(doc);
+    size_t n = yyjson_doc_get_val_count(doc);
+    int nul = 0;
+    for (size_t i = 0; i < n; i++, v++) {
+        yyjson_type t = yyjson_get_type(v);
+        if (t == YYJSON_TYPE_RAW && yyjson_get_len(v) > CJSON_NUMBER_CHARS)
+            return SCAN_CJSON;
+        if (t == YYJSON_TYPE_STR && yyjson_get_subtype(v) != YYJSON_SUBTYPE_NOESC && !nul)
+            nul = has_zero(yyjson_get_str(v), yyjson_get_len(v));
+    }
+    return nul ? SCAN_NUL : SCAN_OK;
 }
 
 /* cJSON's compare_double(). */
@@ -339,7 +527,8 @@ static int same_double(double a, double b)
 
 /* A number as cJSON 1.7.15 prints it (print_number): the raw text read with
  * strtod as cJSON reads it, then "%1.15g" unless that does not read back
- * to the same double within DBL_EPSILON, else "%1.17g"; NaN/inf as null. */
+ * to the same double within DBL_EPSILON, else "%1.17g"; NaN/inf as null.
+ * No character of it needs CSV quoting. */
 static int cjson_number(lambda_report_buf *b, yyjson_val *v)
 {
     char raw[CJSON_NUMBER_CHARS + 1], out[32];
@@ -349,8 +538,10 @@ static int cjson_number(lambda_report_buf *b, yyjson_val *v)
      * prints it back digit for digit (no exponent below 10^15): the raw text
      * is cJSON's output, without strtod, snprintf and sscanf. (yyjson took it
      * as strict JSON: no leading zeros, no '+'.) */
-    size_t digits = n - (text[0] == '-');
-    if (digits >= 1 && digits <= 15 && strspn(text + (n - digits), "0123456789") == digits)
+    size_t lead = text[0] == '-', i = lead;
+    while (i < n && text[i] >= '0' && text[i] <= '9')
+        i++;
+    if (i == n && n - lead >= 1 && n - lead <= 15)
         return lambda_report_buf_add(b, text, n);
     memcpy(raw, text, n);
     raw[n] = '\0';
@@ -368,62 +559,78 @@ static int cjson_number(lambda_report_buf *b, yyjson_val *v)
 
 /* A string as cJSON prints it (print_string_ptr): quotes, backslash
  * escapes for " \ \b \f \n \r \t, \u00XX for other control characters,
- * every other byte as it is. */
-static int cjson_string(lambda_report_buf *b, const char *s, size_t n)
+ * every other byte as it is. `q`: inside a quoted CSV cell, every '"'
+ * written twice. Runs without escapes are found 8 bytes at a time. */
+static int cjson_string(lambda_report_buf *b, const char *s, size_t n, int q)
 {
     static const char hex[] = "0123456789abcdef";
-    if (lambda_report_buf_add(b, "\"", 1))
+    /* At most 6 bytes out per byte in (\u00XX), and the quotes. */
+    if (reserve(b, 6 * n + 4))
         return -1;
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c > 31 && c != '"' && c != '\\')
-            continue;
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t len = 2;
+    char *d = b->data + b->len;
+    *d = '"';
+    d += 1 + q;
+    d[-1] = '"';
+    size_t i = 0;
+    for (;;) {
+        size_t start = i;
+        i = json_plain_end(s, i, n);
+        lambda_report_copy(d, s + start, i - start);
+        d += i - start;
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)s[i++];
+        d[0] = '\\';
         switch (c) {
+        case '"':
+            d[1] = '"';
+            d[2] = '"';
+            d += 2 + q;
+            continue;
+        case '\\':
+            d[1] = '\\';
+            break;
         case '\b':
-            esc[1] = 'b';
+            d[1] = 'b';
             break;
         case '\f':
-            esc[1] = 'f';
+            d[1] = 'f';
             break;
         case '\n':
-            esc[1] = 'n';
+            d[1] = 'n';
             break;
         case '\r':
-            esc[1] = 'r';
+            d[1] = 'r';
             break;
         case '\t':
-            esc[1] = 't';
-            break;
-        case '"':
-        case '\\':
+            d[1] = 't';
             break;
         default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
+            memcpy(d + 1, "u00", 3);
+            d[4] = hex[c >> 4];
+            d[5] = hex[c & 15];
+            d += 6;
+            continue;
         }
-        if (lambda_report_buf_add(b, s + start, i - start) || lambda_report_buf_add(b, esc, len))
-            return -1;
-        start = i + 1;
+        d += 2;
     }
-    return lambda_report_buf_add(b, s + start, n - start) || lambda_report_buf_add(b, "\"", 1);
+    d[0] = '"';
+    d[1] = '"';
+    d += 1 + q;
+    b->len = (size_t)(d - b->data);
+    return 0;
 }
 
 static int known_index_n(const char *name, size_t n);
 
-/* Any value as cJSON_PrintUnformatted prints it. `skip_known`: an object
- * without the row's own fields (the `extra` column). */
-static int cjson_value(lambda_report_buf *b, yyjson_val *v, int skip_known)
+/* Any value as cJSON_PrintUnformatted prints it; `q` as for cjson_string. */
+static int cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
 {
     switch (yyjson_get_type(v)) {
     case YYJSON_TYPE_RAW:
         return cjson_number(b, v);
     case YYJSON_TYPE_STR:
-        return cjson_string(b, yyjson_get_str(v), yyjson_get_len(v));
+        return cjson_string(b, yyjson_get_str(v), yyjson_get_len(v), q);
     case YYJSON_TYPE_NULL:
         return lambda_report_buf_add(b, "null", 4);
     case YYJSON_TYPE_BOOL:
@@ -436,23 +643,21 @@ static int cjson_value(lambda_report_buf *b, yyjson_val *v, int skip_known)
             return -1;
         yyjson_arr_foreach(v, i, n, item)
         {
-            if ((i && lambda_report_buf_add(b, ",", 1)) || cjson_value(b, item, 0))
+            if ((i && lambda_report_buf_add(b, ",", 1)) || cjson_value(b, item, q))
                 return -1;
         }
         return lambda_report_buf_add(b, "]", 1);
     }
     case YYJSON_TYPE_OBJ: {
-        size_t i, n, printed = 0;
+        size_t i, n;
         yyjson_val *key, *item;
         if (lambda_report_buf_add(b, "{", 1))
             return -1;
         yyjson_obj_foreach(v, i, n, key, item)
         {
-            if (skip_known && known_index_n(yyjson_get_str(key), yyjson_get_len(key)) >= 0)
-                continue;
-            if ((printed++ && lambda_report_buf_add(b, ",", 1)) ||
-                cjson_string(b, yyjson_get_str(key), yyjson_get_len(key)) ||
-                lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, 0))
+            if ((i && lambda_report_buf_add(b, ",", 1)) ||
+                cjson_string(b, yyjson_get_str(key), yyjson_get_len(key), q) ||
+                lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, q))
                 return -1;
         }
         return lambda_report_buf_add(b, "}", 1);
@@ -462,21 +667,49 @@ static int cjson_value(lambda_report_buf *b, yyjson_val *v, int skip_known)
     }
 }
 
-/* A cell from any value, as value_field() makes it from cJSON's; `skip_known`
- * for the `extra` column. Printed into `tmp` first: the cell's quoting
- * depends on all of it. */
-static int yy_field(lambda_report_buf *row, lambda_report_buf *tmp, yyjson_val *v, int skip_known)
+/* The `extra` cell: the event without the row's own fields, as compact
+ * JSON. It holds at least one key, so a '"': cJSON's text quoted as a CSV
+ * cell with its quotes doubled, written here in one pass. `known` flags the
+ * first 64 members whose names are the row's own. */
+static int extra_cell(lambda_report_buf *b, yyjson_val *ev, uint64_t known)
 {
-    if (!v || yyjson_is_null(v))
+    size_t i, n, printed = 0;
+    yyjson_val *key, *item;
+    if (lambda_report_buf_add(b, "\"{", 2))
+        return -1;
+    yyjson_obj_foreach(ev, i, n, key, item)
+    {
+        if (i < 64 ? (known >> i & 1)
+                   : known_index_n(yyjson_get_str(key), yyjson_get_len(key)) >= 0)
+            continue;
+        if ((printed++ && lambda_report_buf_add(b, ",", 1)) ||
+            cjson_string(b, yyjson_get_str(key), yyjson_get_len(key), 1) ||
+            lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, 1))
+            return -1;
+    }
+    return lambda_report_buf_add(b, "}\"", 2);
+}
+
+/* A cell from any value, as value_field() makes it from cJSON's: strings as
+ * text cells, numbers and booleans as printed (nothing to quote), null
+ * empty, arrays and objects printed into `tmp` first (their quoting depends
+ * on all of them). */
+static int yy_field(lambda_report_buf *row, lambda_report_buf *tmp, yyjson_val *v)
+{
+    switch (yyjson_get_type(v)) {
+    case YYJSON_TYPE_NONE:
+    case YYJSON_TYPE_NULL:
         return 0;
-    if (yyjson_is_str(v))
-        return lambda_report_csv_field(row, yyjson_get_str(v), yyjson_get_len(v), 1);
-    int text = !yyjson_is_raw(v) && !yyjson_is_bool(v);
-    tmp->len = 0;
-    return cjson_value(tmp, v, skip_known) ||
-                   lambda_report_csv_field(row, tmp->data, tmp->len, text)
-               ? -1
-               : 0;
+    case YYJSON_TYPE_STR:
+        return text_cell(row, yyjson_get_str(v), yyjson_get_len(v));
+    case YYJSON_TYPE_RAW:
+    case YYJSON_TYPE_BOOL:
+        return cjson_value(row, v, 0);
+    default:
+        tmp->len = 0;
+        return cjson_value(tmp, v, 0) || lambda_report_csv_field(row, tmp->data, tmp->len, 1) ? -1
+                                                                                              : 0;
+    }
 }
 
 /* Whether name equals lit, both n bytes, 4 <= n <= 16: two overlapping
@@ -526,18 +759,23 @@ static const char *yy_nonempty(yyjson_val *v)
 }
 
 /* The row from a document cJSON would read the same way. */
-static int yy_row(yyjson_val *ev, const char *customer, lambda_report_buf *row,
-                  lambda_report_buf *tmp, lambda_report_skip *reason)
+static int yy_row(lambda_report_parser *p, yyjson_val *ev, const char *customer,
+                  lambda_report_buf *row, lambda_report_skip *reason)
 {
     yyjson_val *f[F_COUNT] = {0};
     size_t extra = 0, i, n;
+    uint64_t known = 0;
     yyjson_val *key, *item;
     yyjson_obj_foreach(ev, i, n, key, item)
     {
         int k = known_index_n(yyjson_get_str(key), yyjson_get_len(key));
-        if (k < 0)
+        if (k < 0) {
             extra++;
-        else if (!f[k])
+            continue;
+        }
+        if (i < 64)
+            known |= 1ull << i;
+        if (!f[k])
             f[k] = item;
     }
     const char *event_id = yy_nonempty(f[F_EVENT]), *cust = yy_nonempty(f[F_CUSTOMER]);
@@ -548,21 +786,24 @@ static int yy_row(yyjson_val *ev, const char *customer, lambda_report_buf *row,
         *reason = LAMBDA_SKIP_MISSING_FIELD;
         return 0;
     }
-    if (strcmp(cust, customer) != 0) {
+    if (p->customer != customer) {
+        p->customer = customer;
+        p->customer_len = strlen(customer);
+    }
+    size_t cust_len = yyjson_get_len(f[F_CUSTOMER]);
+    if (cust_len != p->customer_len || !same_bytes(cust, customer, cust_len)) {
         *reason = LAMBDA_SKIP_WRONG_CUSTOMER;
         return 0;
     }
     size_t mark = row->len;
-    int rc = lambda_report_csv_field(row, event_id, yyjson_get_len(f[F_EVENT]), 1) ||
-             lambda_report_buf_add(row, ",", 1) ||
-             lambda_report_csv_field(row, at, yyjson_get_len(f[F_AT]), 1) ||
-             lambda_report_buf_add(row, ",", 1) || yy_field(row, tmp, prospect, 0) ||
-             lambda_report_buf_add(row, ",", 1) ||
-             lambda_report_csv_field(row, type, yyjson_get_len(f[F_TYPE]), 1);
+    int rc = text_cell(row, event_id, yyjson_get_len(f[F_EVENT])) ||
+             lambda_report_buf_add(row, ",", 1) || text_cell(row, at, yyjson_get_len(f[F_AT])) ||
+             lambda_report_buf_add(row, ",", 1) || yy_field(row, &p->scratch, prospect) ||
+             lambda_report_buf_add(row, ",", 1) || text_cell(row, type, yyjson_get_len(f[F_TYPE]));
     for (int k = F_COUNTRY; k <= F_CHANNEL && !rc; k++)
-        rc = lambda_report_buf_add(row, ",", 1) || yy_field(row, tmp, f[k], 0);
+        rc = lambda_report_buf_add(row, ",", 1) || yy_field(row, &p->scratch, f[k]);
     /* extra: the other fields as one compact JSON object, in source order */
-    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && yy_field(row, tmp, ev, 1)) ||
+    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && extra_cell(row, ev, known)) ||
          lambda_report_buf_add(row, "\r\n", 2);
     if (rc) {
         row->len = mark;
@@ -576,10 +817,6 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
                                     lambda_report_skip *reason)
 {
     *reason = LAMBDA_SKIP_NONE;
-    if (!lambda_report_valid_utf8(line, len)) {
-        *reason = LAMBDA_SKIP_BAD_UTF8;
-        return 0;
-    }
     const yyjson_read_flag flags = YYJSON_READ_NUMBER_AS_RAW;
     size_t need = yyjson_read_max_memory_usage(len, flags);
     if (need > p->cap) {
@@ -593,21 +830,30 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
     yyjson_doc *doc = NULL;
     if (yyjson_alc_pool_init(&alc, p->mem, p->cap))
         doc = yyjson_read_opts((char *)line, len, flags, &alc, NULL);
-    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
-    if (!root || yyjson_doc_get_val_count(doc) >= CJSON_NESTING || !numbers_fit_cjson(root)) {
+    /* yyjson checks UTF-8 as lambda_report_valid_utf8() does (overlong forms,
+     * surrogates and code points past U+10FFFF refused; no byte >= 0x80
+     * outside a string), so a line it reads is valid UTF-8; only the others
+     * are checked, as the cJSON path would first. */
+    if (!doc && !lambda_report_valid_utf8(line, len)) {
+        *reason = LAMBDA_SKIP_BAD_UTF8;
+        return 0;
+    }
+    int scan = doc ? scan_values(doc) : SCAN_CJSON;
+    if (scan == SCAN_CJSON || yyjson_doc_get_val_count(doc) >= CJSON_NESTING) {
         /* Not strict JSON, or where cJSON reads it otherwise: cJSON decides. */
         p->fallbacks++;
         return lambda_report_event_to_row(line, len, customer, row, reason);
     }
+    yyjson_val *root = yyjson_doc_get_root(doc);
     if (!yyjson_is_obj(root)) {
         *reason = LAMBDA_SKIP_BAD_JSON;
         return 0;
     }
-    if (may_hold_nul(line, len) && lambda_json_has_nul(line, len)) {
+    if (scan == SCAN_NUL) {
         *reason = LAMBDA_SKIP_NUL;
         return 0;
     }
-    return yy_row(root, customer, row, &p->scratch, reason);
+    return yy_row(p, root, customer, row, reason);
 }
 
 void lambda_report_parser_free(lambda_report_parser *p)

@@ -187,6 +187,8 @@ typedef struct lambda_report_parser {
     size_t cap;
     lambda_report_buf scratch; /* a cell printed before it is quoted */
     uint64_t fallbacks;        /* lines handed to cJSON */
+    const char *customer;      /* the last customer asked for, and its length */
+    size_t customer_len;
 } lambda_report_parser;
 
 int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, size_t len,
