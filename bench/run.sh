@@ -877,6 +877,14 @@ section_report() {
     [ "$t" != 1 ] && [ -n "${one_mb[$i]:-}" ] &&
       speed="; **$(fmt "$(calc "$gsr_mb / ${one_mb[$i]}")" 2)× one thread** (same run)" &&
       verdict="$verdict; $t threads ≥ 1.8× one: $(met "$(calc "$gsr_mb / ${one_mb[$i]}")" 1.8)"
+    # The same N-thread figure against what the cores give N independent
+    # one-thread processes (5c, cold: one invocation a process, like this).
+    if [ "$t" != 1 ] && [ -n "${gsp_walls[$i:cold]:-}" ]; then
+      local ceil
+      # shellcheck disable=SC2086
+      ceil=$(mbs "$t" ${gsp_walls[$i:cold]})
+      speed="$speed; **$(fmt "$(calc "100 * $gsr_mb / ${ceil%% *}")" 0) % of the $t-core ceiling** ($t one-thread processes at once: $(fmt "${ceil%% *}" 1) MB/s, row 5c)"
+    fi
     row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]}, $t thread(s) ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON)" \
         "$gsr_result" "$jq_line; $cat_line" "$ratio$speed" "$verdict"
    done

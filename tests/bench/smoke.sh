@@ -63,6 +63,9 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
     if [ "$(nproc)" -gt 1 ]; then
       expect_figure "warm threads ($b)" \
         "5w. Warm invocations, GenerateSubReport, $b, $(nproc) thread(s)" "× warm one thread**"
+      expect_figure "N threads against the ceiling ($b)" \
+        "5. Report throughput, GenerateSubReport via the Runtime API, $b, $(nproc) thread(s)" \
+        "-core ceiling**"
       for m in cold warm; do
         expect_figure "ceiling ($b, $m)" \
           "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b, $m |" "% of the ceiling**"
