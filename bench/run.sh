@@ -834,28 +834,36 @@ section_report() {
   # One thread (REPORT_THREADS=1) and every CPU (N = nproc) for each build,
   # interleaved: each round runs every build at every thread count once.
   # Then, in the same rounds, the warm runs (one process, warm_k + 1
-  # invocations) and the ceiling (N one-thread processes at once).
-  local i t mode threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
+  # invocations) and the ceiling (N one-thread processes at once). The three
+  # kinds take turns at going first (round 0 starts with the cold runs: the
+  # others check their row counts against them).
+  local i t mode block blocks=(cold warm ceiling) threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
   [ "$cpus" -gt 1 ] && threads+=("$cpus")
   for ((r = 0; r < reps; r++)); do
-    for t in "${threads[@]}"; do
-      for i in "${!boots[@]}"; do
-        [ -n "${gsr_failed[$i:$t]:-}" ] || report_one "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
-      done
+    for block in "${blocks[@]:$((r % 3))}" "${blocks[@]:0:$((r % 3))}"; do
+      case $block in
+        cold)
+          for t in "${threads[@]}"; do
+            for i in "${!boots[@]}"; do
+              [ -n "${gsr_failed[$i:$t]:-}" ] || report_one "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
+            done
+          done ;;
+        warm)
+          for t in "${threads[@]}"; do
+            for i in "${!boots[@]}"; do
+              [ -n "${gsw_failed[$i:$t]:-}" ] || report_warm "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
+            done
+          done ;;
+        ceiling)
+          [ "$cpus" -gt 1 ] || continue
+          for i in "${!boots[@]}"; do
+            for mode in cold warm; do
+              [ -n "${gsp_failed[$i:$mode]:-}" ] || [ -n "${gsr_failed[$i:1]:-}" ] ||
+                report_pair "${labels[$i]}" "${boots[$i]}" "$i" "$cpus" "$mode" || true
+            done
+          done ;;
+      esac
     done
-    for t in "${threads[@]}"; do
-      for i in "${!boots[@]}"; do
-        [ -n "${gsw_failed[$i:$t]:-}" ] || report_warm "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
-      done
-    done
-    if [ "$cpus" -gt 1 ]; then
-      for i in "${!boots[@]}"; do
-        for mode in cold warm; do
-          [ -n "${gsp_failed[$i:$mode]:-}" ] || [ -n "${gsr_failed[$i:1]:-}" ] ||
-            report_pair "${labels[$i]}" "${boots[$i]}" "$i" "$cpus" "$mode" || true
-        done
-      done
-    fi
   done
   for i in "${!boots[@]}"; do
    for t in "${threads[@]}"; do
