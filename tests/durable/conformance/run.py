@@ -7,6 +7,13 @@ the suite's matching rules (see match()).
 
 usage: run.py LAMBDA_LOCAL BOOTSTRAP EXPECTED_JSON [CASE...]
 
+Under the sanitizer build (CONFORMANCE_LEAK_CHECKS=1, set by CMake), a report
+of AddressSanitizer, UndefinedBehaviorSanitizer or LeakSanitizer in the
+functions' output fails the run even if every case matched. LeakSanitizer's
+check at exit never runs (lambda-local stops environments with SIGTERM), so
+the bootstrap checks after each invocation and says so once per
+environment: with none of these lines the run fails too.
+
 Every wait is bounded and names what it waited for; the servers are stopped
 whatever happens. Exit status 0 when every case matched.
 """
@@ -285,6 +292,23 @@ def run_case(server, case, n):
     return errors
 
 
+def sanitizer_failures(logs):
+    """1 when the functions' output holds a sanitizer's report (a memory error,
+    undefined behaviour or a leak fails the run even if its case matched), or
+    when leak checks were expected and none ran; else 0."""
+    reports = re.findall(r"^.*(?:ERROR: (?:AddressSanitizer|LeakSanitizer)|: runtime error:).*$",
+                         logs, re.M)
+    if reports:
+        print("FAIL: sanitizer reports in the functions' output:\n" + "\n".join(reports[:10]))
+        return 1
+    if os.environ.get("CONFORMANCE_LEAK_CHECKS") == "1" and not re.search(
+            r"^.*conformance: LeakSanitizer checks after each invocation$", logs, re.M):
+        print("FAIL: CONFORMANCE_LEAK_CHECKS=1 but no function said it checked for leaks "
+              "(a bootstrap built without ASan?)")
+        return 1
+    return 0
+
+
 def main():
     # CTest's timeout sends SIGTERM: end through the finally clauses, which
     # stop lambda-local (and its functions) instead of orphaning them.
@@ -321,16 +345,10 @@ def main():
                             print("    " + e)
                     else:
                         print(f"ok: {case['id']} ({case['title']})")
-                # Under the sanitizer build: a function's memory error or
-                # undefined behaviour is a failure even if its case matched.
-                sanitizer = re.findall(r"^.*(?:ERROR: AddressSanitizer|: runtime error:).*$",
-                                       server.logs(), re.M)
-                if sanitizer:
-                    failures += 1
-                    print("FAIL: sanitizer reports in the functions' output:\n" +
-                          "\n".join(sanitizer[:10]))
             finally:
                 server.stop()
+                # Once stopped, all of the functions' output is in.
+                failures += sanitizer_failures(server.logs())
                 if failures:
                     tail = server.logs()[-3000:]
                     print("lambda-local's output (end):\n" + tail)
