@@ -21,7 +21,9 @@
  * where a GET has a latency to amortise, about 1.6 MiB a slot on the bench
  * data (N = 1 -> 4 slots, 6.4 MiB; N = 2 -> 6, 9.6 MiB; N = 6 -> 14); 256 KiB
  * on the file store, about 0.45 MiB a slot (N = 1: 1.8 MiB, N = 2: 2.7 MiB).
- * With 1 MiB lines a slot can hold up to about 2 MiB more.
+ * With 1 MiB lines a slot can hold up to about 2 MiB more. The process keeps
+ * one part's slots and parsers between invocations (see "buffers kept
+ * between invocations" below): within the same bound.
  *
  * Rows are written in the order a single reader would write them (ranges in
  * object order, lines in range order), so the part's bytes do not depend on
@@ -77,16 +79,18 @@ typedef struct gen_pool {
     size_t n_units;
     gen_slot *slots;
     size_t n_slots;
+    lambda_report_parser *parsers; /* one a parser thread */
+    size_t n_parsers;
     size_t next_fetch, next_parse;
     size_t written; /* ranges written, in order */
     size_t fail_at; /* the first range known to have failed (n_units: none) */
     int stop;
 } gen_pool;
 
-typedef struct gen_fetcher {
+typedef struct gen_worker {
     gen_pool *pool;
     size_t id;
-} gen_fetcher;
+} gen_worker;
 
 unsigned report_gen_threads(void)
 {
@@ -215,7 +219,7 @@ static int fetch_range(gen_pool *p, lambda_store *st, gen_slot *s, const gen_ran
 
 static void *fetcher_main(void *arg)
 {
-    gen_fetcher *f = arg;
+    gen_worker *f = arg;
     gen_pool *p = f->pool;
     lambda_store *st = NULL;
     lambda_error open_err = {{0}, {0}};
@@ -260,8 +264,8 @@ static void *fetcher_main(void *arg)
 
 static void *parser_main(void *arg)
 {
-    gen_pool *p = arg;
-    lambda_report_parser parser = {0};
+    gen_pool *p = ((gen_worker *)arg)->pool;
+    lambda_report_parser *parser = &p->parsers[((gen_worker *)arg)->id];
     pthread_mutex_lock(&p->mu);
     while (!p->stop && p->next_parse < p->n_units && p->next_parse <= p->fail_at) {
         size_t u = p->next_parse++;
@@ -276,14 +280,14 @@ static void *parser_main(void *arg)
         s->state = SLOT_PARSING;
         pthread_mutex_unlock(&p->mu);
         const gen_range *r = &p->units[u];
-        uint64_t fallbacks = parser.fallbacks;
+        uint64_t fallbacks = parser->fallbacks;
         /* Room for rows of half the range's bytes (about what the bench
          * data gives) in one step, for the reason of slot_reserve. */
         size_t room = s->in_len / 2;
         int rc = s->out.rows.cap < room + 1 ? lambda_report_buf_grow(&s->out.rows, room) : 0;
-        rc = rc || lambda_report_range_rows(&parser, s->in, s->in_len, r->start, r->end,
-                                            p->max_line, p->customer, &s->out);
-        s->fallbacks = parser.fallbacks - fallbacks;
+        rc = rc || lambda_report_range_rows(parser, s->in, s->in_len, r->start, r->end, p->max_line,
+                                            p->customer, &s->out);
+        s->fallbacks = parser->fallbacks - fallbacks;
         if (rc != 0)
             store_error(&s->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         pthread_mutex_lock(&p->mu);
@@ -293,7 +297,6 @@ static void *parser_main(void *arg)
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
-    lambda_report_parser_free(&parser);
     return NULL;
 }
 
@@ -331,13 +334,119 @@ static int write_all(gen_pool *p, lambda_store_writer *w, report_gen_totals *t, 
     return rc;
 }
 
-static void pool_free(gen_pool *p)
+/* ---- buffers kept between invocations ---- */
+
+/* A warm invocation (the next one in the same process: a Map's iterations
+ * reuse execution environments) takes the last part's slot buffers and
+ * parsers instead of fresh memory: a first touch of a page costs ~20 us of
+ * CPU here (see the top), and freed buffers go back to the kernel (glibc
+ * unmaps large blocks; mimalloc decommits them 25 ms after the free). One
+ * part's set is kept, only for a part of the same shape (slots, parsers,
+ * chunk and line limit; any other frees it), so the bound above holds for
+ * the process between invocations too. Concurrent invocations: one takes the
+ * set, the others make their own (freed after them unless the set is gone). */
+typedef struct gen_cache {
+    gen_slot *slots;
+    size_t n_slots;
+    lambda_report_parser *parsers;
+    size_t n_parsers;
+    uint64_t chunk;
+    size_t max_line;
+} gen_cache;
+
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static gen_cache cache;
+
+static void cache_free(gen_cache *c)
 {
-    for (size_t i = 0; i < p->n_slots; i++) {
-        free(p->slots[i].in);
-        lambda_report_buf_free(&p->slots[i].out.rows);
+    for (size_t i = 0; i < c->n_slots; i++) {
+        free(c->slots[i].in);
+        lambda_report_buf_free(&c->slots[i].out.rows);
     }
-    free(p->slots);
+    for (size_t i = 0; i < c->n_parsers; i++)
+        lambda_report_parser_free(&c->parsers[i]);
+    free(c->slots);
+    free(c->parsers);
+    *c = (gen_cache){0};
+}
+
+void report_gen_cache_release(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    gen_cache c = cache;
+    cache = (gen_cache){0};
+    pthread_mutex_unlock(&cache_mu);
+    cache_free(&c);
+}
+
+size_t report_gen_cached_bytes(void)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&cache_mu);
+    for (size_t i = 0; i < cache.n_slots; i++)
+        n += cache.slots[i].in_cap + cache.slots[i].out.rows.cap;
+    for (size_t i = 0; i < cache.n_parsers; i++)
+        n += cache.parsers[i].cap + cache.parsers[i].scratch.cap;
+    pthread_mutex_unlock(&cache_mu);
+    return n;
+}
+
+static void cache_register_exit(void)
+{
+    atexit(report_gen_cache_release); /* valgrind then sees nothing left */
+}
+
+/* The pool's slots and parsers: the kept set if it has this shape (emptied
+ * of the last part's state), else fresh ones. 0, or -1 out of memory. */
+static int pool_buffers(gen_pool *p, uint64_t chunk)
+{
+    pthread_mutex_lock(&cache_mu);
+    gen_cache c = cache;
+    cache = (gen_cache){0};
+    pthread_mutex_unlock(&cache_mu);
+    if (c.slots && c.n_slots == p->n_slots && c.n_parsers == p->n_parsers && c.chunk == chunk &&
+        c.max_line == p->max_line) {
+        for (size_t i = 0; i < c.n_slots; i++) {
+            gen_slot *s = &c.slots[i];
+            s->unit = 0;
+            s->state = SLOT_FREE;
+            s->in_len = s->in_limit = 0;
+            s->out.rows.len = 0;
+            s->out.nrows = 0;
+            memset(s->out.skipped, 0, sizeof s->out.skipped);
+            s->fallbacks = 0;
+        }
+        for (size_t i = 0; i < c.n_parsers; i++)
+            c.parsers[i].fallbacks = 0;
+        p->slots = c.slots;
+        p->parsers = c.parsers;
+        return 0;
+    }
+    cache_free(&c);
+    p->slots = calloc(p->n_slots, sizeof *p->slots);
+    p->parsers = calloc(p->n_parsers, sizeof *p->parsers);
+    return p->slots && p->parsers ? 0 : -1;
+}
+
+/* Keeps the pool's buffers for the next invocation (unless another one's
+ * are kept already), frees the rest. */
+static void pool_free(gen_pool *p, uint64_t chunk)
+{
+    gen_cache mine = {p->slots, p->n_slots, p->parsers, p->n_parsers, chunk, p->max_line};
+    if (!p->slots || !p->parsers) {
+        free(p->slots);
+        free(p->parsers);
+        mine = (gen_cache){0};
+    }
+    pthread_once(&cache_once, cache_register_exit);
+    pthread_mutex_lock(&cache_mu);
+    if (mine.slots && !cache.slots) {
+        cache = mine;
+        mine = (gen_cache){0};
+    }
+    pthread_mutex_unlock(&cache_mu);
+    cache_free(&mine);
     free(p->units);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
@@ -359,9 +468,9 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     p.n_slots = 2 * (size_t)threads + 2;
-    p.slots = calloc(p.n_slots, sizeof *p.slots);
-    if (!p.slots || make_units(&p, n, chunk) != 0) {
-        pool_free(&p);
+    p.n_parsers = threads;
+    if (pool_buffers(&p, chunk) != 0 || make_units(&p, n, chunk) != 0) {
+        pool_free(&p, chunk);
         store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
@@ -371,13 +480,15 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, GEN_STACK_BYTES);
     pthread_t tids[2 * REPORT_MAX_THREADS + 1];
-    gen_fetcher fetchers[REPORT_MAX_THREADS + 1];
+    gen_worker fetchers[REPORT_MAX_THREADS + 1], parser_ids[REPORT_MAX_THREADS];
     unsigned started = 0, parsers = 0, fetching = 0;
-    for (unsigned i = 0; i < threads; i++)
-        if (pthread_create(&tids[started], &attr, parser_main, &p) == 0)
+    for (unsigned i = 0; i < threads; i++) {
+        parser_ids[i] = (gen_worker){&p, i};
+        if (pthread_create(&tids[started], &attr, parser_main, &parser_ids[i]) == 0)
             started++, parsers++;
+    }
     for (unsigned i = 0; i < threads + 1 && parsers; i++) {
-        fetchers[i] = (gen_fetcher){&p, i};
+        fetchers[i] = (gen_worker){&p, i};
         if (pthread_create(&tids[started], &attr, fetcher_main, &fetchers[i]) == 0)
             started++, fetching++;
         else if (i == 0)
@@ -401,6 +512,6 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     t->threads = parsers;
     t->fetchers = fetching;
     t->ranges = p.n_units;
-    pool_free(&p);
+    pool_free(&p, chunk);
     return rc;
 }

@@ -134,6 +134,11 @@ unsigned report_gen_threads(void);
 /* The range size a part reads `data` in: REPORT_CHUNK_BYTES, else the
  * store's default (see above), at least REPORT_MIN_CHUNK_BYTES. */
 uint64_t report_gen_chunk_bytes(const lambda_store *data);
+/* A part's slot buffers and parsers are kept for the next part of the same
+ * shape in this process (a warm invocation); these give the bytes kept and
+ * free them (also done at exit). Thread-safe. */
+size_t report_gen_cached_bytes(void);
+void report_gen_cache_release(void);
 
 /* Every byte of keys[0..n) (listed with sizes[]: a read must deliver exactly
  * that much) as rows of `customer` into `w`, in key and line order whatever

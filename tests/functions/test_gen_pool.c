@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,6 +186,133 @@ static void test_first_failure_in_key_order(void **state)
     lambda_report_buf_free(&csv);
 }
 
+/* One part's bytes equal the one reader's: else fails naming the case. */
+static void expect_ref(const char *threads, const char *chunk, const ref_rows *ref,
+                       lambda_report_buf *csv)
+{
+    report_gen_totals t;
+    lambda_error err = {{0}, {0}};
+    if (run_part(threads, chunk, sizes, csv, &t, &err) != 0)
+        fail_msg("threads %s, ranges of %s: %s: %s", threads, chunk, err.type, err.message);
+    if (csv->len != ref->rows.len || memcmp(csv->data, ref->rows.data, csv->len) != 0 ||
+        t.rows != ref->t.rows)
+        fail_msg("threads %s, ranges of %s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64
+                 " rows, %zu bytes",
+                 threads, chunk, t.rows, csv->len, ref->t.rows, ref->rows.len);
+}
+
+/* Parts in one process, as warm invocations run them: the buffers a part
+ * leaves are taken by the next part of the same shape (the kept bytes do not
+ * grow), a failed part leaves nothing behind that changes the next one's
+ * bytes, another shape frees them, and release frees everything (valgrind:
+ * functions_test_gen_pool_valgrind). */
+static void test_kept_buffers(void **state)
+{
+    (void)state;
+    ref_rows ref = {0};
+    for (int o = 0; o < OBJECTS; o++) { /* the reference only: the objects exist */
+        lambda_report_buf obj = {0};
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(lambda_store_get(data, keys[o], 0, 0, collect, &obj, &err), 0);
+        assert_int_equal(report_ref_lines(obj.data, obj.len, MAX_LINE, ref_line, &ref), 0);
+        lambda_report_buf_free(&obj);
+    }
+    lambda_report_buf csv = {0};
+    report_gen_cache_release();
+    assert_int_equal(report_gen_cached_bytes(), 0);
+    expect_ref("2", "1000", &ref, &csv);
+    size_t kept = report_gen_cached_bytes();
+    /* 2N + 2 slots of (range + tail + rows) and N parsers: far below this. */
+    assert_true(kept > 0 && kept < 6 * 8 * (1000 + MAX_LINE + 2) + 2 * 64 * MAX_LINE);
+    expect_ref("2", "1000", &ref, &csv);
+    assert_int_equal(report_gen_cached_bytes(), kept);
+
+    uint64_t sz[OBJECTS];
+    memcpy(sz, sizes, sizeof sz);
+    /* Object 0 (empty) listed longer than it is: the first range fails and
+     * its slot is left failed; then object 3 short: fails mid-part. */
+    for (int o = 0; o < 4; o += 3) {
+        sz[o]++;
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(run_part("2", "1000", sz, &csv, &t, &err), -1);
+        assert_non_null(strstr(err.message, o ? "obj-03" : "obj-00"));
+        sz[o]--;
+        expect_ref("2", "1000", &ref, &csv);
+        assert_int_equal(report_gen_cached_bytes(), kept);
+    }
+
+    expect_ref("1", "1000", &ref, &csv); /* other shapes: other sets */
+    expect_ref("3", "700", &ref, &csv);
+    expect_ref("3", "700", &ref, &csv);
+    report_gen_cache_release();
+    assert_int_equal(report_gen_cached_bytes(), 0);
+    lambda_report_buf_free(&csv);
+    lambda_report_buf_free(&ref.rows);
+    lambda_report_parser_free(&ref.parser);
+}
+
+/* Two parts at once (the runtime may run invocations concurrently): one
+ * takes the kept set, the other makes its own; both give the same bytes. */
+typedef struct concurrent_part {
+    const char *name;
+    lambda_report_buf csv;
+    int rc;
+} concurrent_part;
+
+static void *concurrent_main(void *arg)
+{
+    concurrent_part *c = arg;
+    char url[300];
+    snprintf(url, sizeof url, "file://%s", root);
+    lambda_store *in = NULL, *o = NULL;
+    lambda_store_writer *w = NULL;
+    report_gen_totals t;
+    lambda_error err = {{0}, {0}};
+    c->rc = -1;
+    if (lambda_store_open(url, &in, &err) == 0 && lambda_store_open(url, &o, &err) == 0 &&
+        lambda_store_put_begin(o, c->name, &w, &err) == 0) {
+        if (report_gen_convert(in, keys, sizes, OBJECTS, "acme", w, &t, &err) != 0)
+            lambda_store_put_abort(w);
+        else if (lambda_store_put_commit(w, &err) == 0 &&
+                 lambda_store_get(o, c->name, 0, 0, collect, &c->csv, &err) == 0)
+            c->rc = 0;
+    }
+    lambda_store_close(in);
+    lambda_store_close(o);
+    return NULL;
+}
+
+static void test_concurrent_parts(void **state)
+{
+    (void)state;
+    lambda_report_buf ref = {0};
+    setenv("REPORT_THREADS", "2", 1);
+    setenv("REPORT_CHUNK_BYTES", "900", 1);
+    setenv("REPORT_MAX_LINE", "300", 1);
+    lambda_store_writer *w = NULL;
+    report_gen_totals t;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_put_begin(out, "ref.csv", &w, &err), 0);
+    assert_int_equal(report_gen_convert(data, keys, sizes, OBJECTS, "acme", w, &t, &err), 0);
+    assert_int_equal(lambda_store_put_commit(w, &err), 0);
+    assert_int_equal(lambda_store_get(out, "ref.csv", 0, 0, collect, &ref, &err), 0);
+    concurrent_part parts[3] = {{"a.csv", {0}, 0}, {"b.csv", {0}, 0}, {"c.csv", {0}, 0}};
+    pthread_t tids[3];
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&tids[i], NULL, concurrent_main, &parts[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(tids[i], NULL);
+        assert_int_equal(parts[i].rc, 0);
+        assert_int_equal(parts[i].csv.len, ref.len);
+        assert_memory_equal(parts[i].csv.data, ref.data, ref.len);
+        lambda_report_buf_free(&parts[i].csv);
+    }
+    assert_true(report_gen_cached_bytes() > 0); /* one set kept, the others freed */
+    report_gen_cache_release();
+    lambda_report_buf_free(&ref);
+}
+
 static void test_thread_setting(void **state)
 {
     (void)state;
@@ -252,6 +380,8 @@ int main(void)
         cmocka_unit_test(test_first_failure_in_key_order),
         cmocka_unit_test(test_thread_setting),
         cmocka_unit_test(test_chunk_setting),
+        cmocka_unit_test(test_kept_buffers),
+        cmocka_unit_test(test_concurrent_parts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
