@@ -688,12 +688,20 @@ static void test_request_id_escaped(void **state)
     fx->api = fake_api_start();
     fake_event ev = {0};
     ev.body = "{}";
-    ev.request_id = "id/with?reserved#chars &space~ok-._\xc3\xa9%41";
-    fake_api_push(fx->api, &ev);
+    /* Runs kept as they are between escapes; an id that starts and ends
+     * with escaped bytes, and one of escapes only. */
+    static const char *const ids[] = {"id/with?reserved#chars &space~ok-._\xc3\xa9%41",
+                                      "/lead and trail?", "%/ #"};
+    for (size_t i = 0; i < 3; i++) {
+        ev.request_id = ids[i];
+        fake_api_push(fx->api, &ev);
+    }
     start(fx, "echo", NULL);
-    const fake_result *r = wait_one(fx, 0);
-    assert_false(r->is_error);
-    assert_string_equal(r->request_id, ev.request_id);
+    for (size_t i = 0; i < 3; i++) {
+        const fake_result *r = wait_one(fx, i);
+        assert_false(r->is_error);
+        assert_string_equal(r->request_id, ids[i]);
+    }
 }
 
 /* ---- concurrency --------------------------------------------------------- */
