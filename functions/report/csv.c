@@ -441,6 +441,29 @@ static inline size_t json_plain_end(const char *s, size_t i, size_t n)
     return i;
 }
 
+/* Copies n bytes, 16 at a time then an overlapping last step (see
+ * lambda_report_copy in report.h for why not memcpy); glibc's memcpy is
+ * faster than this loop on lines (~230 bytes on the bench data); the
+ * portable test build runs the loop. */
+static void copy_text(char *d, const char *s, size_t n)
+{
+#if defined(__GLIBC__) && !defined(LAMBDA_REPORT_PORTABLE)
+    memcpy(d, s, n);
+#else
+    if (n <= 64) {
+        lambda_report_copy(d, s, n);
+        return;
+    }
+    uint64_t w[2];
+    for (size_t i = 0; i + 16 < n; i += 16) {
+        memcpy(w, s + i, 16);
+        memcpy(d + i, w, 16);
+    }
+    memcpy(w, s + n - 16, 16);
+    memcpy(d + n - 16, w, 16);
+#endif
+}
+
 /* Whether any of s's n bytes is 0. */
 static int has_zero(const char *s, size_t n)
 {
@@ -817,8 +840,14 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
                                     lambda_report_skip *reason)
 {
     *reason = LAMBDA_SKIP_NONE;
-    const yyjson_read_flag flags = YYJSON_READ_NUMBER_AS_RAW;
-    size_t need = yyjson_read_max_memory_usage(len, flags);
+    /* yyjson reads in place (YYJSON_READ_INSITU) from a copy of the line at
+     * the start of the parser's block, padded with YYJSON_PADDING_SIZE zero
+     * bytes: it would otherwise copy the line itself with memcpy, and musl's
+     * costs ~50 ns a call to start (packaging/README.md). The line itself
+     * stays as it was: a line yyjson refuses goes to cJSON whole. */
+    const yyjson_read_flag flags = YYJSON_READ_NUMBER_AS_RAW | YYJSON_READ_INSITU;
+    size_t text = (len + YYJSON_PADDING_SIZE + 15) & ~(size_t)15;
+    size_t need = text + yyjson_read_max_memory_usage(len, flags);
     if (need > p->cap) {
         void *grown = realloc(p->mem, need);
         if (!grown)
@@ -826,10 +855,13 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
         p->mem = grown;
         p->cap = need;
     }
+    char *copy = p->mem;
+    copy_text(copy, line, len);
+    memset(copy + len, 0, YYJSON_PADDING_SIZE);
     yyjson_alc alc;
     yyjson_doc *doc = NULL;
-    if (yyjson_alc_pool_init(&alc, p->mem, p->cap))
-        doc = yyjson_read_opts((char *)line, len, flags, &alc, NULL);
+    if (len && yyjson_alc_pool_init(&alc, copy + text, p->cap - text))
+        doc = yyjson_read_opts(copy, len, flags, &alc, NULL);
     /* yyjson checks UTF-8 as lambda_report_valid_utf8() does (overlong forms,
      * surrogates and code points past U+10FFFF refused; no byte >= 0x80
      * outside a string), so a line it reads is valid UTF-8; only the others

@@ -682,6 +682,50 @@ static void test_fast_cells_every_length(void **state)
     lambda_report_buf_free(&fast);
 }
 
+/* yyjson reads a copy of the line in place (YYJSON_READ_INSITU): the line
+ * and the bytes after it (the next line, in a range's buffer) stay as they
+ * were, whatever the line holds, and nothing past its terminating NUL is
+ * read (the line ends its heap block here: ASan would see a read past it). */
+static void test_fast_rows_leave_line_alone(void **state)
+{
+    (void)state;
+    lambda_report_parser p = {0};
+    lambda_report_buf ref = {0}, fast = {0};
+    static const char next[] = "{\"eventId\":\"next\"}\n";
+    uint64_t seed = 0x51ed270b27d1a1f1ull;
+    char line[600];
+    for (size_t i = 0; i < sizeof tricky / sizeof tricky[0] + 3000; i++) {
+        size_t len;
+        if (i < sizeof tricky / sizeof tricky[0]) {
+            len = strlen(tricky[i]);
+            memcpy(line, tricky[i], len);
+        } else {
+            len = mutant(&seed, "{" E ",\"x\":[\"a\\\"b\\u00e9\",1.5e3,{\"k\":\"\\n\"}],\"n\":7}",
+                         line, sizeof line - 1);
+        }
+        line[len] = '\0';
+        /* The line then the next one, as in a range's buffer. */
+        char *buf = malloc(len + 1 + sizeof next);
+        assert_non_null(buf);
+        memcpy(buf, line, len + 1);
+        memcpy(buf + len + 1, next, sizeof next);
+        same_row(&p, buf, len, &ref, &fast);
+        assert_memory_equal(buf, line, len + 1);
+        assert_memory_equal(buf + len + 1, next, sizeof next);
+        free(buf);
+        /* The line at the very end of its block. */
+        buf = malloc(len + 1);
+        assert_non_null(buf);
+        memcpy(buf, line, len + 1);
+        same_row(&p, buf, len, &ref, &fast);
+        assert_memory_equal(buf, line, len + 1);
+        free(buf);
+    }
+    lambda_report_parser_free(&p);
+    lambda_report_buf_free(&ref);
+    lambda_report_buf_free(&fast);
+}
+
 /* What one pass over the parsed values decides (scan_values in csv.c): an
  * escaped NUL anywhere (a repeated known field, a nested key, after an
  * escaped backslash or not), a number cJSON cannot read anywhere, and an
@@ -842,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_lines_reset_between_objects),
         cmocka_unit_test(test_fast_rows_same_as_cjson),
         cmocka_unit_test(test_fast_cells_every_length),
+        cmocka_unit_test(test_fast_rows_leave_line_alone),
         cmocka_unit_test(test_fast_rows_scan_and_wide_events),
         cmocka_unit_test(test_ranges_same_as_lines),
     };
