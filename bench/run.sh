@@ -376,7 +376,7 @@ section_instructions() {
     ir=$(calc "($b - $a) / ($n2 - $n1)")
     row "$name, ${labels[$i]}" "$(fmt "$ir") instructions per invocation" \
         "bare libcurl loop: $(fmt "$bare_ir") instructions per invocation" \
-        "+$(fmt "$(calc "$ir - $bare_ir")") (×$(fmt "$(calc "$ir / $bare_ir")" 2)); from runs of $n1 and $n2 invocations" "—"
+        "$(signed "$(calc "$ir - $bare_ir")") (×$(fmt "$(calc "$ir / $bare_ir")" 2)); from runs of $n1 and $n2 invocations" "—"
   done
 }
 
