@@ -33,12 +33,15 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 from collections import Counter
 
 counts = Counter()
+requests_log = []  # every request line and status, in arrival order
+started = time.monotonic()
 deleted = Counter()  # key -> DeleteObjects requests that named it
 problems = []
 TRUNC = "".join(chr(ord("a") + i % 26) for i in range(100)).encode()
@@ -53,8 +56,11 @@ def error_xml(code, msg):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, *args):
-        pass
+    def log_message(self, fmt, *args):
+        # Kept, not printed: shown only when the run fails, so that a failure
+        # seen once says which request went how.
+        requests_log.append("%.3f %s %s" % (time.monotonic() - started, self.address_string(),
+                                            fmt % args))
 
     def send(self, status, body=b"", headers=None):
         self.send_response(status)
@@ -201,6 +207,9 @@ def main():
     })
     try:
         rc = subprocess.run(sys.argv[2:], env=env, timeout=120).returncode
+    except subprocess.TimeoutExpired:
+        problems.append("%s did not finish within 120 s" % sys.argv[2])
+        rc = 1
     finally:
         server.shutdown()
     want = {"flaky": 3, "reset": 2, "truncated": 2, "slowdown": 3, "always-500": 3,
@@ -220,6 +229,9 @@ def main():
     for p in problems:
         print("fake_s3: " + p, file=sys.stderr)
     print("fake_s3: requests %s" % dict(counts))
+    if rc or problems:
+        print("fake_s3: the requests (seconds since start, client, request, status):\n  " +
+              "\n  ".join(requests_log), file=sys.stderr)
     return rc if rc else (1 if problems else 0)
 
 
