@@ -78,24 +78,60 @@ await check('SendTaskFailure from awscli rejects the waiting task with its error
 await check('heartbeats from C keep a wait alive past HeartbeatSeconds; without them it times out', async () => {
   const kept = tasks.newToken();
   const lapsed = tasks.newToken();
-  // 3 s between heartbeats is ample even on a loaded machine (a lambda-sfn
-  // run takes milliseconds); the wait outlives two HeartbeatSeconds.
-  const keptWait = settle(tasks.wait(kept, { heartbeatSeconds: 3, timeoutSeconds: 60 }));
   const lapsedWait = settle(tasks.wait(lapsed, { heartbeatSeconds: 1, timeoutSeconds: 60 }));
-  const started = Date.now();
-  while (Date.now() - started < 6500) {
-    const r = await sfn(['send-task-heartbeat', '--task-token', kept]);
-    assert.equal(r.status, 0, r.out);
-    await new Promise((res) => setTimeout(res, 300));
+  // Each heartbeat is a lambda-sfn process. One after the other, the gap
+  // between two arrivals was a whole process's life (exec, the ASan runtime's
+  // start, signing, connecting): over the 3 s HeartbeatSeconds once under
+  // ASan at load 17-20. So senders overlap: one starts every 250 ms (at most
+  // 4 alive), and heartbeats arrive about as often as they start, unless the
+  // whole machine stalls: under ASan at load 15 each sender lived ~4 s and
+  // arrivals still came 3.5 s apart once. HeartbeatSeconds is therefore 10,
+  // well above such a gap. The wait starts with the first C heartbeat's
+  // arrival, so its clock too runs from a heartbeat, not from a process
+  // start; the answer goes out 11 s later while heartbeats still flow, and
+  // is accepted only if they kept the wait alive past HeartbeatSeconds.
+  let keptWait = null;
+  const arrivals = [];
+  const heartbeat = tasks.heartbeat.bind(tasks);
+  tasks.heartbeat = (token) => {
+    if (token === kept) {
+      keptWait ??= settle(tasks.wait(kept, { heartbeatSeconds: 10, timeoutSeconds: 120 }));
+      arrivals.push(Date.now());
+    }
+    return heartbeat(token);
+  };
+  const alive = new Set();
+  const beats = [];
+  let answer = null;
+  let answered = null;
+  try {
+    for (const t0 = Date.now(); answered === null; await new Promise((res) => setTimeout(res, 250))) {
+      assert.ok(Date.now() - t0 < 90000, `no answer within 90 s (${arrivals.length} heartbeats arrived)`);
+      if (alive.size < 4) {
+        const p = sfn(['send-task-heartbeat', '--task-token', kept]).finally(() => alive.delete(p));
+        alive.add(p);
+        beats.push(p);
+      }
+      if (!answer && arrivals.length && Date.now() - arrivals[0] > 11000) {
+        answer = sfn(['send-task-success', '--task-token', kept, '--task-output', '{"kept":1}']).then((r) => { answered = r; });
+      }
+    }
+  } finally {
+    tasks.heartbeat = heartbeat;
   }
+  const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]);
+  const seen = `${arrivals.length} heartbeats over ${((arrivals.at(-1) - arrivals[0]) / 1000).toFixed(1)} s, longest gap ${Math.max(...gaps)} ms`;
+  assert.equal(answered.status, 0, `the answer after 11 s (${seen}): ${answered.out}`);
+  assert.deepEqual((await keptWait).value, { kept: 1 });
+  // Heartbeats that arrived after the answer are told the task is over.
+  for (const r of await Promise.all(beats)) {
+    if (r.status !== 0) assert.equal(errorOf(r).errorType, 'StepFunctions.TaskTimedOut', r.out);
+  }
+  assert.ok(arrivals.length >= 3, seen);
   const { error } = await lapsedWait;
   assert.equal(error.name, 'States.HeartbeatTimeout');
   const late = await sfn(['send-task-success', '--task-token', lapsed, '--task-output', '{}']);
   assert.equal(errorOf(late).errorType, 'StepFunctions.TaskTimedOut');
-  assert.equal(tasks.list().some((t) => t.token === kept), true, 'the heartbeated task still waits after 6.5 s');
-  const r = await sfn(['send-task-success', '--task-token', kept, '--task-output', '{"kept":1}']);
-  assert.equal(r.status, 0, r.out);
-  assert.deepEqual((await keptWait).value, { kept: 1 });
 });
 
 await check('a wrong secret is refused (InvalidSignatureException), once, from C and from awscli', async () => {
