@@ -75,20 +75,25 @@ static int64_t parse_ms(const char *value, size_t len)
     return ms;
 }
 
+/* The value after "Name:", without the blanks around it. */
+static const char *header_value(const char *colon, const char *end, size_t *value_len)
+{
+    const char *value = colon + 1;
+    while (value < end && (*value == ' ' || *value == '\t'))
+        value++;
+    while (end > value && isspace((unsigned char)end[-1]))
+        end--;
+    *value_len = (size_t)(end - value);
+    return value;
+}
+
 int lambda_invocation_header(lambda_invocation *inv, const char *line, size_t len)
 {
     const char *colon = memchr(line, ':', len);
     if (!colon)
         return 0;
     size_t name_len = (size_t)(colon - line);
-    const char *value = colon + 1;
-    size_t value_len = len - name_len - 1;
-    while (value_len && (*value == ' ' || *value == '\t')) {
-        value++;
-        value_len--;
-    }
-    while (value_len && isspace((unsigned char)value[value_len - 1]))
-        value_len--;
+    size_t value_len;
 
     static const struct {
         const char *name;
@@ -107,14 +112,18 @@ int lambda_invocation_header(lambda_invocation *inv, const char *line, size_t le
     };
     _Static_assert(sizeof fields / sizeof fields[0] == LAMBDA_INVOCATION_STRINGS,
                    "one storage buffer per header string");
+    /* The name is matched before the value is trimmed: most lines of a
+     * response (status, Content-Type, Date...) are not ours. */
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (fields[i].len == name_len && strncasecmp(line, fields[i].name, name_len) == 0) {
             char **field = (char **)((char *)inv + fields[i].offset);
+            const char *value = header_value(colon, line + len, &value_len);
             return set_string(inv, i, field, value, value_len);
         }
     }
     if (name_len == sizeof "Lambda-Runtime-Deadline-Ms" - 1 &&
         strncasecmp(line, "Lambda-Runtime-Deadline-Ms", name_len) == 0) {
+        const char *value = header_value(colon, line + len, &value_len);
         inv->deadline_ms = parse_ms(value, value_len);
         return 1;
     }
