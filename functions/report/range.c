@@ -10,11 +10,27 @@
 
 #include "report.h"
 
-/* The first '\n' in [p, end), or NULL: eight bytes at a time (the zero-byte
- * test on the XOR with "\n\n\n\n\n\n\n\n"), as musl's memchr is slower
- * than glibc's on this, the hottest scan of every input byte. */
+#if defined(__SSE2__) && !defined(LAMBDA_REPORT_PORTABLE)
+#include <emmintrin.h>
+#endif
+
+/* The first '\n' in [p, end), or NULL: 16 bytes a step with SSE2 (part of
+ * x86_64), else eight (the zero-byte test on the XOR with "\n\n\n\n\n\n\n\n";
+ * LAMBDA_REPORT_PORTABLE builds that alone, for tests), as musl's memchr is
+ * slower than glibc's on this, the hottest scan of every input byte (8 % of
+ * GenerateSubReport's instructions with the 8-byte steps). */
 static const char *find_newline(const char *p, const char *end)
 {
+#if defined(__SSE2__) && !defined(LAMBDA_REPORT_PORTABLE)
+    const __m128i nl = _mm_set1_epi8('\n');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, nl));
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     while (end - p >= 8) {
         uint64_t w;
