@@ -117,6 +117,9 @@ int report_put_json(lambda_store *s, const char *key, const cJSON *obj, lambda_e
 /* REPORT_TEST_FAULT: 1 when this attempt of part `index` must fail (err
  * set), 0 otherwise. */
 int report_injected_fault(const char *report_id, int64_t index, lambda_error *err);
+/* REPORT_TEST_FAULT=stallcommit:<index>: the first attempt of that part
+ * waits here to be killed (see test_fault.c); otherwise returns. */
+void report_test_stall_before_commit(const char *report_id, int64_t index);
 #endif
 
 /* ---- GenerateSubReport's workers (gen_pool.c) ---- */

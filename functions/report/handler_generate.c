@@ -159,6 +159,9 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
         goto done;
     }
     uint64_t bytes = lambda_store_put_bytes(w), skipped;
+#ifdef LAMBDA_REPORT_TEST_HOOKS
+    report_test_stall_before_commit(in.report_id, in.index);
+#endif
     if (lambda_store_put_commit(w, err) != 0)
         goto done;
     cJSON *manifest = manifest_json(&in, key, &g, &kl, bytes, &skipped);

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A part's process killed mid-write, then retried; and what a failed
 execution leaves behind. Real bootstrap under lambda-local, on the file
-store and on S3 (s3rver behind fault_proxy.mjs, whose `delay` fault holds
-the second multipart UploadPart so the kill lands mid-upload).
+store (the test hook REPORT_TEST_FAULT=stallcommit:0 holds part 0's first
+attempt once its rows are written but not committed, since a part is built
+in milliseconds) and on S3 (s3rver behind fault_proxy.mjs, whose `delay`
+fault holds the second multipart UploadPart so the kill lands mid-upload).
 
 Asserts, per store:
   - the killed GenerateSubReport answers Runtime.ExitError (what the state
@@ -164,6 +166,9 @@ for kind in stores:
             pre = os.path.join(root, "reports", "cust0001", "killed")
             if os.path.exists(os.path.join(pre, "part-000000.csv")):
                 return False
+            marker = os.path.join(d, "stallcommit-killed-0")
+            if not os.path.exists(marker) or os.path.getsize(marker) == 0:
+                return False  # not yet held by the hook
             for pid in bootstraps(em):
                 fd_dir = "/proc/%d/fd" % pid
                 try:
@@ -215,6 +220,12 @@ for kind in stores:
              "fault": "delay", "ms": 3000, "times": 1}]).encode())
 
     clean = read_report(run_clean(em, "clean"))
+    if kind == "file":
+        em.stop()
+        env["REPORT_TEST_FAULT"] = "stallcommit:0"
+        env["REPORT_TEST_FAULT_STATE"] = d
+        em = hlib.Emulator(lambda_local, bootstrap, FUNCS, env, d, proc_env=proc_env, timeout=120)
+        emulators.append(em)
     doc = killed_run(em, "killed", in_write, read_report, lambda: prefix_keys("killed"))
     if doc:
         check("[%s] report after kill + retry is byte-identical to the clean run" % kind,
