@@ -971,7 +971,7 @@ static void test_syscalls_per_invocation(void **state)
         int allowed = 0;
         for (size_t k = 0; k < sizeof io / sizeof io[0]; k++)
             allowed |= strcmp(names2[i], io[k]) == 0;
-        char item[64];
+        char item[96]; /* " %.31s (%ld more calls)": up to 66 bytes */
         snprintf(item, sizeof item, " %.31s (%ld more calls)", names2[i], per_run);
         if (!allowed && strlen(bad) + strlen(item) < sizeof bad)
             strcat(bad, item);
