@@ -23,6 +23,19 @@ static int is_lambda_var(const char *kv)
     return 0;
 }
 
+/* 1 when one of `env`'s NAME=value entries sets the variable of `kv`: the
+ * test's own value then replaces the inherited one. With both in envp,
+ * getenv() would return the first, the inherited one (ASAN_OPTIONS from
+ * tests/run.sh, say). */
+static int overridden(const char *kv, const char *const env[])
+{
+    size_t name = strcspn(kv, "=");
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(kv, env[i], name) == 0 && env[i][name] == '=')
+            return 1;
+    return 0;
+}
+
 int child_spawn(child *c, const char *const argv[], const char *const env[])
 {
     memset(c, 0, sizeof *c);
@@ -43,7 +56,7 @@ int child_spawn(child *c, const char *const argv[], const char *const env[])
     }
     size_t k = 0;
     for (size_t i = 0; i < n_env; i++)
-        if (!is_lambda_var(environ[i]))
+        if (!is_lambda_var(environ[i]) && !overridden(environ[i], env))
             envp[k++] = environ[i];
     for (size_t i = 0; i < n_add; i++)
         envp[k++] = (char *)env[i];

@@ -1,6 +1,7 @@
 /* Runs a bootstrap as a child process for integration tests: the test's own
- * environment minus anything Lambda-specific, plus the given variables;
- * stderr captured in a temporary file; every wait bounded. */
+ * environment minus anything Lambda-specific, plus the given variables (which
+ * replace inherited ones of the same name); stderr captured in a temporary
+ * file; every wait bounded. */
 #ifndef CHILD_H
 #define CHILD_H
 
