@@ -40,6 +40,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,30 +609,34 @@ static void describe_exit(int status, char *buf, size_t len)
         snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
 }
 
+/* One line "name=v1 v2 ...": the figure at `offset` of each invocation. */
+static void print_doubles(const char *name, size_t offset, int decimals, long n)
+{
+    printf("%s=", name);
+    for (long i = 0; i < n; i++)
+        printf("%s%.*f", i ? " " : "", decimals,
+               *(const double *)((const char *)&g_state.figures[i] + offset));
+    putchar('\n');
+}
+
+static void print_longs(const char *name, size_t offset, long n)
+{
+    printf("%s=", name);
+    for (long i = 0; i < n; i++)
+        printf("%s%ld", i ? " " : "", *(const long *)((const char *)&g_state.figures[i] + offset));
+    putchar('\n');
+}
+
 /* --per-invocation: one line per figure, the invocations' values in order. */
 static void print_figures(long n)
 {
-    const invocation_figures *f = g_state.figures;
     printf("hwm_per_invocation=%d\n", g_state.hwm_reset_ok ? 1 : 0);
-    fputs("inv_wall_s=", stdout);
-    for (long i = 0; i < n; i++)
-        printf("%s%.6f", i ? " " : "", f[i].wall_s);
-    fputs("\ninv_cpu_s=", stdout);
-    for (long i = 0; i < n; i++)
-        printf("%s%.6f", i ? " " : "", f[i].cpu_s);
-    fputs("\ninv_sys_s=", stdout);
-    for (long i = 0; i < n; i++)
-        printf("%s%.3f", i ? " " : "", f[i].sys_s);
-    fputs("\ninv_minflt=", stdout);
-    for (long i = 0; i < n; i++)
-        printf("%s%ld", i ? " " : "", f[i].minflt);
-    fputs("\ninv_majflt=", stdout);
-    for (long i = 0; i < n; i++)
-        printf("%s%ld", i ? " " : "", f[i].majflt);
-    fputs("\ninv_hwm_kb=", stdout);
-    for (long i = 0; i < n; i++)
-        printf("%s%ld", i ? " " : "", f[i].hwm_kb);
-    fputc('\n', stdout);
+    print_doubles("inv_wall_s", offsetof(invocation_figures, wall_s), 6, n);
+    print_doubles("inv_cpu_s", offsetof(invocation_figures, cpu_s), 6, n);
+    print_doubles("inv_sys_s", offsetof(invocation_figures, sys_s), 3, n);
+    print_longs("inv_minflt", offsetof(invocation_figures, minflt), n);
+    print_longs("inv_majflt", offsetof(invocation_figures, majflt), n);
+    print_longs("inv_hwm_kb", offsetof(invocation_figures, hwm_kb), n);
 }
 
 static int run_throughput(const options *opt)
