@@ -805,7 +805,8 @@ static int yy_row(lambda_report_parser *p, yyjson_val *ev, const char *customer,
     const char *type = yy_nonempty(f[F_TYPE]), *at = yy_nonempty(f[F_AT]);
     yyjson_val *prospect = f[F_PROSPECT];
     int prospect_ok = yy_nonempty(prospect) || yyjson_is_raw(prospect);
-    if (!event_id || !type || !at || !prospect_ok || !cust || !lambda_report_valid_timestamp(at)) {
+    if (!event_id || !type || !at || !prospect_ok || !cust ||
+        !lambda_report_valid_timestamp_n(at, yyjson_get_len(f[F_AT]))) {
         *reason = LAMBDA_SKIP_MISSING_FIELD;
         return 0;
     }

@@ -168,6 +168,9 @@ extern const char *const lambda_report_skip_names[LAMBDA_SKIP_COUNT];
 int lambda_report_valid_utf8(const char *s, size_t n);
 /* RFC 3339 date-time ("2024-02-29T10:00:00Z", fraction and offset allowed). */
 int lambda_report_valid_timestamp(const char *s);
+/* The same answer for s of n bytes with s[n] == '\0', the common form
+ * ("YYYY-MM-DDTHH:MM:SSZ") checked in a few word operations. */
+int lambda_report_valid_timestamp_n(const char *s, size_t n);
 
 /* Turns one NDJSON line into one CSV row (CRLF-terminated) appended to
  * `row`, or returns the reason the line is skipped (row untouched). Returns

@@ -104,6 +104,50 @@ static void test_timestamps_and_ids(void **state)
     assert_false(lambda_report_valid_report_id("a/b"));
 }
 
+/* lambda_report_valid_timestamp_n (word-wise for the common form) says what
+ * the character-by-character check says: every byte value at every position
+ * of canonical timestamps, and calendar edges (leap days, month ends, year 0,
+ * hour 24, second 60). */
+static void same_timestamp(const char *s)
+{
+    int ref = lambda_report_valid_timestamp(s);
+    if (lambda_report_valid_timestamp_n(s, strlen(s)) != ref)
+        fail_msg("timestamp checks differ on \"%s\": reference %d", s, ref);
+}
+
+static void test_timestamp_forms(void **state)
+{
+    (void)state;
+    static const char *const bases[] = {"2024-02-29T23:59:59Z", "0001-01-01T00:00:00Z",
+                                        "9999-12-31T23:59:60Z", "2024-02-29T23:59:59.5Z",
+                                        "2024-02-29T23:59:59+02:00"};
+    char s[32];
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        size_t n = strlen(bases[b]);
+        same_timestamp(bases[b]);
+        for (size_t at = 0; at < n; at++)
+            for (int c = 1; c < 256; c++) {
+                memcpy(s, bases[b], n + 1);
+                s[at] = (char)c;
+                same_timestamp(s);
+            }
+    }
+    static const int years[] = {0, 1, 4, 100, 400, 1900, 2000, 2023, 2024, 2100, 9999};
+    int accepted = 0;
+    for (size_t y = 0; y < sizeof years / sizeof years[0]; y++)
+        for (int m = 0; m <= 13; m++)
+            for (int d = 0; d <= 32; d++)
+                for (int t = 0; t < 4; t++) {
+                    static const char *const times[] = {"00:00:00", "23:59:60", "24:00:00",
+                                                        "12:60:61"};
+                    snprintf(s, sizeof s, "%04d-%02d-%02dT%sZ", years[y], m, d, times[t]);
+                    same_timestamp(s);
+                    accepted += lambda_report_valid_timestamp_n(s, 20);
+                }
+    /* 10 years (4 of them leap years) of days, two good times each. */
+    assert_int_equal(accepted, 2 * (10 * 365 + 4));
+}
+
 /* ---- splitting ---- */
 
 static void test_split_empty(void **state)
@@ -873,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_dates_parse),
         cmocka_unit_test(test_dates_arithmetic),
         cmocka_unit_test(test_timestamps_and_ids),
+        cmocka_unit_test(test_timestamp_forms),
         cmocka_unit_test(test_split_empty),
         cmocka_unit_test(test_split_tiles_and_balances),
         cmocka_unit_test(test_split_big_day_and_single),
