@@ -11,12 +11,20 @@
  * It reads AWS_LAMBDA_RUNTIME_API like a runtime and loops until the server
  * stops answering, or after --max iterations (a bound, so it cannot spin
  * forever on its own).
+ *
+ * --sleep-threads N (for bench_server_check, not the ceiling): each
+ * invocation starts N threads that each sleep SLEEPS times 1 ms and are
+ * joined before the response: known context switches in threads that exit
+ * within the invocation.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -24,6 +32,9 @@
 #ifndef BARE_USER_AGENT
 #error "BARE_USER_AGENT must be the runtime's User-Agent (lambda-c/VERSION)"
 #endif
+
+#define SLEEPS 4
+#define MAX_SLEEP_THREADS 64
 
 typedef struct buffer {
     char *data;
@@ -73,11 +84,42 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < SLEEPS; i++) {
+        struct timespec ts = {0, 1000000};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    return NULL;
+}
+
+/* N threads that sleep, joined: false when one cannot be started. */
+static int sleep_in_threads(long n)
+{
+    pthread_t tids[MAX_SLEEP_THREADS];
+    long started = 0;
+    while (started < n && pthread_create(&tids[started], NULL, sleeper, NULL) == 0)
+        started++;
+    for (long i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    return started == n;
+}
+
 int main(int argc, char **argv)
 {
-    long max = 100000000;
-    if (argc == 3 && strcmp(argv[1], "--max") == 0)
-        max = strtol(argv[2], NULL, 10);
+    long max = 100000000, sleep_threads = 0;
+    for (int a = 1; a + 1 < argc; a += 2) {
+        if (strcmp(argv[a], "--max") == 0)
+            max = strtol(argv[a + 1], NULL, 10);
+        else if (strcmp(argv[a], "--sleep-threads") == 0)
+            sleep_threads = strtol(argv[a + 1], NULL, 10);
+    }
+    if (argc % 2 == 0 || sleep_threads < 0 || sleep_threads > MAX_SLEEP_THREADS) {
+        fputs("usage: lambda-bench-bare-client [--max N] [--sleep-threads 0..64]\n", stderr);
+        return 2;
+    }
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     if (!api || !*api) {
         fputs("lambda-bench-bare-client: AWS_LAMBDA_RUNTIME_API is not set\n", stderr);
@@ -121,6 +163,10 @@ int main(int argc, char **argv)
         curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
         if (curl_easy_perform(curl) != CURLE_OK || request_id[0] == '\0') {
+            rc = 1;
+            break;
+        }
+        if (sleep_threads > 0 && !sleep_in_threads(sleep_threads)) {
             rc = 1;
             break;
         }

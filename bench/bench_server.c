@@ -19,8 +19,11 @@
  *                         and CMD is left to exit by itself (a runtime does):
  *                         a profiler around it (callgrind) writes its output.
  *   --per-invocation:     throughput with one client, plus each invocation's
- *                         wall time, CPU time, page faults and peak RSS (a warm
- *                         process's later invocations against its first).
+ *                         wall time, CPU time, page faults, peak RSS, context
+ *                         switches and CPU migrations (a warm process's later
+ *                         invocations against its first).
+ *   --csw-from-tasks:     with --per-invocation, count context switches from
+ *                         /proc only, as when perf counters are refused.
  *   --checkpoint C:       throughput with one client: the child's RSS after
  *                         C responses, and its CPU time, page faults and
  *                         context switches per invocation from response C to
@@ -44,13 +47,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/perf_event.h>
 #include <netinet/in.h>
 
 #include <microhttpd.h>
@@ -76,6 +82,7 @@ typedef struct options {
     const char *save_file;  /* last response body is written here */
     bool end_with_500;      /* after N responses /next answers 500, CMD exits itself */
     bool per_invocation;    /* throughput: figures of each invocation (one client) */
+    bool csw_from_tasks;    /* --per-invocation: no perf counters, /proc only */
     int64_t start_at_ms;    /* throughput: first /next not before (realtime, ms) */
     char **cmd;             /* the program to start, NULL-terminated */
 } options;
@@ -86,7 +93,8 @@ typedef struct child_usage {
     int64_t at_ns;  /* monotonic time of the reading */
     int64_t cpu_ns; /* CPU time of the whole process (every thread, user + system) */
     long minflt, majflt;
-    long utime, stime; /* clock ticks, /proc/PID/stat */
+    long utime, stime;    /* clock ticks, /proc/PID/stat */
+    long csw, migrations; /* perf counters: every thread since exec; -1 without */
 } child_usage;
 
 /* The figures of one invocation: from the previous response (the first: from
@@ -96,7 +104,17 @@ typedef struct invocation_figures {
     double wall_s, cpu_s, sys_s;
     long minflt, majflt;
     long hwm_kb; /* VmHWM, reset to the current RSS when /next is answered */
+    /* Context switches: every thread's, exited ones included (perf), and the
+     * voluntary and involuntary ones of the threads alive at the response
+     * (/proc/PID/task); CPU migrations (perf, -1 without). */
+    long csw, nvcsw, nivcsw, migrations;
 } invocation_figures;
+
+/* One thread's context switches at the last reading (/proc/PID/task). */
+typedef struct task_switches {
+    pid_t tid;
+    long nv, niv;
+} task_switches;
 
 /* State shared between the MHD thread and the driver. */
 typedef struct server_state {
@@ -136,6 +154,11 @@ typedef struct server_state {
     child_usage last_usage;
     invocation_figures *figures;
     bool hwm_reset_ok;
+    /* Perf counters on the watched child (context switches, CPU migrations;
+     * -1: not open) and its threads' switch counts at the last reading. */
+    int csw_fd, migrations_fd;
+    task_switches *tasks;
+    size_t ntasks;
 } server_state;
 
 /* One POST being received: MHD hands the body over in pieces. */
@@ -229,12 +252,105 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Reads "voluntary_ctxt_switches" and "nonvoluntary_ctxt_switches" of one
+ * task's status file; false when it is gone. */
+static bool read_task_status(const char *path, long *nv, long *niv)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[256];
+    int found = 0;
+    while (found < 2 && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "voluntary_ctxt_switches: %ld", nv) == 1 ||
+            sscanf(line, "nonvoluntary_ctxt_switches: %ld", niv) == 1)
+            found++;
+    }
+    fclose(f);
+    return found == 2;
+}
+
+/* The voluntary and involuntary context switches of the child's threads
+ * since the last call: a thread seen then counts from that reading, a new one
+ * from its start. A thread that exited in between is not there to be read:
+ * its switches since the last reading are missing (the perf counters have
+ * them). The first call only takes the starting counts. */
+static void read_task_switches(pid_t pid, long *nv, long *niv)
+{
+    *nv = *niv = 0;
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    task_switches *now = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+        long a, b;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/status", (int)pid, (int)tid);
+        if (tid <= 0 || !read_task_status(path, &a, &b))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            task_switches *bigger = realloc(now, cap * sizeof *now);
+            if (!bigger)
+                die("out of memory");
+            now = bigger;
+        }
+        now[n++] = (task_switches){tid, a, b};
+        long a0 = 0, b0 = 0;
+        for (size_t i = 0; i < g_state.ntasks; i++) {
+            if (g_state.tasks[i].tid == tid) {
+                a0 = g_state.tasks[i].nv;
+                b0 = g_state.tasks[i].niv;
+                break;
+            }
+        }
+        *nv += a - a0;
+        *niv += b - b0;
+    }
+    closedir(d);
+    free(g_state.tasks);
+    g_state.tasks = now;
+    g_state.ntasks = n;
+}
+
+/* A software perf counter on PID and every thread it creates from now on
+ * (inherit: an exited thread's count stays in the total), counting from its
+ * next exec; -1 when perf_event_open is refused (perf_event_paranoid,
+ * seccomp). Kernel events are not excluded: a context switch happens in the
+ * kernel, so a user-only counter would count none. */
+static int open_counter(pid_t pid, unsigned long long config)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof a);
+    a.type = PERF_TYPE_SOFTWARE;
+    a.size = sizeof a;
+    a.config = config;
+    a.disabled = 1;
+    a.enable_on_exec = 1;
+    a.inherit = 1;
+    return (int)syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static long read_counter(int fd)
+{
+    uint64_t v;
+    if (fd < 0 || read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+        return -1;
+    return (long)v;
+}
+
 /* Reads the child's CPU clock, fault counts and user and system ticks
  * (/proc/PID/stat: the whole process, exited threads included). */
 static void read_child_usage(pid_t pid, clockid_t clock, child_usage *u)
 {
     memset(u, 0, sizeof *u);
     u->at_ns = now_ns();
+    u->csw = read_counter(g_state.csw_fd);
+    u->migrations = read_counter(g_state.migrations_fd);
     struct timespec ts;
     if (clock_gettime(clock, &ts) == 0)
         u->cpu_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -305,6 +421,8 @@ static enum MHD_Result serve_next(struct MHD_Connection *conn)
         g_state.start_ns = g_state.first_next_ns;
         if (g_state.per_invocation) {
             read_child_usage(g_state.watched, g_state.child_clock, &g_state.last_usage);
+            long nv, niv;
+            read_task_switches(g_state.watched, &nv, &niv);
             /* The invocations' walls add up to wall_s exactly. */
             g_state.last_usage.at_ns = g_state.first_next_ns;
         }
@@ -391,6 +509,9 @@ static void record_response(const upload *up)
         f->minflt = now.minflt < 0 ? -1 : now.minflt - g_state.last_usage.minflt;
         f->majflt = now.majflt < 0 ? -1 : now.majflt - g_state.last_usage.majflt;
         f->hwm_kb = proc_status_kb(g_state.watched, "VmHWM");
+        read_task_switches(g_state.watched, &f->nvcsw, &f->nivcsw);
+        f->csw = now.csw < 0 ? f->nvcsw + f->nivcsw : now.csw - g_state.last_usage.csw;
+        f->migrations = now.migrations < 0 ? -1 : now.migrations - g_state.last_usage.migrations;
         g_state.last_usage = now;
     }
     if (g_state.target > 0 && count == g_state.target) {
@@ -525,6 +646,50 @@ static pid_t spawn(char **cmd)
     return pid;
 }
 
+/* Starts CMD as spawn() does, with perf counters of its context switches and
+ * CPU migrations (g_state.csw_fd, migrations_fd; -1 when refused) opened on
+ * it before it execs, as `perf stat CMD` does: the child waits on a pipe
+ * until they are open, so every thread it will ever create is counted. */
+static pid_t spawn_counted(char **cmd, bool use_perf)
+{
+    int gate[2], report[2];
+    if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0)
+        die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* Only async-signal-safe calls here: the parent has threads. */
+        char c;
+        close(gate[1]);
+        close(report[0]);
+        while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        execvp(cmd[0], cmd);
+        int err = errno;
+        ssize_t ignored = write(report[1], &err, sizeof err);
+        (void)ignored;
+        _exit(127);
+    }
+    close(gate[0]);
+    close(report[1]);
+    g_state.csw_fd = use_perf ? open_counter(pid, PERF_COUNT_SW_CONTEXT_SWITCHES) : -1;
+    g_state.migrations_fd =
+        g_state.csw_fd >= 0 ? open_counter(pid, PERF_COUNT_SW_CPU_MIGRATIONS) : -1;
+    close(gate[1]); /* the child goes on to exec */
+    int err = 0;
+    ssize_t got;
+    while ((got = read(report[0], &err, sizeof err)) < 0 && errno == EINTR)
+        ;
+    close(report[0]);
+    if (got == (ssize_t)sizeof err) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        die("cannot start %s: %s", cmd[0], strerror(err));
+    }
+    return pid;
+}
+
 /* Waits until the child exits by itself (--end-with-500: a runtime exits on
  * a 500 from /next, so a profiler around it can write its results), killing
  * it at the deadline; returns its wait status. */
@@ -637,6 +802,11 @@ static void print_figures(long n)
     print_longs("inv_minflt", offsetof(invocation_figures, minflt), n);
     print_longs("inv_majflt", offsetof(invocation_figures, majflt), n);
     print_longs("inv_hwm_kb", offsetof(invocation_figures, hwm_kb), n);
+    printf("csw_every_thread=%d\n", g_state.csw_fd >= 0 ? 1 : 0);
+    print_longs("inv_csw", offsetof(invocation_figures, csw), n);
+    print_longs("inv_nvcsw", offsetof(invocation_figures, nvcsw), n);
+    print_longs("inv_nivcsw", offsetof(invocation_figures, nivcsw), n);
+    print_longs("inv_migrations", offsetof(invocation_figures, migrations), n);
 }
 
 static int run_throughput(const options *opt)
@@ -657,7 +827,8 @@ static int run_throughput(const options *opt)
      * lock, so /next cannot be answered before its pid is known. */
     pthread_mutex_lock(&g_state.lock);
     for (int i = 0; i < opt->clients; i++)
-        pids[i] = spawn(opt->cmd);
+        pids[i] =
+            opt->per_invocation ? spawn_counted(opt->cmd, !opt->csw_from_tasks) : spawn(opt->cmd);
     if (opt->clients == 1) {
         g_state.watched = pids[0];
         if ((opt->per_invocation || opt->checkpoint > 0) &&
@@ -681,13 +852,15 @@ static int run_throughput(const options *opt)
         rss_kb = proc_status_kb(pids[0], "VmRSS");
     }
     double child_cpu = 0;
-    long maxrss_kb = 0;
+    long maxrss_kb = 0, nvcsw = 0, nivcsw = 0;
     for (int i = 0; i < opt->clients; i++) {
         if (pids[i] > 0 && opt->end_with_500 && w == 0)
             statuses[i] = reap_when_exited(pids[i], &ru[i], deadline);
         else if (pids[i] > 0)
             statuses[i] = reap(pids[i], &ru[i], true);
         child_cpu += cpu_seconds(&ru[i]);
+        nvcsw += ru[i].ru_nvcsw;
+        nivcsw += ru[i].ru_nivcsw;
         if (ru[i].ru_maxrss > maxrss_kb)
             maxrss_kb = ru[i].ru_maxrss;
     }
@@ -721,6 +894,12 @@ static int run_throughput(const options *opt)
     printf("server_cpu_s=%.4f\n", server_cpu);
     printf("server_cpu_pct=%.1f\n", wall > 0 ? 100.0 * server_cpu / wall : 0.0);
     printf("child_cpu_s=%.4f\n", child_cpu);
+    /* The children's whole lives, every thread, exited ones included (wait4);
+     * with --per-invocation also the perf counters' totals (since exec). */
+    printf("child_nvcsw=%ld\nchild_nivcsw=%ld\n", nvcsw, nivcsw);
+    if (opt->per_invocation)
+        printf("child_csw=%ld\nchild_migrations=%ld\n", read_counter(g_state.csw_fd),
+               read_counter(g_state.migrations_fd));
     printf("checkpoint=%ld\n", opt->checkpoint);
     printf("rss_kb_at_checkpoint=%ld\n", g_state.checkpoint_rss_kb);
     if (opt->clients == 1 && opt->checkpoint > 0 && opt->checkpoint < opt->invocations) {
@@ -809,7 +988,8 @@ static void usage(void)
     fputs("usage: lambda-bench-server [--invocations N] [--clients K] [--checkpoint N]\n"
           "                           [--cold-start R | --floor R] [--timeout S]\n"
           "                           [--event-file F] [--expect BODY] [--save-response F]\n"
-          "                           [--end-with-500] [--per-invocation] [--start-at-ms T]\n"
+          "                           [--end-with-500] [--per-invocation [--csw-from-tasks]]\n"
+          "                           [--start-at-ms T]\n"
           "                           -- CMD [ARGS...]\n",
           stderr);
     exit(2);
@@ -845,6 +1025,10 @@ static void parse_args(int argc, char **argv, options *opt)
             opt->per_invocation = true;
             continue;
         }
+        if (strcmp(a, "--csw-from-tasks") == 0) {
+            opt->csw_from_tasks = true;
+            continue;
+        }
         if (i + 1 >= argc)
             usage();
         const char *v = argv[++i];
@@ -877,6 +1061,8 @@ static void parse_args(int argc, char **argv, options *opt)
         (opt->clients != 1 || opt->cold_runs || opt->floor_runs || opt->invocations > 1000000))
         die("--per-invocation measures one client's throughput run (--clients 1, at most "
             "1000000 invocations)");
+    if (opt->csw_from_tasks && !opt->per_invocation)
+        die("--csw-from-tasks goes with --per-invocation");
     opt->cmd = argv + i;
 }
 
@@ -897,6 +1083,7 @@ int main(int argc, char **argv)
         g_state.event_len = strlen(DEFAULT_EVENT);
     }
     g_state.end_with_500 = opt.end_with_500;
+    g_state.csw_fd = g_state.migrations_fd = -1;
     g_state.start_at_ms = opt.start_at_ms;
     if (opt.per_invocation) {
         g_state.per_invocation = true;
@@ -928,6 +1115,11 @@ int main(int argc, char **argv)
     free(g_state.event);
     free(g_state.last_response);
     free(g_state.figures);
+    free(g_state.tasks);
+    if (g_state.csw_fd >= 0)
+        close(g_state.csw_fd);
+    if (g_state.migrations_fd >= 0)
+        close(g_state.migrations_fd);
     pthread_cond_destroy(&g_state.changed);
     pthread_mutex_destroy(&g_state.lock);
     return rc;

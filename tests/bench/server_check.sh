@@ -84,7 +84,8 @@ fi
 #    of the whole process's; only one client can be watched.
 "$bs" --timeout 60 --invocations 6 --per-invocation -- "$bare" >"$work/p" \
   || fail "per-invocation run failed"
-for k in inv_wall_s inv_cpu_s inv_sys_s inv_minflt inv_majflt inv_hwm_kb; do
+for k in inv_wall_s inv_cpu_s inv_sys_s inv_minflt inv_majflt inv_hwm_kb inv_csw inv_nvcsw \
+  inv_nivcsw; do
   read -ra v <<<"$(kv $k "$work/p")"
   [ "${#v[@]}" = 6 ] || fail "$k: expected 6 values: $(cat "$work/p")"
   for x in "${v[@]}"; do
@@ -109,6 +110,58 @@ if "$bs" --timeout 60 --invocations 6 --clients 2 --per-invocation -- "$bare" >/
   fail "--per-invocation with two clients must be refused"
 fi
 grep -q "one client" "$work/p.err" || fail "unclear refusal: $(cat "$work/p.err")"
+
+# 7b. Context switches per invocation, in threads that exit within it: the
+#     bare client with 3 threads that each sleep 1 ms 4 times per invocation
+#     (each sleep is at least one voluntary switch). With perf counters
+#     (csw_every_thread=1; refused by perf_event_paranoid or seccomp, e.g. in
+#     a container) every invocation shows >= 12 and the live threads' share
+#     is a part of it; the invocations add up to no more than the whole
+#     life's count, which agrees with the kernel's own (wait4: voluntary +
+#     involuntary). Without perf (--csw-from-tasks forces it), only wait4's
+#     totals see the exited threads: the invocations count the live ones.
+check_switches() { # KV-FILE INVOCATIONS
+  awk -v every="$(kv csw_every_thread "$1")" -v n="$2" -v cs="$(kv inv_csw "$1")" \
+      -v nv="$(kv inv_nvcsw "$1")" -v niv="$(kv inv_nivcsw "$1")" -v mig="$(kv inv_migrations "$1")" \
+      -v total="$(kv child_csw "$1")" -v tnv="$(kv child_nvcsw "$1")" \
+      -v tniv="$(kv child_nivcsw "$1")" -v tmig="$(kv child_migrations "$1")" 'BEGIN {
+    if (every != "0" && every != "1") { print "csw_every_thread=" every; exit 1 }
+    if (split(cs, c, " ") != n || split(nv, v, " ") != n || split(niv, w, " ") != n ||
+        split(mig, m, " ") != n) { print "expected " n " values of each"; exit 1 }
+    if (tnv < 12 * n) { print "wait4: " tnv " voluntary switches, expected >= " 12 * n; exit 1 }
+    sum = 0
+    for (i = 1; i <= n; i++) {
+      if (v[i] < 0 || w[i] < 0) { print "invocation " i ": a negative count"; exit 1 }
+      if (every == 1) {
+        if (c[i] < 12) { print "invocation " i ": " c[i] " switches, expected >= 12"; exit 1 }
+        if (v[i] + w[i] > c[i]) { print "invocation " i ": live threads " v[i] "+" w[i] " > all " c[i]; exit 1 }
+        if (m[i] < 0) { print "invocation " i ": no migrations figure"; exit 1 }
+      } else {
+        if (c[i] != v[i] + w[i]) { print "invocation " i ": " c[i] " != " v[i] "+" w[i]; exit 1 }
+        if (m[i] != -1 || total != -1 || tmig != -1) { print "perf figures without perf"; exit 1 }
+      }
+      sum += c[i]
+    }
+    if (every == 1) {
+      if (sum > total) { print "invocations " sum " > the whole life " total; exit 1 }
+      # The kernel counts the child from fork (its wait for the counters
+      # before exec), perf from exec: a handful apart (3 when written).
+      d = tnv + tniv - total
+      if (d < 0 || d > 20) { print "perf " total " vs wait4 " tnv "+" tniv; exit 1 }
+    }
+  }' >"$1.why" || fail "context switches: $(cat "$1.why"): $(cat "$1")"
+}
+"$bs" --timeout 60 --invocations 5 --per-invocation -- "$bare" --sleep-threads 3 >"$work/s" \
+  || fail "per-invocation run with sleeping threads failed"
+check_switches "$work/s" 5
+"$bs" --timeout 60 --invocations 5 --per-invocation --csw-from-tasks -- "$bare" --sleep-threads 3 \
+  >"$work/t" || fail "per-invocation run without perf counters failed"
+[ "$(kv csw_every_thread "$work/t")" = 0 ] || fail "--csw-from-tasks: $(cat "$work/t")"
+check_switches "$work/t" 5
+if "$bs" --timeout 60 --invocations 2 --per-invocation -- "$bare" --sleep-threads 99 >/dev/null \
+     2>&1; then
+  fail "the bare client must refuse 99 sleeping threads"
+fi
 
 # 8. --start-at-ms holds the first /next until then (bench/run.sh starts its
 #    ceiling copies together with it): a run can only end after that moment.
