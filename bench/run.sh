@@ -663,8 +663,9 @@ gsr_serve() {
     [ "$(kv errors "$kvf")" = 0 ]
 }
 
-report_one() { # label, bootstrap, key, [VAR=value...]
+report_cold() { # label, bootstrap, key, [VAR=value...]; not again after a failure
   local label=$1 boot=$2 key=$3 logf="$work/report.log" hwm
+  [ -z "${gsr_failed[$key]:-}" ] || return 1
   gsr_event "$work/gsr.json" bench
   if gsr_serve "$boot" "$work/g.kv" "$work/gsr.out" "$work/gsr.json" --invocations 1 -- "${@:4}"; then
     gsr_walls[$key]+=" $(kv wall_s "$work/g.kv")"; gsr_cpus[$key]+=" $(kv child_cpu_s "$work/g.kv")"
@@ -700,8 +701,9 @@ report_stats() {
 declare -A gsw_wall=() gsw_cpu=() gsw_flt=() gsw_hwm=() gsw_cwall=() gsw_ccpu=() gsw_cflt=()
 declare -A gsw_chwm=() gsw_failed=() gsw_hwm_reset=() gsw_run_wall=() gsw_run_cpu=() gsw_sys=()
 declare -A gsw_csys=()
-report_warm() { # label, bootstrap, key, [VAR=value...]
+report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failure
   local label=$1 boot=$2 key=$3 walls cpu_s sys_s flts hwms rows
+  [ -z "${gsw_failed[$key]:-}" ] || return 1
   gsr_event "$work/gsw.json" bench-warm
   if ! gsr_serve "$boot" "$work/w.kv" "$work/gsw.out" "$work/gsw.json" \
          --invocations $((warm_k + 1)) --per-invocation -- "${@:4}"; then
@@ -842,16 +844,10 @@ section_report() {
   for ((r = 0; r < reps; r++)); do
     for block in "${blocks[@]:$((r % 3))}" "${blocks[@]:0:$((r % 3))}"; do
       case $block in
-        cold)
+        cold | warm)
           for t in "${threads[@]}"; do
             for i in "${!boots[@]}"; do
-              [ -n "${gsr_failed[$i:$t]:-}" ] || report_one "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
-            done
-          done ;;
-        warm)
-          for t in "${threads[@]}"; do
-            for i in "${!boots[@]}"; do
-              [ -n "${gsw_failed[$i:$t]:-}" ] || report_warm "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
+              "report_$block" "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
             done
           done ;;
         ceiling)
