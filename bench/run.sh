@@ -663,11 +663,56 @@ gsr_serve() {
     [ "$(kv errors "$kvf")" = 0 ]
 }
 
+# Per-invocation figures of several kinds of run, kept under a TAG (kind and
+# key): context switches (every thread, exited ones included, where perf
+# counters are allowed: bench/README.md, Context switches), CPU migrations,
+# system and CPU seconds; and the voluntary and involuntary switches of the
+# processes' whole lives (wait4).
+declare -A inv_csw=() inv_mig=() inv_sys=() inv_cpu=() life_vol=() life_invol=() csw_live_only=()
+# inv_keep KV TAG FROM TO [life]: invocations FROM..TO (1-based) of the
+# server's output KV; "life": also the process's whole-life switches.
+inv_keep() {
+  local kvf=$1 tag=$2 from=$(($3 - 1)) n=$(($4 - $3 + 1)) v
+  read -ra v <<<"$(kv inv_csw "$kvf")"; inv_csw[$tag]+=" ${v[*]:$from:$n}"
+  read -ra v <<<"$(kv inv_migrations "$kvf")"; inv_mig[$tag]+=" ${v[*]:$from:$n}"
+  read -ra v <<<"$(kv inv_sys_s "$kvf")"; inv_sys[$tag]+=" ${v[*]:$from:$n}"
+  read -ra v <<<"$(kv inv_cpu_s "$kvf")"; inv_cpu[$tag]+=" ${v[*]:$from:$n}"
+  [ "$(kv csw_every_thread "$kvf")" = 1 ] || csw_live_only[$tag]=1
+  if [ "${5:-}" = life ]; then
+    life_vol[$tag]=$((${life_vol[$tag]:-0} + $(kv child_nvcsw "$kvf")))
+    life_invol[$tag]=$((${life_invol[$tag]:-0} + $(kv child_nivcsw "$kvf")))
+  fi
+}
+# inv_has KV N: the server's output has N values of every kept figure.
+inv_has() {
+  local k v
+  for k in inv_csw inv_migrations inv_sys_s inv_cpu_s; do
+    read -ra v <<<"$(kv $k "$1")"; [ "${#v[@]}" -eq "$2" ] || return 1
+  done
+  [ -n "$(kv child_nvcsw "$1")" ] && [ -n "$(kv child_nivcsw "$1")" ]
+}
+# csw_median TAG -> the median context switches per invocation
+csw_median() { local m; m=$(printf '%s\n' ${inv_csw[$1]} | stats); echo "${m%% *}"; }
+# csw_text TAG -> "1,702 context switches per invocation (every thread; 97 %
+# voluntary over the processes' lives), 40 CPU migrations"
+csw_text() {
+  local tag=$1 m mig note="every thread" vol=${life_vol[$1]:-} invol=${life_invol[$1]:-}
+  # shellcheck disable=SC2086
+  m=$(printf '%s\n' ${inv_csw[$tag]} | stats); mig=$(printf '%s\n' ${inv_mig[$tag]} | stats)
+  [ -n "${csw_live_only[$tag]:-}" ] && note="threads alive at the response only: perf counters refused"
+  [ -n "$vol" ] && [ $((vol + invol)) -gt 0 ] &&
+    note="$note; $(fmt "$(calc "100 * $vol / ($vol + $invol)")") % voluntary over the processes' lives"
+  printf '%s context switches per invocation (%s)' "$(spread "$m" 0)" "$note"
+  [ -n "${csw_live_only[$tag]:-}" ] || printf ', %s CPU migrations' "$(fmt "${mig%% *}")"
+}
+
 report_cold() { # label, bootstrap, key, [VAR=value...]; not again after a failure
   local label=$1 boot=$2 key=$3 logf="$work/report.log" hwm
   [ -z "${gsr_failed[$key]:-}" ] || return 1
   gsr_event "$work/gsr.json" bench
-  if gsr_serve "$boot" "$work/g.kv" "$work/gsr.out" "$work/gsr.json" --invocations 1 -- "${@:4}"; then
+  if gsr_serve "$boot" "$work/g.kv" "$work/gsr.out" "$work/gsr.json" --invocations 1 \
+       --per-invocation -- "${@:4}" && inv_has "$work/g.kv" 1; then
+    inv_keep "$work/g.kv" "cold:$key" 1 1 life
     gsr_walls[$key]+=" $(kv wall_s "$work/g.kv")"; gsr_cpus[$key]+=" $(kv child_cpu_s "$work/g.kv")"
     hwm=$(kv hwm_kb "$work/g.kv"); [ "${hwm:-0}" -gt "${gsr_hwm[$key]:-0}" ] && gsr_hwm[$key]=$hwm
     gsr_nrows[$key]=$(grep -o '"rows":[0-9]*' "$work/gsr.out" | head -1 | cut -d: -f2)
@@ -685,7 +730,7 @@ report_stats() {
   ws=$(printf '%s\n' ${gsr_walls[$key]} | stats)
   mb=$(printf '%s\n' ${gsr_walls[$key]} | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats)
   rps=$(printf '%s\n' ${gsr_walls[$key]} | awk -v n="$gsr_rows" '{ print n / $1 }' | stats)
-  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$gsr_rows") rows), peak RSS $(fmt "$((gsr_hwm_kb / 1024))") MB"
+  gsr_result="$(spread "$mb" 1) MB/s, $(fmt "${rps%% *}") rows/s ($(fmt "${ws%% *}" 3) s for $(fmt "$gsr_rows") rows), peak RSS $(fmt "$((gsr_hwm_kb / 1024))") MB; $(csw_text "cold:$key"); $(sys_share "${inv_sys[cold:$key]}" "${inv_cpu[cold:$key]}")"
   gsr_mb=${mb%% *}
   # CPU seconds of the whole bootstrap process (its init included).
   gsr_cpu_mb=$(printf '%s\n' ${gsr_cpus[$key]} | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
@@ -716,7 +761,7 @@ report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failu
   rows=$(grep -o '"rows":[0-9]*' "$work/gsw.out" | head -1 | cut -d: -f2)
   if [ "${#walls[@]}" -ne $((warm_k + 1)) ] || [ "${#flts[@]}" -ne $((warm_k + 1)) ] ||
      [ "${#hwms[@]}" -ne $((warm_k + 1)) ] || [ "${#sys_s[@]}" -ne $((warm_k + 1)) ] ||
-     [ -z "$rows" ]; then
+     ! inv_has "$work/w.kv" $((warm_k + 1)) || [ -z "$rows" ]; then
     failed "warm GenerateSubReport ($label, $key): no per-invocation figures: $(tr '\n' ' ' <"$work/w.kv")"
     gsw_failed[$key]=1; return 1
   fi
@@ -732,6 +777,8 @@ report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failu
   gsw_wall[$key]+=" ${walls[*]:1}"; gsw_cpu[$key]+=" ${cpu_s[*]:1}"
   gsw_flt[$key]+=" ${flts[*]:1}"; gsw_hwm[$key]+=" ${hwms[*]:1}"
   gsw_csys[$key]+=" ${sys_s[0]}"; gsw_sys[$key]+=" ${sys_s[*]:1}"
+  inv_keep "$work/w.kv" "warm:$key" 2 $((warm_k + 1)) life
+  inv_keep "$work/w.kv" "first:$key" 1 1
 }
 
 # The ceiling for N threads: N independent one-thread processes started at
@@ -755,14 +802,14 @@ report_pair() { # label, bootstrap, build, copies, mode
   for ((c = 0; c < copies; c++)); do
     gsr_event "$work/gsp$c.json" "bench-copy$c"
     gsr_serve "$boot" "$work/p$c.kv" "$work/gsp$c.out" "$work/gsp$c.json" --invocations "$n" \
-      --start-at-ms "$at" -- REPORT_THREADS=1 &
+      --per-invocation --start-at-ms "$at" -- REPORT_THREADS=1 &
     pids+=($!)
   done
   for c in "${!pids[@]}"; do wait "${pids[$c]}" || ok=0; done
   if [ "$ok" -eq 1 ]; then
     for ((c = 0; c < copies; c++)); do
       s=$(kv start_ns "$work/p$c.kv"); e=$(kv end_ns "$work/p$c.kv")
-      [ -n "$s" ] && [ -n "$e" ] || { ok=0; break; }
+      [ -n "$s" ] && [ -n "$e" ] && inv_has "$work/p$c.kv" "$n" || { ok=0; break; }
       { [ -z "$t0" ] || [ "$s" -lt "$t0" ]; } && t0=$s
       { [ -z "$s1" ] || [ "$s" -gt "$s1" ]; } && s1=$s
       { [ -z "$t1" ] || [ "$e" -gt "$t1" ]; } && t1=$e
@@ -774,6 +821,8 @@ report_pair() { # label, bootstrap, build, copies, mode
     failed "$copies one-thread GenerateSubReport copies at once ($label, $5) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
     gsp_failed[$key]=1; return 1
   fi
+  # The copies' warm invocations (all of them cold: each is a process's first).
+  for ((c = 0; c < copies; c++)); do inv_keep "$work/p$c.kv" "pair:$key" $((n > 1 ? 2 : 1)) "$n" life; done
   gsp_walls[$key]+=" $(calc "($t1 - $t0) / 1e9")"; gsp_cpus[$key]+=" $cpu_sum"
   gsp_skews[$key]+=" $(calc "($s1 - $t0) / 1e6")"
 }
@@ -879,7 +928,7 @@ section_report() {
     fi
     local speed=""
     [ "$t" != 1 ] && [ -n "${one_mb[$i]:-}" ] &&
-      speed="; **$(fmt "$(calc "$gsr_mb / ${one_mb[$i]}")" 2)× one thread** (same run)" &&
+      speed="; **$(fmt "$(calc "$gsr_mb / ${one_mb[$i]}")" 2)× one thread** (same run; context switches per invocation $(fmt "$(csw_median "cold:$i:$t")") vs $(fmt "$(csw_median "cold:$i:1")"))" &&
       verdict="$verdict; $t threads ≥ 1.8× one: $(met "$(calc "$gsr_mb / ${one_mb[$i]}")" 1.8)"
     # The same N-thread figure against what the cores give N independent
     # one-thread processes (5c, cold: one invocation a process, like this).
@@ -944,13 +993,13 @@ report_warm_rows() {
     [ "$t" = 1 ] && one_warm[$i]=${w%% *}
     speed=""; verdict="—"
     if [ "$t" != 1 ] && [ -n "${one_warm[$i]:-}" ]; then
-      speed="; warm $t threads **$(fmt "$(calc "${w%% *} / ${one_warm[$i]}")" 2)× warm one thread**"
+      speed="; warm $t threads **$(fmt "$(calc "${w%% *} / ${one_warm[$i]}")" 2)× warm one thread** (context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
       verdict="$t threads ≥ 1.8× one (warm): $(met "$(calc "${w%% *} / ${one_warm[$i]}")" 1.8)"
     fi
     row "$name" \
-      "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
-      "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second ($csy), $(fmt "${cf%% *}") page faults, $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
-      "warm **$(fmt "$(calc "${w%% *} / ${cw%% *}")" 2)× cold** by wall, $(fmt "$(calc "${c%% *} / ${cc%% *}")" 2)× per CPU second; faults $(fmt "${f%% *}") vs $(fmt "${cf%% *}")$speed" \
+      "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $(csw_text "warm:$key"), $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
+      "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second ($csy), $(fmt "${cf%% *}") page faults, $(csw_text "first:$key"), $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
+      "warm **$(fmt "$(calc "${w%% *} / ${cw%% *}")" 2)× cold** by wall, $(fmt "$(calc "${c%% *} / ${cc%% *}")" 2)× per CPU second; faults $(fmt "${f%% *}") vs $(fmt "${cf%% *}"); context switches $(fmt "$(csw_median "warm:$key")") vs $(fmt "$(csw_median "first:$key")")$speed" \
       "$verdict"
    done
   done
@@ -997,12 +1046,12 @@ report_ceiling_rows() {
       skew_note=" (**over 5 % of the joint wall: the ceiling is understated**)"
     local mine="n/a: the $cpus-thread run failed" frac="" verdict="—"
     if [ -n "$all" ]; then
-      mine="$cpus threads in one process, $what: $(fmt "$all" 1) MB/s = $(fmt "$(calc "$all / $one")" 2)× one thread"
+      mine="$cpus threads in one process, $what: $(fmt "$all" 1) MB/s = $(fmt "$(calc "$all / $one")" 2)× one thread; $(csw_text "$mode:$i:$cpus") (one thread alone: $(fmt "$(csw_median "$mode:$i:1")"))"
       frac="$cpus threads reach **$(fmt "$(calc "100 * $all / ${p%% *}")" 0) % of the ceiling**; "
       verdict="$cpus threads ≥ 1.8× one ($mode): $(met "$(calc "$all / $one")" 1.8); the machine gives $(fmt "$(calc "${p%% *} / $one")" 2)×"
     fi
     row "$name" "$mine" \
-      "$cpus independent one-thread processes at once, each on the whole part, $what: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "$one_c" 1)); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$skew_note$cat_pair" \
+      "$cpus independent one-thread processes at once, each on the whole part, $what: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "$one_c" 1)); each copy $(csw_text "pair:$i:$mode"), $(sys_share "${inv_sys[pair:$i:$mode]}" "${inv_cpu[pair:$i:$mode]}"); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$skew_note$cat_pair" \
       "${frac}what the cores give independent copies bounds what threads can gain (shared caches, memory bandwidth, page-fault cost with $cpus vCPUs busy)" \
       "$verdict"
    done

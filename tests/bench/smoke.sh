@@ -60,6 +60,15 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
   for b in "${builds[@]}"; do
     expect_figure "warm invocations ($b)" "5w. Warm invocations, GenerateSubReport, $b, 1 thread(s)" \
       "page faults per invocation"
+    # Context switches per invocation (lambda-bench-server --per-invocation)
+    # in every row of section 5 that runs GenerateSubReport, cold and warm.
+    for t in 1 $( [ "$(nproc)" -gt 1 ] && nproc); do
+      expect_figure "context switches ($b, $t, cold)" \
+        "5. Report throughput, GenerateSubReport via the Runtime API, $b, $t thread(s)" \
+        "context switches per invocation ("
+      expect_figure "context switches ($b, $t, warm)" \
+        "5w. Warm invocations, GenerateSubReport, $b, $t thread(s)" "context switches per invocation ("
+    done
     if [ "$(nproc)" -gt 1 ]; then
       expect_figure "warm threads ($b)" \
         "5w. Warm invocations, GenerateSubReport, $b, $(nproc) thread(s)" "× warm one thread**"
@@ -71,6 +80,8 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
           "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b, $m |" "% of the ceiling**"
         expect_figure "cat ceiling ($b, $m)" \
           "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b, $m |" "× one cat"
+        expect_figure "context switches of the copies ($b, $m)" \
+          "5c. Ceiling for $(nproc) threads, GenerateSubReport, $b, $m |" "each copy "
       done
     fi
   done
