@@ -646,6 +646,32 @@ static int cjson_string(lambda_report_buf *b, const char *s, size_t n, int q)
 
 static int known_index_n(const char *name, size_t n);
 
+/* A string value or key as cjson_string() prints it. One that yyjson marks
+ * NOESC holds no '"', '\\' or control character (its reader sets it only
+ * for a string read without meeting one; UTF-8 may be there, which cJSON
+ * prints as it is; test_yyjson_noesc pins this down), so cJSON prints it
+ * unchanged between quotes: a copy, without the scan. Keys and short values
+ * are mostly such strings. */
+static inline int cjson_str(lambda_report_buf *b, yyjson_val *v, int q)
+{
+    const char *s = yyjson_get_str(v);
+    size_t n = yyjson_get_len(v);
+    if (yyjson_get_subtype(v) != YYJSON_SUBTYPE_NOESC)
+        return cjson_string(b, s, n, q);
+    if (reserve(b, n + 4))
+        return -1;
+    char *d = b->data + b->len;
+    d[0] = '"';
+    d[1] = '"';
+    d += 1 + q;
+    lambda_report_copy(d, s, n);
+    d += n;
+    d[0] = '"';
+    d[1] = '"';
+    b->len = (size_t)(d + 1 + q - b->data);
+    return 0;
+}
+
 /* Any value as cJSON_PrintUnformatted prints it; `q` as for cjson_string. */
 static int cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
 {
@@ -653,7 +679,7 @@ static int cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
     case YYJSON_TYPE_RAW:
         return cjson_number(b, v);
     case YYJSON_TYPE_STR:
-        return cjson_string(b, yyjson_get_str(v), yyjson_get_len(v), q);
+        return cjson_str(b, v, q);
     case YYJSON_TYPE_NULL:
         return lambda_report_buf_add(b, "null", 4);
     case YYJSON_TYPE_BOOL:
@@ -678,8 +704,7 @@ static int cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
             return -1;
         yyjson_obj_foreach(v, i, n, key, item)
         {
-            if ((i && lambda_report_buf_add(b, ",", 1)) ||
-                cjson_string(b, yyjson_get_str(key), yyjson_get_len(key), q) ||
+            if ((i && lambda_report_buf_add(b, ",", 1)) || cjson_str(b, key, q) ||
                 lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, q))
                 return -1;
         }
@@ -705,8 +730,7 @@ static int extra_cell(lambda_report_buf *b, yyjson_val *ev, uint64_t known)
         if (i < 64 ? (known >> i & 1)
                    : known_index_n(yyjson_get_str(key), yyjson_get_len(key)) >= 0)
             continue;
-        if ((printed++ && lambda_report_buf_add(b, ",", 1)) ||
-            cjson_string(b, yyjson_get_str(key), yyjson_get_len(key), 1) ||
+        if ((printed++ && lambda_report_buf_add(b, ",", 1)) || cjson_str(b, key, 1) ||
             lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, 1))
             return -1;
     }

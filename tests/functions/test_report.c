@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <yyjson.h>
+
 #include "report.h"
 #include "report_ref.h"
 #include "store_internal.h" /* lambda_store_sha256 */
@@ -683,6 +685,37 @@ static void test_fast_rows_same_as_cjson(void **state)
     lambda_report_buf_free(&fast);
 }
 
+/* csv.c copies a string yyjson marks NOESC as cJSON would print it, without
+ * looking for bytes to escape: that holds only while NOESC means no '"',
+ * no '\' and no control character (UTF-8 is printed as it is). Every byte
+ * value (and a few escapes) inside a string: a NOESC one holds none of
+ * those, and plain text is NOESC (else the copy would never run). A yyjson upgrade that changes either
+ * fails here. */
+static void test_yyjson_noesc(void **state)
+{
+    (void)state;
+    static const char *const inserts[] = {
+        "\\n", "\\\"", "\\\\", "\\/", "\\u0041", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    char line[64];
+    int noesc = 0;
+    for (int c = 1; c < 256 + (int)(sizeof inserts / sizeof inserts[0]); c++) {
+        int n = c < 256 ? snprintf(line, sizeof line, "{\"k\":\"ab%cyz\"}", c)
+                        : snprintf(line, sizeof line, "{\"k\":\"ab%syz\"}", inserts[c - 256]);
+        yyjson_doc *doc = yyjson_read(line, (size_t)n, YYJSON_READ_NUMBER_AS_RAW);
+        yyjson_val *v = yyjson_obj_get(yyjson_doc_get_root(doc), "k");
+        if (v && yyjson_get_subtype(v) == YYJSON_SUBTYPE_NOESC) {
+            noesc++;
+            const unsigned char *t = (const unsigned char *)yyjson_get_str(v);
+            for (size_t i = 0; i < yyjson_get_len(v); i++)
+                if (t[i] < 0x20 || t[i] == '"' || t[i] == '\\')
+                    fail_msg("yyjson marks NOESC a string holding byte 0x%02x", t[i]);
+        }
+        yyjson_doc_free(doc);
+    }
+    /* at least the printable ASCII bytes but '"' and '\' */
+    assert_true(noesc >= 0x7f - 0x20 - 2);
+}
+
 /* The row writer's cells at every length around its word and vector steps
  * (8 and 16 bytes, overlapping last loads): a character that needs a quote,
  * an escape or a guard at every position, in a known column, in an `extra`
@@ -930,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_lines_too_long),
         cmocka_unit_test(test_lines_reset_between_objects),
         cmocka_unit_test(test_fast_rows_same_as_cjson),
+        cmocka_unit_test(test_yyjson_noesc),
         cmocka_unit_test(test_fast_cells_every_length),
         cmocka_unit_test(test_fast_rows_leave_line_alone),
         cmocka_unit_test(test_fast_rows_scan_and_wide_events),
