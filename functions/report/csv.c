@@ -860,6 +860,35 @@ static int yy_row(lambda_report_parser *p, yyjson_val *ev, const char *customer,
     return 1;
 }
 
+/* yyjson's allocator: the part of the parser's block after the line's copy,
+ * lent whole to the one allocation yyjson makes to read in place (its values;
+ * it may grow it with realloc, in place here). A second allocation while the
+ * block is lent gets NULL: the read fails and the line goes to cJSON, slower
+ * but the same bytes. This replaced yyjson's pool allocator, set up again for
+ * every line (~70 instructions a line with its malloc). */
+static void *block_malloc(void *ctx, size_t size)
+{
+    lambda_report_parser *p = ctx;
+    if (p->block_lent || size > p->block_cap)
+        return NULL;
+    p->block_lent = 1;
+    return p->block;
+}
+
+static void *block_realloc(void *ctx, void *ptr, size_t old_size, size_t size)
+{
+    lambda_report_parser *p = ctx;
+    (void)old_size;
+    return ptr == p->block && size <= p->block_cap ? ptr : NULL;
+}
+
+static void block_free(void *ctx, void *ptr)
+{
+    lambda_report_parser *p = ctx;
+    if (ptr == p->block)
+        p->block_lent = 0;
+}
+
 int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, size_t len,
                                     const char *customer, lambda_report_buf *row,
                                     lambda_report_skip *reason)
@@ -883,10 +912,11 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
     char *copy = p->mem;
     copy_text(copy, line, len);
     memset(copy + len, 0, YYJSON_PADDING_SIZE);
-    yyjson_alc alc;
-    yyjson_doc *doc = NULL;
-    if (len && yyjson_alc_pool_init(&alc, copy + text, p->cap - text))
-        doc = yyjson_read_opts(copy, len, flags, &alc, NULL);
+    p->block = copy + text;
+    p->block_cap = p->cap - text;
+    p->block_lent = 0; /* the last line's document is done with */
+    const yyjson_alc alc = {block_malloc, block_realloc, block_free, p};
+    yyjson_doc *doc = len ? yyjson_read_opts(copy, len, flags, &alc, NULL) : NULL;
     /* yyjson checks UTF-8 as lambda_report_valid_utf8() does (overlong forms,
      * surrogates and code points past U+10FFFF refused; no byte >= 0x80
      * outside a string), so a line it reads is valid UTF-8; only the others

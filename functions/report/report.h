@@ -186,8 +186,11 @@ int lambda_report_event_to_row(const char *line, size_t len, const char *custome
  * limits) is handed to lambda_report_event_to_row() itself. One parser per
  * thread. Memory: about 9 bytes per byte of the longest line seen. */
 typedef struct lambda_report_parser {
-    void *mem; /* yyjson's pool */
+    void *mem; /* the line's padded copy, then yyjson's values */
     size_t cap;
+    char *block; /* the values' part of mem, lent to yyjson once a line */
+    size_t block_cap;
+    int block_lent;
     lambda_report_buf scratch; /* a cell printed before it is quoted */
     uint64_t fallbacks;        /* lines handed to cJSON */
     const char *customer;      /* the last customer asked for, and its length */
