@@ -14,6 +14,7 @@
 #ifndef LAMBDA_LOCAL_DURABLE_H
 #define LAMBDA_LOCAL_DURABLE_H
 
+#include <cjson/cJSON.h>
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +32,11 @@ typedef struct lambda_local_durable_config {
     /* Executions are kept here (one JSON file each) and reloaded at start,
      * or NULL: in memory only. */
     const char *state_dir;
+    /* The one-shot invoke's: only the execution `drive_name` of function
+     * `drive_function` is invoked (other RUNNING executions of the state
+     * directory stay as they are), or NULL: every execution. */
+    const char *drive_function;
+    const char *drive_name;
 } lambda_local_durable_config;
 
 /* Loads the state directory (if any). NULL with a message in `err` when
@@ -62,5 +68,34 @@ enum MHD_Result lambda_local_durable_invoke(lambda_local_durable *d, struct MHD_
                                             lambda_local_pool *pool, const char *function_arn,
                                             const char *name, char *payload, size_t len,
                                             bool event);
+
+/* The one-shot invoke (`lambda-local invoke`), as `sam local invoke
+ * --durable-execution-name` drives an execution: start it (or join it: the
+ * same name and input), then wait for its end. */
+
+/* Starts (or joins) execution `name` of `pool`'s function with `payload`
+ * (JSON) and sets *arn (malloc'd). Returns 0, or -1 with the API's error in
+ * `err` ("Type: message": an invalid name, the name taken with another
+ * input). */
+int lambda_local_durable_begin(lambda_local_durable *d, lambda_local_pool *pool,
+                               const char *function_arn, const char *name, const char *payload,
+                               char **arn, char *err, size_t errlen);
+
+typedef struct lambda_local_durable_outcome {
+    cJSON *execution; /* GetDurableExecution's answer (with its data) */
+    char *body;       /* what a synchronous Invoke answers: the result, or */
+    size_t len;       /* the error as a function error's JSON (failed) */
+    bool failed;      /* FAILED, TIMED_OUT or STOPPED */
+} lambda_local_durable_outcome;
+
+/* Waits until execution `arn` ends and fills *out (free it with
+ * lambda_local_durable_outcome_free). `on_callback(arg, id)` is called for
+ * each callback the execution waits for (under the service's lock: it must
+ * not call into the service). Returns 0, or -1 when the service stopped
+ * first (the execution is still RUNNING; *out is empty). */
+int lambda_local_durable_wait(lambda_local_durable *d, const char *arn,
+                              void (*on_callback)(void *arg, const char *callback_id), void *arg,
+                              lambda_local_durable_outcome *out);
+void lambda_local_durable_outcome_free(lambda_local_durable_outcome *out);
 
 #endif

@@ -14,12 +14,13 @@
 struct lambda_local_durable {
     pthread_mutex_t lock;
     pthread_cond_t wake;    /* the timer thread: something changed */
-    pthread_cond_t changed; /* waiting invokers: an execution ended */
+    pthread_cond_t changed; /* waiting invokers: an execution changed */
     pthread_cond_t idle;    /* free(): the last invocation worker ended */
     lambda_local_pool *const *pools;
     size_t count;
     double time_scale;
     char *state_dir;
+    char *drive_function, *drive_name; /* lambda_local_durable_config's */
     durable_exec **execs;
     size_t nexecs, capexecs;
     pthread_t timer_thread;

@@ -133,8 +133,9 @@ bool durable_changed(lambda_local_durable *d, durable_exec *e)
 {
     bool written = persist(d, e);
     pthread_cond_broadcast(&d->wake);
-    if (e->status != DURABLE_RUNNING)
-        pthread_cond_broadcast(&d->changed);
+    /* Every change, not only the end: the one-shot invoke announces the
+     * callbacks an execution starts waiting for. */
+    pthread_cond_broadcast(&d->changed);
     return written;
 }
 
@@ -320,6 +321,13 @@ static void start_worker(lambda_local_durable *d, durable_exec *e)
     pthread_attr_destroy(&attr);
 }
 
+/* False for the executions a one-shot invoke leaves alone. */
+static bool driven(const lambda_local_durable *d, const durable_exec *e)
+{
+    return !d->drive_name || (strcmp(e->function_name, d->drive_function) == 0 &&
+                              strcmp(e->name, d->drive_name) == 0);
+}
+
 /* Fires due timers and starts due invocations; sleeps until the next. */
 static void *timer_thread(void *arg)
 {
@@ -329,7 +337,7 @@ static void *timer_thread(void *arg)
         int64_t now = lambda_local_wall_ms(), next = -1;
         for (size_t i = 0; i < d->nexecs; i++) {
             durable_exec *e = d->execs[i];
-            if (e->status != DURABLE_RUNNING)
+            if (e->status != DURABLE_RUNNING || !driven(d, e))
                 continue;
             /* Timers of an execution whose function runs fire at its next
              * checkpoint (durable_api.c) or once the invocation is over:
@@ -381,6 +389,10 @@ lambda_local_durable *lambda_local_durable_new(lambda_local_pool *const *pools, 
     d->pools = pools;
     d->count = count;
     d->time_scale = config->time_scale;
+    if (config->drive_name) {
+        d->drive_function = lambda_local_strdup(config->drive_function);
+        d->drive_name = lambda_local_strdup(config->drive_name);
+    }
     if (config->state_dir) {
         d->state_dir = lambda_local_strdup(config->state_dir);
         if (load_state_dir(d, err, errlen) != 0) {
@@ -433,6 +445,8 @@ void lambda_local_durable_free(lambda_local_durable *d)
     pthread_mutex_unlock(&d->lock);
     free(d->execs);
     free(d->state_dir);
+    free(d->drive_function);
+    free(d->drive_name);
     pthread_cond_destroy(&d->idle);
     pthread_cond_destroy(&d->changed);
     pthread_cond_destroy(&d->wake);
@@ -440,7 +454,92 @@ void lambda_local_durable_free(lambda_local_durable *d)
     free(d);
 }
 
-/* --- Invoke with X-Amz-Durable-Execution-Name --- */
+/* --- Invoke with X-Amz-Durable-Execution-Name, and the one-shot invoke --- */
+
+/* Under the lock: execution `name` of `pool`'s function, started with
+ * `payload` unless it exists with that input. NULL with *err (the API's
+ * error) for an invalid name or one taken with another input. */
+static durable_exec *start_or_join(lambda_local_durable *d, lambda_local_pool *pool,
+                                   const char *function_arn, const char *name, const char *payload,
+                                   durable_error *err)
+{
+    if (!durable_valid_name(name)) {
+        *err = (durable_error){.status = 400, .type = "InvalidParameterValueException"};
+        snprintf(err->message, sizeof err->message,
+                 "DurableExecutionName must be 1 to 64 characters of [a-zA-Z0-9-_]");
+        return NULL;
+    }
+    const char *fn = lambda_local_pool_function(pool)->name;
+    durable_exec *e = NULL;
+    for (size_t i = 0; i < d->nexecs && !e; i++)
+        if (strcmp(d->execs[i]->function_name, fn) == 0 && strcmp(d->execs[i]->name, name) == 0)
+            e = d->execs[i];
+    if (e && strcmp(e->input, payload) != 0) {
+        *err = (durable_error){.status = 409, .type = "DurableExecutionAlreadyStartedException"};
+        snprintf(err->message, sizeof err->message,
+                 "Durable execution %s of function %s was already started with another input: "
+                 "%s",
+                 name, fn, e->arn);
+        return NULL;
+    }
+    if (!e) {
+        /* The unqualified function ARN: the execution's ARN adds $LATEST. */
+        char *base = lambda_local_strdup(function_arn);
+        char *colon = strstr(base, ":function:");
+        char *qual = colon ? strchr(colon + strlen(":function:"), ':') : NULL;
+        if (qual)
+            *qual = '\0';
+        e = durable_exec_new(fn, base, name, payload, lambda_local_wall_ms());
+        durable_set_timeout(e, (long)lambda_local_pool_function(pool)->durable_timeout_s,
+                            d->time_scale);
+        free(base);
+        add_exec(d, e);
+        lambda_local_log("durable: execution %s started", e->arn);
+        durable_changed(d, e);
+    }
+    return e;
+}
+
+/* Under the lock: waits until `e` ends or the service stops, announcing
+ * each callback it starts waiting for (on_callback may be NULL). */
+static void wait_end(lambda_local_durable *d, durable_exec *e,
+                     void (*on_callback)(void *arg, const char *callback_id), void *arg)
+{
+    size_t announced = 0; /* operations only grow: callbacks from here on are new */
+    for (;;) {
+        for (; on_callback && announced < e->nops; announced++) {
+            const cJSON *op = e->ops[announced].op;
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(op, "Type");
+            const cJSON *status = cJSON_GetObjectItemCaseSensitive(op, "Status");
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(op, "CallbackDetails"), "CallbackId");
+            if (cJSON_IsString(type) && strcmp(type->valuestring, "CALLBACK") == 0 &&
+                cJSON_IsString(status) && strcmp(status->valuestring, "STARTED") == 0 &&
+                cJSON_IsString(id))
+                on_callback(arg, id->valuestring);
+        }
+        if (e->status != DURABLE_RUNNING || d->stopping)
+            return;
+        pthread_cond_wait(&d->changed, &d->lock);
+    }
+}
+
+/* Under the lock, once `e` has ended: what a synchronous Invoke answers —
+ * the result, or (*failed) the error as a function error's JSON. */
+static char *outcome_body(const durable_exec *e, size_t *len, bool *failed)
+{
+    *failed = e->status != DURABLE_SUCCEEDED;
+    if (*failed) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->error, "ErrorType");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e->error, "ErrorMessage");
+        return lambda_local_error_json(cJSON_IsString(t) ? t->valuestring
+                                                         : durable_status_name(e->status),
+                                       cJSON_IsString(m) ? m->valuestring : "", len);
+    }
+    char *body = lambda_local_strdup(e->result ? e->result : "null");
+    *len = strlen(body);
+    return body;
+}
 
 static enum MHD_Result answer_execution(struct MHD_Connection *conn, const durable_exec *e,
                                         const char *arn, bool stopping)
@@ -452,19 +551,9 @@ static enum MHD_Result answer_execution(struct MHD_Connection *conn, const durab
                                                "lambda-local is shutting down; the durable "
                                                "execution goes on at the next start (with "
                                                "--durable-state-dir)");
-    bool failed = e->status != DURABLE_SUCCEEDED;
-    char *body = NULL;
+    bool failed = false;
     size_t len = 0;
-    if (failed) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e->error, "ErrorType");
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e->error, "ErrorMessage");
-        body = lambda_local_error_json(cJSON_IsString(t) ? t->valuestring
-                                                         : durable_status_name(e->status),
-                                       cJSON_IsString(m) ? m->valuestring : "", &len);
-    } else {
-        body = lambda_local_strdup(e->result ? e->result : "null");
-        len = strlen(body);
-    }
+    char *body = outcome_body(e, &len, &failed);
     const char *headers[] = {"Content-Type",
                              "application/json",
                              "X-Amz-Executed-Version",
@@ -484,45 +573,14 @@ enum MHD_Result lambda_local_durable_invoke(lambda_local_durable *d, struct MHD_
                                             const char *name, char *payload, size_t len, bool event)
 {
     (void)len;
-    if (!durable_valid_name(name)) {
-        free(payload);
-        return lambda_local_http_service_error(
-            conn, 400, "InvalidParameterValueException",
-            "DurableExecutionName must be 1 to 64 characters of [a-zA-Z0-9-_]");
-    }
-    const char *fn = lambda_local_pool_function(pool)->name;
+    durable_error err;
     pthread_mutex_lock(&d->lock);
-    durable_exec *e = NULL;
-    for (size_t i = 0; i < d->nexecs && !e; i++)
-        if (strcmp(d->execs[i]->function_name, fn) == 0 && strcmp(d->execs[i]->name, name) == 0)
-            e = d->execs[i];
-    if (e && strcmp(e->input, payload) != 0) {
-        char *msg = lambda_local_format("Durable execution %s of function %s was already started "
-                                        "with another input: %s",
-                                        name, fn, e->arn);
-        pthread_mutex_unlock(&d->lock);
-        free(payload);
-        enum MHD_Result r = lambda_local_http_service_error(
-            conn, 409, "DurableExecutionAlreadyStartedException", msg);
-        free(msg);
-        return r;
-    }
-    if (!e) {
-        /* The unqualified function ARN: the execution's ARN adds $LATEST. */
-        char *base = lambda_local_strdup(function_arn);
-        char *colon = strstr(base, ":function:");
-        char *qual = colon ? strchr(colon + strlen(":function:"), ':') : NULL;
-        if (qual)
-            *qual = '\0';
-        e = durable_exec_new(fn, base, name, payload, lambda_local_wall_ms());
-        durable_set_timeout(e, (long)lambda_local_pool_function(pool)->durable_timeout_s,
-                            d->time_scale);
-        free(base);
-        add_exec(d, e);
-        lambda_local_log("durable: execution %s started", e->arn);
-        durable_changed(d, e);
-    }
+    durable_exec *e = start_or_join(d, pool, function_arn, name, payload, &err);
     free(payload);
+    if (!e) {
+        pthread_mutex_unlock(&d->lock);
+        return lambda_local_http_service_error(conn, err.status, err.type, err.message);
+    }
     char *arn = lambda_local_strdup(e->arn);
     enum MHD_Result r;
     if (event) {
@@ -535,11 +593,49 @@ enum MHD_Result lambda_local_durable_invoke(lambda_local_durable *d, struct MHD_
     } else {
         /* RequestResponse: the answer is the execution's result, however
          * many invocations and waits that takes. */
-        while (e->status == DURABLE_RUNNING && !d->stopping)
-            pthread_cond_wait(&d->changed, &d->lock);
+        wait_end(d, e, NULL, NULL);
         r = answer_execution(conn, e, arn, e->status == DURABLE_RUNNING);
         pthread_mutex_unlock(&d->lock);
     }
     free(arn);
     return r;
+}
+
+int lambda_local_durable_begin(lambda_local_durable *d, lambda_local_pool *pool,
+                               const char *function_arn, const char *name, const char *payload,
+                               char **arn, char *err, size_t errlen)
+{
+    durable_error e_err;
+    pthread_mutex_lock(&d->lock);
+    durable_exec *e = start_or_join(d, pool, function_arn, name, payload, &e_err);
+    *arn = e ? lambda_local_strdup(e->arn) : NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (!e)
+        snprintf(err, errlen, "%s: %s", e_err.type, e_err.message);
+    return e ? 0 : -1;
+}
+
+int lambda_local_durable_wait(lambda_local_durable *d, const char *arn,
+                              void (*on_callback)(void *arg, const char *callback_id), void *arg,
+                              lambda_local_durable_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&d->lock);
+    durable_exec *e = durable_find(d, arn);
+    if (e)
+        wait_end(d, e, on_callback, arg);
+    bool ended = e && e->status != DURABLE_RUNNING;
+    if (ended) {
+        out->execution = durable_describe(e, true);
+        out->body = outcome_body(e, &out->len, &out->failed);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return ended ? 0 : -1;
+}
+
+void lambda_local_durable_outcome_free(lambda_local_durable_outcome *out)
+{
+    cJSON_Delete(out->execution);
+    free(out->body);
+    memset(out, 0, sizeof *out);
 }

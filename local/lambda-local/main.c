@@ -9,8 +9,10 @@
  *       [--async-time-scale F]
  *   lambda-local invoke FUNCTION [-e event.json|-] [--template ...]
  *       [--bootstrap PATH] [--env-vars FILE.json] [--function NAME=HANDLER]
- *       [--timeout S]
+ *       [--timeout S] [--durable-execution-name NAME] [--durable-time-scale X]
+ *       [--durable-state-dir DIR] [--port N] [--port-file FILE]
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -42,6 +44,7 @@ typedef struct options {
     const char *template_path;
     const char *host;
     long port;
+    bool port_given;
     const char *bootstrap;
     const char *env_vars;
     long max_concurrency;
@@ -49,6 +52,7 @@ typedef struct options {
     const char *port_file;
     double durable_time_scale;     /* durable timers: wall seconds per second */
     const char *durable_state_dir; /* durable executions survive restarts there */
+    const char *durable_name;      /* invoke: run as this durable execution */
     long env_concurrency;          /* 0: each function's */
     double async_time_scale;
     const char *async_failure_dir;
@@ -73,7 +77,10 @@ static void usage(FILE *out)
           "       lambda-local invoke FUNCTION [-e event.json|-] [--template template.yaml]\n"
           "                    [--bootstrap PATH] [--env-vars FILE.json]\n"
           "                    [--function NAME=HANDLER ...] [--timeout SECONDS]\n"
-          "                    [--parameter-overrides 'Key=Value ...']\n",
+          "                    [--parameter-overrides 'Key=Value ...']\n"
+          "                    [--durable-execution-name NAME] [--durable-time-scale X]\n"
+          "                    [--durable-state-dir DIR] [--port N (default 0)] [--port-file "
+          "FILE]\n",
           out);
 }
 
@@ -104,6 +111,7 @@ static int parse_options(int argc, char **argv, options *o)
         OPT_PORT_FILE,
         OPT_DURABLE_SCALE,
         OPT_DURABLE_DIR,
+        OPT_DURABLE_NAME,
         OPT_ASYNC_DIR,
         OPT_ASYNC_SCALE,
         OPT_ENV_CONCURRENCY
@@ -121,6 +129,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"durable-time-scale", required_argument, NULL, OPT_DURABLE_SCALE},
         {"durable-state-dir", required_argument, NULL, OPT_DURABLE_DIR},
+        {"durable-execution-name", required_argument, NULL, OPT_DURABLE_NAME},
         {"async-failure-dir", required_argument, NULL, OPT_ASYNC_DIR},
         {"async-time-scale", required_argument, NULL, OPT_ASYNC_SCALE},
         {"per-environment-concurrency", required_argument, NULL, OPT_ENV_CONCURRENCY},
@@ -160,6 +169,7 @@ static int parse_options(int argc, char **argv, options *o)
                 fprintf(stderr, "lambda-local: --port must be 0..65535\n");
                 return 2;
             }
+            o->port_given = true;
             break;
         case OPT_BOOTSTRAP:
             o->bootstrap = optarg;
@@ -239,6 +249,9 @@ static int parse_options(int argc, char **argv, options *o)
         case OPT_DURABLE_DIR:
             o->durable_state_dir = optarg;
             break;
+        case OPT_DURABLE_NAME:
+            o->durable_name = optarg;
+            break;
         case 'e':
             o->event_path = optarg;
             break;
@@ -256,6 +269,14 @@ static int parse_options(int argc, char **argv, options *o)
             return 2;
         }
         o->invoke_name = argv[optind];
+        /* The Lambda API a durable execution checkpoints to: any free port
+         * unless one is asked for. */
+        if (!o->port_given)
+            o->port = 0;
+    } else if (o->durable_name) {
+        fprintf(stderr, "lambda-local: --durable-execution-name is for invoke (start-lambda takes "
+                        "X-Amz-Durable-Execution-Name on each Invoke)\n");
+        return 2;
     } else if (optind != argc) {
         fprintf(stderr, "lambda-local: unexpected argument '%s'\n", argv[optind]);
         return 2;
@@ -336,12 +357,82 @@ static char *read_event(const char *path, size_t *len)
     return event;
 }
 
-/* The signal thread of the invoke subcommand: Ctrl-C stops the pools (and
- * so fails the invocation), a SIGUSR1 from main just ends the thread. */
+/* --port-file: false with a message when the file cannot be written. */
+static bool write_port_file(const char *path, uint16_t port)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "lambda-local: --port-file %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* The Invoke API on --host/--port with the durable service on it (both
+ * start-lambda and a durable one-shot invoke serve it). */
+typedef struct service {
+    lambda_local_durable *durable;
+    lambda_local_invoke_api *api;
+    char *endpoint; /* AWS_ENDPOINT_URL_LAMBDA of every function */
+    uint16_t port;
+} service;
+
+/* The durable service first: its executions stay RUNNING (and on disk)
+ * instead of failing with the invocations the pools' shutdown ends.
+ * Retries of Event invokes waiting for their time are dropped: none may
+ * reach a pool that is shutting down. Then the pools: that answers every
+ * waiting invoke, so the HTTP threads can finish and the daemon can stop. */
+static void service_stop(service *s, lambda_local_pool **pools, size_t count)
+{
+    lambda_local_durable_stop(s->durable);
+    lambda_local_async_stop();
+    for (size_t i = 0; i < count; i++)
+        lambda_local_pool_shutdown(pools[i]);
+    lambda_local_invoke_api_stop(s->api);
+    lambda_local_durable_free(s->durable);
+    lambda_local_globals.lambda_endpoint = NULL;
+    free(s->endpoint);
+    memset(s, 0, sizeof *s);
+}
+
+/* Returns 0, or 1 with a message (everything it started stopped again). */
+static int service_start(const options *o, lambda_local_pool **pools, size_t count,
+                         const lambda_local_durable_config *config, service *s)
+{
+    char err[1024];
+    memset(s, 0, sizeof *s);
+    s->durable = lambda_local_durable_new(pools, count, config, err, sizeof err);
+    if (s->durable)
+        s->api = lambda_local_invoke_api_start(o->host, (uint16_t)o->port, pools, count, s->durable,
+                                               &s->port, err, sizeof err);
+    if (s->api) {
+        s->endpoint = lambda_local_format("http://%s:%u", o->host, s->port);
+        /* Set before the durable service invokes anything. */
+        lambda_local_globals.lambda_endpoint = s->endpoint;
+    }
+    if (!s->api || lambda_local_durable_start(s->durable, err, sizeof err) != 0) {
+        fprintf(stderr, "lambda-local: %s\n", err);
+        service_stop(s, pools, count);
+        return 1;
+    }
+    if (o->port_file && !write_port_file(o->port_file, s->port)) {
+        service_stop(s, pools, count);
+        return 1;
+    }
+    return 0;
+}
+
+/* The signal thread of the invoke subcommand: Ctrl-C stops the durable
+ * service if there is one (its execution stays RUNNING, on disk with a
+ * state directory) and the pools (so the invocation ends), a SIGUSR1 from
+ * main just ends the thread. */
 typedef struct signal_watch {
     sigset_t set;
     lambda_local_pool **pools;
     size_t count;
+    lambda_local_durable *durable; /* or NULL */
+    pthread_t thread;
+    bool running;
 } signal_watch;
 
 static void *watch_signals(void *arg)
@@ -349,10 +440,152 @@ static void *watch_signals(void *arg)
     signal_watch *w = arg;
     int sig = 0;
     sigwait(&w->set, &sig);
-    if (sig != SIGUSR1)
+    if (sig != SIGUSR1) {
+        lambda_local_durable_stop(w->durable);
         for (size_t i = 0; i < w->count; i++)
             lambda_local_pool_shutdown(w->pools[i]);
+    }
     return NULL;
+}
+
+static void watch_start(signal_watch *w)
+{
+    w->running = pthread_create(&w->thread, NULL, watch_signals, w) == 0;
+}
+
+static void watch_end(signal_watch *w)
+{
+    if (w->running) {
+        pthread_kill(w->thread, SIGUSR1);
+        pthread_join(w->thread, NULL);
+        w->running = false;
+    }
+}
+
+/* One invocation: the event as it is (like `sam local invoke`, so runtimes
+ * can be tested with events that are not JSON). */
+static int invoke_once(lambda_local_pool *pool, char *arn, const char *event, size_t len)
+{
+    lambda_local_invocation *inv = lambda_local_invocation_new(event, len);
+    inv->invoked_arn = arn;
+    lambda_local_pool_submit(pool, inv);
+    lambda_local_invocation_wait(inv);
+    fwrite(inv->result, 1, inv->result_len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    int rc = inv->function_error ? 1 : 0;
+    lambda_local_invocation_release(inv);
+    return rc;
+}
+
+static void announce_callback(void *arg, const char *callback_id)
+{
+    const char *endpoint = arg;
+    lambda_local_log_line("Waiting for callback: %s", callback_id);
+    lambda_local_log("answer it from another terminal: curl -X POST "
+                     "%s/2025-12-01/durable-execution-callbacks/%s/succeed -d RESULT_JSON "
+                     "(or .../fail -d '{\"ErrorType\":\"T\",\"ErrorMessage\":\"M\"}', "
+                     ".../heartbeat)",
+                     endpoint, callback_id);
+}
+
+/* The end of the execution: its result (or error JSON) on stdout, as a
+ * synchronous Invoke answers; a summary on stderr, as SAM prints one. */
+static void print_outcome(const lambda_local_durable_outcome *out)
+{
+    fwrite(out->body, 1, out->len, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    const cJSON *x = out->execution;
+    const cJSON *start = cJSON_GetObjectItemCaseSensitive(x, "StartTimestamp");
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(x, "EndTimestamp");
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(x, "Error");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(error, "ErrorType");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "ErrorMessage");
+    char duration[32] = "N/A";
+    /* Timestamps are raw numbers (epoch seconds, as rest-json writes them). */
+    if (cJSON_IsRaw(start) && cJSON_IsRaw(end))
+        snprintf(duration, sizeof duration, "%.2fs",
+                 strtod(end->valuestring, NULL) - strtod(start->valuestring, NULL));
+    char *error_line =
+        cJSON_IsObject(error)
+            ? lambda_local_format("\nError:    %s: %s",
+                                  cJSON_IsString(type) ? type->valuestring : "",
+                                  cJSON_IsString(message) ? message->valuestring : "")
+            : lambda_local_strdup("");
+    lambda_local_log_line(
+        "Execution Summary:\nARN:      %s\nName:     %s\nDuration: %s\nStatus:   %s\n"
+        "Input:    %s%s",
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "DurableExecutionArn")),
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "DurableExecutionName")), duration,
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "Status")),
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "InputPayload")), error_line);
+    free(error_line);
+}
+
+/* As `sam local invoke --durable-execution-name`: the durable service and
+ * its Lambda API in this process (the function checkpoints there), the
+ * whole execution driven to its end, replays included. */
+static int invoke_durable(const options *o, lambda_local_pool **pools, size_t count,
+                          lambda_local_pool *pool, const char *arn, char *event, size_t len,
+                          signal_watch *w)
+{
+    if (len == 0) {
+        free(event);
+        event = lambda_local_strdup("{}"); /* as Invoke takes an empty payload */
+        len = 2;
+    }
+    cJSON *parsed = cJSON_ParseWithLength(event, len);
+    bool json = parsed && strlen(event) == len; /* the input is a C string from here on */
+    cJSON_Delete(parsed);
+    if (!json) {
+        fprintf(stderr, "lambda-local: InvalidRequestContentException: a durable execution's "
+                        "input must be JSON\n");
+        free(event);
+        return 1;
+    }
+    char generated[37];
+    lambda_local_uuid(generated); /* Lambda names an execution started without a name */
+    const char *name = o->durable_name ? o->durable_name : generated;
+    char err[1024];
+    lambda_local_durable_config config = {.time_scale = o->durable_time_scale,
+                                          .state_dir = o->durable_state_dir,
+                                          .drive_function = lambda_local_pool_function(pool)->name,
+                                          .drive_name = name};
+    service svc;
+    if (service_start(o, pools, count, &config, &svc) != 0) {
+        free(event);
+        return 1;
+    }
+    char *exec_arn = NULL;
+    int rc = 1;
+    if (lambda_local_durable_begin(svc.durable, pool, arn, name, event, &exec_arn, err,
+                                   sizeof err) != 0) {
+        fprintf(stderr, "lambda-local: %s\n", err);
+    } else {
+        lambda_local_log_line("Durable execution started\nARN: %s", exec_arn);
+        lambda_local_log("its Lambda API (GetDurableExecution, history, stop, callbacks) is at %s "
+                         "until it ends",
+                         svc.endpoint);
+        w->durable = svc.durable;
+        watch_start(w);
+        lambda_local_durable_outcome out;
+        if (lambda_local_durable_wait(svc.durable, exec_arn, announce_callback, svc.endpoint,
+                                      &out) == 0) {
+            print_outcome(&out);
+            rc = out.failed ? 1 : 0;
+            lambda_local_durable_outcome_free(&out);
+        } else {
+            lambda_local_log("interrupted: durable execution %s is still RUNNING%s", exec_arn,
+                             o->durable_state_dir ? "; the same command resumes it"
+                                                  : " and is lost (no --durable-state-dir)");
+        }
+        watch_end(w);
+    }
+    service_stop(&svc, pools, count);
+    free(exec_arn);
+    free(event);
+    return rc;
 }
 
 static int run_invoke(const options *o, lambda_local_pool **pools, size_t count,
@@ -371,26 +604,16 @@ static int run_invoke(const options *o, lambda_local_pool **pools, size_t count,
         return 1;
     }
     signal_watch w = {.set = *signals, .pools = pools, .count = count};
-    pthread_t watcher;
-    bool watching = pthread_create(&watcher, NULL, watch_signals, &w) == 0;
-
-    /* Unlike the Invoke API, the event is passed as it is (like `sam local
-     * invoke`), so runtimes can be tested with events that are not JSON. */
-    lambda_local_invocation *inv = lambda_local_invocation_new(event, len);
-    free(event);
-    inv->invoked_arn = arn;
-    lambda_local_pool_submit(pool, inv);
-    lambda_local_invocation_wait(inv);
-    fwrite(inv->result, 1, inv->result_len, stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
-    int rc = inv->function_error ? 1 : 0;
-    lambda_local_invocation_release(inv);
-
-    if (watching) {
-        pthread_kill(watcher, SIGUSR1);
-        pthread_join(watcher, NULL);
+    /* A function with DurableConfig is durable on every invoke, as on AWS. */
+    if (o->durable_name || lambda_local_pool_function(pool)->durable) {
+        int rc = invoke_durable(o, pools, count, pool, arn, event, len, &w);
+        free(arn);
+        return rc;
     }
+    watch_start(&w);
+    int rc = invoke_once(pool, arn, event, len);
+    free(event);
+    watch_end(&w);
     return rc;
 }
 
@@ -404,49 +627,12 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
         fprintf(stderr, "lambda-local: %s\n", err);
         return 1;
     }
-    uint16_t port = 0;
     lambda_local_durable_config durable_config = {.time_scale = o->durable_time_scale,
                                                   .state_dir = o->durable_state_dir};
-    lambda_local_durable *durable =
-        lambda_local_durable_new(pools, count, &durable_config, err, sizeof err);
-    if (!durable) {
-        fprintf(stderr, "lambda-local: %s\n", err);
+    service s;
+    if (service_start(o, pools, count, &durable_config, &s) != 0) {
         lambda_local_async_stop();
         return 1;
-    }
-    lambda_local_invoke_api *api = lambda_local_invoke_api_start(
-        o->host, (uint16_t)o->port, pools, count, durable, &port, err, sizeof err);
-    if (!api) {
-        fprintf(stderr, "lambda-local: %s\n", err);
-        lambda_local_durable_free(durable);
-        lambda_local_async_stop();
-        return 1;
-    }
-    char *endpoint = lambda_local_format("http://%s:%u", o->host, port);
-    lambda_local_globals.lambda_endpoint = endpoint;
-    if (lambda_local_durable_start(durable, err, sizeof err) != 0) {
-        fprintf(stderr, "lambda-local: %s\n", err);
-        lambda_local_durable_stop(durable); /* answers invokes waiting on it */
-        lambda_local_invoke_api_stop(api);
-        lambda_local_durable_free(durable);
-        lambda_local_globals.lambda_endpoint = NULL;
-        free(endpoint);
-        return 1;
-    }
-    if (o->port_file) {
-        FILE *f = fopen(o->port_file, "w");
-        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0) {
-            fprintf(stderr, "lambda-local: --port-file %s: %s\n", o->port_file, strerror(errno));
-            lambda_local_durable_stop(durable);
-            lambda_local_async_stop();
-            for (size_t i = 0; i < count; i++)
-                lambda_local_pool_shutdown(pools[i]);
-            lambda_local_invoke_api_stop(api);
-            lambda_local_durable_free(durable);
-            lambda_local_globals.lambda_endpoint = NULL;
-            free(endpoint);
-            return 1;
-        }
     }
     for (size_t i = 0; i < count; i++)
         lambda_local_log("function %s: handler %s, timeout %.0f s, memory %d MB, bootstrap %s",
@@ -455,7 +641,7 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
                          lambda_local_pool_function(pools[i])->timeout_s,
                          lambda_local_pool_function(pools[i])->memory_mb,
                          lambda_local_pool_function(pools[i])->bootstrap);
-    printf("lambda-local: listening on http://%s:%u\n", o->host, port);
+    printf("lambda-local: listening on http://%s:%u\n", o->host, s.port);
     fflush(stdout);
 
     int sig = 0;
@@ -465,20 +651,7 @@ static int run_server(const options *o, lambda_local_pool **pools, size_t count,
     lambda_local_log("%s received, shutting down", sig == SIGINT   ? "SIGINT"
                                                    : sig == SIGHUP ? "SIGHUP"
                                                                    : "SIGTERM");
-    /* The durable service first: its executions stay RUNNING (and on disk)
-     * instead of failing with the invocations the pools' shutdown ends.
-     * Retries of Event invokes waiting for their time are dropped: none may
-     * reach a pool that is shutting down. Then the pools: that answers
-     * every waiting invoke, so the HTTP threads can finish and the daemon
-     * can stop. */
-    lambda_local_durable_stop(durable);
-    lambda_local_async_stop();
-    for (size_t i = 0; i < count; i++)
-        lambda_local_pool_shutdown(pools[i]);
-    lambda_local_invoke_api_stop(api);
-    lambda_local_durable_free(durable);
-    lambda_local_globals.lambda_endpoint = NULL;
-    free(endpoint);
+    service_stop(&s, pools, count);
     return 0;
 }
 
