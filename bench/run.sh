@@ -639,11 +639,28 @@ jq_filter='fromjson?
 # build and thread count can be interleaved round by round (a loaded
 # machine's load then falls on each of them alike).
 declare -A gsr_walls=() gsr_cpus=() gsr_hwm=() gsr_nrows=() gsr_failed=()
+# The part the runs read: the bench data (part_dir, part_to), or the longer
+# part of row 5l while its runs go.
+part_dir=$data_dir part_to=$data_to
 # gsr_event FILE REPORT_ID: the event of the whole data range as part 0 of
 # report REPORT_ID (each kind of run writes its own part file).
 gsr_event() {
   printf '{"customerId":"%s","reportId":"%s","part":{"index":0,"from":"%s","to":"%s"}}\n' \
-    "$customer" "$2" "$data_from" "$data_to" >"$1"
+    "$customer" "$2" "$data_from" "$part_to" >"$1"
+}
+
+# The longer part of row 5l: the same generator, seed and events a day over
+# 4x the days (64: 3.5x the bytes), to tell an invocation's fixed costs from
+# its cost per byte.
+long_dir="$work/data-long" long_to="" long_bytes=""
+make_long_data() {
+  local days=$((4 * gen_days))
+  mkdir -p "$long_dir"
+  "$report_gen" --store "file://$long_dir" --customers 1 --days "$days" --from "$data_from" \
+    --events "$gen_rows" --seed 7 >"$work/gen-long.json" 2>>"$work/gen.log" || return 1
+  long_to=$(date -u -d "$data_from + $((days - 1)) days" +%F)
+  long_bytes=$(find "$long_dir" -name '*.ndjson' -exec cat {} + | wc -c)
+  [ "$long_bytes" -gt "$data_bytes" ]
 }
 
 # gsr_serve BOOT KV OUT EVENT [SERVER ARGS...] -- [VAR=value...]: the bench
@@ -656,7 +673,7 @@ gsr_serve() {
   [ $# -gt 0 ] && shift
   extra_env=("$@")
   mkdir -p "$work/reports"
-  env _HANDLER=GenerateSubReport DATA_STORE="file://$data_dir" REPORT_STORE="file://$work/reports" \
+  env _HANDLER=GenerateSubReport DATA_STORE="file://$part_dir" REPORT_STORE="file://$work/reports" \
     LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} \
     "$bs" --timeout 600 --event-file "$ev" --save-response "$resp" \
     ${args[@]+"${args[@]}"} -- "$boot" >"$kvf" 2>>"$work/report.log" &&
@@ -765,11 +782,13 @@ report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failu
     failed "warm GenerateSubReport ($label, $key): no per-invocation figures: $(tr '\n' ' ' <"$work/w.kv")"
     gsw_failed[$key]=1; return 1
   fi
-  # The last warm invocation must have done the whole part again.
+  # The last warm invocation must have done the whole part again (the
+  # longer part's: as many rows as its first run).
   if [ -n "${gsr_nrows[$key]:-}" ] && [ "$rows" != "${gsr_nrows[$key]}" ]; then
     failed "warm GenerateSubReport ($label, $key): $rows rows, the cold run ${gsr_nrows[$key]}"
     gsw_failed[$key]=1; return 1
   fi
+  gsr_nrows[$key]=$rows
   gsw_hwm_reset[$key]=$(kv hwm_per_invocation "$work/w.kv")
   gsw_run_wall[$key]+=" $(kv wall_s "$work/w.kv")"; gsw_run_cpu[$key]+=" $(kv child_cpu_s "$work/w.kv")"
   gsw_cwall[$key]+=" ${walls[0]}"; gsw_ccpu[$key]+=" ${cpu_s[0]}"
@@ -827,8 +846,21 @@ report_pair() { # label, bootstrap, build, copies, mode
   gsp_skews[$key]+=" $(calc "($s1 - $t0) / 1e6")"
 }
 
+# each_run FN PREFIX: FN (report_cold or report_warm) once for every build
+# at every thread count, under the key PREFIX + build:threads.
+each_run() {
+  local fn=$1 prefix=$2 t i
+  for t in "${threads[@]}"; do
+    for i in "${!boots[@]}"; do
+      "$fn" "${labels[$i]}" "${boots[$i]}" "$prefix$i:$t" "REPORT_THREADS=$t" || true
+    done
+  done
+}
+
 # mbs SECONDS... -> "median min max n" of MB/s for data_bytes × COPIES
 mbs() { local copies=$1; shift; printf '%s\n' "$@" | awk -v b="$data_bytes" -v k="$copies" '{ print k * b / 1e6 / $1 }' | stats; }
+# mbs_of BYTES SECONDS... -> "median min max n" of MB/s for BYTES
+mbs_of() { local b=$1; shift; printf '%s\n' "$@" | awk -v b="$b" '{ print b / 1e6 / $1 }' | stats; }
 
 section_report() {
   local name="5. Report throughput (NDJSON → CSV)"
@@ -888,17 +920,20 @@ section_report() {
   # invocations) and the ceiling (N one-thread processes at once). The three
   # kinds take turns at going first (round 0 starts with the cold runs: the
   # others check their row counts against them).
-  local i t mode block blocks=(cold warm ceiling) threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
+  local i t mode block blocks=(cold warm ceiling long) threads=(1) one_mb=() all_mb=() one_cpu=() all_cpu=()
   [ "$cpus" -gt 1 ] && threads+=("$cpus")
+  local long_na=""
+  make_long_data || { long_na="the generator failed for $((4 * gen_days)) days"; failed "5l: $long_na"; }
+  [ -z "$long_na" ] && log "5l. longer part: $(fmt "$long_bytes") bytes ($((4 * gen_days)) days)"
   for ((r = 0; r < reps; r++)); do
-    for block in "${blocks[@]:$((r % 3))}" "${blocks[@]:0:$((r % 3))}"; do
+    for block in "${blocks[@]:$((r % 4))}" "${blocks[@]:0:$((r % 4))}"; do
       case $block in
-        cold | warm)
-          for t in "${threads[@]}"; do
-            for i in "${!boots[@]}"; do
-              "report_$block" "${labels[$i]}" "${boots[$i]}" "$i:$t" "REPORT_THREADS=$t" || true
-            done
-          done ;;
+        cold | warm) each_run "report_$block" "" ;;
+        long)
+          [ -z "$long_na" ] || continue
+          part_dir=$long_dir part_to=$long_to
+          each_run report_warm long:
+          part_dir=$data_dir part_to=$data_to ;;
         ceiling)
           [ "$cpus" -gt 1 ] || continue
           for i in "${!boots[@]}"; do
@@ -959,6 +994,7 @@ section_report() {
   fi
   report_warm_rows
   report_ceiling_rows
+  report_long_rows
 }
 
 # sys_share "SYS..." "CPU..." -> "N % system": system time as a share of CPU
@@ -1000,6 +1036,48 @@ report_warm_rows() {
       "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $(csw_text "warm:$key"), $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
       "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second ($csy), $(fmt "${cf%% *}") page faults, $(csw_text "first:$key"), $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
       "warm **$(fmt "$(calc "${w%% *} / ${cw%% *}")" 2)× cold** by wall, $(fmt "$(calc "${c%% *} / ${cc%% *}")" 2)× per CPU second; faults $(fmt "${f%% *}") vs $(fmt "${cf%% *}"); context switches $(fmt "$(csw_median "warm:$key")") vs $(fmt "$(csw_median "first:$key")")$speed" \
+      "$verdict"
+   done
+  done
+}
+
+# 5l: the longer part's warm invocations against the bench part's (5w), same
+# rounds, per build and thread count. With an invocation's time as fixed +
+# bytes / rate, the two medians give both: rate = extra bytes / extra time,
+# fixed = time - bytes / rate (negative within the noise on a busy machine).
+report_long_rows() {
+  local i t key name w1 w4 c1 c4 s1 s4 fw fc rw rc fs ps one_rw=() speed verdict
+  for i in "${!boots[@]}"; do
+   for t in "${threads[@]}"; do
+    key="$i:$t"; name="5l. Longer part, warm, GenerateSubReport, ${labels[$i]}, $t thread(s)"
+    if [ -n "$long_na" ]; then row "$name" "n/a: $long_na" "" "" "—"; continue; fi
+    if [ -n "${gsw_failed[long:$key]:-}" ] || [ -z "${gsw_wall[long:$key]:-}" ] ||
+       [ -z "${gsw_wall[$key]:-}" ]; then
+      row "$name" "n/a: run failed (see log)" "" "" "—"; continue
+    fi
+    # shellcheck disable=SC2086
+    { w1=$(printf '%s\n' ${gsw_wall[$key]} | stats); w4=$(printf '%s\n' ${gsw_wall[long:$key]} | stats)
+      c1=$(printf '%s\n' ${gsw_cpu[$key]} | stats); c4=$(printf '%s\n' ${gsw_cpu[long:$key]} | stats); }
+    w1=${w1%% *} w4=${w4%% *} c1=${c1%% *} c4=${c4%% *}
+    s1=$(csw_median "warm:$key"); s4=$(csw_median "warm:long:$key")
+    if ge "$w1" "$w4" || ge "$c1" "$c4"; then
+      row "$name" "n/a: the longer part took no longer than the bench part (medians $w4 vs $w1 s wall, $c4 vs $c1 s CPU): noise" "" "" "—"
+      continue
+    fi
+    rw=$(calc "($long_bytes - $data_bytes) / 1e6 / ($w4 - $w1)"); fw=$(calc "1000 * ($w1 - $data_bytes / 1e6 / $rw)")
+    rc=$(calc "($long_bytes - $data_bytes) / 1e6 / ($c4 - $c1)"); fc=$(calc "1000 * ($c1 - $data_bytes / 1e6 / $rc)")
+    ps=$(calc "($s4 - $s1) / (($long_bytes - $data_bytes) / 1e6)"); fs=$(calc "$s1 - $ps * $data_bytes / 1e6")
+    [ "$t" = 1 ] && one_rw[$i]=$rw
+    speed=""; verdict="—"
+    if [ "$t" != 1 ] && [ -n "${one_rw[$i]:-}" ]; then
+      speed="; $t threads: **$(fmt "$(calc "$rw / ${one_rw[$i]}")" 2)× one thread** at the marginal rate"
+      verdict="$t threads ≥ 1.8× one (marginal rate): $(met "$(calc "$rw / ${one_rw[$i]}")" 1.8)"
+    fi
+    # shellcheck disable=SC2086
+    row "$name" \
+      "$(fmt "$(calc "$long_bytes / 1e6")" 1) MB part ($((4 * gen_days)) days), invocations 2–$((warm_k + 1)): $(spread "$(mbs_of "$long_bytes" ${gsw_wall[long:$key]})" 1) MB/s, $(fmt "$(calc "$long_bytes / 1e6 / $c4")" 1) MB per CPU second ($(sys_share "${gsw_sys[long:$key]}" "${gsw_cpu[long:$key]}")), $(csw_text "warm:long:$key")" \
+      "the bench part ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB, row 5w, same rounds): $(fmt "$(calc "$data_bytes / 1e6 / $w1")" 1) MB/s, $(fmt "$(calc "$data_bytes / 1e6 / $c1")" 1) MB per CPU second, $(fmt "$s1") context switches per invocation" \
+      "an invocation = fixed + bytes / rate (from the medians): fixed **$(signed "$fw" 1) ms** wall ($(signed "$fc" 1) ms CPU), rate **$(fmt "$rw" 1) MB/s** ($(fmt "$rc" 1) MB per CPU second); context switches $(signed "$fs" 0) fixed + $(fmt "$ps" 1) per MB$speed" \
       "$verdict"
    done
   done

@@ -68,6 +68,13 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
         "context switches per invocation ("
       expect_figure "context switches ($b, $t, warm)" \
         "5w. Warm invocations, GenerateSubReport, $b, $t thread(s)" "context switches per invocation ("
+      # The longer part (4x the days) against the bench part, same rounds;
+      # "n/a: ... noise" is a measurement too when quick mode's tiny parts
+      # take no longer.
+      line=$(row "5l. Longer part, warm, GenerateSubReport, $b, $t thread(s)") ||
+        fail "no row 5l for $b, $t thread(s)"
+      grep -qE 'an invocation = fixed|took no longer than the bench part' <<<"$line" ||
+        fail "row 5l ($b, $t) has no figure: $line"
     done
     if [ "$(nproc)" -gt 1 ]; then
       expect_figure "warm threads ($b)" \
