@@ -644,7 +644,7 @@ static int cjson_string(lambda_report_buf *b, const char *s, size_t n, int q)
     return 0;
 }
 
-static int known_index_n(const char *name, size_t n);
+static inline int known_index_n(const char *name, size_t n);
 
 /* A string value or key as cjson_string() prints it. One that yyjson marks
  * NOESC holds no '"', '\\' or control character (its reader sets it only
@@ -776,7 +776,7 @@ static int same_name(const char *name, const char *lit, size_t n)
     return a == b && c == d;
 }
 
-static int known_index_n(const char *name, size_t n)
+static inline __attribute__((always_inline)) int known_index_n(const char *name, size_t n)
 {
     /* Told apart by length and a letter or two, then one compare: this runs
      * for every field of every line. */
@@ -805,26 +805,68 @@ static const char *yy_nonempty(yyjson_val *v)
     return yyjson_is_str(v) && yyjson_get_len(v) ? yyjson_get_str(v) : NULL;
 }
 
-/* The row from a document cJSON would read the same way. */
-static int yy_row(lambda_report_parser *p, yyjson_val *ev, const char *customer,
-                  lambda_report_buf *row, lambda_report_skip *reason)
+/* What the event's members say before a row is written: the row's own
+ * fields (first occurrence wins, as with cJSON_GetObjectItem), which of the
+ * first 64 members they are, how many others go to `extra`, and whether
+ * cJSON reads the line otherwise (SCAN_CJSON) or a string holds a NUL. */
+typedef struct members {
+    yyjson_val *f[F_COUNT];
+    uint64_t known;
+    size_t extra;
+} members;
+
+static inline int str_has_nul(yyjson_val *v)
 {
-    yyjson_val *f[F_COUNT] = {0};
-    size_t extra = 0, i, n;
-    uint64_t known = 0;
+    return yyjson_get_subtype(v) != YYJSON_SUBTYPE_NOESC &&
+           has_zero(yyjson_get_str(v), yyjson_get_len(v));
+}
+
+/* One walk over the members does scan_values()'s work for a flat event (the
+ * members' keys and values are all its values): a nested value sends the
+ * document to scan_values() after the walk. */
+static int sort_members(yyjson_doc *doc, yyjson_val *ev, members *m)
+{
+    size_t i, n;
     yyjson_val *key, *item;
+    int nul = 0, nested = 0, lng = 0;
+    memset(m, 0, sizeof *m);
     yyjson_obj_foreach(ev, i, n, key, item)
     {
+        nul |= str_has_nul(key);
+        switch (yyjson_get_type(item)) {
+        case YYJSON_TYPE_RAW:
+            lng |= yyjson_get_len(item) > CJSON_NUMBER_CHARS;
+            break;
+        case YYJSON_TYPE_STR:
+            nul |= str_has_nul(item);
+            break;
+        case YYJSON_TYPE_ARR:
+        case YYJSON_TYPE_OBJ:
+            nested = 1;
+            break;
+        default:
+            break;
+        }
         int k = known_index_n(yyjson_get_str(key), yyjson_get_len(key));
         if (k < 0) {
-            extra++;
+            m->extra++;
             continue;
         }
         if (i < 64)
-            known |= 1ull << i;
-        if (!f[k])
-            f[k] = item;
+            m->known |= 1ull << i;
+        if (!m->f[k])
+            m->f[k] = item;
     }
+    if (nested)
+        return scan_values(doc);
+    return lng ? SCAN_CJSON : nul ? SCAN_NUL : SCAN_OK;
+}
+
+/* The row from the members of a document cJSON reads the same way. */
+static int yy_row(lambda_report_parser *p, yyjson_val *ev, const members *m, const char *customer,
+                  lambda_report_buf *row, lambda_report_skip *reason)
+{
+    yyjson_val *const *f = m->f;
     const char *event_id = yy_nonempty(f[F_EVENT]), *cust = yy_nonempty(f[F_CUSTOMER]);
     const char *type = yy_nonempty(f[F_TYPE]), *at = yy_nonempty(f[F_AT]);
     yyjson_val *prospect = f[F_PROSPECT];
@@ -851,7 +893,7 @@ static int yy_row(lambda_report_parser *p, yyjson_val *ev, const char *customer,
     for (int k = F_COUNTRY; k <= F_CHANNEL && !rc; k++)
         rc = lambda_report_buf_add(row, ",", 1) || yy_field(row, &p->scratch, f[k]);
     /* extra: the other fields as one compact JSON object, in source order */
-    rc = rc || lambda_report_buf_add(row, ",", 1) || (extra && extra_cell(row, ev, known)) ||
+    rc = rc || lambda_report_buf_add(row, ",", 1) || (m->extra && extra_cell(row, ev, m->known)) ||
          lambda_report_buf_add(row, "\r\n", 2);
     if (rc) {
         row->len = mark;
@@ -925,22 +967,27 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
         *reason = LAMBDA_SKIP_BAD_UTF8;
         return 0;
     }
-    int scan = doc ? scan_values(doc) : SCAN_CJSON;
-    if (scan == SCAN_CJSON || yyjson_doc_get_val_count(doc) >= CJSON_NESTING) {
+    /* A document that is not one object is badJson whatever it holds (cJSON
+     * would refuse it too, or read it and find no object), unless yyjson
+     * reads it as JSON where cJSON does not: more values than cJSON nests. */
+    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    if (root && yyjson_doc_get_val_count(doc) < CJSON_NESTING && !yyjson_is_obj(root)) {
+        *reason = LAMBDA_SKIP_BAD_JSON;
+        return 0;
+    }
+    members m;
+    int scan = root && yyjson_doc_get_val_count(doc) < CJSON_NESTING ? sort_members(doc, root, &m)
+                                                                     : SCAN_CJSON;
+    if (scan == SCAN_CJSON) {
         /* Not strict JSON, or where cJSON reads it otherwise: cJSON decides. */
         p->fallbacks++;
         return lambda_report_event_to_row(line, len, customer, row, reason);
-    }
-    yyjson_val *root = yyjson_doc_get_root(doc);
-    if (!yyjson_is_obj(root)) {
-        *reason = LAMBDA_SKIP_BAD_JSON;
-        return 0;
     }
     if (scan == SCAN_NUL) {
         *reason = LAMBDA_SKIP_NUL;
         return 0;
     }
-    return yy_row(p, root, customer, row, reason);
+    return yy_row(p, root, &m, customer, row, reason);
 }
 
 void lambda_report_parser_free(lambda_report_parser *p)
