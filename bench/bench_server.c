@@ -12,9 +12,11 @@
  *
  * Modes (results are key=value lines on stdout, for bench/run.sh):
  *   throughput (default): invocations/s, server CPU, child CPU and memory.
- *   --cold-start R:       R times: spawn CMD, time until its first /next.
+ *   --cold-start R:       R times: spawn CMD, time until its first /next,
+ *                         and what it used until then (page faults, CPU, RSS).
  *   --floor R:            R times: spawn CMD, time until it exits (CMD is a
- *                         program that does nothing: the exec floor).
+ *                         program that does nothing: the exec floor), and its
+ *                         page faults.
  *   --end-with-500:       throughput, but after N responses /next answers 500
  *                         and CMD is left to exit by itself (a runtime does):
  *                         a profiler around it (callgrind) writes its output.
@@ -159,6 +161,11 @@ typedef struct server_state {
     int csw_fd, migrations_fd;
     task_switches *tasks;
     size_t ntasks;
+    /* --cold-start: the child's usage at its first /next (it waits for our
+     * answer, so this is exactly its start-up), and its RSS then. */
+    bool cold_start;
+    child_usage first_next_usage;
+    long first_next_rss_kb;
 } server_state;
 
 /* One POST being received: MHD hands the body over in pieces. */
@@ -425,6 +432,10 @@ static enum MHD_Result serve_next(struct MHD_Connection *conn)
             read_task_switches(g_state.watched, &nv, &niv);
             /* The invocations' walls add up to wall_s exactly. */
             g_state.last_usage.at_ns = g_state.first_next_ns;
+        }
+        if (g_state.cold_start) {
+            read_child_usage(g_state.watched, g_state.child_clock, &g_state.first_next_usage);
+            g_state.first_next_rss_kb = proc_status_kb(g_state.watched, "VmRSS");
         }
         pthread_cond_broadcast(&g_state.changed);
     }
@@ -942,14 +953,19 @@ static int run_cold_start(const options *opt, bool floor_mode)
 {
     int runs = floor_mode ? opt->floor_runs : opt->cold_runs;
     for (int r = 0; r < runs; r++) {
-        pthread_mutex_lock(&g_state.lock);
-        g_state.first_next_ns = 0;
-        pthread_mutex_unlock(&g_state.lock);
-
         struct rusage ru;
         int status = 0;
+        /* Started under the lock, so its first /next cannot be served
+         * before its pid (whose usage is read there) is known. */
+        pthread_mutex_lock(&g_state.lock);
+        g_state.first_next_ns = 0;
+        g_state.cold_start = !floor_mode;
         int64_t t0 = now_ns();
         pid_t pid = spawn(opt->cmd);
+        g_state.watched = pid;
+        if (!floor_mode && clock_getcpuclockid(pid, &g_state.child_clock) != 0)
+            g_state.child_clock = (clockid_t)-1; /* cpu_us then reads 0 */
+        pthread_mutex_unlock(&g_state.lock);
         if (floor_mode) {
             status = reap(pid, &ru, false);
             int64_t t1 = now_ns();
@@ -958,6 +974,7 @@ static int run_cold_start(const options *opt, bool floor_mode)
                 return 1;
             }
             printf("sample_us=%.1f\n", (double)(t1 - t0) / 1e3);
+            printf("sample_minflt=%ld\n", ru.ru_minflt);
             continue;
         }
         int64_t deadline = now_ns() + (int64_t)(opt->timeout_s * 1e9);
@@ -978,7 +995,13 @@ static int run_cold_start(const options *opt, bool floor_mode)
                     g_state.first_error[0] ? ": " : "", g_state.first_error);
             return 1;
         }
+        const child_usage *u = &g_state.first_next_usage;
         printf("sample_us=%.1f\n", (double)(t1 - t0) / 1e3);
+        /* Page faults and CPU (user + system, every thread) from exec to the
+         * first /next; -1 where /proc could not be read. */
+        printf("sample_minflt=%ld\n", u->minflt);
+        printf("sample_cpu_us=%.1f\n", (double)u->cpu_ns / 1e3);
+        printf("sample_rss_kb=%ld\n", g_state.first_next_rss_kb);
     }
     return 0;
 }

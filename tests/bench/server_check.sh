@@ -41,10 +41,17 @@ printf '{"big":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)" >"$work/ev.json"
   || fail "two clients: $(cat "$work/d")"
 cmp -s <(head -c -1 "$work/ev.json" ) "$work/resp" || fail "saved response differs from the event file"
 
-# 5. Cold-start mode gives one sample per start; a program that never
-#    polls /next times out cleanly within the bound.
+# 5. Cold-start mode gives one sample per start, with the page faults, CPU
+#    time and RSS the runtime had used by its first /next (read while it
+#    waits for the answer: a live process has faulted at least its first
+#    page, and its RSS is not 0); a program that never polls /next times out
+#    cleanly within the bound.
 "$bs" --timeout 30 --cold-start 3 -- "$bare" >"$work/e" || fail "cold start of the bare client failed"
 [ "$(grep -c '^sample_us=' "$work/e")" = 3 ] || fail "expected 3 samples: $(cat "$work/e")"
+for key in sample_minflt sample_cpu_us sample_rss_kb; do
+  [ "$(grep -cE "^$key=[1-9][0-9.]*$" "$work/e")" = 3 ] \
+    || fail "expected 3 positive $key figures: $(cat "$work/e")"
+done
 if "$bs" --timeout 1 --cold-start 1 -- sleep 5 >/dev/null 2>"$work/f.err"; then
   fail "a program that never calls /next must fail"
 fi
@@ -52,6 +59,8 @@ grep -q "timeout after 1 s" "$work/f.err" || fail "no timeout reason: $(cat "$wo
 if [ -x "$dir/lambda-bench-floor" ]; then
   "$bs" --floor 3 -- "$dir/lambda-bench-floor" >"$work/g" || fail "floor runs failed"
   [ "$(grep -c '^sample_us=' "$work/g")" = 3 ] || fail "expected 3 floor samples"
+  [ "$(grep -cE '^sample_minflt=[1-9][0-9]*$' "$work/g")" = 3 ] \
+    || fail "expected 3 floor page-fault figures: $(cat "$work/g")"
 fi
 
 # 6. The real echo runtime: memory checkpoint read, no errors, no mismatch;
