@@ -2,14 +2,18 @@
 # The static musl programs allocate with mimalloc (packaging/sources.txt),
 # not with musl's own malloc: the zip's bootstrap and the static test
 # bootstrap both answer mimalloc's MIMALLOC_VERBOSE=1 with its option list
-# (printed when mimalloc starts). (The other packaging tests run the static
-# bootstrap's handlers, with mimalloc, end to end.)
+# (printed when mimalloc starts). lambda-alloc-check, linked the same way,
+# checks packaging/patches/mimalloc-2.0.9-extend-one-os-page.patch: a fresh
+# size class touches only the OS page of its first block (mincore), and the
+# free lists hand out disjoint blocks under 40,000 random allocations.
+# (The other packaging tests run the static bootstrap's handlers, with
+# mimalloc, end to end.)
 #
-#   test_allocator.sh ZIP STATIC_TEST_BOOTSTRAP
+#   test_allocator.sh ZIP STATIC_TEST_BOOTSTRAP ALLOC_CHECK
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
-[ $# -eq 2 ] || fail "usage: $0 ZIP STATIC_TEST_BOOTSTRAP"
-zip=$1 test_bootstrap=$2
+[ $# -eq 3 ] || fail "usage: $0 ZIP STATIC_TEST_BOOTSTRAP ALLOC_CHECK"
+zip=$1 test_bootstrap=$2 alloc_check=$3
 [ -f "$zip" ] || fail "$zip is missing (build the package-static target)"
 unzip -q "$zip" bootstrap -d "$work/unzipped"
 for prog in "$work/unzipped/bootstrap" "$test_bootstrap"; do
@@ -26,4 +30,7 @@ for prog in "$work/unzipped/bootstrap" "$test_bootstrap"; do
   grep -q 'AWS_LAMBDA_RUNTIME_API is not set' <<<"$err" || fail "$prog: $(tail -c 300 <<<"$err")"
   note "mimalloc: $prog"
 done
-echo "ok: the static bootstrap and the static test bootstrap allocate with mimalloc"
+[ -x "$alloc_check" ] || fail "$alloc_check is missing"
+out=$("$alloc_check") || fail "the static allocator: $out"
+note "$out"
+echo "ok: the static bootstrap and the static test bootstrap allocate with mimalloc, patched"

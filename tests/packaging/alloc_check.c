@@ -1,0 +1,208 @@
+/*
+ * lambda-alloc-check: the static build's allocator (mimalloc 2.0.9 with
+ * packaging/patches/mimalloc-2.0.9-extend-one-os-page.patch), linked like
+ * every static program.
+ *  1. The patch in effect: the first block of a fresh size class leaves
+ *     every OS page it does not cover untouched (mincore: not resident).
+ *     Unpatched, threading the free list wrote the next OS page too (blocks
+ *     of up to 1 KiB start 384 bytes into their 64 KiB page) and the first
+ *     word of 3 more blocks for blocks of 4 KiB or more: 2 and 4 pages.
+ *  2. The free lists still hand out every block once: 40,000 allocations
+ *     of 1 byte to 300 KB (malloc, calloc, realloc), freed and reused in a
+ *     random order, each filled with its own pattern and checked before it
+ *     is freed; calloc's blocks are zero; no two live blocks overlap.
+ * Exits 0 when all hold, else prints the first failure and exits 1.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define OS_PAGE 4096u
+#define SLICE (64u * 1024u) /* mimalloc's small pages: 64 KiB, 64 KiB-aligned */
+
+static size_t resident(uintptr_t from, uintptr_t to)
+{
+    from &= ~(uintptr_t)(OS_PAGE - 1);
+    size_t pages = (to - from + OS_PAGE - 1) / OS_PAGE, n = 0;
+    unsigned char vec[256];
+    if (pages > sizeof vec || mincore((void *)from, pages * OS_PAGE, vec) != 0) {
+        perror("mincore");
+        exit(1);
+    }
+    for (size_t i = 0; i < pages; i++)
+        n += vec[i] & 1;
+    return n;
+}
+
+/* OS pages [p, p + n) covers. */
+static size_t spanned(uintptr_t p, size_t n)
+{
+    return (p + n - 1) / OS_PAGE - p / OS_PAGE + 1;
+}
+
+static int check_fresh_class(size_t size, uintptr_t region_from, uintptr_t region_to, uintptr_t p)
+{
+    size_t got = resident(region_from, region_to), want = spanned(p, 1);
+    if (got != want) {
+        printf("malloc(%zu) at %#lx: %zu OS pages resident in [%#lx, %#lx), want %zu "
+               "(the free list was threaded beyond the first block's page)\n",
+               size, (unsigned long)p, got, (unsigned long)region_from, (unsigned long)region_to,
+               want);
+        return 1;
+    }
+    return 0;
+}
+
+static int check_extension(void)
+{
+    int bad = 0;
+    /* One block of each of these sizes, each its own size class, none used
+     * before: the process has not allocated yet. */
+    static const size_t small[] = {16, 48, 112, 1024};
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        unsigned char *p = malloc(small[i]);
+        if (!p)
+            return 1;
+        p[0] = 1; /* only its first byte: the block's own page */
+        uintptr_t slice = (uintptr_t)p & ~(uintptr_t)(SLICE - 1);
+        bad |= check_fresh_class(small[i], slice, slice + SLICE, (uintptr_t)p);
+    }
+    static const size_t large[] = {5000, 16385, 65536};
+    for (size_t i = 0; i < sizeof large / sizeof large[0]; i++) {
+        unsigned char *p = malloc(large[i]);
+        if (!p)
+            return 1;
+        p[0] = 1;
+        /* The next blocks of its class lie right after it. */
+        bad |= check_fresh_class(large[i], (uintptr_t)p, (uintptr_t)p + 4 * large[i], (uintptr_t)p);
+    }
+    return bad;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+static uint64_t next_random(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+typedef struct live {
+    unsigned char *p;
+    size_t n;
+    unsigned char tag;
+} live;
+
+#define SLOTS 4000
+static live slots[SLOTS];
+
+static size_t random_size(void)
+{
+    switch (next_random() % 4) {
+    case 0:
+        return 1 + next_random() % 128;
+    case 1:
+        return 1 + next_random() % 4096;
+    case 2:
+        return 1 + next_random() % 70000;
+    default:
+        return 1 + next_random() % 300000;
+    }
+}
+
+static int check_block(const live *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->p[i] != (unsigned char)(b->tag + i)) {
+            printf("block %p (%zu bytes) changed at byte %zu: another block overlaps it\n",
+                   (void *)b->p, b->n, i);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void fill_block(live *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        b->p[i] = (unsigned char)(b->tag + i);
+}
+
+static int check_free_lists(void)
+{
+    for (unsigned round = 0; round < 40000; round++) {
+        live *b = &slots[next_random() % SLOTS];
+        if (b->p) {
+            if (check_block(b))
+                return 1;
+            if (next_random() % 4 == 0) { /* grow or shrink in place or moved */
+                size_t n = random_size();
+                unsigned char *q = realloc(b->p, n);
+                if (!q)
+                    return 1;
+                size_t kept = n < b->n ? n : b->n;
+                for (size_t i = 0; i < kept; i++) {
+                    if (q[i] != (unsigned char)(b->tag + i)) {
+                        printf("realloc lost byte %zu of %zu\n", i, kept);
+                        return 1;
+                    }
+                }
+                b->p = q;
+                b->n = n;
+                fill_block(b);
+                continue;
+            }
+            free(b->p);
+            b->p = NULL;
+            continue;
+        }
+        b->n = random_size();
+        b->tag = (unsigned char)next_random();
+        if (next_random() % 3 == 0) {
+            b->p = calloc(1, b->n);
+            if (!b->p)
+                return 1;
+            for (size_t i = 0; i < b->n; i++) {
+                if (b->p[i]) {
+                    printf("calloc(1, %zu): byte %zu is not zero\n", b->n, i);
+                    return 1;
+                }
+            }
+        } else {
+            b->p = malloc(b->n);
+            if (!b->p)
+                return 1;
+        }
+        fill_block(b);
+    }
+    for (size_t i = 0; i < SLOTS; i++) {
+        if (slots[i].p && check_block(&slots[i]))
+            return 1;
+        free(slots[i].p);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    /* Residency is counted in 4 KiB pages: no transparent huge pages. */
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
+        perror("prctl(PR_SET_THP_DISABLE)");
+    if (sysconf(_SC_PAGESIZE) != OS_PAGE) {
+        printf("skip: OS pages are %ld bytes, not 4 KiB\n", sysconf(_SC_PAGESIZE));
+        return 0;
+    }
+    if (check_extension())
+        return 1;
+    if (check_free_lists())
+        return 1;
+    printf("ok: fresh size classes touch one OS page; 40,000 allocations hand out disjoint "
+           "blocks\n");
+    return 0;
+}
