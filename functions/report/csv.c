@@ -487,8 +487,8 @@ static inline int reserve(lambda_report_buf *b, size_t n)
 static const unsigned char formula_start[256] = {
     ['='] = 1, ['+'] = 1, ['-'] = 1, ['@'] = 1, ['\t'] = 1, ['\r'] = 1};
 
-/* A text cell, as lambda_report_csv_field(..., 1) writes it: most cells need
- * no quotes, and are copied after one word-wise look. */
+/* A text cell (s[n] == '\0'), as lambda_report_csv_field(..., 1) writes
+ * it: most cells need no quotes, and are copied after one word-wise look. */
 static inline __attribute__((always_inline)) int text_cell(lambda_report_buf *b, const char *s,
                                                            size_t n)
 {
@@ -497,7 +497,9 @@ static inline __attribute__((always_inline)) int text_cell(lambda_report_buf *b,
     if (reserve(b, n + 1))
         return -1;
     char *d = b->data + b->len;
-    size_t guard = n && formula_start[(unsigned char)s[0]];
+    /* s[n] is '\0' (yyjson's strings end with one), not a formula's start:
+     * no test of n. */
+    size_t guard = formula_start[(unsigned char)s[0]];
     d[0] = '\'';
     lambda_report_copy(d + guard, s, n);
     b->len += guard + n;
@@ -740,8 +742,9 @@ static int extra_cell(lambda_report_buf *b, yyjson_val *ev, uint64_t known)
 /* A cell from any value, as value_field() makes it from cJSON's: strings as
  * text cells, numbers and booleans as printed (nothing to quote), null
  * empty, arrays and objects printed into `tmp` first (their quoting depends
- * on all of them). */
-static int yy_field(lambda_report_buf *row, lambda_report_buf *tmp, yyjson_val *v)
+ * on all of them). Inline: a call each (4 a row) cost more than the cell. */
+static inline __attribute__((always_inline)) int yy_field(lambda_report_buf *row,
+                                                          lambda_report_buf *tmp, yyjson_val *v)
 {
     switch (yyjson_get_type(v)) {
     case YYJSON_TYPE_NONE:
