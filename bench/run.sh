@@ -997,14 +997,17 @@ section_report() {
   report_long_rows
 }
 
-# sys_share "SYS..." "CPU..." -> "N % system": system time as a share of CPU
-# time, from sums (/proc's system time comes in 10 ms ticks: summed over
-# invocations that took a second of CPU or more, the rounding is a few %;
-# below that it is not shown).
+# sys_share "SYS..." "CPU..." -> "N ± E % system": system time as a share of
+# CPU time, from sums. /proc's user and system times are samples: each clock
+# tick (10 ms as /proc counts them) goes to one or the other, so over T
+# ticks the share is known to ± sqrt(p (1 - p) / T), the standard error
+# shown (T from the CPU seconds; a kernel ticking faster samples more, so
+# this is the worst case). Below 0.2 s of CPU in all it is not shown.
 sys_share() {
   awk -v s="$1" -v c="$2" 'BEGIN { n = split(s, a, " "); split(c, b, " "); x = 0; y = 0
     for (i = 1; i <= n; i++) { x += a[i]; y += b[i] }
-    if (y >= 1) printf "%.0f %% system", 100 * x / y
+    if (y >= 0.2) { p = x / y; if (p > 1) p = 1
+      printf "%.0f ± %.0f %% system", 100 * p, 100 * sqrt(p * (1 - p) / (y * 100)) }
     else printf "system share not shown: %.2f s of CPU in all", y }'
 }
 
