@@ -766,7 +766,12 @@ declare -A gsw_csys=()
 report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failure
   local label=$1 boot=$2 key=$3 walls cpu_s sys_s flts hwms rows
   [ -z "${gsw_failed[$key]:-}" ] || return 1
-  gsr_event "$work/gsw.json" bench-warm
+  # The longer part under its own reportId: the part file each run replaces
+  # (its pages freed inside the first invocation) is then always one of the
+  # same size.
+  local rid=bench-warm
+  [[ "$key" == long:* ]] && rid=bench-long
+  gsr_event "$work/gsw.json" "$rid"
   if ! gsr_serve "$boot" "$work/w.kv" "$work/gsw.out" "$work/gsw.json" \
          --invocations $((warm_k + 1)) --per-invocation -- "${@:4}"; then
     failed "warm GenerateSubReport ($label, $key) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
