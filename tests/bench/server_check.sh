@@ -171,6 +171,14 @@ if "$bs" --timeout 60 --invocations 2 --per-invocation -- "$bare" --sleep-thread
      2>&1; then
   fail "the bare client must refuse 99 sleeping threads"
 fi
+# The runtime is started by fork and exec there (the counters open in
+# between): a program that cannot start is still refused with its reason.
+if "$bs" --timeout 10 --invocations 2 --per-invocation -- "$work/no-such-runtime" >/dev/null \
+     2>"$work/u.err"; then
+  fail "a runtime that cannot start must fail the run"
+fi
+grep -q "cannot start .*no-such-runtime: No such file" "$work/u.err" \
+  || fail "unclear start failure: $(cat "$work/u.err")"
 
 # 8. --start-at-ms holds the first /next until then (bench/run.sh starts its
 #    ceiling copies together with it): a run can only end after that moment.
