@@ -5,13 +5,16 @@
  * aws/aws-durable-execution-conformance-tests
  * (packages/aws-durable-execution-conformance-tests/test-requirements/);
  * the expected results and histories are in expected.json, and run.py runs
- * every case under lambda-local's durable service and compares.
+ * every case under lambda-local's durable service and compares. The
+ * parallel and map cases that are only a batch and a way to read its
+ * result are data (batch_case), run by one handler.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <lambda/durable.h>
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,7 +527,7 @@ static int callback_4_7(lambda_durable_context *ctx, const char *input, char **r
     return rc;
 }
 
-/* ---- 8.x parallel, 9.x map ------------------------------------------------ */
+/* ---- 8.x parallel, 9.x map: branches, items, batch-result views ------- */
 
 /* The results of a batch result's succeeded items, in index order, as a
  * JSON array (malloc'd). */
@@ -549,56 +552,10 @@ static int branch_task(lambda_durable_context *child, void *arg, char **result, 
     return lambda_durable_step(child, NULL, return_arg, arg, NULL, result, err);
 }
 
-/* 8.1: two branches, each one step returning a constant. */
-static int parallel_8_1(lambda_durable_context *ctx, const char *input, char **result,
-                        lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, branch_task, "\"task-1\""},
-                                              {NULL, branch_task, "\"task-2\""}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "parallel", branches, 2, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
 static int branch_value(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
 {
     (void)child;
     *result = strdup(arg);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.3: named branches returning constants directly. */
-static int parallel_8_3(lambda_durable_context *ctx, const char *input, char **result,
-                        lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{"first", branch_value, "\"one\""},
-                                              {"second", branch_value, "\"two\""}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "named", branches, 2, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.5: no branches at all. */
-static int parallel_8_5(lambda_durable_context *ctx, const char *input, char **result,
-                        lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "empty", NULL, 0, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
     return *result ? 0 : oom(err);
 }
 
@@ -615,26 +572,6 @@ static char *projection(const char *batch, const char *const *keys)
     return text;
 }
 
-/* 8.8: four branches, min-successful 2: the last two never start. */
-static int parallel_8_8(lambda_durable_context *ctx, const char *input, char **result,
-                        lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, branch_value, "\"a\""},
-                                              {NULL, branch_value, "\"b\""},
-                                              {NULL, branch_value, "\"c\""},
-                                              {NULL, branch_value, "\"d\""}};
-    static const lambda_durable_batch_config config = {.min_successful = 2};
-    static const char *const keys[] = {"completionReason", "successCount", "totalCount", NULL};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "min-successful", branches, 4, &config, &batch, err) != 0)
-        return -1;
-    *result = projection(batch, keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
 static int fail_item_1(lambda_durable_context *child, size_t index, const char *item, void *arg,
                        char **result, lambda_error *err)
 {
@@ -644,25 +581,6 @@ static int fail_item_1(lambda_durable_context *child, size_t index, const char *
     if (index == 1)
         return lambda_error_set(err, "ItemError", "item %zu failed", index), -1;
     *result = strdup("\"done\"");
-    return *result ? 0 : oom(err);
-}
-
-/* 9.8: three items, one failure tolerated: all run, the batch FAILED. */
-static int map_9_8(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
-                   void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    static const lambda_durable_batch_config config = {.tolerate_failures = 1,
-                                                       .tolerated_failures = 1};
-    static const char *const keys[] = {"completionReason", "status",     "successCount",
-                                       "failureCount",     "totalCount", NULL};
-    char *batch = NULL;
-    if (lambda_durable_map(ctx, "tolerated", "[0,1,2]", fail_item_1, NULL, &config, &batch, err) !=
-        0)
-        return -1;
-    *result = projection(batch, keys);
-    free(batch);
     return *result ? 0 : oom(err);
 }
 
@@ -689,41 +607,6 @@ static int plus_index(lambda_durable_context *child, size_t index, const char *i
     return *result ? 0 : oom(err);
 }
 
-static int map_and_collect(lambda_durable_context *ctx, const char *name, const char *input,
-                           lambda_durable_map_fn fn, char **result, lambda_error *err)
-{
-    char *batch = NULL;
-    if (lambda_durable_map(ctx, name, input, fn, NULL, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 9.2: map without a name; each item doubled, no inner operation. */
-static int map_9_2(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
-                   void *userdata)
-{
-    (void)userdata;
-    return map_and_collect(ctx, NULL, input, doubled, result, err);
-}
-
-/* 9.3: map "indexed": item + index. */
-static int map_9_3(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
-                   void *userdata)
-{
-    (void)userdata;
-    return map_and_collect(ctx, "indexed", input, plus_index, result, err);
-}
-
-/* 9.4: map "empty" over no items. */
-static int map_9_4(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
-                   void *userdata)
-{
-    (void)userdata;
-    return map_and_collect(ctx, "empty", input, doubled, result, err);
-}
-
 static int always_fail_item(lambda_durable_context *child, size_t index, const char *item,
                             void *arg, char **result, lambda_error *err)
 {
@@ -748,98 +631,13 @@ static const lambda_durable_batch_config tolerate_one = {.tolerate_failures = 1,
 static const char *const exceeded_keys[] = {"completionReason", "successCount", "failureCount",
                                             "totalCount", NULL};
 
-/* 8.10: three failing branches, one failure tolerated: the third never
- * starts. */
-static int parallel_8_10(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {
-        {NULL, failing_branch, NULL}, {NULL, failing_branch, NULL}, {NULL, failing_branch, NULL}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "tolerated-exceeded", branches, 3, &tolerate_one, &batch,
-                                err) != 0)
-        return -1;
-    *result = projection(batch, exceeded_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 9.9: the same with a map over three failing items. */
-static int map_9_9(lambda_durable_context *ctx, const char *input, char **result, lambda_error *err,
-                   void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    char *batch = NULL;
-    if (lambda_durable_map(ctx, "tolerated-exceeded", "[0,1,2]", always_fail_item, NULL,
-                           &tolerate_one, &batch, err) != 0)
-        return -1;
-    *result = projection(batch, exceeded_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
 static const lambda_durable_batch_config tolerate_quarter = {.tolerated_failure_ratio = 0.25};
-
-/* 8.13: four failing branches, 25 % tolerated (of all four): the second
- * failure (50 %) stops it. */
-static int parallel_8_13(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, failing_branch, NULL},
-                                              {NULL, failing_branch, NULL},
-                                              {NULL, failing_branch, NULL},
-                                              {NULL, failing_branch, NULL}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "tolerated-pct", branches, 4, &tolerate_quarter, &batch,
-                                err) != 0)
-        return -1;
-    *result = projection(batch, exceeded_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 9.10: the same with a map over four failing items. */
-static int map_9_10(lambda_durable_context *ctx, const char *input, char **result,
-                    lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    char *batch = NULL;
-    if (lambda_durable_map(ctx, "tolerated-pct", "[0,1,2,3]", always_fail_item, NULL,
-                           &tolerate_quarter, &batch, err) != 0)
-        return -1;
-    *result = projection(batch, exceeded_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
 
 static int branch_wait(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
 {
     if (lambda_durable_wait(child, NULL, 2, err) != 0)
         return -1;
     *result = strdup(arg);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.14: branch 0 a step, branch 1 a 2 s wait: on resume branch 0 is not
- * run again, its result comes from its record. */
-static int parallel_8_14(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, branch_task, "\"b0\""},
-                                              {NULL, branch_wait, "\"b1\""}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "replay", branches, 2, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
     return *result ? 0 : oom(err);
 }
 
@@ -1051,50 +849,10 @@ static int callback_4_18(lambda_durable_context *ctx, const char *input, char **
     return rc;
 }
 
-/* ---- parallel 8.17-8.22, map 9.15-9.17 -------------------------------------- */
+/* ---- more branches, items and views (8.17-8.22, 9.15-9.17) ----------- */
 
 static const char *const status_keys[] = {"completionReason", "status",     "successCount",
                                           "failureCount",     "totalCount", NULL};
-
-/* 8.17: three branches (the second fails), min-successful 3 and no failure
- * limit: the target is never reached, all three run, the batch FAILED. */
-static int parallel_8_17(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, branch_value, "\"b0\""},
-                                              {NULL, failing_branch, NULL},
-                                              {NULL, branch_value, "\"b2\""}};
-    static const lambda_durable_batch_config config = {.min_successful = 3};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "min-not-reached", branches, 3, &config, &batch, err) != 0)
-        return -1;
-    *result = projection(batch, status_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.18: min-successful 3 and one failure tolerated; the first two branches
- * fail: the tolerance is exceeded first, the last two never start. */
-static int parallel_8_18(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, failing_branch, NULL},
-                                              {NULL, failing_branch, NULL},
-                                              {NULL, branch_value, "\"b2\""},
-                                              {NULL, branch_value, "\"b3\""}};
-    static const lambda_durable_batch_config config = {
-        .min_successful = 3, .tolerate_failures = 1, .tolerated_failures = 1};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "combined", branches, 4, &config, &batch, err) != 0)
-        return -1;
-    *result = projection(batch, exceeded_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
 
 /* How many of a batch result's items have `key` equal to `value` (key
  * "status"), or have `key` at all (value NULL). */
@@ -1129,74 +887,6 @@ static char *accessors(const char *batch)
     return text;
 }
 
-/* 8.20: three branches, the second fails, one failure tolerated: all run;
- * the result is read the way the suite's accessors read it. */
-static int parallel_8_20(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, branch_value, "\"b0\""},
-                                              {NULL, failing_branch, NULL},
-                                              {NULL, branch_value, "\"b2\""}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "accessors", branches, 3, &tolerate_one, &batch, err) != 0)
-        return -1;
-    *result = accessors(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.21's only outer branch: an inner parallel of two one-step branches. */
-static int inner_parallel(lambda_durable_context *child, void *arg, char **result,
-                          lambda_error *err)
-{
-    (void)arg;
-    const lambda_durable_branch branches[] = {{NULL, branch_task, "\"i1\""},
-                                              {NULL, branch_task, "\"i2\""}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(child, "inner", branches, 2, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.21: a parallel inside a parallel's branch. */
-static int parallel_8_21(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, inner_parallel, NULL}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "outer", branches, 1, NULL, &batch, err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
-/* 8.22: four branches, the first fails, 25 % tolerated: 1 of 4 is 25 %,
- * not more, so all four run. */
-static int parallel_8_22(lambda_durable_context *ctx, const char *input, char **result,
-                         lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    const lambda_durable_branch branches[] = {{NULL, failing_branch, NULL},
-                                              {NULL, branch_value, "\"b1\""},
-                                              {NULL, branch_value, "\"b2\""},
-                                              {NULL, branch_value, "\"b3\""}};
-    char *batch = NULL;
-    if (lambda_durable_parallel(ctx, "pct-boundary", branches, 4, &tolerate_quarter, &batch, err) !=
-        0)
-        return -1;
-    *result = projection(batch, status_keys);
-    free(batch);
-    return *result ? 0 : oom(err);
-}
-
 /* 9.15's items: item 1 waits a second first; each then returns its item
  * from a step. */
 static int wait_then_step(lambda_durable_context *child, size_t index, const char *item, void *arg,
@@ -1206,22 +896,6 @@ static int wait_then_step(lambda_durable_context *child, size_t index, const cha
     if (index == 1 && lambda_durable_wait(child, NULL, 1, err) != 0)
         return -1;
     return lambda_durable_step(child, NULL, return_arg, (void *)item, NULL, result, err);
-}
-
-/* 9.15: the execution suspends inside item 1; on resume item 0 comes from
- * its record. */
-static int map_9_15(lambda_durable_context *ctx, const char *input, char **result,
-                    lambda_error *err, void *userdata)
-{
-    (void)input;
-    (void)userdata;
-    char *batch = NULL;
-    if (lambda_durable_map(ctx, "suspend", "[\"r0\",\"r1\"]", wait_then_step, NULL, NULL, &batch,
-                           err) != 0)
-        return -1;
-    *result = succeeded_results(batch);
-    free(batch);
-    return *result ? 0 : oom(err);
 }
 
 static int uppercased(lambda_durable_context *child, size_t index, const char *item, void *arg,
@@ -1258,6 +932,150 @@ static int map_9_17(lambda_durable_context *ctx, const char *input, char **resul
     return *result ? 0 : oom(err);
 }
 
+/* ---- 8.x parallel and 9.x map cases, as data ---------------------------- */
+
+/* A map (`item_fn` over `items`, or over the input when NULL) or else a
+ * parallel (`branches`) named `name` with `config`, answered with the batch
+ * result's fields `keys`, its accessors' answers, or (keys NULL) the
+ * succeeded items' results. */
+typedef struct batch_case {
+    const char *name;
+    const lambda_durable_branch *branches;
+    size_t count;
+    const char *items;
+    lambda_durable_map_fn item_fn;
+    const lambda_durable_batch_config *config;
+    const char *const *keys;
+    bool accessors;
+} batch_case;
+
+static int run_batch(lambda_durable_context *ctx, const batch_case *c, const char *input,
+                     char **result, lambda_error *err)
+{
+    char *batch = NULL;
+    int rc = !c->item_fn ? lambda_durable_parallel(ctx, c->name, c->branches, c->count, c->config,
+                                                   &batch, err)
+                         : lambda_durable_map(ctx, c->name, c->items ? c->items : input, c->item_fn,
+                                              NULL, c->config, &batch, err);
+    if (rc != 0)
+        return -1;
+    *result = c->accessors ? accessors(batch)
+              : c->keys    ? projection(batch, c->keys)
+                           : succeeded_results(batch);
+    free(batch);
+    return *result ? 0 : oom(err);
+}
+
+/* The handler of every batch case (its userdata). */
+static int batch_handler(lambda_durable_context *ctx, const char *input, char **result,
+                         lambda_error *err, void *userdata)
+{
+    return run_batch(ctx, userdata, input, result, err);
+}
+
+/* A branch running a batch case (`arg`): a parallel inside a parallel. */
+static int batch_branch(lambda_durable_context *child, void *arg, char **result, lambda_error *err)
+{
+    return run_batch(child, arg, NULL, result, err);
+}
+
+#define BRANCHES(...)                                         \
+    .branches = (const lambda_durable_branch[]){__VA_ARGS__}, \
+    .count = sizeof((const lambda_durable_branch[]){__VA_ARGS__}) / sizeof(lambda_durable_branch)
+
+/* 8.1: two branches, each one step returning a constant. */
+static const batch_case parallel_8_1 = {
+    "parallel", BRANCHES({NULL, branch_task, "\"task-1\""}, {NULL, branch_task, "\"task-2\""})};
+/* 8.3: named branches returning constants directly. */
+static const batch_case parallel_8_3 = {
+    "named", BRANCHES({"first", branch_value, "\"one\""}, {"second", branch_value, "\"two\""})};
+/* 8.5: no branches at all. */
+static const batch_case parallel_8_5 = {"empty", .branches = NULL, .count = 0};
+/* 8.8: four branches, min-successful 2: the last two never start. */
+static const batch_case parallel_8_8 = {
+    "min-successful",
+    BRANCHES({NULL, branch_value, "\"a\""}, {NULL, branch_value, "\"b\""},
+             {NULL, branch_value, "\"c\""}, {NULL, branch_value, "\"d\""}),
+    .config = &(const lambda_durable_batch_config){.min_successful = 2},
+    .keys = (const char *const[]){"completionReason", "successCount", "totalCount", NULL}};
+/* 8.10: three failing branches, one failure tolerated: the third never
+ * starts. */
+static const batch_case parallel_8_10 = {"tolerated-exceeded",
+                                         BRANCHES({NULL, failing_branch, NULL},
+                                                  {NULL, failing_branch, NULL},
+                                                  {NULL, failing_branch, NULL}),
+                                         .config = &tolerate_one, .keys = exceeded_keys};
+/* 8.13: four failing branches, 25 % tolerated (of all four): the second
+ * failure (50 %) stops it. */
+static const batch_case parallel_8_13 = {
+    "tolerated-pct",
+    BRANCHES({NULL, failing_branch, NULL}, {NULL, failing_branch, NULL},
+             {NULL, failing_branch, NULL}, {NULL, failing_branch, NULL}),
+    .config = &tolerate_quarter, .keys = exceeded_keys};
+/* 8.14: branch 0 a step, branch 1 a 2 s wait: on resume branch 0 is not
+ * run again, its result comes from its record. */
+static const batch_case parallel_8_14 = {
+    "replay", BRANCHES({NULL, branch_task, "\"b0\""}, {NULL, branch_wait, "\"b1\""})};
+/* 8.17: three branches (the second fails), min-successful 3 and no failure
+ * limit: the target is never reached, all three run, the batch FAILED. */
+static const batch_case parallel_8_17 = {
+    "min-not-reached",
+    BRANCHES({NULL, branch_value, "\"b0\""}, {NULL, failing_branch, NULL},
+             {NULL, branch_value, "\"b2\""}),
+    .config = &(const lambda_durable_batch_config){.min_successful = 3}, .keys = status_keys};
+/* 8.18: min-successful 3 and one failure tolerated; the first two branches
+ * fail: the tolerance is exceeded first, the last two never start. */
+static const batch_case parallel_8_18 = {
+    "combined",
+    BRANCHES({NULL, failing_branch, NULL}, {NULL, failing_branch, NULL},
+             {NULL, branch_value, "\"b2\""}, {NULL, branch_value, "\"b3\""}),
+    .config = &(const lambda_durable_batch_config){.min_successful = 3,
+                                                   .tolerate_failures = 1,
+                                                   .tolerated_failures = 1},
+    .keys = exceeded_keys};
+/* 8.20: three branches, the second fails, one failure tolerated: all run;
+ * the result is read the way the suite's accessors read it. */
+static const batch_case parallel_8_20 = {"accessors",
+                                         BRANCHES({NULL, branch_value, "\"b0\""},
+                                                  {NULL, failing_branch, NULL},
+                                                  {NULL, branch_value, "\"b2\""}),
+                                         .config = &tolerate_one, .accessors = true};
+/* 8.21: a parallel inside a parallel's only branch (an inner parallel of
+ * two one-step branches). */
+static const batch_case inner_8_21 = {
+    "inner", BRANCHES({NULL, branch_task, "\"i1\""}, {NULL, branch_task, "\"i2\""})};
+static const batch_case parallel_8_21 = {"outer",
+                                         BRANCHES({NULL, batch_branch, (void *)&inner_8_21})};
+/* 8.22: four branches, the first fails, 25 % tolerated: 1 of 4 is 25 %,
+ * not more, so all four run. */
+static const batch_case parallel_8_22 = {
+    "pct-boundary",
+    BRANCHES({NULL, failing_branch, NULL}, {NULL, branch_value, "\"b1\""},
+             {NULL, branch_value, "\"b2\""}, {NULL, branch_value, "\"b3\""}),
+    .config = &tolerate_quarter, .keys = status_keys};
+/* 9.2: map without a name over the input; each item doubled, no inner
+ * operation. */
+static const batch_case map_9_2 = {NULL, .item_fn = doubled};
+/* 9.3: map "indexed" over the input: item + index. */
+static const batch_case map_9_3 = {"indexed", .item_fn = plus_index};
+/* 9.4: map "empty" over the input (no items). */
+static const batch_case map_9_4 = {"empty", .item_fn = doubled};
+/* 9.8: three items, one failure tolerated: all run, the batch FAILED. */
+static const batch_case map_9_8 = {"tolerated", .items = "[0,1,2]", .item_fn = fail_item_1,
+                                   .config = &tolerate_one, .keys = status_keys};
+/* 9.9: 8.10 with a map over three failing items. */
+static const batch_case map_9_9 = {"tolerated-exceeded", .items = "[0,1,2]",
+                                   .item_fn = always_fail_item, .config = &tolerate_one,
+                                   .keys = exceeded_keys};
+/* 9.10: 8.13 with a map over four failing items. */
+static const batch_case map_9_10 = {"tolerated-pct", .items = "[0,1,2,3]",
+                                    .item_fn = always_fail_item, .config = &tolerate_quarter,
+                                    .keys = exceeded_keys};
+/* 9.15: the execution suspends inside item 1; on resume item 0 comes from
+ * its record. */
+static const batch_case map_9_15 = {"suspend", .items = "[\"r0\",\"r1\"]",
+                                    .item_fn = wait_then_step};
+
 /* ---- the bootstrap ---------------------------------------------------------- */
 
 /* Every invocation, through the SDK's raw handler. Under ASan, then a leak
@@ -1280,27 +1098,29 @@ static void checked_invocation(const lambda_request *req, lambda_response *res, 
 #endif
 }
 
-/* Each handler registered under its own name (the function's Handler). */
+/* Each handler registered under its own name (the function's Handler);
+ * a batch case's handler is batch_handler with the case as its userdata. */
 /* clang-format off */
 #define CASE(fn) {#fn, {.handler = fn}}
+#define BATCH(c) {#c, {.handler = batch_handler, .userdata = (void *)&c}}
 /* clang-format on */
 static const struct {
     const char *name;
     lambda_durable_function fn;
 } cases[] = {
-    CASE(step_1_1),      CASE(step_1_4),         CASE(step_1_5),      CASE(step_1_7),
-    CASE(step_1_10),     CASE(step_1_11),        CASE(step_1_12),     CASE(step_1_13),
-    CASE(step_1_17),     CASE(step_1_18),        CASE(wait_2_3),      CASE(wait_2_4),
-    CASE(child_3_1),     CASE(child_3_3),        CASE(child_3_5),     CASE(child_3_6),
-    CASE(child_3_8),     CASE(child_3_10),       CASE(child_3_11),    CASE(child_3_13),
-    CASE(callback_4_1),  CASE(callback_4_5),     CASE(callback_4_6),  CASE(callback_4_7),
-    CASE(parallel_8_1),  CASE(parallel_8_3),     CASE(parallel_8_5),  CASE(parallel_8_8),
-    CASE(parallel_8_10), CASE(parallel_8_13),    CASE(parallel_8_14), CASE(map_9_2),
-    CASE(map_9_3),       CASE(map_9_4),          CASE(map_9_8),       CASE(map_9_9),
-    CASE(map_9_10),      CASE(determinism_11_1), CASE(child_3_15),    CASE(child_3_17),
-    CASE(child_3_18),    CASE(callback_4_12),    CASE(callback_4_13), CASE(callback_4_17),
-    CASE(callback_4_18), CASE(parallel_8_17),    CASE(parallel_8_18), CASE(parallel_8_20),
-    CASE(parallel_8_21), CASE(parallel_8_22),    CASE(map_9_15),      CASE(map_9_17),
+    CASE(step_1_1),       CASE(step_1_4),         CASE(step_1_5),       CASE(step_1_7),
+    CASE(step_1_10),      CASE(step_1_11),        CASE(step_1_12),      CASE(step_1_13),
+    CASE(step_1_17),      CASE(step_1_18),        CASE(wait_2_3),       CASE(wait_2_4),
+    CASE(child_3_1),      CASE(child_3_3),        CASE(child_3_5),      CASE(child_3_6),
+    CASE(child_3_8),      CASE(child_3_10),       CASE(child_3_11),     CASE(child_3_13),
+    CASE(callback_4_1),   CASE(callback_4_5),     CASE(callback_4_6),   CASE(callback_4_7),
+    BATCH(parallel_8_1),  BATCH(parallel_8_3),    BATCH(parallel_8_5),  BATCH(parallel_8_8),
+    BATCH(parallel_8_10), BATCH(parallel_8_13),   BATCH(parallel_8_14), BATCH(map_9_2),
+    BATCH(map_9_3),       BATCH(map_9_4),         BATCH(map_9_8),       BATCH(map_9_9),
+    BATCH(map_9_10),      CASE(determinism_11_1), CASE(child_3_15),     CASE(child_3_17),
+    CASE(child_3_18),     CASE(callback_4_12),    CASE(callback_4_13),  CASE(callback_4_17),
+    CASE(callback_4_18),  BATCH(parallel_8_17),   BATCH(parallel_8_18), BATCH(parallel_8_20),
+    BATCH(parallel_8_21), BATCH(parallel_8_22),   BATCH(map_9_15),      CASE(map_9_17),
 };
 #define NCASES (sizeof cases / sizeof *cases)
 
