@@ -477,10 +477,32 @@ static int has_zero(const char *s, size_t n)
     return 0;
 }
 
-/* Room for n more bytes and a NUL; one test per cell, then plain stores. */
+/* Room for n more bytes and a NUL. */
 static inline int reserve(lambda_report_buf *b, size_t n)
 {
     return b->len + n + 1 > b->cap ? lambda_report_buf_grow(b, n) : 0;
+}
+
+/* The most bytes a row (or a cell printed in the scratch buffer) takes from
+ * a line of n bytes, so that the writers below store without a test of room
+ * each: one reserve() a line. Every output byte comes from input bytes, at
+ * most 6 to 1: a string's byte is at most \u00XX from a 6-byte escape, or
+ * doubled '"' from one byte; a number of 1-3 characters prints as at most
+ * 10 ("1e9"), of 4 or more as at most 24 ("%1.17g"); the rest is under 64
+ * (8 separators, CRLF, the cells' guards and quotes). A cell that needs CSV
+ * quoting goes through lambda_report_csv_field(), which tests room itself. */
+#define ROW_ROOM(n) (6 * (n) + 64)
+
+/* n bytes into room made by reserve(), no NUL after them. */
+static inline void put(lambda_report_buf *b, const char *s, size_t n)
+{
+    lambda_report_copy(b->data + b->len, s, n);
+    b->len += n;
+}
+
+static inline void put1(lambda_report_buf *b, char c)
+{
+    b->data[b->len++] = c;
 }
 
 /* The cells that start a formula (OWASP): they get a leading '\''. */
@@ -488,14 +510,13 @@ static const unsigned char formula_start[256] = {
     ['='] = 1, ['+'] = 1, ['-'] = 1, ['@'] = 1, ['\t'] = 1, ['\r'] = 1};
 
 /* A text cell (s[n] == '\0'), as lambda_report_csv_field(..., 1) writes
- * it: most cells need no quotes, and are copied after one word-wise look. */
+ * it: most cells need no quotes, and are copied after one word-wise look
+ * (into room made for the row). */
 static inline __attribute__((always_inline)) int text_cell(lambda_report_buf *b, const char *s,
                                                            size_t n)
 {
     if (csv_maybe_special(s, n))
         return lambda_report_csv_field(b, s, n, 1);
-    if (reserve(b, n + 1))
-        return -1;
     char *d = b->data + b->len;
     /* s[n] is '\0' (yyjson's strings end with one), not a formula's start:
      * no test of n. */
@@ -554,7 +575,7 @@ static int same_double(double a, double b)
  * strtod as cJSON reads it, then "%1.15g" unless that does not read back
  * to the same double within DBL_EPSILON, else "%1.17g"; NaN/inf as null.
  * No character of it needs CSV quoting. */
-static int cjson_number(lambda_report_buf *b, yyjson_val *v)
+static void cjson_number(lambda_report_buf *b, yyjson_val *v)
 {
     char raw[CJSON_NUMBER_CHARS + 1], out[32];
     size_t n = yyjson_get_len(v);
@@ -566,8 +587,10 @@ static int cjson_number(lambda_report_buf *b, yyjson_val *v)
     size_t lead = text[0] == '-', i = lead;
     while (i < n && text[i] >= '0' && text[i] <= '9')
         i++;
-    if (i == n && n - lead >= 1 && n - lead <= 15)
-        return lambda_report_buf_add(b, text, n);
+    if (i == n && n - lead >= 1 && n - lead <= 15) {
+        put(b, text, n);
+        return;
+    }
     memcpy(raw, text, n);
     raw[n] = '\0';
     double d = strtod(raw, NULL), test = 0.0;
@@ -579,19 +602,16 @@ static int cjson_number(lambda_report_buf *b, yyjson_val *v)
         if (sscanf(out, "%lg", &test) != 1 || !same_double(test, d))
             len = snprintf(out, sizeof out, "%1.17g", d);
     }
-    return lambda_report_buf_add(b, out, (size_t)len);
+    put(b, out, (size_t)len);
 }
 
 /* A string as cJSON prints it (print_string_ptr): quotes, backslash
  * escapes for " \ \b \f \n \r \t, \u00XX for other control characters,
  * every other byte as it is. `q`: inside a quoted CSV cell, every '"'
  * written twice. Runs without escapes are found 8 bytes at a time. */
-static int cjson_string(lambda_report_buf *b, const char *s, size_t n, int q)
+static void cjson_string(lambda_report_buf *b, const char *s, size_t n, int q)
 {
     static const char hex[] = "0123456789abcdef";
-    /* At most 6 bytes out per byte in (\u00XX), and the quotes. */
-    if (reserve(b, 6 * n + 4))
-        return -1;
     char *d = b->data + b->len;
     *d = '"';
     d += 1 + q;
@@ -643,7 +663,6 @@ static int cjson_string(lambda_report_buf *b, const char *s, size_t n, int q)
     d[1] = '"';
     d += 1 + q;
     b->len = (size_t)(d - b->data);
-    return 0;
 }
 
 static inline int known_index_n(const char *name, size_t n);
@@ -654,14 +673,14 @@ static inline int known_index_n(const char *name, size_t n);
  * prints as it is; test_yyjson_noesc pins this down), so cJSON prints it
  * unchanged between quotes: a copy, without the scan. Keys and short values
  * are mostly such strings. */
-static inline int cjson_str(lambda_report_buf *b, yyjson_val *v, int q)
+static inline void cjson_str(lambda_report_buf *b, yyjson_val *v, int q)
 {
     const char *s = yyjson_get_str(v);
     size_t n = yyjson_get_len(v);
-    if (yyjson_get_subtype(v) != YYJSON_SUBTYPE_NOESC)
-        return cjson_string(b, s, n, q);
-    if (reserve(b, n + 4))
-        return -1;
+    if (yyjson_get_subtype(v) != YYJSON_SUBTYPE_NOESC) {
+        cjson_string(b, s, n, q);
+        return;
+    }
     char *d = b->data + b->len;
     d[0] = '"';
     d[1] = '"';
@@ -671,49 +690,53 @@ static inline int cjson_str(lambda_report_buf *b, yyjson_val *v, int q)
     d[0] = '"';
     d[1] = '"';
     b->len = (size_t)(d + 1 + q - b->data);
-    return 0;
 }
 
 /* Any value as cJSON_PrintUnformatted prints it; `q` as for cjson_string. */
-static int cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
+static void cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
 {
+    size_t i, n;
+    yyjson_val *key, *item;
     switch (yyjson_get_type(v)) {
     case YYJSON_TYPE_RAW:
-        return cjson_number(b, v);
+        cjson_number(b, v);
+        break;
     case YYJSON_TYPE_STR:
-        return cjson_str(b, v, q);
+        cjson_str(b, v, q);
+        break;
     case YYJSON_TYPE_NULL:
-        return lambda_report_buf_add(b, "null", 4);
+        put(b, "null", 4);
+        break;
     case YYJSON_TYPE_BOOL:
-        return yyjson_get_bool(v) ? lambda_report_buf_add(b, "true", 4)
-                                  : lambda_report_buf_add(b, "false", 5);
-    case YYJSON_TYPE_ARR: {
-        size_t i, n;
-        yyjson_val *item;
-        if (lambda_report_buf_add(b, "[", 1))
-            return -1;
+        if (yyjson_get_bool(v))
+            put(b, "true", 4);
+        else
+            put(b, "false", 5);
+        break;
+    case YYJSON_TYPE_ARR:
+        put1(b, '[');
         yyjson_arr_foreach(v, i, n, item)
         {
-            if ((i && lambda_report_buf_add(b, ",", 1)) || cjson_value(b, item, q))
-                return -1;
+            if (i)
+                put1(b, ',');
+            cjson_value(b, item, q);
         }
-        return lambda_report_buf_add(b, "]", 1);
-    }
-    case YYJSON_TYPE_OBJ: {
-        size_t i, n;
-        yyjson_val *key, *item;
-        if (lambda_report_buf_add(b, "{", 1))
-            return -1;
+        put1(b, ']');
+        break;
+    case YYJSON_TYPE_OBJ:
+        put1(b, '{');
         yyjson_obj_foreach(v, i, n, key, item)
         {
-            if ((i && lambda_report_buf_add(b, ",", 1)) || cjson_str(b, key, q) ||
-                lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, q))
-                return -1;
+            if (i)
+                put1(b, ',');
+            cjson_str(b, key, q);
+            put1(b, ':');
+            cjson_value(b, item, q);
         }
-        return lambda_report_buf_add(b, "}", 1);
-    }
+        put1(b, '}');
+        break;
     default:
-        return -1;
+        break;
     }
 }
 
@@ -721,30 +744,31 @@ static int cjson_value(lambda_report_buf *b, yyjson_val *v, int q)
  * JSON. It holds at least one key, so a '"': cJSON's text quoted as a CSV
  * cell with its quotes doubled, written here in one pass. `known` flags the
  * first 64 members whose names are the row's own. */
-static int extra_cell(lambda_report_buf *b, yyjson_val *ev, uint64_t known)
+static void extra_cell(lambda_report_buf *b, yyjson_val *ev, uint64_t known)
 {
     size_t i, n, printed = 0;
     yyjson_val *key, *item;
-    if (lambda_report_buf_add(b, "\"{", 2))
-        return -1;
+    put(b, "\"{", 2);
     yyjson_obj_foreach(ev, i, n, key, item)
     {
         if (i < 64 ? (known >> i & 1)
                    : known_index_n(yyjson_get_str(key), yyjson_get_len(key)) >= 0)
             continue;
-        if ((printed++ && lambda_report_buf_add(b, ",", 1)) || cjson_str(b, key, 1) ||
-            lambda_report_buf_add(b, ":", 1) || cjson_value(b, item, 1))
-            return -1;
+        if (printed++)
+            put1(b, ',');
+        cjson_str(b, key, 1);
+        put1(b, ':');
+        cjson_value(b, item, 1);
     }
-    return lambda_report_buf_add(b, "}\"", 2);
+    put(b, "}\"", 2);
 }
 
 /* A cell from any value, as value_field() makes it from cJSON's: strings as
  * text cells, numbers and booleans as printed (nothing to quote), null
  * empty, arrays and objects printed into `tmp` first (their quoting depends
  * on all of them). Inline: a call each (4 a row) cost more than the cell. */
-static inline __attribute__((always_inline)) int yy_field(lambda_report_buf *row,
-                                                          lambda_report_buf *tmp, yyjson_val *v)
+static inline __attribute__((always_inline)) int
+yy_field(lambda_report_buf *row, lambda_report_buf *tmp, size_t room, yyjson_val *v)
 {
     switch (yyjson_get_type(v)) {
     case YYJSON_TYPE_NONE:
@@ -754,11 +778,14 @@ static inline __attribute__((always_inline)) int yy_field(lambda_report_buf *row
         return text_cell(row, yyjson_get_str(v), yyjson_get_len(v));
     case YYJSON_TYPE_RAW:
     case YYJSON_TYPE_BOOL:
-        return cjson_value(row, v, 0);
+        cjson_value(row, v, 0);
+        return 0;
     default:
         tmp->len = 0;
-        return cjson_value(tmp, v, 0) || lambda_report_csv_field(row, tmp->data, tmp->len, 1) ? -1
-                                                                                              : 0;
+        if (reserve(tmp, room))
+            return -1;
+        cjson_value(tmp, v, 0);
+        return lambda_report_csv_field(row, tmp->data, tmp->len, 1);
     }
 }
 
@@ -866,8 +893,8 @@ static int sort_members(yyjson_doc *doc, yyjson_val *ev, members *m)
 }
 
 /* The row from the members of a document cJSON reads the same way. */
-static int yy_row(lambda_report_parser *p, yyjson_val *ev, const members *m, const char *customer,
-                  lambda_report_buf *row, lambda_report_skip *reason)
+static int yy_row(lambda_report_parser *p, yyjson_val *ev, const members *m, size_t len,
+                  const char *customer, lambda_report_buf *row, lambda_report_skip *reason)
 {
     yyjson_val *const *f = m->f;
     const char *event_id = yy_nonempty(f[F_EVENT]), *cust = yy_nonempty(f[F_CUSTOMER]);
@@ -888,16 +915,26 @@ static int yy_row(lambda_report_parser *p, yyjson_val *ev, const members *m, con
         *reason = LAMBDA_SKIP_WRONG_CUSTOMER;
         return 0;
     }
-    size_t mark = row->len;
-    int rc = text_cell(row, event_id, yyjson_get_len(f[F_EVENT])) ||
-             lambda_report_buf_add(row, ",", 1) || text_cell(row, at, yyjson_get_len(f[F_AT])) ||
-             lambda_report_buf_add(row, ",", 1) || yy_field(row, &p->scratch, prospect) ||
-             lambda_report_buf_add(row, ",", 1) || text_cell(row, type, yyjson_get_len(f[F_TYPE]));
-    for (int k = F_COUNTRY; k <= F_CHANNEL && !rc; k++)
-        rc = lambda_report_buf_add(row, ",", 1) || yy_field(row, &p->scratch, f[k]);
+    size_t mark = row->len, room = ROW_ROOM(len);
+    if (reserve(row, room))
+        return -1;
+    int rc = text_cell(row, event_id, yyjson_get_len(f[F_EVENT]));
+    put1(row, ',');
+    rc = rc || text_cell(row, at, yyjson_get_len(f[F_AT]));
+    put1(row, ',');
+    rc = rc || yy_field(row, &p->scratch, room, prospect);
+    put1(row, ',');
+    rc = rc || text_cell(row, type, yyjson_get_len(f[F_TYPE]));
+    for (int k = F_COUNTRY; k <= F_CHANNEL; k++) {
+        put1(row, ',');
+        rc = rc || yy_field(row, &p->scratch, room, f[k]);
+    }
     /* extra: the other fields as one compact JSON object, in source order */
-    rc = rc || lambda_report_buf_add(row, ",", 1) || (m->extra && extra_cell(row, ev, m->known)) ||
-         lambda_report_buf_add(row, "\r\n", 2);
+    put1(row, ',');
+    if (m->extra)
+        extra_cell(row, ev, m->known);
+    put(row, "\r\n", 2);
+    row->data[row->len] = '\0';
     if (rc) {
         row->len = mark;
         return -1;
@@ -990,7 +1027,7 @@ int lambda_report_event_to_row_fast(lambda_report_parser *p, const char *line, s
         *reason = LAMBDA_SKIP_NUL;
         return 0;
     }
-    return yy_row(p, root, &m, customer, row, reason);
+    return yy_row(p, root, &m, len, customer, row, reason);
 }
 
 void lambda_report_parser_free(lambda_report_parser *p)

@@ -716,6 +716,44 @@ static void test_yyjson_noesc(void **state)
     assert_true(noesc >= 0x7f - 0x20 - 2);
 }
 
+/* csv.c writes a row into room made once a line, ROW_ROOM(len) = 6 * len +
+ * 64 bytes, without testing room per byte: lines built to print as long as
+ * they can (short numbers printed long, empty and escaped strings, quotes
+ * doubled in a quoted cell, escapes printed as \u00XX, nested values printed
+ * in a cell) stay under it, and each row matches cJSON's. */
+static void test_fast_rows_room(void **state)
+{
+    (void)state;
+    static const char *const items[] = {"1e9",      "1e14",        "9e99", "5e-324",        "\"\"",
+                                        "\"\\\"\"", "\"\\u0001\"", "[]",   "{\"\":\"\"}",   "-0.0",
+                                        "1E2",      "true",        "null", "[\"\\\"\\\"\"]"};
+    static char line[16384];
+    lambda_report_parser p = {0};
+    lambda_report_buf ref = {0}, fast = {0};
+    double worst = 0;
+    for (size_t it = 0; it < sizeof items / sizeof items[0]; it++)
+        for (int where = 0; where < 3; where++) {
+            /* the items in `extra`, in a value cell, and as the cell's value */
+            int n = snprintf(line, sizeof line, "{" E ",\"%s\":[",
+                             where == 0   ? "x"
+                             : where == 1 ? "channel"
+                                          : "course");
+            for (int i = 0; i < 400; i++)
+                n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", i ? "," : "", items[it]);
+            n += snprintf(line + n, sizeof line - (size_t)n, "],\"country\":%s}", items[it]);
+            size_t before = fast.len;
+            same_row(&p, line, (size_t)n, &ref, &fast);
+            size_t out = fast.len - before - 1; /* same_row adds the reason */
+            assert_true(out <= 6 * (size_t)n + 64);
+            if ((double)out / n > worst)
+                worst = (double)out / n;
+        }
+    assert_true(worst > 2.0); /* the lines did print longer than they are */
+    lambda_report_parser_free(&p);
+    lambda_report_buf_free(&ref);
+    lambda_report_buf_free(&fast);
+}
+
 /* The row writer's cells at every length around its word and vector steps
  * (8 and 16 bytes, overlapping last loads): a character that needs a quote,
  * an escape or a guard at every position, in a known column, in an `extra`
@@ -987,6 +1025,7 @@ int main(void)
         cmocka_unit_test(test_lines_reset_between_objects),
         cmocka_unit_test(test_fast_rows_same_as_cjson),
         cmocka_unit_test(test_yyjson_noesc),
+        cmocka_unit_test(test_fast_rows_room),
         cmocka_unit_test(test_fast_cells_every_length),
         cmocka_unit_test(test_fast_rows_leave_line_alone),
         cmocka_unit_test(test_fast_rows_scan_and_wide_events),
