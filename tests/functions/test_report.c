@@ -689,8 +689,8 @@ static void test_fast_rows_same_as_cjson(void **state)
  * looking for bytes to escape: that holds only while NOESC means no '"',
  * no '\' and no control character (UTF-8 is printed as it is). Every byte
  * value (and a few escapes) inside a string: a NOESC one holds none of
- * those, and plain text is NOESC (else the copy would never run). A yyjson upgrade that changes either
- * fails here. */
+ * those, and plain text is NOESC (else the copy would never run). A yyjson
+ * upgrade that changes either fails here. */
 static void test_yyjson_noesc(void **state)
 {
     (void)state;
