@@ -13,29 +13,25 @@ source "$(dirname "$0")/lib.sh"
 SCALE=0.0005 # the one-hour wait: 1.8 s
 
 cat > "$WORK/template.yaml" <<'YAML'
+Globals:
+  Function:
+    Handler: steps
+    Runtime: provided.al2023
+    Timeout: 30
 Resources:
   Steps:
     Type: AWS::Serverless::Function
     Properties:
-      Handler: steps
-      Runtime: provided.al2023
-      Timeout: 30
       DurableConfig:
         ExecutionTimeout: 86400
   Short:
     Type: AWS::Serverless::Function
     Properties:
-      Handler: steps
-      Runtime: provided.al2023
-      Timeout: 30
       DurableConfig:
         ExecutionTimeout: 600
   Plain:
     Type: AWS::Serverless::Function
-    Properties:
-      Handler: steps
-      Runtime: provided.al2023
-      Timeout: 30
+    Properties: {}
 YAML
 
 # one_shot TAG FUNCTION EVENT [ARGS...]: lambda-local invoke with the
