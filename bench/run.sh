@@ -17,6 +17,10 @@
 #                stream, sdk)
 #   --sdk-cold   in section sdk, also time a first `sdk-static` build in a
 #                fresh build tree (minutes: both architectures from source)
+#   --compare LABEL=BOOTSTRAP
+#                in section report, also run this functions bootstrap (e.g.
+#                one built before a change) in the same interleaved rounds,
+#                with a row 5a against the first build (repeatable)
 #
 # Everything runs on 127.0.0.1 with kernel-chosen ports; every wait is
 # bounded; servers this script starts are stopped on exit.
@@ -30,6 +34,7 @@ strict=0
 out=""
 only=""
 sdk_cold=0
+compare=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -39,7 +44,8 @@ while [ $# -gt 0 ]; do
     --strict) strict=1; shift ;;
     --only) only=",$2,"; shift 2 ;;
     --sdk-cold) sdk_cold=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --compare) compare+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -876,6 +882,17 @@ section_report() {
   [ -n "$static_bootstrap" ] && { boots+=("$static_bootstrap"); labels+=("static musl bootstrap"); }
   [ -x "$dyn_bootstrap" ] && { boots+=("$dyn_bootstrap"); labels+=("dynamic glibc bootstrap"); }
   if [ "${#boots[@]}" -eq 0 ]; then row "$name" "n/a: no bootstrap built" "" "" "≥ 5× jq"; return; fi
+  # Row 5b compares boots 0 and 1 when they are the static and glibc
+  # builds; --compare bootstraps come after them (row 5a).
+  local static_glibc=0 first_extra=${#boots[@]} c
+  [ "${#boots[@]}" -eq 2 ] && static_glibc=1
+  for c in "${compare[@]+"${compare[@]}"}"; do
+    if [[ "$c" == ?*=?* ]] && [ -x "${c#*=}" ] && [ -f "${c#*=}" ]; then
+      boots+=("${c#*=}"); labels+=("${c%%=*}")
+    else
+      failed "--compare $c: not LABEL=PATH of an executable bootstrap"
+    fi
+  done
   log "5. report throughput: $(fmt "$data_bytes") bytes in ${#data_files[@]} files; GenerateSubReport ×$reps, jq ×$jq_reps, cat ×$reps"
 
   # Baselines first: the I/O floor and jq, on the very same files.
@@ -985,7 +1002,7 @@ section_report() {
   # The static build against glibc, same run (targets: within 5 %; 400 MB/s
   # on one thread; N threads on N cores >= 1.8x one). Wall-clock MB/s, and
   # MB per CPU second of the bootstrap, which a loaded machine disturbs less.
-  if [ "${#boots[@]}" -eq 2 ] && [ -n "${one_mb[0]:-}" ] && [ -n "${one_mb[1]:-}" ]; then
+  if [ "$static_glibc" = 1 ] && [ -n "${one_mb[0]:-}" ] && [ -n "${one_mb[1]:-}" ]; then
     local r1 rn="" c1 cn="" v
     r1=$(calc "${one_mb[0]} / ${one_mb[1]}")
     c1=$(calc "${one_cpu[0]} / ${one_cpu[1]}")
@@ -997,9 +1014,41 @@ section_report() {
         "the glibc build, same data, same run" \
         "ratio **$(fmt "$r1" 3)** wall, $(fmt "$c1" 3) per CPU second (one thread)${rn:+; **$(fmt "$rn" 3)** wall, $(fmt "$cn" 3) per CPU second ($cpus threads)}" "$v"
   fi
+  report_compare_rows
   report_warm_rows
   report_ceiling_rows
   report_long_rows
+}
+
+# 5a: each --compare bootstrap against the first build (static musl when it
+# is built), same rounds: cold (row 5) and warm (5w) MB/s, per CPU second,
+# context switches and page faults per invocation, at each thread count.
+report_compare_rows() {
+  local e t b key what=() j w c f
+  for ((e = first_extra; e < ${#boots[@]}; e++)); do
+   for t in "${threads[@]}"; do
+    local name="5a. ${labels[$e]} against ${labels[0]}, $t thread(s) (same run, interleaved)"
+    what=()
+    for b in "$e" 0; do
+      key="$b:$t"
+      if [ -z "${gsr_walls[$key]:-}" ] || [ -z "${gsw_wall[$key]:-}" ]; then what=(); break; fi
+      # shellcheck disable=SC2086
+      { j=$(mbs 1 ${gsr_walls[$key]}); w=$(mbs 1 ${gsw_wall[$key]}); c=$(mbs 1 ${gsw_cpu[$key]})
+        f=$(printf '%s\n' ${gsw_flt[$key]} | stats); }
+      what+=("${j%% *} ${w%% *} ${c%% *} $(csw_median "cold:$key") $(csw_median "warm:$key") ${f%% *}")
+    done
+    if [ "${#what[@]}" -ne 2 ]; then row "$name" "n/a: run failed (see log)" "" "" "—"; continue; fi
+    local x y
+    read -r -a x <<<"${what[0]}"; read -r -a y <<<"${what[1]}"
+    local csw_ratio=""
+    ge 0 "${y[4]}" || csw_ratio="; context switches per warm invocation $(fmt "$(calc "${x[4]} / ${y[4]}")" 2)×"
+    row "$name" \
+      "${labels[$e]}: cold $(fmt "${x[0]}" 1) MB/s, $(fmt "${x[3]}") context switches per invocation; warm $(fmt "${x[1]}" 1) MB/s, $(fmt "${x[2]}" 1) MB per CPU second, $(fmt "${x[4]}") context switches and $(fmt "${x[5]}") page faults per invocation" \
+      "${labels[0]}: cold $(fmt "${y[0]}" 1) MB/s, $(fmt "${y[3]}") context switches per invocation; warm $(fmt "${y[1]}" 1) MB/s, $(fmt "${y[2]}" 1) MB per CPU second, $(fmt "${y[4]}") context switches and $(fmt "${y[5]}") page faults per invocation" \
+      "${labels[$e]} / ${labels[0]}: cold **$(fmt "$(calc "${x[0]} / ${y[0]}")" 2)×**, warm **$(fmt "$(calc "${x[1]} / ${y[1]}")" 2)×** ($(fmt "$(calc "${x[2]} / ${y[2]}")" 2)× per CPU second)${csw_ratio}" \
+      "—"
+   done
+  done
 }
 
 # sys_share "SYS..." "CPU..." -> "N ± E % system": system time as a share of

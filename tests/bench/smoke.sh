@@ -9,8 +9,13 @@ rm -f "$out"
 
 fail() { echo "bench-smoke: FAIL: $*" >&2; exit 1; }
 
+# --compare runs one more bootstrap in section 5's rounds (row 5a): here the
+# glibc build a second time, under another label.
+compare=()
+[ -x "$build/functions/bootstrap" ] &&
+  compare=(--compare "the same glibc bootstrap=$build/functions/bootstrap")
 bash "$src/bench/run.sh" --quick --no-build --strict --build-dir "$build" --out "$out" \
-  || fail "bench/run.sh --quick --strict exited with $?"
+  ${compare[@]+"${compare[@]}"} || fail "bench/run.sh --quick --strict exited with $?"
 [ -s "$out" ] || fail "no table written to $out"
 cat "$out"
 
@@ -53,6 +58,11 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
   if command -v jq >/dev/null 2>&1; then
     expect_figure "jq baseline" "5. Report throughput, GenerateSubReport" "× jq**"
   fi
+  for t in 1 $( [ "$(nproc)" -gt 1 ] && nproc); do
+    line=$(grep -F "| 5a. the same glibc bootstrap against " "$out" | grep -F ", $t thread(s) ") ||
+      fail "no row 5a (--compare) for $t thread(s)"
+    grep -qF "context switches per warm invocation" <<<"$line" || fail "row 5a has no figure: $line"
+  done
   # Warm invocations (one process, several events) and the N-core ceiling
   # (N one-thread processes at once), for each build that exists.
   builds=("dynamic glibc bootstrap")
