@@ -10,6 +10,7 @@
 source "$(dirname "$0")/lib.sh"
 : "${DURABLE_SDK_HANDLER:?path to lambda-test-durable-sdk-handler}"
 : "${E2E_HANDLER:?path to lambda-test-durable-e2e}"
+: "${DURABLE_EXAMPLE:?path to durable-example (examples/durable/order.c)}"
 SCALE=0.0005 # the one-hour wait: 1.8 s
 
 cat > "$WORK/template.yaml" <<'YAML'
@@ -191,4 +192,11 @@ ended
 check "answered: exit 0 with the result" sh -c "[ $RC = 0 ] &&
   [ '$(cat "$WORK/cb2.out")' = '{\"map\":[10,20,30],\"poll\":3,\"answer\":{\"approved\":true}}' ]"
 check "each map item ran once over both runs" [ "$(steps_of count8)" = "1 2 3 " ]
+# 6. The README's example (local/lambda-local/README.md), as written.
+(cd "$WORK" && echo '{"order_id":"A1","items":3}' > order.json &&
+  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x timeout 120 "$LAMBDA_LOCAL" invoke Order -e order.json \
+    --bootstrap "$DURABLE_EXAMPLE" --function Order=order \
+    --durable-execution-name order-42 --durable-time-scale 0.001 > readme.out 2> readme.err) || true
+check "the README's example: $(cat "$WORK/readme.out")" \
+  [ "$(cat "$WORK/readme.out")" = '{"order_id":"A1","charged":30,"shipped":true}' ]
 finish
