@@ -281,7 +281,8 @@ static bool read_task_status(const char *path, long *nv, long *niv)
  * since the last call: a thread seen then counts from that reading, a new one
  * from its start. A thread that exited in between is not there to be read:
  * its switches since the last reading are missing (the perf counters have
- * them). The first call only takes the starting counts. */
+ * them). The caller drops what the first call returns (the start-up's): that
+ * call only takes the starting counts. */
 static void read_task_switches(pid_t pid, long *nv, long *niv)
 {
     *nv = *niv = 0;
