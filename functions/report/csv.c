@@ -378,7 +378,7 @@ static inline unsigned mask16(__m128i v, char c1, char c2)
  * character (CR and LF need quotes, the others are false hits that only
  * cost the exact, slower path). Reads end on an overlapping last step
  * instead of a byte loop. */
-static inline int csv_maybe_special(const char *s, size_t n)
+static inline __attribute__((always_inline)) int csv_maybe_special(const char *s, size_t n)
 {
 #ifdef REPORT_SSE2
     if (n >= 16) {
@@ -792,7 +792,8 @@ yy_field(lambda_report_buf *row, lambda_report_buf *tmp, size_t room, yyjson_val
 /* Whether name equals lit, both n bytes, 4 <= n <= 16: two overlapping
  * word compares (memcpy of a constant size compiles to a load), where a
  * memcmp call cost a tenth of the static build's time (musl's is bytewise). */
-static int same_name(const char *name, const char *lit, size_t n)
+static inline __attribute__((always_inline)) int same_name(const char *name, const char *lit,
+                                                           size_t n)
 {
     if (n <= 8) {
         uint32_t a, b, c, d;
