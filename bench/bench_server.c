@@ -13,7 +13,8 @@
  * Modes (results are key=value lines on stdout, for bench/run.sh):
  *   throughput (default): invocations/s, server CPU, child CPU and memory.
  *   --cold-start R:       R times: spawn CMD, time until its first /next,
- *                         and what it used until then (page faults, CPU, RSS).
+ *                         and what it used until then (page faults, CPU, RSS,
+ *                         page tables).
  *   --floor R:            R times: spawn CMD, time until it exits (CMD is a
  *                         program that does nothing: the exec floor), and its
  *                         page faults.
@@ -165,7 +166,7 @@ typedef struct server_state {
      * answer, so this is exactly its start-up), and its RSS then. */
     bool cold_start;
     child_usage first_next_usage;
-    long first_next_rss_kb;
+    long first_next_rss_kb, first_next_pte_kb;
 } server_state;
 
 /* One POST being received: MHD hands the body over in pieces. */
@@ -437,6 +438,7 @@ static enum MHD_Result serve_next(struct MHD_Connection *conn)
         if (g_state.cold_start) {
             read_child_usage(g_state.watched, g_state.child_clock, &g_state.first_next_usage);
             g_state.first_next_rss_kb = proc_status_kb(g_state.watched, "VmRSS");
+            g_state.first_next_pte_kb = proc_status_kb(g_state.watched, "VmPTE");
         }
         pthread_cond_broadcast(&g_state.changed);
     }
@@ -1003,6 +1005,8 @@ static int run_cold_start(const options *opt, bool floor_mode)
         printf("sample_minflt=%ld\n", u->minflt);
         printf("sample_cpu_us=%.1f\n", (double)u->cpu_ns / 1e3);
         printf("sample_rss_kb=%ld\n", g_state.first_next_rss_kb);
+        /* Page tables: each new one is a fresh page too, not in minflt. */
+        printf("sample_pte_kb=%ld\n", g_state.first_next_pte_kb);
     }
     return 0;
 }

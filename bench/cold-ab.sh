@@ -10,7 +10,8 @@
 # (lambda-bench-floor, when built) takes its turn too. Per bootstrap, over
 # all R x K starts: the median (p10-p90) of the time to the first /next, of
 # its page faults (/proc/PID/stat minflt, read while the runtime waits for
-# the answer to that /next), of its CPU time (user + system) and its RSS then.
+# the answer to that /next), its page tables (VmPTE), its CPU time (user +
+# system) and its RSS then.
 # Also the load average before and after. Figures, never a verdict: speed is
 # compared only within one run (bench/README.md).
 set -euo pipefail
@@ -80,11 +81,12 @@ summary() {
       printf f " (" f "-" f ")", m, lo, hi
     }'
 }
-printf '%-16s %-24s %-22s %-24s %s\n' name "ms to first /next" "page faults" "CPU ms" "RSS kB"
+printf '%-12s %-22s %-14s %-14s %-20s %s\n' name "ms to first /next" "page faults" \
+  "page tbl kB" "CPU ms" "RSS kB"
 for name in "${names[@]}"; do
   f="$work/$name.kv"
-  printf '%-16s %-24s %-22s %-24s %s\n' "$name" "$(summary sample_us "$f" 1000 %.2f)" \
-    "$(summary sample_minflt "$f" 1 %.0f)" "$(summary sample_cpu_us "$f" 1000 %.2f)" \
-    "$(summary sample_rss_kb "$f" 1 %.0f)"
+  printf '%-12s %-22s %-14s %-14s %-20s %s\n' "$name" "$(summary sample_us "$f" 1000 %.2f)" \
+    "$(summary sample_minflt "$f" 1 %.0f)" "$(summary sample_pte_kb "$f" 1 %.0f)" \
+    "$(summary sample_cpu_us "$f" 1000 %.2f)" "$(summary sample_rss_kb "$f" 1 %.0f)"
 done
 echo "($((rounds * per_round)) starts each; floor: a static no-op, exec until exit)"

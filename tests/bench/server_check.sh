@@ -48,7 +48,7 @@ cmp -s <(head -c -1 "$work/ev.json" ) "$work/resp" || fail "saved response diffe
 #    cleanly within the bound.
 "$bs" --timeout 30 --cold-start 3 -- "$bare" >"$work/e" || fail "cold start of the bare client failed"
 [ "$(grep -c '^sample_us=' "$work/e")" = 3 ] || fail "expected 3 samples: $(cat "$work/e")"
-for key in sample_minflt sample_cpu_us sample_rss_kb; do
+for key in sample_minflt sample_cpu_us sample_rss_kb sample_pte_kb; do
   [ "$(grep -cE "^$key=[1-9][0-9.]*$" "$work/e")" = 3 ] \
     || fail "expected 3 positive $key figures: $(cat "$work/e")"
 done
