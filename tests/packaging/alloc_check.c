@@ -7,19 +7,26 @@
  *     Unpatched, threading the free list wrote the next OS page too (blocks
  *     of up to 1 KiB start 384 bytes into their 64 KiB page) and the first
  *     word of 3 more blocks for blocks of 4 KiB or more: 2 and 4 pages.
- *  2. The free lists still hand out every block once: 40,000 allocations
+ *  2. The first segment is mapped where the kernel maps anonymous memory
+ *     (packaging/patches/mimalloc-2.0.9-linux-mmap-area.patch): the first
+ *     allocation adds at most two page-table pages (VmPTE), a PTE page and
+ *     at most a PMD page, once the vDSO's region has its own. Unpatched, the
+ *     segment went to a hint in the 2-6 TiB area: a PUD, a PMD and a PTE page.
+ *  3. The free lists still hand out every block once: 40,000 allocations
  *     of 1 byte to 300 KB (malloc, calloc, realloc), freed and reused in a
  *     random order, each filled with its own pattern and checked before it
  *     is freed; calloc's blocks are zero; no two live blocks overlap.
  * Exits 0 when all hold, else prints the first failure and exits 1.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OS_PAGE 4096u
@@ -53,6 +60,47 @@ static int check_fresh_class(size_t size, uintptr_t region_from, uintptr_t regio
                "(the free list was threaded beyond the first block's page)\n",
                size, (unsigned long)p, got, (unsigned long)region_from, (unsigned long)region_to,
                want);
+        return 1;
+    }
+    return 0;
+}
+
+/* VmPTE of /proc/self/status in kB, or -1; read without stdio, which
+ * would allocate. */
+static long vm_pte_kb(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *at = strstr(buf, "\nVmPTE:");
+    return at ? strtol(at + sizeof "\nVmPTE:" - 1, NULL, 10) : -1;
+}
+
+/* Before any other allocation: what the first one (which maps the first
+ * segment) adds to the page tables. */
+static int check_first_segment(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO's region gets its tables */
+    long before = vm_pte_kb();
+    void *p = malloc(8);
+    long after = vm_pte_kb();
+    if (!p)
+        return 1;
+    if (before < 0 || after < 0) {
+        printf("note: no VmPTE in /proc/self/status: first segment not checked\n");
+        return 0;
+    }
+    if (after - before > 2 * (long)OS_PAGE / 1024) {
+        printf("the first allocation (%p) added %ld kB of page tables, want at most 8 "
+               "(its segment is not where the kernel maps anonymous memory)\n",
+               p, after - before);
         return 1;
     }
     return 0;
@@ -198,11 +246,11 @@ int main(void)
         printf("skip: OS pages are %ld bytes, not 4 KiB\n", sysconf(_SC_PAGESIZE));
         return 0;
     }
-    if (check_extension())
+    if (check_first_segment() || check_extension())
         return 1;
     if (check_free_lists())
         return 1;
-    printf("ok: fresh size classes touch one OS page; 40,000 allocations hand out disjoint "
-           "blocks\n");
+    printf("ok: the first segment needs one or two page-table pages, fresh size classes touch "
+           "one OS page, 40,000 allocations hand out disjoint blocks\n");
     return 0;
 }
