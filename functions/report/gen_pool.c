@@ -1,18 +1,32 @@
 /*
  * GenerateSubReport's workers: a part's source objects, cut into ranges of
- * REPORT_CHUNK_BYTES, go through three stages that run at the same time,
+ * REPORT_CHUNK_BYTES, are each read, parsed into rows and written to the
+ * part's writer in range order, on N threads (N = report_gen_threads()).
  *
- *   fetchers (N + 1 threads, a store handle each): GET a range into memory
- *   parsers  (N threads, a parser each):           the range's lines -> rows
- *   writer   (the invoking thread):                rows -> the part's writer,
- *                                                  in range order
+ * A hand-off between threads costs a futex wake-up and a context switch
+ * (tens of microseconds in a Firecracker guest with PTI), so each thread
+ * does as much of a range's work as it can by itself:
  *
- * so a part uses N cores, and reading the next ranges (S3 GETs) overlaps
- * parsing the current ones. A range lives in one of S = 2N + 2 slots from
- * its fetch until its rows are written (range u in slot u % S); a fetcher
- * waits until range u - S is written, so at most S ranges are in memory:
+ *   file store (a read costs what a memcpy does): each worker reads its own
+ *     range, parses it and writes it: no fetcher threads. The invoking
+ *     thread is worker 0, so with N = 1 it does everything and no thread is
+ *     started at all.
+ *   S3 (a GET has a latency): N + 1 fetcher threads, a store handle each,
+ *     GET the next ranges while the workers parse (I/O overlapped with
+ *     parsing); the workers (the invoking thread and N - 1 threads) parse.
+ *
+ * Writing: the worker that finishes range k writes it if k is the next
+ * range to write, then the ranges after it that are already parsed; a
+ * worker that finishes a later range leaves it parsed and takes another.
+ * One worker at a time holds that ordered-commit token (p->committing); the
+ * mutex is not held while writing, and nobody waits for the writer.
+ *
+ * Memory: a range lives in one of S slots from its read until its rows are
+ * written (range u in slot u % S); range u is read only once range u - S is
+ * written, so at most S ranges are in memory:
  *
  *   memory <= S * (chunk + tail + rows of a chunk) + N parsers' yyjson pools
+ *   S = 1 (file store, N = 1), 2N (file store), 2N + 2 (S3: N + 1 GETs ahead)
  *
  * where tail <= max(min(64 KiB, chunk / 8 + 1), REPORT_MAX_LINE + 2) (the end
  * of a range's last line) and a chunk's rows are about half its bytes on the
@@ -20,23 +34,31 @@
  * chunk's default depends on the store (report_gen_chunk_bytes): 1 MiB on S3,
  * where a GET has a latency to amortise, about 1.6 MiB a slot on the bench
  * data (N = 1 -> 4 slots, 6.4 MiB; N = 2 -> 6, 9.6 MiB; N = 6 -> 14); 256 KiB
- * on the file store, about 0.45 MiB a slot (N = 1: 1.8 MiB, N = 2: 2.7 MiB).
+ * on the file store, about 0.45 MiB a slot (N = 1: 0.45 MiB, N = 2: 1.8 MiB).
  * With 1 MiB lines a slot can hold up to about 2 MiB more. The process keeps
  * one part's slots and parsers between invocations (see "buffers kept
  * between invocations" below): within the same bound.
  *
+ * Waiting: a thread waits only when its next range's slot still holds the
+ * range S before it (the memory bound) or, on S3, for its range's GET. Each
+ * slot has its own condition variables, so a state change wakes the thread
+ * that waits for that slot, not every thread.
+ *
  * Rows are written in the order a single reader would write them (ranges in
  * object order, lines in range order), so the part's bytes do not depend on
  * N. The first failing range in that order decides the error, as it would
- * sequentially; no range after it is started.
+ * sequentially: nothing after it is written and no range after it is
+ * started once its failure is known.
  */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT, pthread_getattr_np */
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "handler_common.h"
@@ -59,6 +81,9 @@ enum { SLOT_FREE, SLOT_FETCHING, SLOT_FETCHED, SLOT_PARSING, SLOT_PARSED, SLOT_F
 typedef struct gen_slot {
     size_t unit; /* the range held (valid unless SLOT_FREE) */
     int state;
+    /* The thread that holds range unit + S waits on `freed` until this
+     * range is written; on S3 the worker of `unit` waits on `fetched`. */
+    pthread_cond_t freed, fetched;
     char *in; /* the object's bytes from the range's start - 1 */
     size_t in_len, in_cap, in_limit;
     lambda_report_range_out out;
@@ -67,30 +92,51 @@ typedef struct gen_slot {
 } gen_slot;
 
 typedef struct gen_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* any slot changed state, or stop */
+    pthread_mutex_t mu; /* the slots' unit and state, and the fields marked (mu) */
     char *const *keys;
     const uint64_t *sizes;
     const char *customer;
     const char *url;
-    lambda_store *data; /* the caller's handle: fetcher 0 uses it */
+    lambda_store *data; /* the caller's handle: worker 0 (file) or fetcher 0 (S3) */
     size_t max_line;
+    int prefetch; /* S3: fetcher threads GET ahead of the workers */
     gen_range *units;
     size_t n_units;
     gen_slot *slots;
     size_t n_slots;
-    lambda_report_parser *parsers; /* one a parser thread */
+    lambda_report_parser *parsers; /* one a worker */
     size_t n_parsers;
-    size_t next_fetch, next_parse;
-    size_t written; /* ranges written, in order */
-    size_t fail_at; /* the first range known to have failed (n_units: none) */
-    int stop;
+    size_t next_fetch, next_parse; /* (mu) the next range to claim */
+    size_t written;                /* (mu) ranges written, in order */
+    size_t fail_at;                /* (mu) the first range known to have failed (n_units: none) */
+    int committing;                /* (mu) a worker holds the ordered-commit token */
+    int stop;                      /* (mu) the part is over: its error is decided */
+    /* The commit token's holder only: */
+    lambda_store_writer *w;
+    report_gen_totals *t;
+    lambda_error err;
+    int rc;
 } gen_pool;
 
 typedef struct gen_worker {
     gen_pool *pool;
     size_t id;
+    lambda_store *st; /* its store handle (opened by its thread, or the caller's) */
+    lambda_error open_err;
 } gen_worker;
+
+#ifdef LAMBDA_REPORT_TEST_HOOKS
+void (*report_gen_test_hook)(report_gen_event ev, size_t unit, void *ud);
+void *report_gen_test_hook_ud;
+int report_gen_test_prefetch;
+#define TEST_EVENT(ev, unit)                                             \
+    do {                                                                 \
+        if (report_gen_test_hook)                                        \
+            report_gen_test_hook((ev), (unit), report_gen_test_hook_ud); \
+    } while (0)
+#else
+#define TEST_EVENT(ev, unit) ((void)0)
+#endif
 
 unsigned report_gen_threads(void)
 {
@@ -194,9 +240,16 @@ static int fetch_bytes(lambda_store *st, const char *key, uint64_t size, uint64_
     return 0;
 }
 
-/* A range and the rest of its last line. */
-static int fetch_range(gen_pool *p, lambda_store *st, gen_slot *s, const gen_range *r)
+/* A range and the rest of its last line, through the worker's handle (or
+ * the error that kept it from opening one). */
+static int fetch_range(gen_pool *p, gen_worker *me, gen_slot *s, size_t u)
 {
+    const gen_range *r = &p->units[u];
+    TEST_EVENT(REPORT_GEN_TEST_FETCH, u);
+    if (!me->st) {
+        s->err = me->open_err;
+        return -1;
+    }
     const char *key = p->keys[r->obj];
     uint64_t size = p->sizes[r->obj];
     uint64_t from = r->start ? r->start - 1 : 0;
@@ -205,133 +258,249 @@ static int fetch_range(gen_pool *p, lambda_store *st, gen_slot *s, const gen_ran
         tail = GEN_TAIL_BYTES;
     uint64_t want = r->end - from + tail;
     s->in_len = 0;
-    if (fetch_bytes(st, key, size, from, want > size - from ? size - from : want, s) != 0)
+    if (fetch_bytes(me->st, key, size, from, want > size - from ? size - from : want, s) != 0)
         return -1;
     /* A line longer than the tail: read on in growing steps. */
     while (from + s->in_len < size &&
            !lambda_report_range_complete(s->in, s->in_len, r->start, r->end, p->max_line)) {
         uint64_t at = from + s->in_len, step = s->in_len;
-        if (fetch_bytes(st, key, size, at, step > size - at ? size - at : step, s) != 0)
+        if (fetch_bytes(me->st, key, size, at, step > size - at ? size - at : step, s) != 0)
             return -1;
     }
     return 0;
 }
 
-static void *fetcher_main(void *arg)
+/* ---- the slots' states (all with the mutex held) ---- */
+
+/* Range u may not start: the part is over, or an earlier range failed. */
+static int halted(const gen_pool *p, size_t u)
 {
-    gen_worker *f = arg;
-    gen_pool *p = f->pool;
-    lambda_store *st = NULL;
-    lambda_error open_err = {{0}, {0}};
-    if (f->id == 0)
-        st = p->data;
-    else if (lambda_store_open(p->url, &st, &open_err) != 0)
-        st = NULL;
-    pthread_mutex_lock(&p->mu);
-    while (!p->stop && p->next_fetch < p->n_units && p->next_fetch <= p->fail_at) {
-        size_t u = p->next_fetch++;
-        gen_slot *s = &p->slots[u % p->n_slots];
-        /* The slot is u's once range u - S is written (not merely free: a
-         * fetcher holding a later range u + S must not take it first). */
-        while (u >= p->written + p->n_slots && !p->stop)
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop)
-            break;
-        s->unit = u;
-        s->state = SLOT_FETCHING;
-        memset(&s->err, 0, sizeof s->err);
-        pthread_mutex_unlock(&p->mu);
-        int rc;
-        if (!st) {
-            s->err = open_err;
-            rc = -1;
-        } else {
-            rc = fetch_range(p, st, s, &p->units[u]);
-        }
-        pthread_mutex_lock(&p->mu);
-        s->state = rc ? SLOT_FAILED : SLOT_FETCHED;
-        if (rc && u < p->fail_at)
-            p->fail_at = u;
-        pthread_cond_broadcast(&p->cv);
+    return p->stop || u > p->fail_at;
+}
+
+/* Wakes every waiting thread, to leave: only when a part fails. */
+static void wake_all(gen_pool *p)
+{
+    for (size_t i = 0; i < p->n_slots; i++) {
+        pthread_cond_broadcast(&p->slots[i].freed);
+        pthread_cond_broadcast(&p->slots[i].fetched);
     }
-    pthread_mutex_unlock(&p->mu);
-    if (st && st != p->data)
-        lambda_store_close(st);
-    return NULL;
+}
+
+/* Waits until range u's slot is free (range u - S written), then takes it:
+ * 0, or -1 when u may not start. At most one thread waits on a slot's
+ * `freed`: a second one would hold range u + kS, so the ranges between
+ * (S - 1 or more) would all be held by waiting threads too, and there are
+ * fewer than S threads that take slots (N workers, or N + 1 fetchers). */
+static int slot_take(gen_pool *p, gen_slot *s, size_t u)
+{
+    while (u >= p->written + p->n_slots && !halted(p, u))
+        pthread_cond_wait(&s->freed, &p->mu);
+    if (halted(p, u))
+        return -1;
+    s->unit = u;
+    s->state = SLOT_FETCHING;
+    memset(&s->err, 0, sizeof s->err);
+    return 0;
+}
+
+static void slot_failed(gen_pool *p, gen_slot *s, size_t u)
+{
+    s->state = SLOT_FAILED;
+    if (u < p->fail_at)
+        p->fail_at = u;
+    wake_all(p);
+}
+
+/* ---- write (the ordered-commit token's holder, without the mutex) ---- */
+
+static int write_range(gen_pool *p, gen_slot *s)
+{
+    int rc = 0;
+    if (s->out.rows.len &&
+        lambda_store_put_write(p->w, s->out.rows.data, s->out.rows.len, &p->err) != 0)
+        rc = -1;
+    report_gen_totals *t = p->t;
+    t->rows += s->out.nrows;
+    for (int k = 0; k < LAMBDA_SKIP_COUNT; k++)
+        t->skipped[k] += s->out.skipped[k];
+    t->fallbacks += s->fallbacks;
+    s->out.rows.len = 0;
+    s->out.nrows = 0;
+    memset(s->out.skipped, 0, sizeof s->out.skipped);
+    return rc;
+}
+
+/* Writes the next ranges in order while they are parsed, unless another
+ * worker is at it (it will find the ranges this one left). A failed range
+ * there ends the part with its error. Mutex held; released while writing. */
+static void commit(gen_pool *p)
+{
+    if (p->committing)
+        return;
+    p->committing = 1;
+    while (!p->stop && p->written < p->n_units) {
+        size_t u = p->written;
+        gen_slot *s = &p->slots[u % p->n_slots];
+        if (s->unit != u || (s->state != SLOT_PARSED && s->state != SLOT_FAILED))
+            break;
+        if (s->state == SLOT_FAILED) {
+            p->err = s->err;
+            p->rc = -1;
+            p->stop = 1;
+            wake_all(p);
+            break;
+        }
+        pthread_mutex_unlock(&p->mu);
+        int rc = write_range(p, s);
+        TEST_EVENT(REPORT_GEN_TEST_WRITTEN, u);
+        pthread_mutex_lock(&p->mu);
+        if (rc != 0) {
+            p->rc = -1;
+            p->stop = 1;
+            wake_all(p);
+            break;
+        }
+        s->state = SLOT_FREE;
+        p->written = u + 1;
+        pthread_cond_signal(&s->freed);
+    }
+    p->committing = 0;
 }
 
 /* ---- parse ---- */
 
-static void *parser_main(void *arg)
+static int parse_range(gen_pool *p, lambda_report_parser *parser, gen_slot *s, size_t u)
 {
-    gen_pool *p = ((gen_worker *)arg)->pool;
-    lambda_report_parser *parser = &p->parsers[((gen_worker *)arg)->id];
+    const gen_range *r = &p->units[u];
+    uint64_t fallbacks = parser->fallbacks;
+    /* Room for rows of half the range's bytes (about what the bench data
+     * gives) in one step, for the reason of slot_reserve. */
+    size_t room = s->in_len / 2;
+    int rc = s->out.rows.cap < room + 1 ? lambda_report_buf_grow(&s->out.rows, room) : 0;
+    rc = rc || lambda_report_range_rows(parser, s->in, s->in_len, r->start, r->end, p->max_line,
+                                        p->customer, &s->out);
+    s->fallbacks = parser->fallbacks - fallbacks;
+    if (rc != 0)
+        store_error(&s->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+    TEST_EVENT(REPORT_GEN_TEST_PARSED, u);
+    return rc ? -1 : 0;
+}
+
+/* A worker: takes the next range, reads it (file store) or waits for its
+ * GET (S3), parses it and commits. Mutex held between ranges. */
+static void work(gen_worker *me)
+{
+    gen_pool *p = me->pool;
+    lambda_report_parser *parser = &p->parsers[me->id];
     pthread_mutex_lock(&p->mu);
-    while (!p->stop && p->next_parse < p->n_units && p->next_parse <= p->fail_at) {
+    while (p->next_parse < p->n_units && !halted(p, p->next_parse)) {
         size_t u = p->next_parse++;
         gen_slot *s = &p->slots[u % p->n_slots];
-        while (!p->stop && u <= p->fail_at &&
-               !(s->unit == u && (s->state == SLOT_FETCHED || s->state == SLOT_FAILED)))
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop || u > p->fail_at)
-            break;
-        if (s->state == SLOT_FAILED)
-            continue;
-        s->state = SLOT_PARSING;
-        pthread_mutex_unlock(&p->mu);
-        const gen_range *r = &p->units[u];
-        uint64_t fallbacks = parser->fallbacks;
-        /* Room for rows of half the range's bytes (about what the bench
-         * data gives) in one step, for the reason of slot_reserve. */
-        size_t room = s->in_len / 2;
-        int rc = s->out.rows.cap < room + 1 ? lambda_report_buf_grow(&s->out.rows, room) : 0;
-        rc = rc || lambda_report_range_rows(parser, s->in, s->in_len, r->start, r->end, p->max_line,
-                                            p->customer, &s->out);
-        s->fallbacks = parser->fallbacks - fallbacks;
-        if (rc != 0)
-            store_error(&s->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+        int rc;
+        if (!p->prefetch) {
+            if (slot_take(p, s, u) != 0)
+                break;
+            pthread_mutex_unlock(&p->mu);
+            rc = fetch_range(p, me, s, u);
+            rc = rc || parse_range(p, parser, s, u);
+        } else {
+            /* Up to two threads wait on a slot's `fetched` (the worker of
+             * range u, and of u + S once it took that), so: broadcast. */
+            while (!(s->unit == u && (s->state == SLOT_FETCHED || s->state == SLOT_FAILED)) &&
+                   !halted(p, u))
+                pthread_cond_wait(&s->fetched, &p->mu);
+            if (halted(p, u))
+                break;
+            if (s->state == SLOT_FAILED) { /* its GET failed: the error is decided in order */
+                commit(p);
+                continue;
+            }
+            s->state = SLOT_PARSING;
+            pthread_mutex_unlock(&p->mu);
+            rc = parse_range(p, parser, s, u);
+        }
         pthread_mutex_lock(&p->mu);
-        s->state = rc ? SLOT_FAILED : SLOT_PARSED;
-        if (rc && u < p->fail_at)
-            p->fail_at = u;
-        pthread_cond_broadcast(&p->cv);
+        if (rc != 0)
+            slot_failed(p, s, u);
+        else
+            s->state = SLOT_PARSED;
+        commit(p);
     }
     pthread_mutex_unlock(&p->mu);
+}
+
+/* A store handle of its own for a thread (the caller's is not thread-safe);
+ * a failure to open one fails the first range the thread takes. */
+static void worker_open(gen_worker *me)
+{
+    if (!me->st && lambda_store_open(me->pool->url, &me->st, &me->open_err) != 0)
+        me->st = NULL;
+}
+
+static void worker_close(gen_worker *me)
+{
+    if (me->st && me->st != me->pool->data)
+        lambda_store_close(me->st);
+    me->st = NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    gen_worker *me = arg;
+    if (!me->pool->prefetch)
+        worker_open(me);
+    work(me);
+    worker_close(me);
     return NULL;
 }
 
-/* ---- write (the invoking thread) ---- */
-
-static int write_all(gen_pool *p, lambda_store_writer *w, report_gen_totals *t, lambda_error *err)
+/* S3: GETs the next ranges into free slots, ahead of the workers. */
+static void *fetcher_main(void *arg)
 {
-    int rc = 0;
-    for (size_t u = 0; u < p->n_units && rc == 0; u++) {
+    gen_worker *me = arg;
+    gen_pool *p = me->pool;
+    worker_open(me);
+    pthread_mutex_lock(&p->mu);
+    while (p->next_fetch < p->n_units && !halted(p, p->next_fetch)) {
+        size_t u = p->next_fetch++;
         gen_slot *s = &p->slots[u % p->n_slots];
-        pthread_mutex_lock(&p->mu);
-        while (!(s->unit == u && (s->state == SLOT_PARSED || s->state == SLOT_FAILED)))
-            pthread_cond_wait(&p->cv, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-        if (s->state == SLOT_FAILED) {
-            *err = s->err;
-            rc = -1;
+        if (slot_take(p, s, u) != 0)
             break;
-        }
-        if (s->out.rows.len && lambda_store_put_write(w, s->out.rows.data, s->out.rows.len, err))
-            rc = -1;
-        t->rows += s->out.nrows;
-        for (int k = 0; k < LAMBDA_SKIP_COUNT; k++)
-            t->skipped[k] += s->out.skipped[k];
-        t->fallbacks += s->fallbacks;
-        s->out.rows.len = 0;
-        s->out.nrows = 0;
-        memset(s->out.skipped, 0, sizeof s->out.skipped);
-        pthread_mutex_lock(&p->mu);
-        s->state = SLOT_FREE;
-        p->written = u + 1;
-        pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
+        int rc = fetch_range(p, me, s, u);
+        pthread_mutex_lock(&p->mu);
+        if (rc != 0) {
+            slot_failed(p, s, u);
+        } else {
+            s->state = SLOT_FETCHED;
+            pthread_cond_broadcast(&s->fetched);
+        }
     }
-    return rc;
+    pthread_mutex_unlock(&p->mu);
+    worker_close(me);
+    return NULL;
+}
+
+/* 1 when the invoking thread's stack is as deep as a worker's (cJSON's
+ * recursion on odd lines), so that it can be worker 0: the main thread (its
+ * stack grows to RLIMIT_STACK), or a thread made with at least
+ * GEN_STACK_BYTES. The runtime's threads for concurrent invocations have the
+ * C library's default, 128 KiB on musl: those only wait for the workers. */
+static int caller_stack_ok(void)
+{
+    if (getpid() == (pid_t)syscall(SYS_gettid)) {
+        struct rlimit rl;
+        return getrlimit(RLIMIT_STACK, &rl) == 0 &&
+               (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= GEN_STACK_BYTES);
+    }
+    pthread_attr_t attr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return 0;
+    pthread_attr_getstacksize(&attr, &size);
+    pthread_attr_destroy(&attr);
+    return size >= GEN_STACK_BYTES;
 }
 
 /* ---- buffers kept between invocations ---- */
@@ -448,8 +617,35 @@ static void pool_free(gen_pool *p, uint64_t chunk)
     pthread_mutex_unlock(&cache_mu);
     cache_free(&mine);
     free(p->units);
-    pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
+}
+
+/* Starts the part's threads: on S3 the fetchers (fetcher 0 with the
+ * caller's handle; if it cannot start, the workers read for themselves),
+ * then the workers other than the invoking thread (all N when its stack is
+ * too small to parse on). Their count in t, their ids in tids. */
+static unsigned start_threads(gen_pool *p, int caller_works, pthread_t *tids, gen_worker *fetchers,
+                              gen_worker *workers)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, GEN_STACK_BYTES);
+    unsigned started = 0;
+    size_t n = p->n_parsers;
+    for (size_t i = 0; p->prefetch && i < n + 1; i++) {
+        fetchers[i] = (gen_worker){.pool = p, .id = i, .st = i == 0 ? p->data : NULL};
+        if (pthread_create(&tids[started], &attr, fetcher_main, &fetchers[i]) == 0)
+            started++, p->t->fetchers++;
+        else if (i == 0)
+            p->prefetch = 0; /* read inline: slower on S3, the same bytes */
+    }
+    for (size_t i = caller_works ? 1 : 0; i < n; i++) {
+        workers[i] = (gen_worker){.pool = p, .id = i, .st = i || p->prefetch ? NULL : p->data};
+        if (pthread_create(&tids[started], &attr, worker_main, &workers[i]) == 0)
+            started++, p->t->threads++;
+    }
+    pthread_attr_destroy(&attr);
+    return started;
 }
 
 int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *sizes, size_t n,
@@ -462,55 +658,58 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
                   .customer = customer,
                   .url = lambda_store_url(data),
                   .data = data,
-                  .max_line = report_env_u64("REPORT_MAX_LINE", REPORT_DEFAULT_MAX_LINE)};
+                  .max_line = report_env_u64("REPORT_MAX_LINE", REPORT_DEFAULT_MAX_LINE),
+                  .prefetch = lambda_store_is_s3(data),
+                  .w = w,
+                  .t = t};
+#ifdef LAMBDA_REPORT_TEST_HOOKS
+    p.prefetch |= report_gen_test_prefetch;
+#endif
     uint64_t chunk = report_gen_chunk_bytes(data);
-    unsigned threads = report_gen_threads();
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cv, NULL);
-    p.n_slots = 2 * (size_t)threads + 2;
+    size_t threads = report_gen_threads();
     p.n_parsers = threads;
+    p.n_slots = p.prefetch ? 2 * threads + 2 : threads == 1 ? 1 : 2 * threads;
+    pthread_mutex_init(&p.mu, NULL);
     if (pool_buffers(&p, chunk) != 0 || make_units(&p, n, chunk) != 0) {
         pool_free(&p, chunk);
         store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         return -1;
     }
     p.fail_at = p.n_units;
+    for (size_t i = 0; i < p.n_slots; i++) {
+        pthread_cond_init(&p.slots[i].freed, NULL);
+        pthread_cond_init(&p.slots[i].fetched, NULL);
+    }
 
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, GEN_STACK_BYTES);
     pthread_t tids[2 * REPORT_MAX_THREADS + 1];
-    gen_worker fetchers[REPORT_MAX_THREADS + 1], parser_ids[REPORT_MAX_THREADS];
-    unsigned started = 0, parsers = 0, fetching = 0;
-    for (unsigned i = 0; i < threads; i++) {
-        parser_ids[i] = (gen_worker){&p, i};
-        if (pthread_create(&tids[started], &attr, parser_main, &parser_ids[i]) == 0)
-            started++, parsers++;
+    gen_worker fetchers[REPORT_MAX_THREADS + 1], workers[REPORT_MAX_THREADS];
+    int caller_works = caller_stack_ok();
+    unsigned started = start_threads(&p, caller_works, tids, fetchers, workers);
+    if (caller_works) {
+        workers[0] = (gen_worker){.pool = &p, .id = 0, .st = p.prefetch ? NULL : data};
+        work(&workers[0]);
+        t->threads++;
+    } else if (!t->threads) {
+        pthread_mutex_lock(&p.mu);
+        store_error(&p.err, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
+        p.rc = -1;
+        p.stop = 1;
+        wake_all(&p);
+        pthread_mutex_unlock(&p.mu);
     }
-    for (unsigned i = 0; i < threads + 1 && parsers; i++) {
-        fetchers[i] = (gen_worker){&p, i};
-        if (pthread_create(&tids[started], &attr, fetcher_main, &fetchers[i]) == 0)
-            started++, fetching++;
-        else if (i == 0)
-            break; /* fetcher 0 owns the caller's handle: no other may stand in */
-    }
-    pthread_attr_destroy(&attr);
-
-    int rc;
-    if (!parsers || !fetching) {
-        rc = -1;
-        store_error(err, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
-    } else {
-        rc = write_all(&p, w, t, err);
-    }
-    pthread_mutex_lock(&p.mu);
-    p.stop = 1;
-    pthread_cond_broadcast(&p.cv);
-    pthread_mutex_unlock(&p.mu);
     for (unsigned i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    t->threads = parsers;
-    t->fetchers = fetching;
+    int rc = p.rc;
+    if (rc != 0)
+        *err = p.err;
+    else if (p.written != p.n_units) /* cannot happen: every range taken is committed */
+        rc = -1, store_error(err, LAMBDA_STORE_UNAVAILABLE, "GenerateSubReport's workers stopped");
+    for (size_t i = 0; i < p.n_slots; i++) {
+        pthread_cond_destroy(&p.slots[i].freed);
+        pthread_cond_destroy(&p.slots[i].fetched);
+    }
+    t->spawned = started;
+    t->slots = p.n_slots;
     t->ranges = p.n_units;
     pool_free(&p, chunk);
     return rc;

@@ -29,9 +29,9 @@
 #define REPORT_MAX_JSON_OBJECT (16 * 1024 * 1024)
 
 /* GenerateSubReport's workers (gen_pool.c): a part's objects are read in
- * ranges of REPORT_CHUNK_BYTES by N parser threads, N = the CPUs the process
- * may run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). The default
- * depends on the store: every byte of the 2N + 2 slots is a fresh page in a
+ * ranges of REPORT_CHUNK_BYTES by N workers, N = the CPUs the process may
+ * run on, capped by REPORT_THREADS (and REPORT_MAX_THREADS). The default
+ * depends on the store: every byte of the slots is a fresh page in a
  * cold invocation, and a first touch costs about 20 us of CPU in a
  * Firecracker VM (this machine, as Lambda), so ranges are as small as the
  * store's per-request cost allows: 1 MiB on S3 (a GET's latency), 256 KiB on
@@ -128,11 +128,29 @@ typedef struct report_gen_totals {
     uint64_t rows;
     uint64_t skipped[LAMBDA_SKIP_COUNT];
     uint64_t fallbacks; /* lines read by cJSON */
-    unsigned threads, fetchers;
+    unsigned threads;   /* workers that parsed (the invoking thread among them) */
+    unsigned fetchers;  /* S3's fetcher threads (0 on the file store) */
+    unsigned spawned;   /* threads started for the part (0: N = 1 on the file store) */
+    size_t slots;       /* ranges in memory at most */
     size_t ranges;
 } report_gen_totals;
 
-/* How many parser threads a part gets (see above). */
+#ifdef LAMBDA_REPORT_TEST_HOOKS
+/* What the workers tell a test, on the thread that does it: a range's read
+ * is about to start, its rows are parsed (not yet marked so), its rows are
+ * in the writer (the part's `written` count not yet advanced). */
+typedef enum report_gen_event {
+    REPORT_GEN_TEST_FETCH,
+    REPORT_GEN_TEST_PARSED,
+    REPORT_GEN_TEST_WRITTEN
+} report_gen_event;
+extern void (*report_gen_test_hook)(report_gen_event ev, size_t unit, void *ud);
+extern void *report_gen_test_hook_ud;
+/* Non-zero: fetcher threads read ahead on the file store too, as on S3. */
+extern int report_gen_test_prefetch;
+#endif
+
+/* How many workers a part gets (see above). */
 unsigned report_gen_threads(void);
 /* The range size a part reads `data` in: REPORT_CHUNK_BYTES, else the
  * store's default (see above), at least REPORT_MIN_CHUNK_BYTES. */

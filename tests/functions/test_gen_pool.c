@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -118,33 +119,66 @@ static int run_part(const char *threads, const char *chunk, const uint64_t *sz,
     return 0;
 }
 
+/* The reference rows of every object (made by setup). */
+static void read_ref(ref_rows *ref)
+{
+    for (int o = 0; o < OBJECTS; o++) {
+        lambda_report_buf obj = {0};
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(lambda_store_get(data, keys[o], 0, 0, collect, &obj, &err), 0);
+        assert_int_equal(report_ref_lines(obj.data, obj.len, MAX_LINE, ref_line, ref), 0);
+        lambda_report_buf_free(&obj);
+    }
+}
+
+static void free_ref(ref_rows *ref)
+{
+    lambda_report_buf_free(&ref->rows);
+    lambda_report_parser_free(&ref->parser);
+}
+
+/* The slots a part of n workers gets: see gen_pool.c's top. */
+static size_t slots_for(size_t n, int prefetch)
+{
+    return prefetch ? 2 * n + 2 : n == 1 ? 1 : 2 * n;
+}
+
+/* Both ways of reading: each worker its own ranges (the file store), and
+ * fetcher threads ahead of the workers (S3's, forced by the test hook). */
 static void test_same_bytes_any_threads_any_ranges(void **state)
 {
     (void)state;
     ref_rows ref = {0};
-    make_objects(&ref);
+    read_ref(&ref);
     assert_true(ref.t.rows > 1000 && ref.t.skipped[LAMBDA_SKIP_TOO_LONG] > 100);
     const char *const cases[][2] = {{"1", "4194304"}, {"1", "300"},  {"2", "256"},
                                     {"3", "1000"},    {"4", "4097"}, {"8", "50000"}};
     lambda_report_buf csv = {0};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        report_gen_totals t;
-        lambda_error err = {{0}, {0}};
-        if (run_part(cases[c][0], cases[c][1], sizes, &csv, &t, &err) != 0)
-            fail_msg("threads %s, ranges of %s: %s: %s", cases[c][0], cases[c][1], err.type,
-                     err.message);
-        if (csv.len != ref.rows.len || memcmp(csv.data, ref.rows.data, csv.len) != 0 ||
-            t.rows != ref.t.rows || memcmp(t.skipped, ref.t.skipped, sizeof t.skipped) != 0)
-            fail_msg("threads %s, ranges of %s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64
-                     " rows, %zu bytes",
-                     cases[c][0], cases[c][1], t.rows, csv.len, ref.t.rows, ref.rows.len);
-        assert_true(t.threads >= 1 && t.threads <= (unsigned)atoi(cases[c][0]) &&
-                    t.threads == report_gen_threads());
-        assert_int_equal(t.fetchers, t.threads + 1);
+    for (int prefetch = 0; prefetch < 2; prefetch++) {
+        report_gen_test_prefetch = prefetch;
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            report_gen_totals t;
+            lambda_error err = {{0}, {0}};
+            if (run_part(cases[c][0], cases[c][1], sizes, &csv, &t, &err) != 0)
+                fail_msg("prefetch %d, threads %s, ranges of %s: %s: %s", prefetch, cases[c][0],
+                         cases[c][1], err.type, err.message);
+            if (csv.len != ref.rows.len || memcmp(csv.data, ref.rows.data, csv.len) != 0 ||
+                t.rows != ref.t.rows || memcmp(t.skipped, ref.t.skipped, sizeof t.skipped) != 0)
+                fail_msg("prefetch %d, threads %s, ranges of %s: %" PRIu64
+                         " rows, %zu bytes; one reader: %" PRIu64 " rows, %zu bytes",
+                         prefetch, cases[c][0], cases[c][1], t.rows, csv.len, ref.t.rows,
+                         ref.rows.len);
+            assert_true(t.threads >= 1 && t.threads <= (unsigned)atoi(cases[c][0]) &&
+                        t.threads == report_gen_threads());
+            /* The invoking thread (main: a deep stack) is worker 0. */
+            assert_int_equal(t.fetchers, prefetch ? t.threads + 1 : 0);
+            assert_int_equal(t.spawned, t.fetchers + t.threads - 1);
+            assert_int_equal(t.slots, slots_for(t.threads, prefetch));
+        }
     }
+    report_gen_test_prefetch = 0;
     lambda_report_buf_free(&csv);
-    lambda_report_buf_free(&ref.rows);
-    lambda_report_parser_free(&ref.parser);
+    free_ref(&ref);
 }
 
 static void test_first_failure_in_key_order(void **state)
@@ -153,8 +187,9 @@ static void test_first_failure_in_key_order(void **state)
     uint64_t sz[OBJECTS];
     lambda_report_buf csv = {0};
     report_gen_totals t;
-    const char *const threads[] = {"1", "4"};
-    for (int i = 0; i < 2; i++) {
+    const char *const threads[] = {"1", "4", "1", "4"};
+    for (int i = 0; i < 4; i++) {
+        report_gen_test_prefetch = i >= 2;
         /* Object 3 listed one byte longer than it is (a short body), object
          * 6 one byte shorter (a longer body): object 3's error. */
         memcpy(sz, sizes, sizeof sz);
@@ -172,6 +207,7 @@ static void test_first_failure_in_key_order(void **state)
         if (!strstr(err.message, "obj-06") || !strstr(err.message, "more"))
             fail_msg("threads %s: %s", threads[i], err.message);
     }
+    report_gen_test_prefetch = 0;
     /* A vanished object: StoreNotFound, here too the first in key order. */
     static char gone_a[] = "src/gone-a.ndjson", gone_b[] = "src/gone-b.ndjson";
     char *kept = keys[2], *kept7 = keys[7];
@@ -210,13 +246,7 @@ static void test_kept_buffers(void **state)
 {
     (void)state;
     ref_rows ref = {0};
-    for (int o = 0; o < OBJECTS; o++) { /* the reference only: the objects exist */
-        lambda_report_buf obj = {0};
-        lambda_error err = {{0}, {0}};
-        assert_int_equal(lambda_store_get(data, keys[o], 0, 0, collect, &obj, &err), 0);
-        assert_int_equal(report_ref_lines(obj.data, obj.len, MAX_LINE, ref_line, &ref), 0);
-        lambda_report_buf_free(&obj);
-    }
+    read_ref(&ref);
     lambda_report_buf csv = {0};
     report_gen_cache_release();
     assert_int_equal(report_gen_cached_bytes(), 0);
@@ -248,8 +278,7 @@ static void test_kept_buffers(void **state)
     report_gen_cache_release();
     assert_int_equal(report_gen_cached_bytes(), 0);
     lambda_report_buf_free(&csv);
-    lambda_report_buf_free(&ref.rows);
-    lambda_report_parser_free(&ref.parser);
+    free_ref(&ref);
 }
 
 /* Two parts at once (the runtime may run invocations concurrently): one
@@ -313,6 +342,241 @@ static void test_concurrent_parts(void **state)
     lambda_report_buf_free(&ref);
 }
 
+/* ---- the workers seen through the test hook ---- */
+
+#define MAX_UNITS (1 << 14)
+#define HOLD_WAIT_S 60 /* a bounded wait: under load the others may be slow */
+
+/* What the hook saw of one part; a range's read can be held until others
+ * are parsed, to make ranges finish out of order on purpose. */
+typedef struct observer {
+    pthread_t caller;
+    size_t slots;    /* the part's S */
+    size_t hold;     /* this range's read waits (SIZE_MAX: none) ... */
+    size_t until[2]; /* ... until these are parsed, */
+    int linger_ms;   /* then this long (time for a broken bound to show) */
+    int timed_out, too_many;
+    unsigned char parsed[MAX_UNITS];
+    size_t written[MAX_UNITS], n_written;
+    int parsed_before_first_write; /* until[] both parsed before range hold was written */
+    size_t bound_broken;           /* 1 + a range read before the range S before it was written */
+    int fetch_elsewhere, parse_elsewhere, write_elsewhere; /* off the caller's thread */
+} observer;
+
+static observer obs;
+static pthread_mutex_t obs_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t obs_cv = PTHREAD_COND_INITIALIZER;
+
+static void hold_read(observer *o)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += HOLD_WAIT_S;
+    while (!(o->parsed[o->until[0]] && o->parsed[o->until[1]]) && !o->timed_out)
+        if (pthread_cond_timedwait(&obs_cv, &obs_mu, &deadline) != 0)
+            o->timed_out = 1;
+    if (o->linger_ms) {
+        pthread_mutex_unlock(&obs_mu);
+        struct timespec linger = {0, o->linger_ms * 1000000L};
+        nanosleep(&linger, NULL);
+        pthread_mutex_lock(&obs_mu);
+    }
+}
+
+static void observe(report_gen_event ev, size_t u, void *ud)
+{
+    observer *o = ud;
+    int elsewhere = !pthread_equal(pthread_self(), o->caller);
+    pthread_mutex_lock(&obs_mu);
+    if (u >= MAX_UNITS) {
+        o->too_many = 1;
+    } else if (ev == REPORT_GEN_TEST_FETCH) {
+        o->fetch_elsewhere |= elsewhere;
+        if (u >= o->n_written + o->slots && !o->bound_broken)
+            o->bound_broken = u + 1;
+        if (u == o->hold)
+            hold_read(o);
+    } else if (ev == REPORT_GEN_TEST_PARSED) {
+        o->parse_elsewhere |= elsewhere;
+        o->parsed[u] = 1;
+        pthread_cond_broadcast(&obs_cv);
+    } else {
+        o->write_elsewhere |= elsewhere;
+        if (u == o->hold)
+            o->parsed_before_first_write = o->parsed[o->until[0]] && o->parsed[o->until[1]];
+        o->written[o->n_written++] = u;
+    }
+    pthread_mutex_unlock(&obs_mu);
+}
+
+/* Range `range`'s read waits until ranges until[0] and until[1] are parsed,
+ * then linger_ms more. */
+typedef struct hold {
+    size_t range, until[2];
+    int linger_ms;
+} hold;
+
+static const hold no_hold = {SIZE_MAX, {0, 0}, 0};
+
+/* One part of `threads` workers in ranges of 1000 bytes, watched. */
+static int observed_part(const char *threads, int prefetch, hold h, char *const *k,
+                         const uint64_t *sz, lambda_report_buf *csv, report_gen_totals *t,
+                         lambda_error *err)
+{
+    memset(&obs, 0, sizeof obs);
+    obs.caller = pthread_self();
+    obs.slots = slots_for((size_t)atoi(threads), prefetch);
+    obs.hold = h.range;
+    obs.until[0] = h.until[0];
+    obs.until[1] = h.until[1];
+    obs.linger_ms = h.linger_ms;
+    report_gen_test_prefetch = prefetch;
+    report_gen_test_hook_ud = &obs;
+    report_gen_test_hook = observe;
+    char *kept[OBJECTS];
+    memcpy(kept, keys, sizeof kept);
+    memcpy(keys, k, sizeof kept);
+    int rc = run_part(threads, "1000", sz, csv, t, err);
+    memcpy(keys, kept, sizeof kept);
+    report_gen_test_hook = NULL;
+    report_gen_test_prefetch = 0;
+    assert_false(obs.too_many);
+    if (obs.timed_out)
+        fail_msg("threads %s, prefetch %d: ranges %zu and %zu not parsed within %d s of range "
+                 "%zu's read being held",
+                 threads, prefetch, h.until[0], h.until[1], HOLD_WAIT_S, h.range);
+    assert_int_equal(t->slots, obs.slots);
+    return rc;
+}
+
+/* Two workers are needed (a machine with one CPU gets one). */
+static int two_workers(void)
+{
+    setenv("REPORT_THREADS", "2", 1);
+    if (report_gen_threads() >= 2)
+        return 1;
+    print_message("one CPU: two workers cannot run here\n");
+    return 0;
+}
+
+/* With one worker on the file store the invoking thread reads, parses and
+ * writes every range itself: no thread is started. On S3 (prefetch) only
+ * the reads are another thread's. */
+static void test_one_worker_starts_no_thread(void **state)
+{
+    (void)state;
+    ref_rows ref = {0};
+    read_ref(&ref);
+    lambda_report_buf csv = {0};
+    for (int prefetch = 0; prefetch < 2; prefetch++) {
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(observed_part("1", prefetch, no_hold, keys, sizes, &csv, &t, &err), 0);
+        assert_int_equal(csv.len, ref.rows.len);
+        assert_memory_equal(csv.data, ref.rows.data, csv.len);
+        assert_int_equal(t.threads, 1);
+        assert_int_equal(t.fetchers, prefetch ? 2 : 0);
+        assert_int_equal(t.spawned, prefetch ? 2 : 0);
+        assert_int_equal(obs.fetch_elsewhere, prefetch);
+        assert_false(obs.parse_elsewhere);
+        assert_false(obs.write_elsewhere);
+        assert_int_equal(obs.n_written, t.ranges);
+    }
+    lambda_report_buf_free(&csv);
+    free_ref(&ref);
+}
+
+/* Range 0's read is held until ranges 1 and 2 are parsed: they wait, parsed,
+ * and are written after range 0, every range exactly once and in order. */
+static void test_later_ranges_first_written_in_order(void **state)
+{
+    (void)state;
+    if (!two_workers())
+        skip();
+    ref_rows ref = {0};
+    read_ref(&ref);
+    lambda_report_buf csv = {0};
+    for (int prefetch = 0; prefetch < 2; prefetch++) {
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        if (observed_part("2", prefetch, (hold){0, {1, 2}, 0}, keys, sizes, &csv, &t, &err) != 0)
+            fail_msg("prefetch %d: %s: %s", prefetch, err.type, err.message);
+        assert_true(obs.parsed_before_first_write);
+        assert_int_equal(obs.n_written, t.ranges);
+        for (size_t i = 0; i < obs.n_written; i++)
+            if (obs.written[i] != i)
+                fail_msg("prefetch %d: write %zu was range %zu", prefetch, i, obs.written[i]);
+        assert_int_equal(csv.len, ref.rows.len);
+        assert_memory_equal(csv.data, ref.rows.data, csv.len);
+    }
+    lambda_report_buf_free(&csv);
+    free_ref(&ref);
+}
+
+/* Range k (a vanished object's only one) fails after ranges k + 1 and k + 2
+ * are parsed: its error is the part's, and nothing from k on is written. */
+static void test_failure_after_later_ranges_parsed(void **state)
+{
+    (void)state;
+    if (!two_workers())
+        skip();
+    static char gone[] = "src/gone.ndjson";
+    char *k[OBJECTS];
+    uint64_t sz[OBJECTS];
+    memcpy(k, keys, sizeof k);
+    memcpy(sz, sizes, sizeof sz);
+    k[3] = gone;
+    sz[3] = 500; /* one range of 1000 */
+    size_t fail = 0;
+    for (int o = 0; o < 3; o++)
+        fail += sz[o] ? (size_t)((sz[o] + 999) / 1000) : 1;
+    assert_true(sz[4] > 3000); /* ranges fail + 1 and + 2 are object 4's */
+    lambda_report_buf csv = {0};
+    for (int prefetch = 0; prefetch < 2; prefetch++) {
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(observed_part("2", prefetch, (hold){fail, {fail + 1, fail + 2}, 0}, k, sz,
+                                       &csv, &t, &err),
+                         -1);
+        assert_string_equal(err.type, "StoreNotFound");
+        if (!strstr(err.message, "gone"))
+            fail_msg("prefetch %d: %s", prefetch, err.message);
+        assert_true(obs.parsed[fail + 1] && obs.parsed[fail + 2]);
+        assert_int_equal(obs.n_written, fail);
+        for (size_t i = 0; i < obs.n_written; i++)
+            assert_int_equal(obs.written[i], i);
+    }
+    lambda_report_buf_free(&csv);
+}
+
+/* Range 0's read is held until range S - 1 is parsed, and a while longer:
+ * the other worker (and the fetchers) must not read range S or later before
+ * range 0 is written, however long it waits. */
+static void test_memory_bound_with_a_slow_worker(void **state)
+{
+    (void)state;
+    if (!two_workers())
+        skip();
+    ref_rows ref = {0};
+    read_ref(&ref);
+    lambda_report_buf csv = {0};
+    for (int prefetch = 0; prefetch < 2; prefetch++) {
+        size_t last = slots_for(2, prefetch) - 1;
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        hold h = {0, {last, last}, 100};
+        if (observed_part("2", prefetch, h, keys, sizes, &csv, &t, &err) != 0)
+            fail_msg("prefetch %d: %s: %s", prefetch, err.type, err.message);
+        if (obs.bound_broken)
+            fail_msg("prefetch %d: range %zu read before range %zu was written (%zu slots)",
+                     prefetch, obs.bound_broken - 1, obs.bound_broken - 1 - t.slots, t.slots);
+        assert_int_equal(csv.len, ref.rows.len);
+        assert_memory_equal(csv.data, ref.rows.data, csv.len);
+    }
+    lambda_report_buf_free(&csv);
+    free_ref(&ref);
+}
+
 static void test_thread_setting(void **state)
 {
     (void)state;
@@ -358,7 +622,12 @@ static int setup(void **state)
     char url[300];
     snprintf(url, sizeof url, "file://%s", root);
     lambda_error err = {{0}, {0}};
-    return lambda_store_open(url, &data, &err) || lambda_store_open(url, &out, &err) ? -1 : 0;
+    if (lambda_store_open(url, &data, &err) || lambda_store_open(url, &out, &err))
+        return -1;
+    ref_rows ref = {0};
+    make_objects(&ref);
+    free_ref(&ref);
+    return 0;
 }
 
 static int teardown(void **state)
@@ -382,6 +651,12 @@ int main(void)
         cmocka_unit_test(test_chunk_setting),
         cmocka_unit_test(test_kept_buffers),
         cmocka_unit_test(test_concurrent_parts),
+        cmocka_unit_test(test_one_worker_starts_no_thread),
+        cmocka_unit_test(test_later_ranges_first_written_in_order),
+        cmocka_unit_test(test_failure_after_later_ranges_parsed),
+        cmocka_unit_test(test_memory_bound_with_a_slow_worker),
     };
+    if (getenv("GEN_POOL_TEST")) /* one test (a pattern), e.g. against a broken variant */
+        cmocka_set_test_filter(getenv("GEN_POOL_TEST"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }
