@@ -459,6 +459,32 @@ static void crash_by(fixture *fx, const char *name, int sig)
 #endif
 }
 
+/* The handler's copy of the request id holds 63 bytes (it stays in the
+ * thread-local block musl builds in, runtime/src/signals.c): a Lambda id
+ * (a 36-character UUID) is reported whole, a longer one by its first 63. */
+static void test_crash_request_id_length(void **state)
+{
+    fixture *fx = *state;
+    fx->api = fake_api_start();
+    static const char uuid[] = "8f1c2c5e-6d0b-4c4e-9a57-3f0e8b8c1d2a";
+    char long_id[101];
+    for (size_t i = 0; i < sizeof long_id - 1; i++)
+        long_id[i] = (char)('a' + i % 26);
+    long_id[sizeof long_id - 1] = '\0';
+    const char *ids[] = {uuid, long_id};
+    for (size_t i = 0; i < 2; i++) {
+        fake_event ev = {.body = "{\"signal\":\"SEGV\"}", .request_id = ids[i]};
+        fake_api_push(fx->api, &ev);
+        start(fx, "crash", NULL);
+        assert_int_equal(child_wait(&fx->proc, 20000), 0);
+        assert_int_equal(child_term_signal(&fx->proc), SIGSEGV);
+        char line[160];
+        snprintf(line, sizeof line, "in handler, RequestId: %.63s; the runtime dies", ids[i]);
+        assert_contains(err_text(fx), line);
+        child_cleanup(&fx->proc);
+    }
+}
+
 static void test_crash_segv(void **state)
 {
     crash_by(*state, "SEGV", SIGSEGV);
@@ -1013,6 +1039,7 @@ int main(int argc, char **argv)
         TEST(test_crash_segv),
         TEST(test_crash_abort),
         TEST(test_crash_stack_overflow),
+        TEST(test_crash_request_id_length),
         TEST(test_crash_exit),
         TEST(test_json_logs_level_filter),
         TEST(test_text_logs_default),
