@@ -758,7 +758,11 @@ static void extra_cell(lambda_report_buf *b, yyjson_val *ev, uint64_t known)
             put1(b, ',');
         cjson_str(b, key, 1);
         put1(b, ':');
-        cjson_value(b, item, 1);
+        /* strings, the most common values, without the call */
+        if (yyjson_is_str(item))
+            cjson_str(b, item, 1);
+        else
+            cjson_value(b, item, 1);
     }
     put(b, "}\"", 2);
 }
@@ -921,7 +925,9 @@ static int yy_row(lambda_report_parser *p, yyjson_val *ev, const members *m, siz
         return -1;
     int rc = text_cell(row, event_id, yyjson_get_len(f[F_EVENT]));
     put1(row, ',');
-    rc = rc || text_cell(row, at, yyjson_get_len(f[F_AT]));
+    /* A valid timestamp is digits and "-:.+TtZz": nothing to quote, and it
+     * starts with a digit, not a formula's start. */
+    put(row, at, yyjson_get_len(f[F_AT]));
     put1(row, ',');
     rc = rc || yy_field(row, &p->scratch, room, prospect);
     put1(row, ',');
