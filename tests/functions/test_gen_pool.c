@@ -281,12 +281,16 @@ static void test_kept_buffers(void **state)
     free_ref(&ref);
 }
 
-/* Two parts at once (the runtime may run invocations concurrently): one
- * takes the kept set, the other makes its own; both give the same bytes. */
+/* Parts at once (the runtime may run invocations concurrently): one takes
+ * the kept set, the others make their own; all give the same bytes. One runs
+ * on a thread with a stack under 2 MiB, as the runtime's threads have on musl
+ * (128 KiB): it may not parse there (cJSON's fallback recurses), so all N
+ * workers are threads of their own. */
 typedef struct concurrent_part {
     const char *name;
     lambda_report_buf csv;
     int rc;
+    report_gen_totals t;
 } concurrent_part;
 
 static void *concurrent_main(void *arg)
@@ -296,12 +300,11 @@ static void *concurrent_main(void *arg)
     snprintf(url, sizeof url, "file://%s", root);
     lambda_store *in = NULL, *o = NULL;
     lambda_store_writer *w = NULL;
-    report_gen_totals t;
     lambda_error err = {{0}, {0}};
     c->rc = -1;
     if (lambda_store_open(url, &in, &err) == 0 && lambda_store_open(url, &o, &err) == 0 &&
         lambda_store_put_begin(o, c->name, &w, &err) == 0) {
-        if (report_gen_convert(in, keys, sizes, OBJECTS, "acme", w, &t, &err) != 0)
+        if (report_gen_convert(in, keys, sizes, OBJECTS, "acme", w, &c->t, &err) != 0)
             lambda_store_put_abort(w);
         else if (lambda_store_put_commit(w, &err) == 0 &&
                  lambda_store_get(o, c->name, 0, 0, collect, &c->csv, &err) == 0)
@@ -326,17 +329,32 @@ static void test_concurrent_parts(void **state)
     assert_int_equal(report_gen_convert(data, keys, sizes, OBJECTS, "acme", w, &t, &err), 0);
     assert_int_equal(lambda_store_put_commit(w, &err), 0);
     assert_int_equal(lambda_store_get(out, "ref.csv", 0, 0, collect, &ref, &err), 0);
-    concurrent_part parts[3] = {{"a.csv", {0}, 0}, {"b.csv", {0}, 0}, {"c.csv", {0}, 0}};
+    concurrent_part parts[3] = {{"a.csv", {0}, 0, t}, {"b.csv", {0}, 0, t}, {"c.csv", {0}, 0, t}};
     pthread_t tids[3];
+    /* A stack of our own: glibc would hand a cached larger one (the workers'
+     * 2 MiB) to a thread asking for a small size. Under 2 MiB, yet enough
+     * for ThreadSanitizer's needs (about 900 KiB). */
+    size_t small_size = 1536 * 1024;
+    void *small_stack = aligned_alloc(4096, small_size);
+    assert_non_null(small_stack);
+    pthread_attr_t small;
+    pthread_attr_init(&small);
+    assert_int_equal(pthread_attr_setstack(&small, small_stack, small_size), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(pthread_create(&tids[i], NULL, concurrent_main, &parts[i]), 0);
+        assert_int_equal(
+            pthread_create(&tids[i], i == 2 ? &small : NULL, concurrent_main, &parts[i]), 0);
+    pthread_attr_destroy(&small);
     for (int i = 0; i < 3; i++) {
         pthread_join(tids[i], NULL);
         assert_int_equal(parts[i].rc, 0);
+        /* The default stack (8 MiB on glibc) works; the small one waits. */
+        assert_int_equal(parts[i].t.threads, t.threads);
+        assert_int_equal(parts[i].t.spawned, i == 2 ? t.threads : t.threads - 1);
         assert_int_equal(parts[i].csv.len, ref.len);
         assert_memory_equal(parts[i].csv.data, ref.data, ref.len);
         lambda_report_buf_free(&parts[i].csv);
     }
+    free(small_stack);
     assert_true(report_gen_cached_bytes() > 0); /* one set kept, the others freed */
     report_gen_cache_release();
     lambda_report_buf_free(&ref);
