@@ -620,6 +620,21 @@ static void pool_free(gen_pool *p, uint64_t chunk)
     pthread_mutex_destroy(&p->mu);
 }
 
+/* The slots' condition variables: made for a part, destroyed after it. */
+static void slot_conds(gen_pool *p, int init)
+{
+    for (size_t i = 0; i < p->n_slots; i++) {
+        gen_slot *s = &p->slots[i];
+        if (init) {
+            pthread_cond_init(&s->freed, NULL);
+            pthread_cond_init(&s->fetched, NULL);
+        } else {
+            pthread_cond_destroy(&s->freed);
+            pthread_cond_destroy(&s->fetched);
+        }
+    }
+}
+
 /* Starts the part's threads: on S3 the fetchers (fetcher 0 with the
  * caller's handle; if it cannot start, the workers read for themselves),
  * then the workers other than the invoking thread (all N when its stack is
@@ -676,13 +691,21 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
         return -1;
     }
     p.fail_at = p.n_units;
-    for (size_t i = 0; i < p.n_slots; i++) {
-        pthread_cond_init(&p.slots[i].freed, NULL);
-        pthread_cond_init(&p.slots[i].fetched, NULL);
-    }
+    slot_conds(&p, 1);
 
-    pthread_t tids[2 * REPORT_MAX_THREADS + 1];
-    gen_worker fetchers[REPORT_MAX_THREADS + 1], workers[REPORT_MAX_THREADS];
+    /* On the heap: a worker holds an error message (1 KiB), and the
+     * invoking thread may have a small stack (128 KiB: see caller_stack_ok). */
+    pthread_t *tids = calloc(2 * threads + 1, sizeof *tids);
+    gen_worker *fetchers = calloc(2 * threads + 1, sizeof *fetchers);
+    if (!tids || !fetchers) {
+        free(tids);
+        free(fetchers);
+        slot_conds(&p, 0);
+        pool_free(&p, chunk);
+        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+        return -1;
+    }
+    gen_worker *workers = fetchers + threads + 1;
     int caller_works = caller_stack_ok();
     unsigned started = start_threads(&p, caller_works, tids, fetchers, workers);
     if (caller_works) {
@@ -704,10 +727,9 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
         *err = p.err;
     else if (p.written != p.n_units) /* cannot happen: every range taken is committed */
         rc = -1, store_error(err, LAMBDA_STORE_UNAVAILABLE, "GenerateSubReport's workers stopped");
-    for (size_t i = 0; i < p.n_slots; i++) {
-        pthread_cond_destroy(&p.slots[i].freed);
-        pthread_cond_destroy(&p.slots[i].fetched);
-    }
+    slot_conds(&p, 0);
+    free(tids);
+    free(fetchers);
     t->spawned = started;
     t->slots = p.n_slots;
     t->ranges = p.n_units;
