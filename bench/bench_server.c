@@ -748,7 +748,11 @@ static int wait_for(bool (*done)(void), pid_t *pids, int n, struct rusage *ru, i
         if (!ok) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 2000000; /* re-check the children every 2 ms */
+            /* Re-check the children every 50 ms: `done` is signalled, only
+             * a child's exit is polled. A 2 ms poll woke this thread ~25
+             * times in a 50 ms invocation, and with 2 worker threads on 2
+             * cores each wake-up preempted a worker. */
+            ts.tv_nsec += 50000000;
             if (ts.tv_nsec >= 1000000000) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000;
