@@ -184,19 +184,6 @@ static int make_units(gen_pool *p, size_t n, uint64_t chunk)
 
 /* ---- fetch ---- */
 
-static int fetch_sink(const char *data, size_t len, void *ud)
-{
-    gen_slot *s = ud;
-    if (len > s->in_limit - s->in_len) {
-        /* More than the listing said: the object changed while reading. */
-        s->in_len = s->in_limit + 1;
-        return 1;
-    }
-    memcpy(s->in + s->in_len, data, len); /* room reserved by fetch_bytes */
-    s->in_len += len;
-    return 0;
-}
-
 /* Room for in_limit bytes and a NUL, in one step: a slot's buffer grown by
  * doubling from 64 KiB (8 reallocs to hold a 4 MiB range) left freed blocks
  * that mimalloc hands back to the kernel (MADV_DONTNEED after 25 ms) and
@@ -218,7 +205,11 @@ static int slot_reserve(gen_slot *s)
 /* Reads [at, at + want) of the object into the slot (want reaching the
  * object's end: to the end), checking the count against the listing: a body
  * short of (or longer than) the listed size with a matching Content-Length
- * is invisible to HTTP, and without this check its rows would be lost. */
+ * is invisible to HTTP, and without this check its rows would be lost. The
+ * bytes go straight into the slot (lambda_store_read_into: on the file store
+ * a pread, no copy through a store buffer). A read to the end asks for one
+ * byte more than the listing promises (the NUL's room), so that an object
+ * grown since the listing shows. */
 static int fetch_bytes(lambda_store *st, const char *key, uint64_t size, uint64_t at, uint64_t want,
                        gen_slot *s)
 {
@@ -227,8 +218,11 @@ static int fetch_bytes(lambda_store *st, const char *key, uint64_t size, uint64_
     s->in_limit = before + (size_t)(to_end ? size - at : want);
     if (slot_reserve(s) != 0)
         return -1;
-    if (lambda_store_get(st, key, at, to_end ? 0 : want, fetch_sink, s, &s->err) != 0 &&
-        s->in_len <= s->in_limit)
+    size_t room = s->in_limit - before + (to_end ? 1 : 0), got = 0;
+    lambda_store_status rc =
+        lambda_store_read_into(st, key, at, to_end ? 0 : want, s->in + before, room, &got, &s->err);
+    s->in_len = before + got;
+    if (rc != LAMBDA_STORE_OK)
         return -1;
     if (s->in_len != s->in_limit) {
         store_error(&s->err, LAMBDA_STORE_UNAVAILABLE,

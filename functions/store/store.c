@@ -3,6 +3,7 @@
  * S3 backend. Validation lives here so that neither backend can be reached
  * with a key that escapes the store's root.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +221,55 @@ lambda_store_status lambda_store_get(lambda_store *store, const char *key, uint6
     if (st != LAMBDA_STORE_OK)
         return st;
     return store->ops->get(store, key, offset, length, sink, userdata, err);
+}
+
+/* lambda_store_read_into through a backend's get: the sink copies what
+ * fits; more than `cap` bytes stop the read (only a read to the end can
+ * bring them: a ranged get delivers its range's length). */
+typedef struct read_into_ctx {
+    char *buf;
+    size_t cap, got;
+    int full;
+} read_into_ctx;
+
+static int read_into_sink(const char *data, size_t len, void *ud)
+{
+    read_into_ctx *c = ud;
+    size_t n = len < c->cap - c->got ? len : c->cap - c->got;
+    memcpy(c->buf + c->got, data, n);
+    c->got += n;
+    c->full = n < len;
+    return c->full;
+}
+
+lambda_store_status lambda_store_read_into(lambda_store *store, const char *key, uint64_t offset,
+                                           uint64_t length, void *buf, size_t cap, size_t *got,
+                                           lambda_error *err)
+{
+    *got = 0;
+    lambda_store_status st = lambda_store_check_key(key, err);
+    if (st != LAMBDA_STORE_OK)
+        return st;
+    if (length > cap)
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID,
+                                 "reading %s: %" PRIu64 " bytes do not fit in %zu", key, length,
+                                 cap);
+    if (store->ops->read_into)
+        return store->ops->read_into(store, key, offset, length, buf, cap, got, err);
+    read_into_ctx c = {buf, cap, 0, 0};
+    st = store->ops->get(store, key, offset, length, read_into_sink, &c, err);
+    *got = c.got;
+    if (c.full && length == 0) {
+        /* `cap` bytes and more to come: the caller asked for no more. */
+        err->type[0] = '\0';
+        err->message[0] = '\0';
+        return LAMBDA_STORE_OK;
+    }
+    if (c.full)
+        return lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE,
+                                 "reading %s: more than the %" PRIu64 " bytes asked for", key,
+                                 length);
+    return st;
 }
 
 lambda_store_status lambda_store_stat(lambda_store *store, const char *key, uint64_t *size,

@@ -132,6 +132,27 @@ LAMBDA_STORE_API lambda_store_status lambda_store_get(lambda_store *store, const
                                                       lambda_store_sink_fn sink, void *userdata,
                                                       lambda_error *err);
 
+/* Reads bytes [offset, offset+length) of an object into `buf`, which has
+ * room for `cap` bytes (length <= cap, else InvalidInput), and says in *got
+ * how many arrived (also on failure: the bytes stored before it). The same
+ * bytes, errors, retries and resumptions as lambda_store_get() with the same
+ * offset and length, without a sink: the file store reads straight into
+ * `buf` (pread), sparing a copy of every byte through its own buffer; S3
+ * copies from libcurl's buffer, as a sink would.
+ *   length > 0: exactly that range; an object that ends before it fails as
+ *               lambda_store_get does (StoreUnavailable, "shorter than
+ *               expected" or "short read").
+ *   length 0:   to the object's end, at most `cap` bytes: *got < cap is the
+ *               whole rest; *got == cap means the object may go on (ask for
+ *               one byte more than you expect to tell a grown object). An
+ *               offset at the object's end gives 0 bytes on the file store;
+ *               S3 answers such a Range with 416 (StoreError InvalidRange).
+ */
+LAMBDA_STORE_API lambda_store_status lambda_store_read_into(lambda_store *store, const char *key,
+                                                            uint64_t offset, uint64_t length,
+                                                            void *buf, size_t cap, size_t *got,
+                                                            lambda_error *err);
+
 /* Size of an object; *exists is 0 (and the call succeeds) when it is missing. */
 LAMBDA_STORE_API lambda_store_status lambda_store_stat(lambda_store *store, const char *key,
                                                        uint64_t *size, int *exists,

@@ -62,6 +62,11 @@ typedef struct lambda_store_ops {
                                 lambda_store_list_fn fn, void *ud, lambda_error *err);
     lambda_store_status (*get)(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
                                lambda_store_sink_fn sink, void *ud, lambda_error *err);
+    /* NULL: the front end reads through get with a sink that copies (S3,
+     * whose bytes arrive in libcurl's buffer anyway). */
+    lambda_store_status (*read_into)(lambda_store *s, const char *key, uint64_t offset,
+                                     uint64_t length, char *buf, size_t cap, size_t *got,
+                                     lambda_error *err);
     lambda_store_status (*stat)(lambda_store *s, const char *key, uint64_t *size, int *exists,
                                 lambda_error *err);
     lambda_store_status (*put_begin)(lambda_store *s, const char *key, lambda_store_writer **out,

@@ -8,11 +8,14 @@ itself (3 attempts, 1 ms backoff base), stops, then checks how often each
 scenario was requested (e.g. an access-denied GET must not be retried).
 Exit status: the command's, or 1 if the request counts are wrong.
 
-Scenarios (path /fake-bucket/pre/<name>):
+Scenarios (path /fake-bucket/pre/<name>, or .../pre/<dir>/<name>: the
+same answers, counted apart):
   flaky       500, 500, then 200
   reset       connection closed without an answer, then 200
   truncated   Content-Length 100 with 40 bytes then a close; the retry
               must ask Range: bytes=40- and gets 206 with the rest
+  cut-range   Range bytes=10-89: 206 with Content-Length 80, 30 bytes, a
+              close; the retry must ask bytes=40-89 and gets the rest
   slowdown    always 503 SlowDown
   always-500  always 500
   denied      403 AccessDenied     missing   404 NoSuchKey
@@ -82,9 +85,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(url.query)
         if url.path == "/fake-bucket" and q.get("list-type") == ["2"]:
             return self.list_page(url.query, q)
-        name = url.path.rsplit("/", 1)[-1]
-        counts[name] += 1
-        n = counts[name]
+        # Counted by key under pre/ ("flaky", "into/flaky"), answered by the
+        # scenario (the key's last segment).
+        key = url.path.split("/fake-bucket/pre/", 1)[-1]
+        name = key.rsplit("/", 1)[-1]
+        counts[key] += 1
+        n = counts[key]
         if name == "flaky":
             if n <= 2:
                 return self.send(500, error_xml("InternalError", "try again"))
@@ -109,6 +115,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 problems.append("truncated retry sent Range %r" % self.headers.get("Range"))
                 return self.send(500, error_xml("InternalError", "bad range"))
             return self.send(206, TRUNC[40:], {"Content-Range": "bytes 40-99/100"})
+        if name == "cut-range":
+            # bytes 10-89 asked; 30 sent of 80, then a close: the retry must
+            # ask for bytes=40-89 and gets the rest
+            want = "bytes=10-89" if n == 1 else "bytes=40-89"
+            if self.headers.get("Range") != want:
+                problems.append("cut-range request %d sent Range %r" % (n, self.headers.get("Range")))
+                return self.send(500, error_xml("InternalError", "bad range"))
+            if n == 1:
+                self.send_response(206)
+                self.send_header("Content-Range", "bytes 10-89/100")
+                self.send_header("Content-Length", "80")
+                self.end_headers()
+                self.wfile.write(TRUNC[10:40])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            return self.send(206, TRUNC[40:90], {"Content-Range": "bytes 40-89/100"})
         if name == "slowdown":
             return self.send(503, error_xml("SlowDown", "Please reduce your request rate."))
         if name == "always-500":
@@ -214,6 +238,9 @@ def main():
         server.shutdown()
     want = {"flaky": 3, "reset": 2, "truncated": 2, "slowdown": 3, "always-500": 3,
             "denied": 1, "missing": 1, "list": 3, "put": 1,
+            # lambda_store_read_into: the same retries and resumptions as a get
+            "into/flaky": 3, "into/reset": 2, "into/truncated": 2, "into/cut-range": 2,
+            "into/slowdown": 3, "into/denied": 1,
             # 2501 keys in 3 batches; denied 1; flaky 2; gone 1; 500-once 2;
             # slow 3 (every attempt)
             "delete": 12, "del-flaky": 2}

@@ -6,6 +6,7 @@
  * scripted fake S3 started by fake_s3.py (FAKE_S3_URL in the environment).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -726,6 +727,48 @@ static void test_delete_many_key_errors(void **state)
     assert_non_null(strstr(err.message, "after 3 attempts"));
 }
 
+/* lambda_store_read_into through the same faults: each read gives the
+ * bytes a clean GET would (fake_s3.py checks the Range of every retry and
+ * how often each key was asked for). */
+static void expect_read_into(const char *key, uint64_t offset, uint64_t length, size_t cap,
+                             lambda_store_status rc, const char *type, const char *body)
+{
+    lambda_store *s = fake_store();
+    lambda_error err = {{0}, {0}};
+    char buf[128];
+    assert_true(cap <= sizeof buf);
+    size_t got = 0;
+    lambda_store_status st = lambda_store_read_into(s, key, offset, length, buf, cap, &got, &err);
+    if (st != rc)
+        fail_msg("read_into %s: rc %d (%s: %s)", key, st, err.type, err.message);
+    if (type)
+        assert_string_equal(err.type, type);
+    if (body) {
+        assert_int_equal(got, strlen(body));
+        assert_memory_equal(buf, body, got);
+    }
+    lambda_store_close(s);
+}
+
+static void test_read_into_retried_and_resumed(void **state)
+{
+    (void)state;
+    char abc[101];
+    for (int i = 0; i < 100; i++)
+        abc[i] = (char)('a' + i % 26);
+    abc[100] = '\0';
+    expect_read_into("into/flaky", 0, 0, 64, 0, NULL, "hello after two 500s");
+    expect_read_into("into/reset", 0, 0, 64, 0, NULL, "hello after a reset");
+    /* to the end, cut after 40 of 100 bytes: resumed with bytes=40- */
+    expect_read_into("into/truncated", 0, 0, 101, 0, NULL, abc);
+    /* a range cut after 30 of 80 bytes: resumed with bytes=40-89 */
+    abc[90] = '\0';
+    expect_read_into("into/cut-range", 10, 80, 80, 0, NULL, abc + 10);
+    expect_read_into("into/slowdown", 0, 0, 64, LAMBDA_STORE_THROTTLED, "StoreThrottled", NULL);
+    expect_read_into("into/denied", 0, 0, 64, LAMBDA_STORE_ACCESS_DENIED, "StoreAccessDenied",
+                     NULL);
+}
+
 int lambda_store_test_retry_main(void);
 int lambda_store_test_retry_main(void)
 {
@@ -739,6 +782,7 @@ int lambda_store_test_retry_main(void)
         cmocka_unit_test(test_put_sends_payload_hash),
         cmocka_unit_test(test_delete_many_batches),
         cmocka_unit_test(test_delete_many_key_errors),
+        cmocka_unit_test(test_read_into_retried_and_resumed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
@@ -1016,6 +1060,131 @@ static void test_s3_errors(void **state)
     free(secret);
 }
 
+/* ---- lambda_store_read_into, the same assertions on every backend ---- */
+
+#define RI_SIZE 200000u /* more than the file store's 64 KiB get buffer */
+
+static void put_pattern(lambda_store *s, const char *key, uint64_t from, uint64_t n)
+{
+    lambda_error err = {{0}, {0}};
+    lambda_store_writer *w;
+    if (lambda_store_put_begin(s, key, &w, &err) != 0 || write_pattern(w, from, n, &err) != 0 ||
+        lambda_store_put_commit(w, &err) != 0)
+        fail_msg("put %s: %s: %s", key, err.type, err.message);
+}
+
+/* Reads [offset, +length) (cap bytes of room) and checks the status, the
+ * count and that the bytes are the pattern's from `offset`. */
+static void expect_read(lambda_store *s, const char *key, uint64_t offset, uint64_t length,
+                        size_t cap, lambda_store_status want_rc, size_t want_got)
+{
+    unsigned char *buf = malloc(cap ? cap : 1);
+    assert_non_null(buf);
+    lambda_error err = {{0}, {0}};
+    size_t got = 12345;
+    lambda_store_status rc = lambda_store_read_into(s, key, offset, length, buf, cap, &got, &err);
+    if (rc != want_rc || got != want_got)
+        fail_msg("read_into %s at %" PRIu64 " length %" PRIu64 " cap %zu: rc %d got %zu (%s: %s); "
+                 "expected rc %d got %zu",
+                 key, offset, length, cap, rc, got, err.type, err.message, want_rc, want_got);
+    if (rc != LAMBDA_STORE_OK)
+        assert_string_equal(err.type, lambda_store_status_name(rc));
+    for (size_t i = 0; i < got; i++)
+        if (buf[i] != pattern(offset + i))
+            fail_msg("read_into %s at %" PRIu64 ": byte %zu differs", key, offset, i);
+    free(buf);
+}
+
+/* The same bytes as lambda_store_get with the same offset and length. */
+static void expect_same_as_get(lambda_store *s, const char *key, uint64_t offset, uint64_t length)
+{
+    lambda_error err = {{0}, {0}};
+    lambda_report_buf b = {0};
+    assert_int_equal(lambda_store_get(s, key, offset, length, collect, &b, &err), 0);
+    char *buf = malloc(b.len + 1);
+    size_t got = 0;
+    assert_int_equal(lambda_store_read_into(s, key, offset, length, buf, b.len + 1, &got, &err), 0);
+    assert_int_equal(got, b.len);
+    assert_memory_equal(buf, b.data, got);
+    free(buf);
+    free(b.data);
+}
+
+static void check_read_into(lambda_store *s)
+{
+    const uint64_t n = RI_SIZE;
+    put_pattern(s, "ri/obj", 0, n);
+    put_pattern(s, "ri/short", 0, 3);
+    put_pattern(s, "ri/empty", 0, 0);
+    /* to the end: the whole rest with room to spare; cap bytes and more */
+    expect_read(s, "ri/obj", 0, 0, n + 1, LAMBDA_STORE_OK, n);
+    expect_read(s, "ri/obj", 0, 0, n, LAMBDA_STORE_OK, n);
+    expect_read(s, "ri/obj", 0, 0, 100, LAMBDA_STORE_OK, 100);
+    expect_read(s, "ri/obj", n - 10, 0, 11, LAMBDA_STORE_OK, 10);
+    expect_read(s, "ri/short", 0, 0, 100, LAMBDA_STORE_OK, 3);
+    expect_read(s, "ri/short", 1, 0, 100, LAMBDA_STORE_OK, 2);
+    expect_read(s, "ri/empty", 0, 0, 10, LAMBDA_STORE_OK, 0);
+    /* ranges: in the middle, the last byte, the whole short object */
+    expect_read(s, "ri/obj", 1000, 70000, 70000, LAMBDA_STORE_OK, 70000);
+    expect_read(s, "ri/obj", n - 1, 1, 1, LAMBDA_STORE_OK, 1);
+    expect_read(s, "ri/short", 0, 3, 8, LAMBDA_STORE_OK, 3);
+    expect_same_as_get(s, "ri/obj", 0, 0);
+    expect_same_as_get(s, "ri/obj", 65535, 65538);
+    expect_same_as_get(s, "ri/obj", n - 7, 0);
+    /* a range past the end: the bytes there were, and the get's error */
+    expect_read(s, "ri/obj", n - 5, 10, 10, LAMBDA_STORE_UNAVAILABLE, 5);
+    expect_read(s, "ri/short", 0, 4, 4, LAMBDA_STORE_UNAVAILABLE, 3);
+    /* the caller's mistakes and missing objects */
+    expect_read(s, "ri/obj", 0, 11, 10, LAMBDA_STORE_INVALID, 0);
+    expect_read(s, "ri/../obj", 0, 0, 10, LAMBDA_STORE_INVALID, 0);
+    expect_read(s, "ri/never", 0, 0, 10, LAMBDA_STORE_NOT_FOUND, 0);
+    expect_read(s, "ri/never", 0, 5, 10, LAMBDA_STORE_NOT_FOUND, 0);
+
+    /* The object changes between its listing (n bytes) and the read, as
+     * GenerateSubReport asks (a range; to the end with one byte of room
+     * more): truncated, the range fails and the rest comes short; grown,
+     * the rest fills the room (more than listed). */
+    uint64_t size = 0;
+    int exists = 0;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_stat(s, "ri/obj", &size, &exists, &err), 0);
+    assert_int_equal(size, n);
+    put_pattern(s, "ri/obj", 0, n - 7);
+    expect_read(s, "ri/obj", n - 100, 100, 100, LAMBDA_STORE_UNAVAILABLE, 93);
+    expect_read(s, "ri/obj", n - 100, 0, 101, LAMBDA_STORE_OK, 93);
+    put_pattern(s, "ri/obj", 0, n + 7);
+    expect_read(s, "ri/obj", n - 100, 100, 100, LAMBDA_STORE_OK, 100);
+    expect_read(s, "ri/obj", n - 100, 0, 101, LAMBDA_STORE_OK, 101);
+}
+
+static void test_read_into_file(void **state)
+{
+    (void)state;
+    char url[300];
+    snprintf(url, sizeof url, "file://%s", root);
+    lambda_store *s;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_open(url, &s, &err), LAMBDA_STORE_OK);
+    check_read_into(s);
+    /* at the end: nothing left to the end; a range there is past it */
+    expect_read(s, "ri/short", 3, 0, 10, LAMBDA_STORE_OK, 0);
+    expect_read(s, "ri/short", 3, 1, 10, LAMBDA_STORE_UNAVAILABLE, 0);
+    expect_read(s, "ri/empty", 0, 1, 1, LAMBDA_STORE_UNAVAILABLE, 0);
+    lambda_store_close(s);
+}
+
+static void test_s3_read_into(void **state)
+{
+    (void)state;
+    lambda_store *s = s3_store();
+    check_read_into(s);
+    /* at the end: S3 refuses a Range that starts there (416 InvalidRange),
+     * as lambda_store_get does; a range there is past it */
+    expect_read(s, "ri/short", 3, 0, 10, LAMBDA_STORE_REFUSED, 0);
+    expect_read(s, "ri/short", 3, 1, 10, LAMBDA_STORE_REFUSED, 0);
+    lambda_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1028,6 +1197,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_s3_multipart_and_append),
             cmocka_unit_test(test_s3_delete_many),
             cmocka_unit_test(test_s3_errors),
+            cmocka_unit_test(test_s3_read_into),
         };
         rc = cmocka_run_group_tests(tests, NULL, NULL);
     } else {
@@ -1044,6 +1214,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(test_xml_delete_result),
             cmocka_unit_test_setup_teardown(test_file_store, setup_dir, teardown_dir),
             cmocka_unit_test_setup_teardown(test_sink_abort_status, setup_dir, teardown_dir),
+            cmocka_unit_test_setup_teardown(test_read_into_file, setup_dir, teardown_dir),
             cmocka_unit_test(test_s3_needs_credentials),
             cmocka_unit_test(test_presign_shape),
         };
