@@ -34,6 +34,11 @@
  *   --start-at-ms T:      throughput, but the first /next is answered no
  *                         earlier than T (ms since the epoch): several servers
  *                         given one T start their runtimes' work together.
+ *   --event-seq TOKEN:    every occurrence of TOKEN in the event becomes the
+ *                         number of the /next it answers (1, 2, ...; zero-
+ *                         padded to TOKEN's length, so the event keeps its
+ *                         length): each invocation gets its own event (a
+ *                         report part under a key no earlier one wrote).
  *
  * Every wait is bounded by --timeout; children are always killed and reaped.
  */
@@ -82,11 +87,12 @@ typedef struct options {
     double timeout_s;       /* bound on every wait */
     const char *event_file; /* event served on /next (default DEFAULT_EVENT) */
     const char *expect;     /* expected response body, counted when different */
-    const char *save_file;  /* last response body is written here */
+    const char *save_file;  /* last measured response body is written here */
     bool end_with_500;      /* after N responses /next answers 500, CMD exits itself */
     bool per_invocation;    /* throughput: figures of each invocation (one client) */
     bool csw_from_tasks;    /* --per-invocation: no perf counters, /proc only */
     int64_t start_at_ms;    /* throughput: first /next not before (realtime, ms) */
+    const char *event_seq;  /* --event-seq TOKEN: replaced by each /next's number */
     char **cmd;             /* the program to start, NULL-terminated */
 } options;
 
@@ -125,6 +131,11 @@ typedef struct server_state {
     pthread_cond_t changed;
     char *event;
     size_t event_len;
+    /* --event-seq: where TOKEN stands in the event, its length (the width of
+     * the number written there) and the largest number that fits. */
+    size_t *seq_at;
+    size_t seq_count, seq_width;
+    long seq_max;
     long nexts;              /* GET /next served */
     long responses;          /* POST /response received */
     long errors;             /* POST /error received */
@@ -406,6 +417,21 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status, c
     return ret;
 }
 
+/* The event of the ID-th /next under --event-seq: a copy of the event with ID
+ * written over every TOKEN, zero-padded to its width (the caller frees it). */
+static char *event_with_seq(long id)
+{
+    char *event = malloc(g_state.event_len + 1);
+    char digits[24];
+    if (!event)
+        die("out of memory");
+    memcpy(event, g_state.event, g_state.event_len + 1);
+    snprintf(digits, sizeof digits, "%0*ld", (int)g_state.seq_width, id);
+    for (size_t i = 0; i < g_state.seq_count; i++)
+        memcpy(event + g_state.seq_at[i], digits, g_state.seq_width);
+    return event;
+}
+
 static enum MHD_Result serve_next(struct MHD_Connection *conn)
 {
     /* --start-at-ms: runtimes of servers started together begin their work
@@ -452,8 +478,20 @@ static enum MHD_Result serve_next(struct MHD_Connection *conn)
     snprintf(request_id, sizeof request_id, "bench-%08ld", id);
     snprintf(deadline, sizeof deadline, "%" PRId64, wall_ms() + 900000);
 
-    struct MHD_Response *res =
-        MHD_create_response_from_buffer(g_state.event_len, g_state.event, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *res;
+    if (g_state.seq_count > 0) {
+        /* Only past the measured invocations (parse_args checks the width
+         * against them): a number too wide for TOKEN is refused, never cut. */
+        if (id > g_state.seq_max)
+            return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "{\"errorType\":\"Bench.EventSeqExhausted\"}");
+        char *event = event_with_seq(id);
+        res = MHD_create_response_from_buffer(g_state.event_len, event, MHD_RESPMEM_MUST_COPY);
+        free(event);
+    } else {
+        res = MHD_create_response_from_buffer(g_state.event_len, g_state.event,
+                                              MHD_RESPMEM_PERSISTENT);
+    }
     if (!res)
         return MHD_NO;
     MHD_add_response_header(res, "Content-Type", "application/json");
@@ -488,7 +526,8 @@ static void record_response(const upload *up)
         (up->truncated || up->len != g_state.expect_len ||
          memcmp(up->data, g_state.expect, up->len) != 0))
         g_state.mismatches++;
-    if (!up->truncated) {
+    /* Likewise the response kept for --save-response: the last measured one. */
+    if (!up->truncated && (g_state.target <= 0 || count <= g_state.target)) {
         char *copy = realloc(g_state.last_response, up->len + 1);
         if (copy) {
             if (up->len)
@@ -1021,7 +1060,7 @@ static void usage(void)
           "                           [--cold-start R | --floor R] [--timeout S]\n"
           "                           [--event-file F] [--expect BODY] [--save-response F]\n"
           "                           [--end-with-500] [--per-invocation [--csw-from-tasks]]\n"
-          "                           [--start-at-ms T]\n"
+          "                           [--start-at-ms T] [--event-seq TOKEN]\n"
           "                           -- CMD [ARGS...]\n",
           stderr);
     exit(2);
@@ -1084,6 +1123,8 @@ static void parse_args(int argc, char **argv, options *opt)
             opt->save_file = v;
         else if (strcmp(a, "--start-at-ms") == 0)
             opt->start_at_ms = parse_long(v, 1, LONG_MAX);
+        else if (strcmp(a, "--event-seq") == 0)
+            opt->event_seq = v;
         else
             usage();
     }
@@ -1095,7 +1136,42 @@ static void parse_args(int argc, char **argv, options *opt)
             "1000000 invocations)");
     if (opt->csw_from_tasks && !opt->per_invocation)
         die("--csw-from-tasks goes with --per-invocation");
+    if (opt->event_seq && (opt->event_seq[0] == '\0' || strlen(opt->event_seq) > 18))
+        die("--event-seq TOKEN: TOKEN must be 1-18 characters (the width of the number)");
     opt->cmd = argv + i;
+}
+
+/* --event-seq: finds every (non-overlapping) TOKEN in the event and checks
+ * that the number of every measured /next fits in its width: a TOKEN absent
+ * from the event, or too short, would make every invocation's event the
+ * same, or cut, without a word. */
+static void find_event_seq(const options *opt)
+{
+    const char *token = opt->event_seq;
+    size_t width = strlen(token), cap = 0;
+    for (const char *p = g_state.event, *end = g_state.event + g_state.event_len;
+         (p = memmem(p, (size_t)(end - p), token, width)) != NULL; p += width) {
+        if (g_state.seq_count == cap) {
+            cap = cap ? 2 * cap : 4;
+            size_t *bigger = realloc(g_state.seq_at, cap * sizeof *bigger);
+            if (!bigger)
+                die("out of memory");
+            g_state.seq_at = bigger;
+        }
+        g_state.seq_at[g_state.seq_count++] = (size_t)(p - g_state.event);
+    }
+    if (g_state.seq_count == 0)
+        die("--event-seq %s: the event does not contain it", token);
+    long max = 1;
+    for (size_t i = 0; i < width && max <= LONG_MAX / 10; i++)
+        max *= 10;
+    g_state.seq_width = width;
+    g_state.seq_max = max - 1;
+    /* Each client may poll once more before a response is counted; a cold
+     * start's runtime may poll again before it is killed. */
+    long needed = opt->cold_runs ? 2L * opt->cold_runs : opt->invocations + opt->clients;
+    if (needed > g_state.seq_max)
+        die("--event-seq %s: %zu character(s) cannot number %ld events", token, width, needed);
 }
 
 int main(int argc, char **argv)
@@ -1114,6 +1190,8 @@ int main(int argc, char **argv)
         g_state.event = strdup(DEFAULT_EVENT);
         g_state.event_len = strlen(DEFAULT_EVENT);
     }
+    if (opt.event_seq)
+        find_event_seq(&opt);
     g_state.end_with_500 = opt.end_with_500;
     g_state.csw_fd = g_state.migrations_fd = -1;
     g_state.start_at_ms = opt.start_at_ms;
@@ -1145,6 +1223,7 @@ int main(int argc, char **argv)
 
     MHD_stop_daemon(d);
     free(g_state.event);
+    free(g_state.seq_at);
     free(g_state.last_response);
     free(g_state.figures);
     free(g_state.tasks);

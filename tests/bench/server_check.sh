@@ -41,6 +41,31 @@ printf '{"big":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)" >"$work/ev.json"
   || fail "two clients: $(cat "$work/d")"
 cmp -s <(head -c -1 "$work/ev.json" ) "$work/resp" || fail "saved response differs from the event file"
 
+# 4b. --event-seq: every TOKEN in the event becomes the invocation's number,
+#     zero-padded to TOKEN's width (bench/run.sh: a report part under a key
+#     no earlier invocation wrote). The bare client echoes its event: of 3
+#     invocations only the first equals the first event, and the last
+#     response is the third event, every TOKEN replaced.
+printf '{"reportId":"r-@@@","part":"x@@@y","keep":"@@"}\n' >"$work/seq.json"
+"$bs" --timeout 60 --invocations 3 --event-file "$work/seq.json" --event-seq @@@ \
+  --expect '{"reportId":"r-001","part":"x001y","keep":"@@"}' --save-response "$work/seq.out" \
+  -- "$bare" >"$work/sq" || fail "--event-seq run failed"
+[ "$(kv mismatches "$work/sq")" = 2 ] || fail "--event-seq: invocations 2 and 3 must differ from 1: $(cat "$work/sq")"
+[ "$(cat "$work/seq.out")" = '{"reportId":"r-003","part":"x003y","keep":"@@"}' ] ||
+  fail "--event-seq: the third event: $(cat "$work/seq.out")"
+# A TOKEN the event does not hold, or too short to number the invocations,
+# is refused before anything runs (every event the same, or a cut number).
+if "$bs" --timeout 60 --invocations 3 --event-file "$work/seq.json" --event-seq '#SEQ#' \
+     -- "$bare" >/dev/null 2>"$work/sq.err"; then
+  fail "--event-seq with a TOKEN absent from the event must fail"
+fi
+grep -q "does not contain it" "$work/sq.err" || fail "unclear refusal: $(cat "$work/sq.err")"
+if "$bs" --timeout 60 --invocations 9 --event-file "$work/seq.json" --event-seq @ \
+     -- "$bare" >/dev/null 2>"$work/sq.err"; then
+  fail "--event-seq with a one-digit TOKEN for 9 invocations must fail"
+fi
+grep -q "1 character(s) cannot number 10 events" "$work/sq.err" || fail "unclear refusal: $(cat "$work/sq.err")"
+
 # 5. Cold-start mode gives one sample per start, with the page faults, CPU
 #    time and RSS the runtime had used by its first /next (read while it
 #    waits for the answer: a live process has faulted at least its first
