@@ -179,6 +179,26 @@ serve() {
   env LAMBDA_TASK_ROOT="$work" "${lambda_env[@]}" "$bs" --timeout 120 "$@" 2>>"$logf"
 }
 
+# handler_serve KV LOG BOOT HANDLER [VAR=value...] -- SERVER ARGS...: the
+# bench server runs HANDLER of BOOT (both stores on $work/store unless a
+# VAR=value says otherwise); key=value lines to KV, the logs to LOG. Fails
+# when the server does or the runtime posted an /error.
+handler_serve() {
+  local kvf=$1 logf=$2 boot=$3 handler=$4 extra_env=() errors; shift 4
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do extra_env+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  env _HANDLER="$handler" DATA_STORE="file://$work/store" REPORT_STORE="file://$work/store" \
+    LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} \
+    "$bs" "$@" -- "$boot" >"$kvf" 2>>"$logf" || return 1
+  errors=$(kv errors "$kvf") # none in --cold-start's output
+  [ "${errors:-0}" = 0 ]
+}
+# run_failed ROW LOG: a run that did not measure: n/a in ROW, and a failure.
+run_failed() {
+  failed "$1: run failed: $(tail -3 "$2" | tr '\n' ' ')"
+  row "$1" "n/a: run failed (see log)" "" "" ""
+}
+
 # Unpack a zip into DIR, echo the path of its bootstrap.
 unpack() {
   mkdir -p "$2" && unzip -q -o "$1" -d "$2" && [ -x "$2/bootstrap" ] && echo "$2/bootstrap"
@@ -390,24 +410,20 @@ section_instructions() {
 
 floor_median=""
 cold_one() { # label, bootstrap, handler
-  local label=$1 boot=$2 handler=$3 logf="$work/cold.log"
-  if env _HANDLER="$handler" DATA_STORE="file://$work/store" REPORT_STORE="file://$work/store" \
-       LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" "$bs" --timeout 30 --cold-start "$cold_runs" -- "$boot" \
-       >"$work/c.kv" 2>>"$logf"; then
-    local s p90 fl
-    s=$(sed -n 's/^sample_us=//p' "$work/c.kv" | awk '{ print $1 / 1000 }' | stats)
-    p90=$(sed -n 's/^sample_us=//p' "$work/c.kv" | awk '{ print $1 / 1000 }' | pct 90)
-    local verdict="" extra=""
-    if [ -n "$floor_median" ]; then extra="+$(fmt "$(calc "${s%% *} - $floor_median")" 2) ms over the floor"; fi
-    if [ "${4:-}" = target ]; then
-      if ge 1 "${s%% *}"; then verdict="≤ 1 ms: **met**"; else verdict="≤ 1 ms: **not met**"; fi
-    fi
-    row "2. Cold start, $label (exec → first GET /next)" "$(spread "$s" 2) ms, p90 $(fmt "$p90" 2) ms" \
-        "${floor_desc:-floor n/a}" "$extra" "${verdict:-—}"
-  else
-    failed "cold start of $label failed: $(tail -3 "$logf" | tr '\n' ' ')"
-    row "2. Cold start, $label" "n/a: run failed (see log)" "" "" ""
+  local label=$1 boot=$2 handler=$3
+  if ! handler_serve "$work/c.kv" "$work/cold.log" "$boot" "$handler" -- --timeout 30 \
+         --cold-start "$cold_runs"; then
+    run_failed "2. Cold start, $label" "$work/cold.log"; return
   fi
+  local s p90 verdict="" extra=""
+  s=$(sed -n 's/^sample_us=//p' "$work/c.kv" | awk '{ print $1 / 1000 }' | stats)
+  p90=$(sed -n 's/^sample_us=//p' "$work/c.kv" | awk '{ print $1 / 1000 }' | pct 90)
+  if [ -n "$floor_median" ]; then extra="+$(fmt "$(calc "${s%% *} - $floor_median")" 2) ms over the floor"; fi
+  if [ "${4:-}" = target ]; then
+    if ge 1 "${s%% *}"; then verdict="≤ 1 ms: **met**"; else verdict="≤ 1 ms: **not met**"; fi
+  fi
+  row "2. Cold start, $label (exec → first GET /next)" "$(spread "$s" 2) ms, p90 $(fmt "$p90" 2) ms" \
+      "${floor_desc:-floor n/a}" "$extra" "${verdict:-—}"
 }
 
 section_cold() {
@@ -449,28 +465,24 @@ section_cold() {
 # --- 3. memory ----------------------------------------------------------------
 
 mem_one() { # label, bootstrap, handler, event-file or "", target?
-  local label=$1 boot=$2 handler=$3 ev=$4 logf="$work/mem.log" evargs=()
+  local label=$1 boot=$2 handler=$3 ev=$4 evargs=()
   [ -n "$ev" ] && evargs=(--event-file "$ev")
-  if env _HANDLER="$handler" DATA_STORE="file://$work/store" REPORT_STORE="file://$work/store" \
-       LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" "$bs" --timeout 300 --invocations "$mem_n" --checkpoint "$mem_check" \
-       "${evargs[@]+"${evargs[@]}"}" -- "$boot" >"$work/m.kv" 2>>"$logf" &&
-     [ "$(kv errors "$work/m.kv")" = 0 ]; then
-    local hwm a b growth verdict="—"
-    hwm=$(kv hwm_kb "$work/m.kv"); a=$(kv rss_kb_at_checkpoint "$work/m.kv"); b=$(kv rss_kb_at_end "$work/m.kv")
-    growth=$((b - a))
-    if [ "$5" = target ]; then
-      # Flat: at most 64 kB over 9,000 invocations; a leak of even one
-      # smallest malloc chunk (16 B) per invocation would show 144 kB.
-      if ge 3072 "$hwm" && ge 64 "$growth"; then verdict="≤ 3 MB and flat: **met**"
-      else verdict="≤ 3 MB and flat: **not met**"; fi
-    fi
-    row "3. Memory, $label" "peak RSS (VmHWM) after $(fmt "$mem_n") invocations: $(fmt "$hwm") kB" \
-        "RSS at $(fmt "$mem_check"): $(fmt "$a") kB → at $(fmt "$mem_n"): $(fmt "$b") kB" \
-        "growth $growth kB" "$verdict"
-  else
-    failed "memory run of $label failed: $(tail -3 "$logf" | tr '\n' ' ')"
-    row "3. Memory, $label" "n/a: run failed (see log)" "" "" ""
+  if ! handler_serve "$work/m.kv" "$work/mem.log" "$boot" "$handler" -- --timeout 300 \
+         --invocations "$mem_n" --checkpoint "$mem_check" ${evargs[@]+"${evargs[@]}"}; then
+    run_failed "3. Memory, $label" "$work/mem.log"; return
   fi
+  local hwm a b growth verdict="—"
+  hwm=$(kv hwm_kb "$work/m.kv"); a=$(kv rss_kb_at_checkpoint "$work/m.kv"); b=$(kv rss_kb_at_end "$work/m.kv")
+  growth=$((b - a))
+  if [ "$5" = target ]; then
+    # Flat: at most 64 kB over 9,000 invocations; a leak of even one
+    # smallest malloc chunk (16 B) per invocation would show 144 kB.
+    if ge 3072 "$hwm" && ge 64 "$growth"; then verdict="≤ 3 MB and flat: **met**"
+    else verdict="≤ 3 MB and flat: **not met**"; fi
+  fi
+  row "3. Memory, $label" "peak RSS (VmHWM) after $(fmt "$mem_n") invocations: $(fmt "$hwm") kB" \
+      "RSS at $(fmt "$mem_check"): $(fmt "$a") kB → at $(fmt "$mem_n"): $(fmt "$b") kB" \
+      "growth $growth kB" "$verdict"
 }
 
 section_memory() {
@@ -648,11 +660,27 @@ declare -A gsr_walls=() gsr_cpus=() gsr_hwm=() gsr_nrows=() gsr_failed=()
 # The part the runs read: the bench data (part_dir, part_to), or the longer
 # part of row 5l while its runs go.
 part_dir=$data_dir part_to=$data_to
-# gsr_event FILE REPORT_ID: the event of the whole data range as part 0 of
-# report REPORT_ID (each kind of run writes its own part file).
+# Every GenerateSubReport invocation of section 5 writes its part under a
+# key no earlier invocation wrote, as a Map's invocations do (a warm
+# execution environment gets another part each time): each run its own
+# reportId, each invocation of a warm run its own part index (the bench
+# server numbers the events: --event-seq). Writing over an existing part is
+# a retry, with a cost of its own (row 5r): the file store commits a part by
+# rename(), and on ext4 a rename over an existing file starts the new
+# file's writeback inside the call (auto_da_alloc).
+seq_token=@@@@@
+gsr_runs=0
+# new_report_id: sets report_id to a reportId no earlier run used.
+new_report_id() { gsr_runs=$((gsr_runs + 1)); report_id=$(printf 'bench-%05d' "$gsr_runs"); }
+# clear_parts: deletes the parts earlier runs wrote, between runs (outside
+# every timed window), so that the page cache and the disk stay bounded.
+clear_parts() { rm -rf "$work/reports"; }
+# gsr_event FILE REPORT_ID [INDEX]: the event of the whole data range as part
+# INDEX (default 0) of report REPORT_ID. INDEX "1$seq_token" with
+# --event-seq $seq_token: the n-th invocation writes part 100000 + n.
 gsr_event() {
-  printf '{"customerId":"%s","reportId":"%s","part":{"index":0,"from":"%s","to":"%s"}}\n' \
-    "$customer" "$2" "$data_from" "$part_to" >"$1"
+  printf '{"customerId":"%s","reportId":"%s","part":{"index":%s,"from":"%s","to":"%s"}}\n' \
+    "$customer" "$2" "${3:-0}" "$data_from" "$part_to" >"$1"
 }
 
 # The longer part of row 5l: the same generator, seed and events a day over
@@ -674,16 +702,13 @@ make_long_data() {
 # last response to OUT.
 gsr_serve() {
   local boot=$1 kvf=$2 resp=$3 ev=$4; shift 4
-  local args=() extra_env=()
+  local args=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
   [ $# -gt 0 ] && shift
-  extra_env=("$@")
   mkdir -p "$work/reports"
-  env _HANDLER=GenerateSubReport DATA_STORE="file://$part_dir" REPORT_STORE="file://$work/reports" \
-    LAMBDA_TASK_ROOT="${boot%/*}" "${lambda_env[@]}" ${extra_env[@]+"${extra_env[@]}"} \
-    "$bs" --timeout 600 --event-file "$ev" --save-response "$resp" \
-    ${args[@]+"${args[@]}"} -- "$boot" >"$kvf" 2>>"$work/report.log" &&
-    [ "$(kv errors "$kvf")" = 0 ]
+  handler_serve "$kvf" "$work/report.log" "$boot" GenerateSubReport DATA_STORE="file://$part_dir" \
+    REPORT_STORE="file://$work/reports" "$@" -- --timeout 600 --event-file "$ev" \
+    --save-response "$resp" ${args[@]+"${args[@]}"}
 }
 
 # Per-invocation figures of several kinds of run, kept under a TAG (kind and
@@ -732,7 +757,8 @@ csw_text() {
 report_cold() { # label, bootstrap, key, [VAR=value...]; not again after a failure
   local label=$1 boot=$2 key=$3 logf="$work/report.log" hwm
   [ -z "${gsr_failed[$key]:-}" ] || return 1
-  gsr_event "$work/gsr.json" bench
+  clear_parts; new_report_id
+  gsr_event "$work/gsr.json" "$report_id"
   if gsr_serve "$boot" "$work/g.kv" "$work/gsr.out" "$work/gsr.json" --invocations 1 \
        --per-invocation -- "${@:4}" && inv_has "$work/g.kv" 1; then
     inv_keep "$work/g.kv" "cold:$key" 1 1 life
@@ -759,27 +785,30 @@ report_stats() {
   gsr_cpu_mb=$(printf '%s\n' ${gsr_cpus[$key]} | awk -v b="$data_bytes" '{ print b / 1e6 / $1 }' | stats | cut -d' ' -f1)
 }
 
-# Warm invocations: one process answers warm_k + 1 events (the same part, so
-# each invocation writes the same part file again: GenerateSubReport
-# rewrites it whole, with the same bytes). The first invocation is the cold
-# one, the others are warm; the bench server times each one and reads the
-# process's CPU clock, page faults and VmHWM (reset at every /next) between
-# them. Per KEY (build:threads) over all rounds: the warm invocations'
-# figures and the first invocations' figures.
+# Warm invocations: one process answers warm_k + 1 events, each the whole
+# data range as a part of its own (part 100000 + n of this run's reportId:
+# every invocation does the whole work again and writes a new part). The
+# first invocation is the cold one, the others are warm; the bench server
+# times each one and reads the process's CPU clock, page faults and VmHWM
+# (reset at every /next) between them. Per KEY (build:threads) over all
+# rounds: the warm invocations' figures and the first invocations' figures.
+# KEY rewrite:build:threads (row 5r): every event is part 0 of the run's
+# reportId, so invocations 2..warm_k + 1 each replace the part the one
+# before wrote (a retry's case), with the same bytes.
 declare -A gsw_wall=() gsw_cpu=() gsw_flt=() gsw_hwm=() gsw_cwall=() gsw_ccpu=() gsw_cflt=()
 declare -A gsw_chwm=() gsw_failed=() gsw_hwm_reset=() gsw_run_wall=() gsw_run_cpu=() gsw_sys=()
 declare -A gsw_csys=()
 report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failure
-  local label=$1 boot=$2 key=$3 walls cpu_s sys_s flts hwms rows
+  local label=$1 boot=$2 key=$3 walls cpu_s sys_s flts hwms rows seq=() ref=${3#rewrite:}
   [ -z "${gsw_failed[$key]:-}" ] || return 1
-  # The longer part under its own reportId: the part file each run replaces
-  # (its pages freed inside the first invocation) is then always one of the
-  # same size.
-  local rid=bench-warm
-  [[ "$key" == long:* ]] && rid=bench-long
-  gsr_event "$work/gsw.json" "$rid"
+  clear_parts; new_report_id
+  if [ "$ref" = "$key" ]; then
+    gsr_event "$work/gsw.json" "$report_id" "1$seq_token"; seq=(--event-seq "$seq_token")
+  else
+    gsr_event "$work/gsw.json" "$report_id" 0
+  fi
   if ! gsr_serve "$boot" "$work/w.kv" "$work/gsw.out" "$work/gsw.json" \
-         --invocations $((warm_k + 1)) --per-invocation -- "${@:4}"; then
+         --invocations $((warm_k + 1)) --per-invocation "${seq[@]+"${seq[@]}"}" -- "${@:4}"; then
     failed "warm GenerateSubReport ($label, $key) failed: $(tail -3 "$work/report.log" | tr '\n' ' ')"
     gsw_failed[$key]=1; return 1
   fi
@@ -794,12 +823,13 @@ report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failu
     gsw_failed[$key]=1; return 1
   fi
   # The last warm invocation must have done the whole part again (the
-  # longer part's: as many rows as its first run).
-  if [ -n "${gsr_nrows[$key]:-}" ] && [ "$rows" != "${gsr_nrows[$key]}" ]; then
-    failed "warm GenerateSubReport ($label, $key): $rows rows, the cold run ${gsr_nrows[$key]}"
+  # longer part's: as many rows as its first run; a rewrite's: as the
+  # fresh-key runs of its build and thread count).
+  if [ -n "${gsr_nrows[$ref]:-}" ] && [ "$rows" != "${gsr_nrows[$ref]}" ]; then
+    failed "warm GenerateSubReport ($label, $key): $rows rows, the cold run ${gsr_nrows[$ref]}"
     gsw_failed[$key]=1; return 1
   fi
-  gsr_nrows[$key]=$rows
+  gsr_nrows[$ref]=$rows
   gsw_hwm_reset[$key]=$(kv hwm_per_invocation "$work/w.kv")
   gsw_run_wall[$key]+=" $(kv wall_s "$work/w.kv")"; gsw_run_cpu[$key]+=" $(kv child_cpu_s "$work/w.kv")"
   gsw_cwall[$key]+=" ${walls[0]}"; gsw_ccpu[$key]+=" ${cpu_s[0]}"
@@ -827,12 +857,15 @@ report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failu
 declare -A gsp_walls=() gsp_cpus=() gsp_skews=() gsp_failed=()
 report_pair() { # label, bootstrap, build, copies, mode
   local label=$1 boot=$2 key=$3:$5 copies=$4 c pids=() ok=1 t0="" t1="" s e cpu_sum=0 s1="" at n=1
-  [ "$5" = warm ] && n=$((warm_k + 1))
+  local index=0 seq=()
+  [ "$5" = warm ] && n=$((warm_k + 1)) index=1$seq_token seq=(--event-seq "$seq_token")
+  clear_parts
   at=$((${EPOCHREALTIME/./} / 1000 + 300))
   for ((c = 0; c < copies; c++)); do
-    gsr_event "$work/gsp$c.json" "bench-copy$c"
+    new_report_id
+    gsr_event "$work/gsp$c.json" "$report_id" "$index"
     gsr_serve "$boot" "$work/p$c.kv" "$work/gsp$c.out" "$work/gsp$c.json" --invocations "$n" \
-      --per-invocation --start-at-ms "$at" -- REPORT_THREADS=1 &
+      --per-invocation --start-at-ms "$at" "${seq[@]+"${seq[@]}"}" -- REPORT_THREADS=1 &
     pids+=($!)
   done
   for c in "${!pids[@]}"; do wait "${pids[$c]}" || ok=0; done
@@ -857,12 +890,13 @@ report_pair() { # label, bootstrap, build, copies, mode
   gsp_skews[$key]+=" $(calc "($s1 - $t0) / 1e6")"
 }
 
-# each_run FN PREFIX: FN (report_cold or report_warm) once for every build
-# at every thread count, under the key PREFIX + build:threads.
+# each_run FN PREFIX [BUILDS]: FN (report_cold or report_warm) once for
+# every build (the first BUILDS) at every thread count, under the key
+# PREFIX + build:threads.
 each_run() {
-  local fn=$1 prefix=$2 t i
+  local fn=$1 prefix=$2 n=${3:-${#boots[@]}} t i
   for t in "${threads[@]}"; do
-    for i in "${!boots[@]}"; do
+    for ((i = 0; i < n; i++)); do
       "$fn" "${labels[$i]}" "${boots[$i]}" "$prefix$i:$t" "REPORT_THREADS=$t" || true
     done
   done
@@ -950,7 +984,13 @@ section_report() {
   for ((r = 0; r < reps; r++)); do
     for block in "${blocks[@]:$((r % 4))}" "${blocks[@]:0:$((r % 4))}"; do
       case $block in
-        cold | warm) each_run "report_$block" "" ;;
+        cold) each_run report_cold "" ;;
+        warm)
+          # New parts (5w) and rewrites of one part (5r: this tree's builds,
+          # not --compare's) side by side, taking turns at going first.
+          if ((r % 2)); then each_run report_warm rewrite: "$first_extra"; fi
+          each_run report_warm ""
+          if ((r % 2 == 0)); then each_run report_warm rewrite: "$first_extra"; fi ;;
         long)
           [ -z "$long_na" ] || continue
           part_dir=$long_dir part_to=$long_to
@@ -995,7 +1035,7 @@ section_report() {
       ceil=$(mbs "$t" ${gsp_walls[$i:cold]})
       speed="$speed; **$(fmt "$(calc "100 * $gsr_mb / ${ceil%% *}")" 0) % of the $t-core ceiling** ($t one-thread processes at once: $(fmt "${ceil%% *}" 1) MB/s, row 5c)"
     fi
-    row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]}, $t thread(s) ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON)" \
+    row "5. Report throughput, GenerateSubReport via the Runtime API, ${labels[$i]}, $t thread(s) ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB NDJSON; one invocation of a fresh process, writing a new part)" \
         "$gsr_result" "$jq_line; $cat_line" "$ratio$speed" "$verdict"
    done
   done
@@ -1016,6 +1056,7 @@ section_report() {
   fi
   report_compare_rows
   report_warm_rows
+  report_rewrite_rows
   report_ceiling_rows
   report_long_rows
 }
@@ -1090,10 +1131,38 @@ report_warm_rows() {
       verdict="$t threads ≥ 1.8× one (warm): $(met "$(calc "${w%% *} / ${one_warm[$i]}")" 1.8)"
     fi
     row "$name" \
-      "invocations 2–$((warm_k + 1)) of one process: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $(csw_text "warm:$key"), $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
+      "invocations 2–$((warm_k + 1)) of one process, each writing a new part: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $(csw_text "warm:$key"), $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
       "invocation 1 of the same processes (cold): $(spread "$cw" 1) MB/s, $(fmt "${cc%% *}" 1) MB per CPU second ($csy), $(fmt "${cf%% *}") page faults, $(csw_text "first:$key"), $peak $(fmt "$(calc "$ch / 1024")" 1) MB" \
       "warm **$(fmt "$(calc "${w%% *} / ${cw%% *}")" 2)× cold** by wall, $(fmt "$(calc "${c%% *} / ${cc%% *}")" 2)× per CPU second; faults $(fmt "${f%% *}") vs $(fmt "${cf%% *}"); context switches $(fmt "$(csw_median "warm:$key")") vs $(fmt "$(csw_median "first:$key")")$speed" \
       "$verdict"
+   done
+  done
+}
+
+# 5r: per build of this tree and thread count, warm invocations that replace
+# the part the invocation before wrote (a retry) against warm invocations
+# that write new parts (5w), same rounds: the extra time per invocation.
+report_rewrite_rows() {
+  local i t key name r f rc fc rs fs n_r n_f
+  for ((i = 0; i < first_extra; i++)); do
+   for t in "${threads[@]}"; do
+    key="$i:$t"; name="5r. Rewriting an existing part (a retry), warm, GenerateSubReport, ${labels[$i]}, $t thread(s)"
+    if [ -n "${gsw_failed[rewrite:$key]:-}" ] || [ -z "${gsw_wall[rewrite:$key]:-}" ] ||
+       [ -z "${gsw_wall[$key]:-}" ]; then
+      row "$name" "n/a: run failed (see log)" "" "" "—"; continue
+    fi
+    # shellcheck disable=SC2086
+    { r=$(printf '%s\n' ${gsw_wall[rewrite:$key]} | stats); f=$(printf '%s\n' ${gsw_wall[$key]} | stats)
+      rc=$(printf '%s\n' ${gsw_cpu[rewrite:$key]} | stats); fc=$(printf '%s\n' ${gsw_cpu[$key]} | stats)
+      rs=$(printf '%s\n' ${gsw_sys[rewrite:$key]} | awk '{ s += $1 } END { print 1000 * s / NR }')
+      fs=$(printf '%s\n' ${gsw_sys[$key]} | awk '{ s += $1 } END { print 1000 * s / NR }'); }
+    read -r _ _ _ n_r <<<"$r"; read -r _ _ _ n_f <<<"$f"
+    # shellcheck disable=SC2086
+    row "$name" \
+      "invocations 2–$((warm_k + 1)) of one process, each replacing the part the one before wrote (same key, same bytes): $(spread "$(mbs 1 ${gsw_wall[rewrite:$key]})" 1) MB/s; per invocation $(fmt "$(calc "1000 * ${r%% *}")" 1) ms wall, $(fmt "$(calc "1000 * ${rc%% *}")" 1) ms CPU, $(fmt "$rs" 1) ms system (mean; 10 ms ticks)" \
+      "the same invocations writing new parts (row 5w, same rounds): $(spread "$(mbs 1 ${gsw_wall[$key]})" 1) MB/s; $(fmt "$(calc "1000 * ${f%% *}")" 1) ms wall, $(fmt "$(calc "1000 * ${fc%% *}")" 1) ms CPU, $(fmt "$fs" 1) ms system" \
+      "replacing a part costs **$(signed "$(calc "1000 * (${r%% *} - ${f%% *})")" 1) ms wall per invocation** ($(signed "$(calc "1000 * (${rc%% *} - ${fc%% *})")" 1) ms CPU, $(signed "$(calc "$rs - $fs")" 1) ms system; medians of $n_r and $n_f): the file store commits a part by rename(), and on ext4 a rename over an existing file starts the new file's writeback inside the call (auto_da_alloc); a rename to a new name does not" \
+      "—"
    done
   done
 }
@@ -1132,7 +1201,7 @@ report_long_rows() {
     fi
     # shellcheck disable=SC2086
     row "$name" \
-      "$(fmt "$(calc "$long_bytes / 1e6")" 1) MB part ($((4 * gen_days)) days), invocations 2–$((warm_k + 1)): $(spread "$(mbs_of "$long_bytes" ${gsw_wall[long:$key]})" 1) MB/s, $(fmt "$(calc "$long_bytes / 1e6 / $c4")" 1) MB per CPU second ($(sys_share "${gsw_sys[long:$key]}" "${gsw_cpu[long:$key]}")), $(csw_text "warm:long:$key")" \
+      "$(fmt "$(calc "$long_bytes / 1e6")" 1) MB part ($((4 * gen_days)) days), invocations 2–$((warm_k + 1)), each writing a new part: $(spread "$(mbs_of "$long_bytes" ${gsw_wall[long:$key]})" 1) MB/s, $(fmt "$(calc "$long_bytes / 1e6 / $c4")" 1) MB per CPU second ($(sys_share "${gsw_sys[long:$key]}" "${gsw_cpu[long:$key]}")), $(csw_text "warm:long:$key")" \
       "the bench part ($(fmt "$(calc "$data_bytes / 1e6")" 1) MB, row 5w, same rounds): $(fmt "$(calc "$data_bytes / 1e6 / $w1")" 1) MB/s, $(fmt "$(calc "$data_bytes / 1e6 / $c1")" 1) MB per CPU second, $(fmt "$s1") context switches per invocation" \
       "an invocation = fixed + bytes / rate (from the medians): fixed **$(signed "$fw" 1) ms** wall ($(signed "$fc" 1) ms CPU), rate **$(fmt "$rw" 1) MB/s** ($(fmt "$rc" 1) MB per CPU second); context switches $(signed "$fs" 0) fixed + $(fmt "$ps" 1) per MB$speed" \
       "$verdict"
@@ -1186,7 +1255,7 @@ report_ceiling_rows() {
       verdict="$cpus threads ≥ 1.8× one ($mode): $(met "$(calc "$all / $one")" 1.8); the machine gives $(fmt "$(calc "${p%% *} / $one")" 2)×"
     fi
     row "$name" "$mine" \
-      "$cpus independent one-thread processes at once, each on the whole part, $what: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "$one_c" 1)); each copy $(csw_text "pair:$i:$mode"), $(sys_share "${inv_sys[pair:$i:$mode]}" "${inv_cpu[pair:$i:$mode]}"); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$skew_note$cat_pair" \
+      "$cpus independent one-thread processes at once, each on the whole part (each invocation writing a new part), $what: $(spread "$p" 1) MB/s in all = **$(fmt "$(calc "${p%% *} / $one")" 2)× one process alone** ($(fmt "$one" 1) MB/s); $(fmt "${pc%% *}" 1) MB per CPU second (alone: $(fmt "$one_c" 1)); each copy $(csw_text "pair:$i:$mode"), $(sys_share "${inv_sys[pair:$i:$mode]}" "${inv_cpu[pair:$i:$mode]}"); the last started $(fmt "${sk%% *}" 1) ms after the first (median)$skew_note$cat_pair" \
       "${frac}what the cores give independent copies bounds what threads can gain (shared caches, memory bandwidth, page-fault cost with $cpus vCPUs busy)" \
       "$verdict"
    done

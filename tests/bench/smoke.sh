@@ -78,6 +78,10 @@ if [ -x "$build/functions/lambda-report-gen" ] && [ -x "$build/functions/bootstr
         "context switches per invocation ("
       expect_figure "context switches ($b, $t, warm)" \
         "5w. Warm invocations, GenerateSubReport, $b, $t thread(s)" "context switches per invocation ("
+      # Rewriting the same part (a retry) against new parts, same rounds.
+      expect_figure "rewrite of a part ($b, $t)" \
+        "5r. Rewriting an existing part (a retry), warm, GenerateSubReport, $b, $t thread(s)" \
+        "ms wall per invocation**"
       # The longer part (4x the days) against the bench part, same rounds;
       # "n/a: ... noise" is a measurement too when quick mode's tiny parts
       # take no longer.
