@@ -13,13 +13,27 @@
  *     at most a PMD page, once the vDSO's region has its own. Unpatched, the
  *     segment went to a hint in the 2-6 TiB area: a PUD, a PMD and a PTE page.
  *  3. The free lists still hand out every block once: 40,000 allocations
- *     of 1 byte to 300 KB (malloc, calloc, realloc), freed and reused in a
- *     random order, each filled with its own pattern and checked before it
- *     is freed; calloc's blocks are zero; no two live blocks overlap.
+ *     of 1 byte to 300 KB (malloc, calloc, realloc, aligned_alloc), freed
+ *     and reused in a random order, each filled with its own pattern and
+ *     checked before it is freed; calloc's blocks are zero; aligned_alloc's
+ *     are aligned; no two live blocks overlap.
+ *  4. Every public allocation entry point of musl's libc.a is mimalloc's
+ *     (packaging/patches/mimalloc-2.0.9-aligned-alloc-musl.patch): malloc,
+ *     calloc, realloc, reallocarray, aligned_alloc, posix_memalign, memalign
+ *     and valloc each return a block of mimalloc's heap (mi_check_owned),
+ *     aligned as asked, that malloc_usable_size measures as mimalloc does,
+ *     that realloc grows and shrinks keeping its bytes, and that free()
+ *     takes back. Unpatched, aligned_alloc was musl's (musl's heap), and
+ *     free() of its block crashed; and an aligned block of 256-1024 bytes
+ *     was 128-aligned only (mimalloc-2.0.9-aligned-small-blocks.patch).
  * Exits 0 when all hold, else prints the first failure and exits 1.
+ * `lambda-alloc-check --entry-points` runs check 4 alone (under qemu, where
+ * the process's page tables and residency are the emulator's).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +45,12 @@
 
 #define OS_PAGE 4096u
 #define SLICE (64u * 1024u) /* mimalloc's small pages: 64 KiB, 64 KiB-aligned */
+
+/* mimalloc's API (the program is linked with its object): whether a block
+ * lies in a page of this thread's heap, and mimalloc's size of a block. Weak:
+ * linked with musl's own malloc (LAMBDA_MUSL_ALLOCATOR=musl) they are NULL. */
+extern bool mi_check_owned(const void *p) __attribute__((weak));
+extern size_t mi_usable_size(const void *p) __attribute__((weak));
 
 static size_t resident(uintptr_t from, uintptr_t to)
 {
@@ -212,7 +232,8 @@ static int check_free_lists(void)
         }
         b->n = random_size();
         b->tag = (unsigned char)next_random();
-        if (next_random() % 3 == 0) {
+        uint64_t how = next_random() % 4;
+        if (how == 0) {
             b->p = calloc(1, b->n);
             if (!b->p)
                 return 1;
@@ -221,6 +242,15 @@ static int check_free_lists(void)
                     printf("calloc(1, %zu): byte %zu is not zero\n", b->n, i);
                     return 1;
                 }
+            }
+        } else if (how == 1) { /* 16 to 4096, any size (C17) */
+            size_t align = (size_t)16 << (next_random() % 9);
+            b->p = aligned_alloc(align, b->n);
+            if (!b->p)
+                return 1;
+            if ((uintptr_t)b->p % align) {
+                printf("aligned_alloc(%zu, %zu) = %p: not aligned\n", align, b->n, (void *)b->p);
+                return 1;
             }
         } else {
             b->p = malloc(b->n);
@@ -237,8 +267,169 @@ static int check_free_lists(void)
     return 0;
 }
 
-int main(void)
+/* The public entry points, each as "allocate n bytes". */
+static void *by_malloc(size_t n)
 {
+    return malloc(n);
+}
+
+static void *by_calloc(size_t n)
+{
+    return calloc(n, 1);
+}
+
+static void *by_realloc(size_t n)
+{
+    return realloc(NULL, n);
+}
+
+static void *by_reallocarray(size_t n)
+{
+    return reallocarray(NULL, 1, n);
+}
+
+static void *by_aligned_alloc(size_t n)
+{
+    return aligned_alloc(64, n);
+}
+
+static void *by_aligned_alloc_page(size_t n)
+{
+    return aligned_alloc(4096, n);
+}
+
+static void *by_posix_memalign(size_t n)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 256, n) == 0 ? p : NULL;
+}
+
+static void *by_memalign(size_t n)
+{
+    return memalign(512, n);
+}
+
+static void *by_valloc(size_t n)
+{
+    return valloc(n);
+}
+
+static const struct entry_point {
+    const char *name;
+    size_t align; /* what it promises */
+    void *(*alloc)(size_t n);
+} entry_points[] = {
+    {"malloc", 16, by_malloc},
+    {"calloc", 16, by_calloc},
+    {"realloc(NULL, n)", 16, by_realloc},
+    {"reallocarray(NULL, 1, n)", 16, by_reallocarray},
+    {"aligned_alloc(64, n)", 64, by_aligned_alloc},
+    {"aligned_alloc(4096, n)", 4096, by_aligned_alloc_page},
+    {"posix_memalign(256, n)", 256, by_posix_memalign},
+    {"memalign(512, n)", 512, by_memalign},
+    {"valloc(n)", 4096, by_valloc},
+};
+
+/* A block of mimalloc's heap? Said before anything frees it: free() of
+ * another allocator's block crashes, or corrupts what lies 32 MiB below. */
+static int check_owned(const char *what, size_t n, const void *p)
+{
+    if (!mi_check_owned(p)) {
+        printf("%s with n = %zu gave %p, not a block of mimalloc's heap (another allocator's: "
+               "free() of it would crash)\n",
+               what, n, p);
+        return 1;
+    }
+    return 0;
+}
+
+static int check_kept(const char *what, const unsigned char *p, size_t n, unsigned char tag)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != (unsigned char)(tag + i)) {
+            printf("%s lost byte %zu of %zu\n", what, i, n);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One block of e's, n bytes: mimalloc's, aligned, measured, filled, grown
+ * and shrunk by realloc, freed by free(). */
+static int check_entry_point(const struct entry_point *e, size_t n, unsigned char tag)
+{
+    unsigned char *p = e->alloc(n);
+    if (!p) {
+        printf("%s with n = %zu: NULL\n", e->name, n);
+        return 1;
+    }
+    if (check_owned(e->name, n, p))
+        return 1; /* leaked: freeing it is what would crash */
+    if ((uintptr_t)p % e->align) {
+        printf("%s with n = %zu gave %p: not %zu-aligned\n", e->name, n, (void *)p, e->align);
+        return 1;
+    }
+    size_t usable = malloc_usable_size(p);
+    if (usable < n || usable != mi_usable_size(p)) {
+        printf("%s with n = %zu: malloc_usable_size says %zu, mimalloc %zu\n", e->name, n, usable,
+               mi_usable_size(p));
+        return 1;
+    }
+    if (e->alloc == by_calloc) {
+        for (size_t i = 0; i < n; i++) {
+            if (p[i]) {
+                printf("calloc with n = %zu: byte %zu is not zero\n", n, i);
+                return 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < usable; i++)
+        p[i] = (unsigned char)(tag + i);
+    unsigned char *q = realloc(p, 3 * n + 1); /* moves it past a small block's class */
+    if (!q || check_owned("realloc (growing)", 3 * n + 1, q) ||
+        check_kept("realloc (growing)", q, n, tag))
+        return 1;
+    unsigned char *r = realloc(q, n / 2 + 1);
+    if (!r || check_owned("realloc (shrinking)", n / 2 + 1, r) ||
+        check_kept("realloc (shrinking)", r, n / 2 + 1, tag))
+        return 1;
+    free(r);
+    return 0;
+}
+
+static int check_entry_points(void)
+{
+    if (!mi_check_owned || !mi_usable_size) {
+        printf("not linked with mimalloc (mi_check_owned, mi_usable_size missing)\n");
+        return 1;
+    }
+    /* 88 bytes: not a multiple of the alignment (C17 allows it); 256 and
+     * 512: blocks of their own size class, 128-aligned only in small pages
+     * (mimalloc-2.0.9-aligned-small-blocks.patch); 5000: a medium block;
+     * 300,000: a large one. */
+    static const size_t sizes[] = {88, 256, 512, 5000, 300000};
+    for (size_t i = 0; i < sizeof entry_points / sizeof entry_points[0]; i++) {
+        for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+            if (check_entry_point(&entry_points[i], sizes[j], (unsigned char)(i * 7 + j)))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--entry-points") == 0) {
+        if (check_entry_points())
+            return 1;
+        printf("ok: malloc, calloc, realloc, reallocarray, aligned_alloc, posix_memalign, "
+               "memalign and valloc return mimalloc's blocks, which realloc and free take\n");
+        return 0;
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [--entry-points]\n", argv[0]);
+        return 2;
+    }
     /* Residency is counted in 4 KiB pages: no transparent huge pages. */
     if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0)
         perror("prctl(PR_SET_THP_DISABLE)");
@@ -248,9 +439,12 @@ int main(void)
     }
     if (check_first_segment() || check_extension())
         return 1;
-    if (check_free_lists())
+    /* Before the random allocations, which use aligned_alloc: check 4 says
+     * which entry point is not mimalloc's, where a free() would crash. */
+    if (check_entry_points() || check_free_lists())
         return 1;
     printf("ok: the first segment needs one or two page-table pages, fresh size classes touch "
-           "one OS page, 40,000 allocations hand out disjoint blocks\n");
+           "one OS page, 40,000 allocations hand out disjoint blocks, every public entry point "
+           "is mimalloc's\n");
     return 0;
 }
