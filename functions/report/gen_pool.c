@@ -91,6 +91,17 @@ typedef struct gen_slot {
     lambda_error err;
 } gen_slot;
 
+/* A worker's parser, on cache lines of its own. Every line a worker parses
+ * writes its parser (block_lent, scratch); two 88-byte parsers side by side
+ * in one array shared a cache line, which the two cores then took from each
+ * other at every line: with 2 threads a part took 1.6x the CPU of 1 thread
+ * (1.1x with the parsers apart). Allocated with aligned_alloc: malloc
+ * promises 16 bytes of alignment, not 64. */
+#define GEN_CACHE_LINE 64
+typedef struct gen_parser {
+    _Alignas(GEN_CACHE_LINE) lambda_report_parser p;
+} gen_parser;
+
 typedef struct gen_pool {
     pthread_mutex_t mu; /* the slots' unit and state, and the fields marked (mu) */
     char *const *keys;
@@ -104,7 +115,7 @@ typedef struct gen_pool {
     size_t n_units;
     gen_slot *slots;
     size_t n_slots;
-    lambda_report_parser *parsers; /* one a worker */
+    gen_parser *parsers; /* one a worker */
     size_t n_parsers;
     size_t next_fetch, next_parse; /* (mu) the next range to claim */
     size_t written;                /* (mu) ranges written, in order */
@@ -386,7 +397,7 @@ static int parse_range(gen_pool *p, lambda_report_parser *parser, gen_slot *s, s
 static void work(gen_worker *me)
 {
     gen_pool *p = me->pool;
-    lambda_report_parser *parser = &p->parsers[me->id];
+    lambda_report_parser *parser = &p->parsers[me->id].p;
     pthread_mutex_lock(&p->mu);
     while (p->next_parse < p->n_units && !halted(p, p->next_parse)) {
         size_t u = p->next_parse++;
@@ -511,7 +522,7 @@ static int caller_stack_ok(void)
 typedef struct gen_cache {
     gen_slot *slots;
     size_t n_slots;
-    lambda_report_parser *parsers;
+    gen_parser *parsers;
     size_t n_parsers;
     uint64_t chunk;
     size_t max_line;
@@ -528,7 +539,7 @@ static void cache_free(gen_cache *c)
         lambda_report_buf_free(&c->slots[i].out.rows);
     }
     for (size_t i = 0; i < c->n_parsers; i++)
-        lambda_report_parser_free(&c->parsers[i]);
+        lambda_report_parser_free(&c->parsers[i].p);
     free(c->slots);
     free(c->parsers);
     *c = (gen_cache){0};
@@ -550,7 +561,7 @@ size_t report_gen_cached_bytes(void)
     for (size_t i = 0; i < cache.n_slots; i++)
         n += cache.slots[i].in_cap + cache.slots[i].out.rows.cap;
     for (size_t i = 0; i < cache.n_parsers; i++)
-        n += cache.parsers[i].cap + cache.parsers[i].scratch.cap;
+        n += cache.parsers[i].p.cap + cache.parsers[i].p.scratch.cap;
     pthread_mutex_unlock(&cache_mu);
     return n;
 }
@@ -581,14 +592,18 @@ static int pool_buffers(gen_pool *p, uint64_t chunk)
             s->fallbacks = 0;
         }
         for (size_t i = 0; i < c.n_parsers; i++)
-            c.parsers[i].fallbacks = 0;
+            c.parsers[i].p.fallbacks = 0;
         p->slots = c.slots;
         p->parsers = c.parsers;
         return 0;
     }
     cache_free(&c);
     p->slots = calloc(p->n_slots, sizeof *p->slots);
-    p->parsers = calloc(p->n_parsers, sizeof *p->parsers);
+    /* sizeof (gen_parser) is a multiple of its alignment, as aligned_alloc
+     * wants of the size. */
+    p->parsers = aligned_alloc(_Alignof(gen_parser), p->n_parsers * sizeof *p->parsers);
+    if (p->parsers)
+        memset(p->parsers, 0, p->n_parsers * sizeof *p->parsers);
     return p->slots && p->parsers ? 0 : -1;
 }
 
