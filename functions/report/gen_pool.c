@@ -23,9 +23,14 @@
  *
  * Memory: a range lives in one of S slots from its read until its rows are
  * written (range u in slot u % S); range u is read only once range u - S is
- * written, so at most S ranges are in memory:
+ * written, so at most S ranges are in memory. On S3 a range's bytes wait in
+ * its slot for a worker; on the file store a worker reads into its own
+ * buffer, lent to the slot until the range is parsed, so only the rows stay
+ * in the slot until written (and a worker's reads land in memory its own
+ * core has cached):
  *
- *   memory <= S * (chunk + tail + rows of a chunk) + N parsers' yyjson pools
+ *   S3:         memory <= S * (chunk + tail + rows of a chunk) + N parsers
+ *   file store: memory <= N * (chunk + tail) + S * rows of a chunk + N parsers
  *   S = 1 (file store, N = 1), 2N (file store), 2N + 2 (S3: N + 1 GETs ahead)
  *
  * where tail <= max(min(64 KiB, chunk / 8 + 1), REPORT_MAX_LINE + 2) (the end
@@ -34,7 +39,8 @@
  * chunk's default depends on the store (report_gen_chunk_bytes): 1 MiB on S3,
  * where a GET has a latency to amortise, about 1.6 MiB a slot on the bench
  * data (N = 1 -> 4 slots, 6.4 MiB; N = 2 -> 6, 9.6 MiB; N = 6 -> 14); 256 KiB
- * on the file store, about 0.45 MiB a slot (N = 1: 0.45 MiB, N = 2: 1.8 MiB).
+ * on the file store, about 0.3 MiB a worker's read buffer and 0.15 MiB a
+ * slot's rows (N = 1: 0.45 MiB, N = 2: 1.2 MiB).
  * With 1 MiB lines a slot can hold up to about 2 MiB more. The process keeps
  * one part's slots and parsers between invocations (see "buffers kept
  * between invocations" below): within the same bound.
@@ -100,6 +106,8 @@ typedef struct gen_slot {
 #define GEN_CACHE_LINE 64
 typedef struct gen_parser {
     _Alignas(GEN_CACHE_LINE) lambda_report_parser p;
+    char *in; /* file store: the worker's read buffer, lent to a slot */
+    size_t in_cap;
 } gen_parser;
 
 typedef struct gen_pool {
@@ -115,7 +123,7 @@ typedef struct gen_pool {
     size_t n_units;
     gen_slot *slots;
     size_t n_slots;
-    gen_parser *parsers; /* one a worker */
+    gen_parser *parsers; /* one a worker, with its read buffer */
     size_t n_parsers;
     size_t next_fetch, next_parse; /* (mu) the next range to claim */
     size_t written;                /* (mu) ranges written, in order */
@@ -397,7 +405,7 @@ static int parse_range(gen_pool *p, lambda_report_parser *parser, gen_slot *s, s
 static void work(gen_worker *me)
 {
     gen_pool *p = me->pool;
-    lambda_report_parser *parser = &p->parsers[me->id].p;
+    gen_parser *own = &p->parsers[me->id];
     pthread_mutex_lock(&p->mu);
     while (p->next_parse < p->n_units && !halted(p, p->next_parse)) {
         size_t u = p->next_parse++;
@@ -407,8 +415,14 @@ static void work(gen_worker *me)
             if (slot_take(p, s, u) != 0)
                 break;
             pthread_mutex_unlock(&p->mu);
+            s->in = own->in;
+            s->in_cap = own->in_cap;
             rc = fetch_range(p, me, s, u);
-            rc = rc || parse_range(p, parser, s, u);
+            rc = rc || parse_range(p, &own->p, s, u);
+            own->in = s->in; /* back, grown or not: the rows are all the slot keeps */
+            own->in_cap = s->in_cap;
+            s->in = NULL;
+            s->in_cap = s->in_len = 0;
         } else {
             /* Up to two threads wait on a slot's `fetched` (the worker of
              * range u, and of u + S once it took that), so: broadcast. */
@@ -423,7 +437,7 @@ static void work(gen_worker *me)
             }
             s->state = SLOT_PARSING;
             pthread_mutex_unlock(&p->mu);
-            rc = parse_range(p, parser, s, u);
+            rc = parse_range(p, &own->p, s, u);
         }
         pthread_mutex_lock(&p->mu);
         if (rc != 0)
@@ -538,8 +552,10 @@ static void cache_free(gen_cache *c)
         free(c->slots[i].in);
         lambda_report_buf_free(&c->slots[i].out.rows);
     }
-    for (size_t i = 0; i < c->n_parsers; i++)
+    for (size_t i = 0; i < c->n_parsers; i++) {
         lambda_report_parser_free(&c->parsers[i].p);
+        free(c->parsers[i].in);
+    }
     free(c->slots);
     free(c->parsers);
     *c = (gen_cache){0};
@@ -561,7 +577,7 @@ size_t report_gen_cached_bytes(void)
     for (size_t i = 0; i < cache.n_slots; i++)
         n += cache.slots[i].in_cap + cache.slots[i].out.rows.cap;
     for (size_t i = 0; i < cache.n_parsers; i++)
-        n += cache.parsers[i].p.cap + cache.parsers[i].p.scratch.cap;
+        n += cache.parsers[i].p.cap + cache.parsers[i].p.scratch.cap + cache.parsers[i].in_cap;
     pthread_mutex_unlock(&cache_mu);
     return n;
 }
