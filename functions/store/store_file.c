@@ -233,17 +233,26 @@ static lambda_store_status file_list(lambda_store *s, const char *prefix, const 
 
 /* ---- reading ---- */
 
-static lambda_store_status file_get(lambda_store *s, const char *key, uint64_t offset,
-                                    uint64_t length, lambda_store_sink_fn sink, void *ud,
-                                    lambda_error *err)
+/* An object's file, open for reading. */
+static lambda_store_status open_object(lambda_store *s, const char *key, int *fd, lambda_error *err)
 {
     char path[FILE_PATH_MAX];
     lambda_store_status rc = full_path(s, key, path, sizeof path, err);
     if (rc != LAMBDA_STORE_OK)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if ((*fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return io_fail(err, errno, "cannot open", key);
+    return LAMBDA_STORE_OK;
+}
+
+static lambda_store_status file_get(lambda_store *s, const char *key, uint64_t offset,
+                                    uint64_t length, lambda_store_sink_fn sink, void *ud,
+                                    lambda_error *err)
+{
+    int fd;
+    lambda_store_status rc = open_object(s, key, &fd, err);
+    if (rc != LAMBDA_STORE_OK)
+        return rc;
     if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
         rc = io_fail(err, errno, "cannot seek in", key);
         goto out;
@@ -287,13 +296,10 @@ static lambda_store_status file_read_into(lambda_store *s, const char *key, uint
                                           uint64_t length, char *buf, size_t cap, size_t *got,
                                           lambda_error *err)
 {
-    char path[FILE_PATH_MAX];
-    lambda_store_status rc = full_path(s, key, path, sizeof path, err);
+    int fd;
+    lambda_store_status rc = open_object(s, key, &fd, err);
     if (rc != LAMBDA_STORE_OK)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return io_fail(err, errno, "cannot open", key);
     size_t want = length ? (size_t)length : cap;
     while (*got < want) {
         /* pread may return less than asked (a signal, a huge count): read on. */
