@@ -233,6 +233,26 @@ static lambda_store_status file_list(lambda_store *s, const char *prefix, const 
 
 /* ---- reading ---- */
 
+/* Up to `want` bytes of fd at `at` into buf: *got of them, fewer only at
+ * the file's end (pread may return less than asked: a signal, a huge
+ * count; it is read on). */
+static lambda_store_status read_at(int fd, char *buf, size_t want, uint64_t at, size_t *got,
+                                   const char *key, lambda_error *err)
+{
+    *got = 0;
+    while (*got < want) {
+        ssize_t r = pread(fd, buf + *got, want - *got, (off_t)(at + *got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return io_fail(err, errno, "cannot read", key);
+        if (r == 0)
+            break;
+        *got += (size_t)r;
+    }
+    return LAMBDA_STORE_OK;
+}
+
 /* An object's file, open for reading. */
 static lambda_store_status open_object(lambda_store *s, const char *key, int *fd, lambda_error *err)
 {
@@ -253,34 +273,27 @@ static lambda_store_status file_get(lambda_store *s, const char *key, uint64_t o
     lambda_store_status rc = open_object(s, key, &fd, err);
     if (rc != LAMBDA_STORE_OK)
         return rc;
-    if (offset && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
-        rc = io_fail(err, errno, "cannot seek in", key);
-        goto out;
-    }
     file_store *fs = (file_store *)s;
     if (!fs->io && !(fs->io = malloc(FILE_IO_CHUNK))) {
         rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         goto out;
     }
-    char *buf = fs->io;
-    uint64_t left = length ? length : UINT64_MAX;
+    uint64_t at = offset, left = length ? length : UINT64_MAX;
     while (left > 0) {
-        size_t want = left < FILE_IO_CHUNK ? (size_t)left : FILE_IO_CHUNK;
-        ssize_t r = read(fd, buf, want);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = io_fail(err, errno, "cannot read", key);
+        size_t n;
+        rc = read_at(fd, fs->io, left < FILE_IO_CHUNK ? (size_t)left : FILE_IO_CHUNK, at, &n, key,
+                     err);
+        if (rc != LAMBDA_STORE_OK)
             break;
-        }
-        if (r == 0) {
-            if (length && left)
+        if (n == 0) {
+            if (length)
                 rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "%s is shorter than expected",
                                        key);
             break;
         }
-        left -= (uint64_t)r;
-        if (sink(buf, (size_t)r, ud) != 0) {
+        at += n;
+        left -= n;
+        if (sink(fs->io, n, ud) != 0) {
             rc = lambda_store_sink_aborted(err, key);
             break;
         }
@@ -301,23 +314,9 @@ static lambda_store_status file_read_into(lambda_store *s, const char *key, uint
     if (rc != LAMBDA_STORE_OK)
         return rc;
     size_t want = length ? (size_t)length : cap;
-    while (*got < want) {
-        /* pread may return less than asked (a signal, a huge count): read on. */
-        ssize_t r = pread(fd, buf + *got, want - *got, (off_t)(offset + *got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = io_fail(err, errno, "cannot read", key);
-            break;
-        }
-        if (r == 0) {
-            if (length)
-                rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "%s is shorter than expected",
-                                       key);
-            break;
-        }
-        *got += (size_t)r;
-    }
+    rc = read_at(fd, buf, want, offset, got, key, err);
+    if (rc == LAMBDA_STORE_OK && length && *got < want)
+        rc = lambda_store_fail(err, LAMBDA_STORE_UNAVAILABLE, "%s is shorter than expected", key);
     close(fd);
     return rc;
 }
