@@ -393,14 +393,22 @@ static int refusing_sink(const char *data, size_t len, void *ud)
     return -1;
 }
 
-static void test_sink_abort_status(void **state)
+/* A file store on the test's directory. */
+static lambda_store *root_store(void)
 {
-    (void)state;
     char url[300];
     snprintf(url, sizeof url, "file://%s", root);
     lambda_store *s;
     lambda_error err = {{0}, {0}};
     assert_int_equal(lambda_store_open(url, &s, &err), LAMBDA_STORE_OK);
+    return s;
+}
+
+static void test_sink_abort_status(void **state)
+{
+    (void)state;
+    lambda_store *s = root_store();
+    lambda_error err = {{0}, {0}};
     assert_int_equal(lambda_store_put_buffer(s, "abort/x", "data", 4, &err), LAMBDA_STORE_OK);
     assert_int_equal(lambda_store_get(s, "abort/x", 0, 0, refusing_sink, &err, &err),
                      LAMBDA_STORE_ABORTED);
@@ -417,11 +425,8 @@ static void test_sink_abort_status(void **state)
 static void test_file_store(void **state)
 {
     (void)state;
-    char url[300];
-    snprintf(url, sizeof url, "file://%s", root);
-    lambda_store *s;
+    lambda_store *s = root_store();
     lambda_error err = {{0}, {0}};
-    assert_int_equal(lambda_store_open(url, &s, &err), 0);
     assert_false(lambda_store_is_s3(s));
 
     /* a streaming put is invisible until commit */
@@ -1160,11 +1165,7 @@ static void check_read_into(lambda_store *s)
 static void test_read_into_file(void **state)
 {
     (void)state;
-    char url[300];
-    snprintf(url, sizeof url, "file://%s", root);
-    lambda_store *s;
-    lambda_error err = {{0}, {0}};
-    assert_int_equal(lambda_store_open(url, &s, &err), LAMBDA_STORE_OK);
+    lambda_store *s = root_store();
     check_read_into(s);
     /* at the end: nothing left to the end; a range there is past it */
     expect_read(s, "ri/short", 3, 0, 10, LAMBDA_STORE_OK, 0);
