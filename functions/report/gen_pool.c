@@ -561,8 +561,11 @@ static void cache_free(gen_cache *c)
     *c = (gen_cache){0};
 }
 
+static void crew_dismiss(void);
+
 void report_gen_cache_release(void)
 {
+    crew_dismiss();
     pthread_mutex_lock(&cache_mu);
     gen_cache c = cache;
     cache = (gen_cache){0};
@@ -660,31 +663,169 @@ static void slot_conds(gen_pool *p, int init)
     }
 }
 
+/* ---- threads kept between parts ----
+ *
+ * A thread started for a part cost ~0.2 ms before it took its first range
+ * (clone, and on musl a fresh 2 MiB stack mapped, faulted in and unmapped
+ * each time: page faults and a TLB shoot-down), serial time in every
+ * invocation while the other core waits. So the threads a part starts are
+ * kept, parked on a condition variable, and the next part (a warm
+ * invocation) hands them its jobs with a wake-up. One part at a time holds
+ * the crew; a concurrent part starts threads of its own, joined after it,
+ * as before. At exit the parked threads are told to leave and joined. */
+#define GEN_CREW_MAX (2 * REPORT_MAX_THREADS + 1) /* S3: N + 1 fetchers and N workers */
+
+typedef struct gen_hand {
+    pthread_t tid;
+    pthread_cond_t wake;  /* a job posted, or the crew dismissed */
+    void *(*job)(void *); /* (crew_mu) the job being run; NULL: parked */
+    void *arg;
+} gen_hand;
+
+static pthread_mutex_t crew_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t crew_done = PTHREAD_COND_INITIALIZER; /* a hand finished a job */
+static gen_hand crew[GEN_CREW_MAX];
+static unsigned crew_n; /* (crew_mu) hands started */
+static int crew_busy;   /* (crew_mu) a part holds the crew */
+static int crew_quit;   /* (crew_mu) parked hands leave */
+
+static void *hand_main(void *arg)
+{
+    gen_hand *h = arg;
+    pthread_mutex_lock(&crew_mu);
+    for (;;) {
+        while (!h->job && !crew_quit)
+            pthread_cond_wait(&h->wake, &crew_mu);
+        if (!h->job)
+            break;
+        void *(*job)(void *) = h->job;
+        pthread_mutex_unlock(&crew_mu);
+        job(h->arg);
+        pthread_mutex_lock(&crew_mu);
+        h->job = NULL;
+        pthread_cond_broadcast(&crew_done);
+    }
+    pthread_mutex_unlock(&crew_mu);
+    return NULL;
+}
+
+/* Joins the parked hands (at exit: valgrind then sees nothing left). Not
+ * while a part holds the crew: exit() from another thread must not wait
+ * for a part; its hands then leave with the process. */
+static void crew_dismiss(void)
+{
+    pthread_mutex_lock(&crew_mu);
+    if (crew_busy) {
+        pthread_mutex_unlock(&crew_mu);
+        return;
+    }
+    crew_quit = 1;
+    unsigned n = crew_n;
+    for (unsigned i = 0; i < n; i++)
+        pthread_cond_signal(&crew[i].wake);
+    pthread_mutex_unlock(&crew_mu);
+    for (unsigned i = 0; i < n; i++) {
+        pthread_join(crew[i].tid, NULL);
+        pthread_cond_destroy(&crew[i].wake);
+    }
+    pthread_mutex_lock(&crew_mu);
+    crew_n = 0;
+    crew_quit = 0;
+    pthread_mutex_unlock(&crew_mu);
+}
+
+/* The threads carrying one part's jobs: crew[0, hands) when it holds the
+ * crew, and threads of its own. */
+typedef struct gen_gang {
+    int crew;
+    unsigned hands;
+    unsigned reused; /* hands an earlier part started */
+    pthread_t *own;
+    unsigned n_own;
+    pthread_attr_t attr;
+} gen_gang;
+
+static void gang_begin(gen_gang *g, pthread_t *own)
+{
+    *g = (gen_gang){.own = own};
+    pthread_attr_init(&g->attr);
+    pthread_attr_setstacksize(&g->attr, GEN_STACK_BYTES);
+    pthread_mutex_lock(&crew_mu);
+    if (!crew_busy && !crew_quit)
+        crew_busy = g->crew = 1;
+    pthread_mutex_unlock(&crew_mu);
+}
+
+/* job(arg) on another thread: the crew's next hand (parked, or started now
+ * and kept), else a thread of the part's own. 0, or -1: no thread. */
+static int gang_run(gen_gang *g, void *(*job)(void *), void *arg)
+{
+    if (g->crew) {
+        pthread_mutex_lock(&crew_mu);
+        gen_hand *h = g->hands < GEN_CREW_MAX ? &crew[g->hands] : NULL;
+        int ok = 0;
+        if (h && g->hands < crew_n) {
+            ok = 1;
+            g->reused++;
+        } else if (h && pthread_cond_init(&h->wake, NULL) == 0) {
+            if (pthread_create(&h->tid, &g->attr, hand_main, h) == 0)
+                ok = 1, crew_n++;
+            else
+                pthread_cond_destroy(&h->wake);
+        }
+        if (ok) {
+            h->job = job;
+            h->arg = arg;
+            g->hands++;
+            pthread_cond_signal(&h->wake);
+        }
+        pthread_mutex_unlock(&crew_mu);
+        if (ok)
+            return 0;
+    }
+    if (pthread_create(&g->own[g->n_own], &g->attr, job, arg) != 0)
+        return -1;
+    g->n_own++;
+    return 0;
+}
+
+/* Waits for the part's jobs to end; the crew is free again. */
+static void gang_end(gen_gang *g)
+{
+    for (unsigned i = 0; i < g->n_own; i++)
+        pthread_join(g->own[i], NULL);
+    if (g->crew) {
+        pthread_mutex_lock(&crew_mu);
+        for (unsigned i = 0; i < g->hands; i++)
+            while (crew[i].job)
+                pthread_cond_wait(&crew_done, &crew_mu);
+        crew_busy = 0;
+        pthread_mutex_unlock(&crew_mu);
+    }
+    pthread_attr_destroy(&g->attr);
+}
+
 /* Starts the part's threads: on S3 the fetchers (fetcher 0 with the
  * caller's handle; if it cannot start, the workers read for themselves),
  * then the workers other than the invoking thread (all N when its stack is
- * too small to parse on). Their count in t, their ids in tids. */
-static unsigned start_threads(gen_pool *p, int caller_works, pthread_t *tids, gen_worker *fetchers,
+ * too small to parse on). Their count in t. */
+static unsigned start_threads(gen_pool *p, int caller_works, gen_gang *g, gen_worker *fetchers,
                               gen_worker *workers)
 {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, GEN_STACK_BYTES);
     unsigned started = 0;
     size_t n = p->n_parsers;
     for (size_t i = 0; p->prefetch && i < n + 1; i++) {
         fetchers[i] = (gen_worker){.pool = p, .id = i, .st = i == 0 ? p->data : NULL};
-        if (pthread_create(&tids[started], &attr, fetcher_main, &fetchers[i]) == 0)
+        if (gang_run(g, fetcher_main, &fetchers[i]) == 0)
             started++, p->t->fetchers++;
         else if (i == 0)
             p->prefetch = 0; /* read inline: slower on S3, the same bytes */
     }
     for (size_t i = caller_works ? 1 : 0; i < n; i++) {
         workers[i] = (gen_worker){.pool = p, .id = i, .st = i || p->prefetch ? NULL : p->data};
-        if (pthread_create(&tids[started], &attr, worker_main, &workers[i]) == 0)
+        if (gang_run(g, worker_main, &workers[i]) == 0)
             started++, p->t->threads++;
     }
-    pthread_attr_destroy(&attr);
     return started;
 }
 
@@ -732,7 +873,9 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     }
     gen_worker *workers = fetchers + threads + 1;
     int caller_works = caller_stack_ok();
-    unsigned started = start_threads(&p, caller_works, tids, fetchers, workers);
+    gen_gang gang;
+    gang_begin(&gang, tids);
+    unsigned started = start_threads(&p, caller_works, &gang, fetchers, workers);
     if (caller_works) {
         workers[0] = (gen_worker){.pool = &p, .id = 0, .st = p.prefetch ? NULL : data};
         work(&workers[0]);
@@ -745,8 +888,8 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
         wake_all(&p);
         pthread_mutex_unlock(&p.mu);
     }
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
+    gang_end(&gang);
+    t->kept = gang.reused;
     int rc = p.rc;
     if (rc != 0)
         *err = p.err;

@@ -130,7 +130,8 @@ typedef struct report_gen_totals {
     uint64_t fallbacks; /* lines read by cJSON */
     unsigned threads;   /* workers that parsed (the invoking thread among them) */
     unsigned fetchers;  /* S3's fetcher threads (0 on the file store) */
-    unsigned spawned;   /* threads started for the part (0: N = 1 on the file store) */
+    unsigned spawned;   /* threads working for the part (0: N = 1 on the file store) */
+    unsigned kept;      /* of those, threads an earlier part started (kept parked) */
     size_t slots;       /* ranges in memory at most */
     size_t ranges;
 } report_gen_totals;
@@ -156,8 +157,9 @@ unsigned report_gen_threads(void);
  * store's default (see above), at least REPORT_MIN_CHUNK_BYTES. */
 uint64_t report_gen_chunk_bytes(const lambda_store *data);
 /* A part's slot buffers and parsers are kept for the next part of the same
- * shape in this process (a warm invocation); these give the bytes kept and
- * free them (also done at exit). Thread-safe. */
+ * shape in this process (a warm invocation), and its threads, parked, for
+ * the next part; these give the bytes kept, and free them and join the
+ * parked threads (also done at exit; not while a part runs). Thread-safe. */
 size_t report_gen_cached_bytes(void);
 void report_gen_cache_release(void);
 

@@ -180,9 +180,9 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
                "part %" PRId64 ": %zu objects, %" PRIu64 " source bytes -> %" PRIu64
                " rows, %" PRIu64 " bytes, %" PRIu64 " skipped (%" PRIu64
                " lines read by cJSON; %zu ranges, %u parser threads, %u fetchers; %u threads"
-               " started, %zu slots)",
+               " started (%u kept from an earlier part), %zu slots)",
                in.index, kl.n, kl.bytes, g.rows, bytes, skipped, g.fallbacks, g.ranges, g.threads,
-               g.fetchers, g.spawned, g.slots);
+               g.fetchers, g.spawned, g.kept, g.slots);
 done:
     key_list_free(&kl);
     lambda_store_close(data);

@@ -489,6 +489,43 @@ static int two_workers(void)
     return 0;
 }
 
+/* Parts one after another run on the threads the first one started, kept
+ * parked between parts (on S3 too: N + 1 fetchers and N - 1 workers), with
+ * the same bytes; a release joins them and the next part starts its own. */
+static void test_kept_threads(void **state)
+{
+    (void)state;
+    if (!two_workers())
+        skip();
+    ref_rows ref = {0};
+    read_ref(&ref);
+    lambda_report_buf csv = {0};
+    report_gen_cache_release();
+    for (int i = 0; i < 4; i++) {
+        int prefetch = i >= 2;
+        report_gen_test_prefetch = prefetch;
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        if (run_part("2", "1000", sizes, &csv, &t, &err) != 0)
+            fail_msg("part %d: %s: %s", i, err.type, err.message);
+        assert_int_equal(csv.len, ref.rows.len);
+        assert_memory_equal(csv.data, ref.rows.data, csv.len);
+        assert_int_equal(t.spawned, prefetch ? 4 : 1);
+        /* 0 (first part), 1, 1 (S3 takes the one kept, starts 3), 4. */
+        assert_int_equal(t.kept, i == 0 ? 0 : i == 3 ? 4 : 1);
+    }
+    report_gen_test_prefetch = 0;
+    report_gen_cache_release();
+    report_gen_totals t;
+    expect_ref("2", "1000", &ref, &csv);
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(run_part("2", "1000", sizes, &csv, &t, &err), 0);
+    assert_int_equal(t.kept, 1);
+    report_gen_cache_release();
+    lambda_report_buf_free(&csv);
+    free_ref(&ref);
+}
+
 /* With one worker on the file store the invoking thread reads, parses and
  * writes every range itself: no thread is started. On S3 (prefetch) only
  * the reads are another thread's. */
@@ -669,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_chunk_setting),
         cmocka_unit_test(test_kept_buffers),
         cmocka_unit_test(test_concurrent_parts),
+        cmocka_unit_test(test_kept_threads),
         cmocka_unit_test(test_one_worker_starts_no_thread),
         cmocka_unit_test(test_later_ranges_first_written_in_order),
         cmocka_unit_test(test_failure_after_later_ranges_parsed),
