@@ -106,6 +106,7 @@ typedef struct list_walk {
 typedef struct dir_entry {
     char *name;
     int is_dir;
+    uint64_t size;
 } dir_entry;
 
 /* Directories sort as "name/": that makes a per-directory sort agree with
@@ -131,44 +132,67 @@ static int may_match(const char *key, size_t keylen, const char *prefix)
     return memcmp(key, prefix, n) == 0;
 }
 
-static lambda_store_status walk(list_walk *w, const char *dir_path, size_t keylen)
+/* A directory's entries (name, kind, size), unsorted. Each is looked up
+ * relative to the directory (fstatat on its descriptor), and a directory
+ * that readdir says is one is not looked up at all: a listing is serial
+ * time at the start of every GenerateSubReport, and a stat by full path
+ * walked every component of it again (two per object, ~0.6 ms for a
+ * 16-day part here; the lookups cost more than the rest together). An entry
+ * gone before its lookup is skipped, as one gone before readdir. */
+static lambda_store_status read_entries(list_walk *w, DIR *d, dir_entry **out, size_t *count)
 {
-    DIR *d = opendir(dir_path);
-    if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return LAMBDA_STORE_OK; /* an absent prefix lists nothing, like S3 */
-        return io_fail(w->err, errno, "cannot list", dir_path);
-    }
     dir_entry *ents = NULL;
     size_t n = 0, cap = 0;
-    lambda_store_status rc = LAMBDA_STORE_OK;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue; /* ".", ".." and temporary files */
-        char path[FILE_PATH_MAX];
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir_path, de->d_name) >= sizeof path)
-            continue;
         struct stat st;
-        if (stat(path, &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
-            continue;
+        int is_dir = de->d_type == DT_DIR;
+        if (!is_dir) {
+            if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
+                !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+                continue;
+            is_dir = S_ISDIR(st.st_mode);
+        }
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             dir_entry *grown = realloc(ents, cap * sizeof *ents);
-            if (!grown) {
-                rc = lambda_store_fail(w->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
-                goto done;
-            }
+            if (!grown)
+                goto oom;
             ents = grown;
         }
-        ents[n].name = strdup(de->d_name);
-        ents[n].is_dir = S_ISDIR(st.st_mode);
-        if (!ents[n].name) {
-            rc = lambda_store_fail(w->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
-            goto done;
-        }
+        ents[n] = (dir_entry){strdup(de->d_name), is_dir, is_dir ? 0 : (uint64_t)st.st_size};
+        if (!ents[n].name)
+            goto oom;
         n++;
     }
+    *out = ents;
+    *count = n;
+    return LAMBDA_STORE_OK;
+oom:
+    for (size_t i = 0; i < n; i++)
+        free(ents[i].name);
+    free(ents);
+    return lambda_store_fail(w->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+}
+
+static lambda_store_status walk(list_walk *w, int parent, const char *name, const char *dir_path,
+                                size_t keylen)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        if (e == ENOENT || e == ENOTDIR)
+            return LAMBDA_STORE_OK; /* an absent prefix lists nothing, like S3 */
+        return io_fail(w->err, e, "cannot list", dir_path);
+    }
+    dir_entry *ents = NULL;
+    size_t n = 0;
+    lambda_store_status rc = read_entries(w, d, &ents, &n);
     if (n > 1)
         qsort(ents, n, sizeof *ents, entry_cmp);
     for (size_t i = 0; i < n && !w->stopped && rc == 0; i++) {
@@ -177,8 +201,6 @@ static lambda_store_status walk(list_walk *w, const char *dir_path, size_t keyle
             continue;
         memcpy(w->key + keylen, ents[i].name, nl + 1);
         size_t kl = keylen + nl;
-        char path[FILE_PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir_path, ents[i].name);
         if (ents[i].is_dir) {
             w->key[kl] = '/';
             w->key[kl + 1] = '\0';
@@ -186,21 +208,20 @@ static lambda_store_status walk(list_walk *w, const char *dir_path, size_t keyle
             if (w->start_after && strncmp(w->key, w->start_after, kl + 1) != 0 &&
                 strcmp(w->key, w->start_after) < 0)
                 continue;
-            if (may_match(w->key, kl + 1, w->prefix))
-                rc = walk(w, path, kl + 1);
+            if (may_match(w->key, kl + 1, w->prefix)) {
+                char path[FILE_PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", dir_path, ents[i].name);
+                rc = walk(w, dirfd(d), ents[i].name, path, kl + 1);
+            }
             continue;
         }
         if (strncmp(w->key, w->prefix, strlen(w->prefix)) != 0)
             continue;
         if (w->start_after && strcmp(w->key, w->start_after) <= 0)
             continue;
-        struct stat st;
-        if (stat(path, &st) != 0)
-            continue; /* deleted while listing */
-        if (w->fn(w->key, (uint64_t)st.st_size, w->ud))
+        if (w->fn(w->key, ents[i].size, w->ud))
             w->stopped = 1;
     }
-done:
     for (size_t i = 0; i < n; i++)
         free(ents[i].name);
     free(ents);
@@ -226,7 +247,7 @@ static lambda_store_status file_list(lambda_store *s, const char *prefix, const 
     snprintf(dir, sizeof dir, "%s/%.*s", s->loc.path, (int)keylen, prefix);
     memcpy(w->key, prefix, keylen);
     w->key[keylen] = '\0';
-    lambda_store_status rc = walk(w, dir, keylen);
+    lambda_store_status rc = walk(w, AT_FDCWD, dir, dir, keylen);
     free(w);
     return rc;
 }
