@@ -302,6 +302,27 @@ lambda_store_status lambda_store_put_write(lambda_store_writer *w, const void *d
     return st;
 }
 
+lambda_store_status lambda_store_put_write_at(lambda_store_writer *w, uint64_t offset,
+                                              const void *data, size_t len, lambda_error *err)
+{
+    if (!w->store->ops->put_write_at)
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID,
+                                 "this store writes an object in order only (no positional write)");
+    if (len == 0)
+        return LAMBDA_STORE_OK;
+    lambda_store_status st = w->store->ops->put_write_at(w, offset, data, len, err);
+    /* Writers on several threads at once: an atomic add (whoever reads the
+     * count afterwards has joined them). */
+    if (st == LAMBDA_STORE_OK)
+        __atomic_fetch_add(&w->bytes, (uint64_t)len, __ATOMIC_RELAXED);
+    return st;
+}
+
+int lambda_store_put_can_write_at(const lambda_store_writer *w)
+{
+    return w->store->ops->put_write_at != NULL;
+}
+
 lambda_store_status lambda_store_put_append(lambda_store_writer *w, const char *src_key,
                                             uint64_t size, lambda_error *err)
 {

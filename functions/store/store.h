@@ -167,6 +167,18 @@ LAMBDA_STORE_API lambda_store_status lambda_store_put_begin(lambda_store *store,
 LAMBDA_STORE_API lambda_store_status lambda_store_put_write(lambda_store_writer *w,
                                                             const void *data, size_t len,
                                                             lambda_error *err);
+/* Writes `len` bytes at `offset` of the object being put, where the writer
+ * can (lambda_store_put_can_write_at: the file store, pwrite; not S3, whose
+ * upload streams in order): else InvalidInput. Several threads may write
+ * disjoint ranges of one writer at once, in any order; the object ends at
+ * the furthest byte written, and every byte before that must be written
+ * before commit (a gap would read as zeros). Counts in
+ * lambda_store_put_bytes. Not for a writer also written with
+ * lambda_store_put_write or _append. */
+LAMBDA_STORE_API lambda_store_status lambda_store_put_write_at(lambda_store_writer *w,
+                                                               uint64_t offset, const void *data,
+                                                               size_t len, lambda_error *err);
+LAMBDA_STORE_API int lambda_store_put_can_write_at(const lambda_store_writer *w);
 /* Appends a whole existing object of `size` bytes. On S3, ranges of at least
  * 5 MiB are copied server-side (UploadPartCopy); the rest goes through the
  * writer's bounded buffer. */

@@ -470,6 +470,27 @@ static lambda_store_status file_put_write(lambda_store_writer *base, const void 
     return LAMBDA_STORE_OK;
 }
 
+/* pwrite on until the count (a signal or a huge count may write less):
+ * threads write disjoint ranges of the file at once, no shared position. */
+static lambda_store_status file_put_write_at(lambda_store_writer *base, uint64_t offset,
+                                             const void *data, size_t len, lambda_error *err)
+{
+    file_writer *w = (file_writer *)base;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t r = pwrite(w->fd, p, len, (off_t)offset);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return io_fail(err, errno, "cannot write", w->dst);
+        }
+        p += r;
+        offset += (uint64_t)r;
+        len -= (size_t)r;
+    }
+    return LAMBDA_STORE_OK;
+}
+
 /* file_put_append's sink: the write's own status is what the append
  * returns (not "aborted"). */
 typedef struct append_ctx {
@@ -567,6 +588,7 @@ static const lambda_store_ops file_ops = {
     .stat = file_stat,
     .put_begin = file_put_begin,
     .put_write = file_put_write,
+    .put_write_at = file_put_write_at,
     .put_append = file_put_append,
     .put_commit = file_put_commit,
     .put_abort = file_put_abort,

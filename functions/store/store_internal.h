@@ -73,6 +73,9 @@ typedef struct lambda_store_ops {
                                      lambda_error *err);
     lambda_store_status (*put_write)(lambda_store_writer *w, const void *data, size_t len,
                                      lambda_error *err);
+    /* NULL: the backend writes in order only (S3). */
+    lambda_store_status (*put_write_at)(lambda_store_writer *w, uint64_t offset, const void *data,
+                                        size_t len, lambda_error *err);
     lambda_store_status (*put_append)(lambda_store_writer *w, const char *src_key, uint64_t size,
                                       lambda_error *err);
     lambda_store_status (*put_commit)(lambda_store_writer *w, lambda_error *err);

@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -667,6 +668,84 @@ static void test_paginated_listing(void **state)
     lambda_store_close(s);
 }
 
+/* Positional writes: two threads write the halves of an object's pieces,
+ * last piece first, at their offsets; the object is the pieces in order and
+ * the writer counts every byte. */
+#define WA_PIECES 64
+typedef struct write_at_job {
+    lambda_store_writer *w;
+    int from;
+    lambda_store_status st;
+} write_at_job;
+
+static size_t piece_len(int i)
+{
+    return (size_t)(i * 37 % 300) + (i == 5 ? 0 : 1);
+}
+
+static void *write_pieces(void *arg)
+{
+    write_at_job *j = arg;
+    char buf[400];
+    for (int i = WA_PIECES - 1 - j->from; i >= 0 && j->st == LAMBDA_STORE_OK; i -= 2) {
+        uint64_t off = 0;
+        for (int k = 0; k < i; k++)
+            off += piece_len(k);
+        memset(buf, 'a' + i % 26, piece_len(i));
+        lambda_error err = {{0}, {0}};
+        j->st = lambda_store_put_write_at(j->w, off, buf, piece_len(i), &err);
+    }
+    return NULL;
+}
+
+static void test_put_write_at_file(void **state)
+{
+    (void)state;
+    lambda_store *s = root_store();
+    lambda_store_writer *w = NULL;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_put_begin(s, "wa/obj", &w, &err), LAMBDA_STORE_OK);
+    assert_true(lambda_store_put_can_write_at(w));
+    write_at_job jobs[2] = {{w, 0, LAMBDA_STORE_OK}, {w, 1, LAMBDA_STORE_OK}};
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, write_pieces, &jobs[1]), 0);
+    write_pieces(&jobs[0]);
+    pthread_join(tid, NULL);
+    assert_int_equal(jobs[0].st, LAMBDA_STORE_OK);
+    assert_int_equal(jobs[1].st, LAMBDA_STORE_OK);
+    size_t total = 0;
+    for (int i = 0; i < WA_PIECES; i++)
+        total += piece_len(i);
+    assert_int_equal(lambda_store_put_bytes(w), total);
+    assert_int_equal(lambda_store_put_commit(w, &err), LAMBDA_STORE_OK);
+    lambda_report_buf got = {0};
+    assert_int_equal(lambda_store_get(s, "wa/obj", 0, 0, collect, &got, &err), LAMBDA_STORE_OK);
+    assert_int_equal(got.len, total);
+    size_t at = 0;
+    for (int i = 0; i < WA_PIECES; i++)
+        for (size_t k = 0; k < piece_len(i); k++, at++)
+            if (got.data[at] != 'a' + i % 26)
+                fail_msg("byte %zu (piece %d): %c", at, i, got.data[at]);
+    lambda_report_buf_free(&got);
+    lambda_store_close(s);
+}
+
+/* S3's upload streams in order: no positional writes, and a clear error. */
+static void test_put_write_at_s3_refused(void **state)
+{
+    (void)state;
+    lambda_store *s = fake_store();
+    lambda_store_writer *w = NULL;
+    lambda_error err = {{0}, {0}};
+    assert_int_equal(lambda_store_put_begin(s, "wa/s3", &w, &err), LAMBDA_STORE_OK);
+    assert_false(lambda_store_put_can_write_at(w));
+    assert_int_equal(lambda_store_put_write_at(w, 0, "x", 1, &err), LAMBDA_STORE_INVALID);
+    assert_string_equal(err.type, "InvalidInput");
+    assert_non_null(strstr(err.message, "in order only"));
+    lambda_store_put_abort(w);
+    lambda_store_close(s);
+}
+
 static void test_put_sends_payload_hash(void **state)
 {
     (void)state;
@@ -785,6 +864,7 @@ int lambda_store_test_retry_main(void)
         cmocka_unit_test(test_denied_and_missing),
         cmocka_unit_test(test_paginated_listing),
         cmocka_unit_test(test_put_sends_payload_hash),
+        cmocka_unit_test(test_put_write_at_s3_refused),
         cmocka_unit_test(test_delete_many_batches),
         cmocka_unit_test(test_delete_many_key_errors),
         cmocka_unit_test(test_read_into_retried_and_resumed),
@@ -1216,6 +1296,7 @@ int main(int argc, char **argv)
             cmocka_unit_test_setup_teardown(test_file_store, setup_dir, teardown_dir),
             cmocka_unit_test_setup_teardown(test_sink_abort_status, setup_dir, teardown_dir),
             cmocka_unit_test_setup_teardown(test_read_into_file, setup_dir, teardown_dir),
+            cmocka_unit_test_setup_teardown(test_put_write_at_file, setup_dir, teardown_dir),
             cmocka_unit_test(test_s3_needs_credentials),
             cmocka_unit_test(test_presign_shape),
         };
