@@ -139,7 +139,8 @@ typedef struct report_gen_totals {
 #ifdef LAMBDA_REPORT_TEST_HOOKS
 /* What the workers tell a test, on the thread that does it: a range's read
  * is about to start, its rows are parsed (not yet marked so), its rows are
- * in the writer (the part's `written` count not yet advanced). */
+ * in the writer (its slot not yet freed; with positional writes ranges may
+ * be written out of order). */
 typedef enum report_gen_event {
     REPORT_GEN_TEST_FETCH,
     REPORT_GEN_TEST_PARSED,
@@ -149,6 +150,9 @@ extern void (*report_gen_test_hook)(report_gen_event ev, size_t unit, void *ud);
 extern void *report_gen_test_hook_ud;
 /* Non-zero: fetcher threads read ahead on the file store too, as on S3. */
 extern int report_gen_test_prefetch;
+/* Non-zero: ranges are written one at a time in order, as on S3, not at
+ * their offsets from any worker. */
+extern int report_gen_test_in_order;
 #endif
 
 /* How many workers a part gets (see above). */
