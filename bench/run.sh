@@ -797,7 +797,7 @@ report_stats() {
 # before wrote (a retry's case), with the same bytes.
 declare -A gsw_wall=() gsw_cpu=() gsw_flt=() gsw_hwm=() gsw_cwall=() gsw_ccpu=() gsw_cflt=()
 declare -A gsw_chwm=() gsw_failed=() gsw_hwm_reset=() gsw_run_wall=() gsw_run_cpu=() gsw_sys=()
-declare -A gsw_csys=()
+declare -A gsw_csys=() gsw_run_med=()
 report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failure
   local label=$1 boot=$2 key=$3 walls cpu_s sys_s flts hwms rows seq=() ref=${3#rewrite:}
   [ -z "${gsw_failed[$key]:-}" ] || return 1
@@ -832,6 +832,9 @@ report_warm() { # label, bootstrap, key, [VAR=value...]; not again after a failu
   gsr_nrows[$ref]=$rows
   gsw_hwm_reset[$key]=$(kv hwm_per_invocation "$work/w.kv")
   gsw_run_wall[$key]+=" $(kv wall_s "$work/w.kv")"; gsw_run_cpu[$key]+=" $(kv child_cpu_s "$work/w.kv")"
+  # The run's median warm invocation: 5w pairs it with the one-thread run
+  # of the same build and round.
+  gsw_run_med[$key]+=" $(printf '%s\n' "${walls[@]:1}" | stats | cut -d' ' -f1)"
   gsw_cwall[$key]+=" ${walls[0]}"; gsw_ccpu[$key]+=" ${cpu_s[0]}"
   gsw_cflt[$key]+=" ${flts[0]}"; gsw_chwm[$key]+=" ${hwms[0]}"
   gsw_wall[$key]+=" ${walls[*]:1}"; gsw_cpu[$key]+=" ${cpu_s[*]:1}"
@@ -893,10 +896,17 @@ report_pair() { # label, bootstrap, build, copies, mode
 # each_run FN PREFIX [BUILDS]: FN (report_cold or report_warm) once for
 # every build (the first BUILDS) at every thread count, under the key
 # PREFIX + build:threads.
+# A build's runs at each thread count go back to back, the order
+# alternating by round (r): the host's speed drifts within seconds here
+# (one-thread runs moved by 20-40 % within a minute), so the N-thread run is
+# paired with the one-thread run beside it (row 5w's per-round ratios).
 each_run() {
-  local fn=$1 prefix=$2 n=${3:-${#boots[@]}} t i
-  for t in "${threads[@]}"; do
-    for ((i = 0; i < n; i++)); do
+  local fn=$1 prefix=$2 n=${3:-${#boots[@]}} t i order=("${threads[@]}")
+  if (( ${r:-0} % 2 )); then
+    order=(); for t in "${threads[@]}"; do order=("$t" "${order[@]}"); done
+  fi
+  for ((i = 0; i < n; i++)); do
+    for t in "${order[@]}"; do
       "$fn" "${labels[$i]}" "${boots[$i]}" "$prefix$i:$t" "REPORT_THREADS=$t" || true
     done
   done
@@ -1127,8 +1137,20 @@ report_warm_rows() {
     [ "$t" = 1 ] && one_warm[$i]=${w%% *}
     speed=""; verdict="—"
     if [ "$t" != 1 ] && [ -n "${one_warm[$i]:-}" ]; then
-      speed="; warm $t threads **$(fmt "$(calc "${w%% *} / ${one_warm[$i]}")" 2)× warm one thread** (context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
-      verdict="$t threads ≥ 1.8× one (warm): $(met "$(calc "${w%% *} / ${one_warm[$i]}")" 1.8)"
+      # Per round: the one-thread run's median invocation over the N-thread
+      # run's, the two runs back to back (each_run); their median is the
+      # figure, the ratio of the medians over all rounds beside it.
+      local pr m1=() mt=() all_ratio
+      read -ra m1 <<<"${gsw_run_med[$i:1]:-}"; read -ra mt <<<"${gsw_run_med[$key]:-}"
+      all_ratio=$(calc "${w%% *} / ${one_warm[$i]}")
+      if [ "${#m1[@]}" -gt 0 ] && [ "${#m1[@]}" -eq "${#mt[@]}" ]; then
+        pr=$(paste -d' ' <(printf '%s\n' "${m1[@]}") <(printf '%s\n' "${mt[@]}") | awk '{ print $1 / $2 }' | stats)
+        speed="; warm $t threads **$(fmt "${pr%% *}" 2)× warm one thread** (median of ${#m1[@]} per-round ratios, each the $t-thread run against the one-thread run beside it: $(fmt "$(echo "$pr" | cut -d' ' -f2)" 2)–$(fmt "$(echo "$pr" | cut -d' ' -f3)" 2); the medians of all rounds: $(fmt "$all_ratio" 2)×; context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
+        verdict="$t threads ≥ 1.8× one (warm): $(met "${pr%% *}" 1.8)"
+      else
+        speed="; warm $t threads **$(fmt "$all_ratio" 2)× warm one thread** (context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
+        verdict="$t threads ≥ 1.8× one (warm): $(met "$all_ratio" 1.8)"
+      fi
     fi
     row "$name" \
       "invocations 2–$((warm_k + 1)) of one process, each writing a new part: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $(csw_text "warm:$key"), $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
