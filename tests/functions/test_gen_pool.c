@@ -25,6 +25,7 @@
 #include "report_ref.h"
 
 #define OBJECTS 9
+#define MAX_UNITS (1 << 14) /* ranges a part may have here */
 #define MAX_LINE 300
 
 static char root[256];
@@ -143,6 +144,29 @@ static size_t slots_for(size_t n, int prefetch)
     return prefetch ? 2 * n + 2 : n == 1 ? 1 : 2 * n;
 }
 
+/* The ranges a part of n workers reads: every object in chunks, and with
+ * n > 1 the part's last 2n in quarters where a quarter is at least 256
+ * bytes (gen_pool.c: make_units). */
+static size_t ranges_for(size_t n, uint64_t chunk)
+{
+    static uint64_t lens[MAX_UNITS];
+    size_t count = 0;
+    for (int o = 0; o < OBJECTS; o++) {
+        uint64_t a = 0;
+        do {
+            uint64_t b = sizes[o] - a > chunk ? a + chunk : sizes[o];
+            assert_true(count < MAX_UNITS);
+            lens[count++] = b - a;
+            a = b;
+        } while (a < sizes[o]);
+    }
+    size_t end = n > 1 ? 2 * n : 0, total = count;
+    for (size_t i = count > end ? count - end : 0; i < count; i++)
+        if (lens[i] >= 4 * 256)
+            total += 3;
+    return total;
+}
+
 /* Both ways of reading: each worker its own ranges (the file store), and
  * fetcher threads ahead of the workers (S3's, forced by the test hook). */
 static void test_same_bytes_any_threads_any_ranges(void **state)
@@ -174,6 +198,7 @@ static void test_same_bytes_any_threads_any_ranges(void **state)
             assert_int_equal(t.fetchers, prefetch ? t.threads + 1 : 0);
             assert_int_equal(t.spawned, t.fetchers + t.threads - 1);
             assert_int_equal(t.slots, slots_for(t.threads, prefetch));
+            assert_int_equal(t.ranges, ranges_for(t.threads, strtoull(cases[c][1], NULL, 10)));
         }
     }
     report_gen_test_prefetch = 0;
@@ -362,7 +387,6 @@ static void test_concurrent_parts(void **state)
 
 /* ---- the workers seen through the test hook ---- */
 
-#define MAX_UNITS (1 << 14)
 #define HOLD_WAIT_S 60 /* a bounded wait: under load the others may be slow */
 
 /* What the hook saw of one part; a range's read can be held until others
