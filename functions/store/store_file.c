@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* O_TMPFILE */
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -452,13 +453,14 @@ static lambda_store_status file_put_begin(lambda_store *s, const char *key,
     return LAMBDA_STORE_OK;
 }
 
-static lambda_store_status file_put_write(lambda_store_writer *base, const void *data, size_t len,
-                                          lambda_error *err)
+/* Writes on until the count (a signal or a huge count may write less): at
+ * the file's position (at < 0), or at an offset (pwrite: threads write
+ * disjoint ranges of the file at once, no shared position). */
+static lambda_store_status write_all(file_writer *w, const char *p, size_t len, int64_t at,
+                                     lambda_error *err)
 {
-    file_writer *w = (file_writer *)base;
-    const char *p = data;
     while (len > 0) {
-        ssize_t r = write(w->fd, p, len);
+        ssize_t r = at < 0 ? write(w->fd, p, len) : pwrite(w->fd, p, len, (off_t)at);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -466,29 +468,24 @@ static lambda_store_status file_put_write(lambda_store_writer *base, const void 
         }
         p += r;
         len -= (size_t)r;
+        if (at >= 0)
+            at += r;
     }
     return LAMBDA_STORE_OK;
 }
 
-/* pwrite on until the count (a signal or a huge count may write less):
- * threads write disjoint ranges of the file at once, no shared position. */
+static lambda_store_status file_put_write(lambda_store_writer *base, const void *data, size_t len,
+                                          lambda_error *err)
+{
+    return write_all((file_writer *)base, data, len, -1, err);
+}
+
 static lambda_store_status file_put_write_at(lambda_store_writer *base, uint64_t offset,
                                              const void *data, size_t len, lambda_error *err)
 {
-    file_writer *w = (file_writer *)base;
-    const char *p = data;
-    while (len > 0) {
-        ssize_t r = pwrite(w->fd, p, len, (off_t)offset);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return io_fail(err, errno, "cannot write", w->dst);
-        }
-        p += r;
-        offset += (uint64_t)r;
-        len -= (size_t)r;
-    }
-    return LAMBDA_STORE_OK;
+    if (offset > INT64_MAX)
+        return lambda_store_fail(err, LAMBDA_STORE_INVALID, "offset %" PRIu64 " too large", offset);
+    return write_all((file_writer *)base, data, len, (int64_t)offset, err);
 }
 
 /* file_put_append's sink: the write's own status is what the append
