@@ -15,6 +15,17 @@
  *     GET the next ranges while the workers parse (I/O overlapped with
  *     parsing); the workers (the invoking thread and N - 1 threads) parse.
  *
+ * Listing (report_gen_convert_listed): the invoking thread lists the part.
+ * On the file store with N > 1 the other threads start first and take the
+ * ranges of the objects listed so far, waiting on `more` for the next ones:
+ * the listing walks a directory a day (~0.4 ms for a 16-day part here, ~10
+ * us a day), serial time in every invocation while the other cores waited,
+ * and the thread's wake-up (0.1-0.2 ms) now overlaps it. The part's last 2N
+ * ranges are cut (see cut_end) once the listing is over. On S3, and with
+ * N = 1, the listing ends before any range is read (fetcher 0 GETs through
+ * the handle the listing uses). A range keeps what its thread read of the
+ * lists (gen_job), since they grow, and move, while the listing goes on.
+ *
  * Writing: the worker that finishes range k places it if k is the next
  * range to place (its offset in the part: the rows of the ranges before
  * it), then the ranges after it that are already parsed, and writes them; a
@@ -86,6 +97,15 @@ typedef struct gen_range {
     uint64_t start, end;
 } gen_range;
 
+/* A range as the thread that took it sees it: copied with the mutex held,
+ * because the lists grow (and move) while the part is still being listed. */
+typedef struct gen_job {
+    size_t unit;
+    const char *key;
+    uint64_t size; /* the object's, as listed: a read must deliver exactly this much */
+    uint64_t start, end;
+} gen_job;
+
 enum {
     SLOT_FREE,
     SLOT_FETCHING,
@@ -126,15 +146,19 @@ typedef struct gen_parser {
 
 typedef struct gen_pool {
     pthread_mutex_t mu; /* the slots' unit and state, and the fields marked (mu) */
-    char *const *keys;
-    const uint64_t *sizes;
+    pthread_cond_t more; /* ranges added, the listing over, or the part halted */
+    const char **keys;   /* (mu) the objects listed so far, in key order */
+    uint64_t *sizes;     /* (mu) their sizes as listed */
+    size_t n_objs, cap_objs;
+    uint64_t chunk;
     const char *customer;
     const char *url;
     lambda_store *data; /* the caller's handle: worker 0 (file) or fetcher 0 (S3) */
     size_t max_line;
     int prefetch; /* S3: fetcher threads GET ahead of the workers */
-    gen_range *units;
-    size_t n_units;
+    gen_range *units;          /* (mu) the ranges of the objects listed so far */
+    size_t n_units, cap_units; /* (mu) */
+    int listed;                /* (mu) the listing is over: n_units is the part's */
     gen_slot *slots;
     size_t n_slots;
     gen_parser *parsers; /* one a worker, with its read buffer */
@@ -143,7 +167,7 @@ typedef struct gen_pool {
     size_t placed;                 /* (mu) ranges given their offset in the part, in order */
     uint64_t next_off;             /* (mu) the rows of the ranges placed, in bytes */
     size_t written;                /* (mu) ranges written, from the first on */
-    size_t fail_at;                /* (mu) the first range known to have failed (n_units: none) */
+    size_t fail_at;                /* (mu) the first range known to have failed (SIZE_MAX: none) */
     int committing;                /* (mu) a worker is placing ranges (in order: and writing) */
     int stop;                      /* (mu) the part is over: its error is decided */
     int positional;                /* the writer takes writes at offsets, from any thread */
@@ -206,38 +230,78 @@ uint64_t report_gen_chunk_bytes(const lambda_store *data)
  * for a few more reads. With N = 1 nobody waits: no pieces. */
 #define GEN_END_PIECES 4
 
-/* The ranges: every object cut at chunk boundaries; an empty object is one
- * empty range (still read: a vanished object is an error); the last 2N
- * ranges of the part (N > 1) each cut in GEN_END_PIECES, where they are
- * long enough (REPORT_MIN_CHUNK_BYTES a piece). */
-static int make_units(gen_pool *p, size_t n, uint64_t chunk)
+/* Room for `more` ranges. Mutex held (or no other thread yet). */
+static int reserve_units(gen_pool *p, size_t more)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += p->sizes[i] ? (size_t)((p->sizes[i] + chunk - 1) / chunk) : 1;
-    size_t end = p->n_parsers > 1 ? 2 * p->n_parsers : 0;
-    if (end > count)
-        end = count;
-    p->units = calloc(count + end * (GEN_END_PIECES - 1) + 1, sizeof *p->units);
-    if (!p->units)
+    if (more <= p->cap_units - p->n_units)
+        return 0;
+    if (more > SIZE_MAX / sizeof *p->units / 2 - p->n_units)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t a = 0;
-        do {
-            uint64_t b = p->sizes[i] - a > chunk ? a + chunk : p->sizes[i];
-            p->units[p->n_units++] = (gen_range){i, a, b};
-            a = b;
-        } while (a < p->sizes[i]);
+    size_t cap = p->cap_units ? p->cap_units : 64;
+    while (cap - p->n_units < more)
+        cap *= 2;
+    gen_range *grown = realloc(p->units, cap * sizeof *grown);
+    if (!grown)
+        return -1;
+    p->units = grown;
+    p->cap_units = cap;
+    return 0;
+}
+
+/* A listed object and its ranges: cut at chunk boundaries; an empty object
+ * is one empty range (still read: a vanished object is an error). 0, or -1
+ * out of memory. Mutex held (or no other thread yet). */
+static int add_object(gen_pool *p, const char *key, uint64_t size)
+{
+    if (p->n_objs == p->cap_objs) {
+        size_t cap = p->cap_objs ? 2 * p->cap_objs : 64;
+        const char **keys = realloc(p->keys, cap * sizeof *keys);
+        if (keys)
+            p->keys = keys;
+        uint64_t *sizes = keys ? realloc(p->sizes, cap * sizeof *sizes) : NULL;
+        if (!sizes)
+            return -1;
+        p->sizes = sizes;
+        p->cap_objs = cap;
     }
-    /* Cut from the back, in place: the pieces land at or after the range. */
+    uint64_t ranges = size ? (size - 1) / p->chunk + 1 : 1;
+    if (ranges > SIZE_MAX || reserve_units(p, (size_t)ranges) != 0)
+        return -1;
+    size_t obj = p->n_objs++;
+    p->keys[obj] = key;
+    p->sizes[obj] = size;
+    uint64_t a = 0;
+    do {
+        uint64_t b = size - a > p->chunk ? a + p->chunk : size;
+        p->units[p->n_units++] = (gen_range){obj, a, b};
+        a = b;
+    } while (a < size);
+    return 0;
+}
+
+/* The listing is over: the part's last 2N ranges (N > 1) are each cut in
+ * GEN_END_PIECES, where they are long enough (REPORT_MIN_CHUNK_BYTES a
+ * piece) and no thread has taken them yet. 0, or -1 out of memory. Mutex
+ * held (or no other thread yet). */
+static int cut_end(gen_pool *p)
+{
+    size_t end = p->n_parsers > 1 ? 2 * p->n_parsers : 0;
+    size_t count = p->n_units;
+    size_t from = count - (end < count ? end : count);
+    size_t taken = p->next_parse > p->next_fetch ? p->next_parse : p->next_fetch;
+    if (from < taken)
+        from = taken;
     size_t total = count;
-    for (size_t i = count - end; i < count; i++)
+    for (size_t i = from; i < count; i++)
         if (p->units[i].end - p->units[i].start >= GEN_END_PIECES * REPORT_MIN_CHUNK_BYTES)
             total += GEN_END_PIECES - 1;
-    for (size_t i = count, j = total; i-- > 0;) {
+    if (reserve_units(p, total - count) != 0)
+        return -1;
+    /* Cut from the back, in place: the pieces land at or after the range. */
+    for (size_t i = count, j = total; i-- > from;) {
         gen_range r = p->units[i];
         uint64_t len = r.end - r.start;
-        if (i < count - end || len < GEN_END_PIECES * REPORT_MIN_CHUNK_BYTES) {
+        if (len < GEN_END_PIECES * REPORT_MIN_CHUNK_BYTES) {
             p->units[--j] = r;
             continue;
         }
@@ -303,27 +367,26 @@ static int fetch_bytes(lambda_store *st, const char *key, uint64_t size, uint64_
 
 /* A range and the rest of its last line, through the worker's handle (or
  * the error that kept it from opening one). */
-static int fetch_range(gen_pool *p, gen_worker *me, gen_slot *s, size_t u)
+static int fetch_range(gen_pool *p, gen_worker *me, gen_slot *s, const gen_job *j)
 {
-    const gen_range *r = &p->units[u];
-    TEST_EVENT(REPORT_GEN_TEST_FETCH, u);
+    TEST_EVENT(REPORT_GEN_TEST_FETCH, j->unit);
     if (!me->st) {
         s->err = me->open_err;
         return -1;
     }
-    const char *key = p->keys[r->obj];
-    uint64_t size = p->sizes[r->obj];
-    uint64_t from = r->start ? r->start - 1 : 0;
-    uint64_t tail = (r->end - r->start) / 8 + 1;
+    const char *key = j->key;
+    uint64_t size = j->size;
+    uint64_t from = j->start ? j->start - 1 : 0;
+    uint64_t tail = (j->end - j->start) / 8 + 1;
     if (tail > GEN_TAIL_BYTES)
         tail = GEN_TAIL_BYTES;
-    uint64_t want = r->end - from + tail;
+    uint64_t want = j->end - from + tail;
     s->in_len = 0;
     if (fetch_bytes(me->st, key, size, from, want > size - from ? size - from : want, s) != 0)
         return -1;
     /* A line longer than the tail: read on in growing steps. */
     while (from + s->in_len < size &&
-           !lambda_report_range_complete(s->in, s->in_len, r->start, r->end, p->max_line)) {
+           !lambda_report_range_complete(s->in, s->in_len, j->start, j->end, p->max_line)) {
         uint64_t at = from + s->in_len, step = s->in_len;
         if (fetch_bytes(me->st, key, size, at, step > size - at ? size - at : step, s) != 0)
             return -1;
@@ -342,6 +405,7 @@ static int halted(const gen_pool *p, size_t u)
 /* Wakes every waiting thread, to leave: only when a part fails. */
 static void wake_all(gen_pool *p)
 {
+    pthread_cond_broadcast(&p->more);
     for (size_t i = 0; i < p->n_slots; i++) {
         pthread_cond_broadcast(&p->slots[i].freed);
         pthread_cond_broadcast(&p->slots[i].fetched);
@@ -481,21 +545,35 @@ static void commit(gen_pool *p)
 
 /* ---- parse ---- */
 
-static int parse_range(gen_pool *p, lambda_report_parser *parser, gen_slot *s, size_t u)
+static int parse_range(gen_pool *p, lambda_report_parser *parser, gen_slot *s, const gen_job *j)
 {
-    const gen_range *r = &p->units[u];
     uint64_t fallbacks = parser->fallbacks;
     /* Room for rows of half the range's bytes (about what the bench data
      * gives) in one step, for the reason of slot_reserve. */
     size_t room = s->in_len / 2;
     int rc = s->out.rows.cap < room + 1 ? lambda_report_buf_grow(&s->out.rows, room) : 0;
-    rc = rc || lambda_report_range_rows(parser, s->in, s->in_len, r->start, r->end, p->max_line,
+    rc = rc || lambda_report_range_rows(parser, s->in, s->in_len, j->start, j->end, p->max_line,
                                         p->customer, &s->out);
     s->fallbacks = parser->fallbacks - fallbacks;
     if (rc != 0)
         store_error(&s->err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
-    TEST_EVENT(REPORT_GEN_TEST_PARSED, u);
+    TEST_EVENT(REPORT_GEN_TEST_PARSED, j->unit);
     return rc ? -1 : 0;
+}
+
+/* Takes the next range (*next: p->next_parse or p->next_fetch), waiting
+ * while the listing may still add one: 0, or -1 when none is left or the
+ * part is halted. Mutex held. */
+static int take(gen_pool *p, size_t *next, gen_job *j)
+{
+    while (*next == p->n_units && !p->listed && !halted(p, *next))
+        pthread_cond_wait(&p->more, &p->mu);
+    if (*next >= p->n_units || halted(p, *next))
+        return -1;
+    size_t u = (*next)++;
+    const gen_range *r = &p->units[u];
+    *j = (gen_job){u, p->keys[r->obj], p->sizes[r->obj], r->start, r->end};
+    return 0;
 }
 
 /* A worker: takes the next range, reads it (file store) or waits for its
@@ -504,9 +582,10 @@ static void work(gen_worker *me)
 {
     gen_pool *p = me->pool;
     gen_parser *own = &p->parsers[me->id];
+    gen_job j;
     pthread_mutex_lock(&p->mu);
-    while (p->next_parse < p->n_units && !halted(p, p->next_parse)) {
-        size_t u = p->next_parse++;
+    while (take(p, &p->next_parse, &j) == 0) {
+        size_t u = j.unit;
         gen_slot *s = &p->slots[u % p->n_slots];
         int rc;
         if (!p->prefetch) {
@@ -515,8 +594,8 @@ static void work(gen_worker *me)
             pthread_mutex_unlock(&p->mu);
             s->in = own->in;
             s->in_cap = own->in_cap;
-            rc = fetch_range(p, me, s, u);
-            rc = rc || parse_range(p, &own->p, s, u);
+            rc = fetch_range(p, me, s, &j);
+            rc = rc || parse_range(p, &own->p, s, &j);
             own->in = s->in; /* back, grown or not: the rows are all the slot keeps */
             own->in_cap = s->in_cap;
             s->in = NULL;
@@ -535,7 +614,7 @@ static void work(gen_worker *me)
             }
             s->state = SLOT_PARSING;
             pthread_mutex_unlock(&p->mu);
-            rc = parse_range(p, &own->p, s, u);
+            rc = parse_range(p, &own->p, s, &j);
         }
         pthread_mutex_lock(&p->mu);
         if (rc != 0)
@@ -578,14 +657,15 @@ static void *fetcher_main(void *arg)
     gen_worker *me = arg;
     gen_pool *p = me->pool;
     worker_open(me);
+    gen_job j;
     pthread_mutex_lock(&p->mu);
-    while (p->next_fetch < p->n_units && !halted(p, p->next_fetch)) {
-        size_t u = p->next_fetch++;
+    while (take(p, &p->next_fetch, &j) == 0) {
+        size_t u = j.unit;
         gen_slot *s = &p->slots[u % p->n_slots];
         if (slot_take(p, s, u) != 0)
             break;
         pthread_mutex_unlock(&p->mu);
-        int rc = fetch_range(p, me, s, u);
+        int rc = fetch_range(p, me, s, &j);
         pthread_mutex_lock(&p->mu);
         if (rc != 0) {
             slot_failed(p, s, u);
@@ -743,6 +823,9 @@ static void pool_free(gen_pool *p, uint64_t chunk)
     pthread_mutex_unlock(&cache_mu);
     cache_free(&mine);
     free(p->units);
+    free(p->keys);
+    free(p->sizes);
+    pthread_cond_destroy(&p->more);
     pthread_mutex_destroy(&p->mu);
 }
 
@@ -927,39 +1010,16 @@ static unsigned start_threads(gen_pool *p, int caller_works, gen_gang *g, gen_wo
     return started;
 }
 
-int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *sizes, size_t n,
-                       const char *customer, lambda_store_writer *w, report_gen_totals *t,
-                       lambda_error *err)
+/* Everything after the pool is made: its buffers, its threads, the listing
+ * (here, while the threads take the first objects, when `stream`), the
+ * caller's share of the work. */
+static int run_pool(gen_pool *p, int stream, report_gen_lister list, void *ud, lambda_error *err)
 {
-    memset(t, 0, sizeof *t);
-    gen_pool p = {.keys = keys,
-                  .sizes = sizes,
-                  .customer = customer,
-                  .url = lambda_store_url(data),
-                  .data = data,
-                  .max_line = report_env_u64("REPORT_MAX_LINE", REPORT_DEFAULT_MAX_LINE),
-                  .prefetch = lambda_store_is_s3(data),
-                  .positional = lambda_store_put_can_write_at(w),
-                  .w = w,
-                  .t = t};
-#ifdef LAMBDA_REPORT_TEST_HOOKS
-    p.prefetch |= report_gen_test_prefetch;
-    if (report_gen_test_in_order)
-        p.positional = 0;
-#endif
-    uint64_t chunk = report_gen_chunk_bytes(data);
-    size_t threads = report_gen_threads();
-    p.n_parsers = threads;
-    p.n_slots = p.prefetch ? 2 * threads + 2 : threads == 1 ? 1 : 2 * threads;
-    pthread_mutex_init(&p.mu, NULL);
-    if (pool_buffers(&p, chunk) != 0 || make_units(&p, n, chunk) != 0) {
-        pool_free(&p, chunk);
-        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
-        return -1;
-    }
-    p.fail_at = p.n_units;
-    slot_conds(&p, 1);
-
+    if (pool_buffers(p, p->chunk) != 0)
+        return store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
+    slot_conds(p, 1);
+    report_gen_totals *t = p->t;
+    size_t threads = p->n_parsers;
     /* On the heap: a worker holds an error message (1 KiB), and the
      * invoking thread may have a small stack (128 KiB: see caller_stack_ok). */
     pthread_t *tids = calloc(2 * threads + 1, sizeof *tids);
@@ -967,41 +1027,141 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
     if (!tids || !fetchers) {
         free(tids);
         free(fetchers);
-        slot_conds(&p, 0);
-        pool_free(&p, chunk);
-        store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
-        return -1;
+        slot_conds(p, 0);
+        return store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
     }
     gen_worker *workers = fetchers + threads + 1;
     int caller_works = caller_stack_ok();
     gen_gang gang;
     gang_begin(&gang, tids);
-    unsigned started = start_threads(&p, caller_works, &gang, fetchers, workers);
+    unsigned started = start_threads(p, caller_works, &gang, fetchers, workers);
+    if (stream) {
+        lambda_error lerr = {0};
+        int rc = list(ud, p, &lerr);
+        pthread_mutex_lock(&p->mu);
+        if (rc == 0 && cut_end(p) != 0)
+            rc = -1, store_error(&lerr, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+        p->listed = 1;
+        if (rc != 0) {
+            /* The listing comes before every range: its error is the part's,
+             * as it would be on one thread. */
+            p->err = lerr;
+            p->err_at = 0;
+            p->rc = -1;
+            p->stop = 1;
+            wake_all(p);
+        }
+        pthread_cond_broadcast(&p->more);
+        pthread_mutex_unlock(&p->mu);
+    }
     if (caller_works) {
-        workers[0] = (gen_worker){.pool = &p, .id = 0, .st = p.prefetch ? NULL : data};
+        workers[0] = (gen_worker){.pool = p, .id = 0, .st = p->prefetch ? NULL : p->data};
         work(&workers[0]);
         t->threads++;
     } else if (!t->threads) {
-        pthread_mutex_lock(&p.mu);
-        store_error(&p.err, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
-        p.rc = -1;
-        p.stop = 1;
-        wake_all(&p);
-        pthread_mutex_unlock(&p.mu);
+        pthread_mutex_lock(&p->mu);
+        store_error(&p->err, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
+        p->rc = -1;
+        p->stop = 1;
+        wake_all(p);
+        pthread_mutex_unlock(&p->mu);
     }
     gang_end(&gang);
     t->kept = gang.reused;
-    int rc = p.rc;
+    int rc = p->rc;
     if (rc != 0)
-        *err = p.err;
-    else if (p.written != p.n_units) /* cannot happen: every range taken is committed */
+        *err = p->err;
+    else if (p->written != p->n_units) /* cannot happen: every range taken is committed */
         rc = -1, store_error(err, LAMBDA_STORE_UNAVAILABLE, "GenerateSubReport's workers stopped");
-    slot_conds(&p, 0);
+    slot_conds(p, 0);
     free(tids);
     free(fetchers);
     t->spawned = started;
+    return rc;
+}
+
+/* Lists the part, on the caller's thread: before any thread starts (S3: its
+ * fetcher 0 GETs through the handle the listing uses, and a listing page
+ * holds up to 1,000 keys at once anyway), or while the threads take the
+ * first objects (the file store: its listing is a walk, ~0.4 ms for a
+ * 16-day part here, serial time in every invocation while a core waited). */
+static int convert(lambda_store *data, report_gen_lister list, void *ud, int may_stream,
+                   const char *customer, lambda_store_writer *w, report_gen_totals *t,
+                   lambda_error *err)
+{
+    memset(t, 0, sizeof *t);
+    gen_pool p = {.chunk = report_gen_chunk_bytes(data),
+                  .customer = customer,
+                  .url = lambda_store_url(data),
+                  .data = data,
+                  .max_line = report_env_u64("REPORT_MAX_LINE", REPORT_DEFAULT_MAX_LINE),
+                  .prefetch = lambda_store_is_s3(data),
+                  .positional = lambda_store_put_can_write_at(w),
+                  .fail_at = SIZE_MAX,
+                  .w = w,
+                  .t = t};
+#ifdef LAMBDA_REPORT_TEST_HOOKS
+    p.prefetch |= report_gen_test_prefetch;
+    if (report_gen_test_in_order)
+        p.positional = 0;
+#endif
+    size_t threads = report_gen_threads();
+    p.n_parsers = threads;
+    p.n_slots = p.prefetch ? 2 * threads + 2 : threads == 1 ? 1 : 2 * threads;
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.more, NULL);
+    int stream = may_stream && !p.prefetch && threads > 1;
+    int rc = 0;
+    if (!stream) {
+        rc = list(ud, &p, err);
+        if (rc == 0 && cut_end(&p) != 0)
+            rc = -1, store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory");
+        p.listed = 1;
+    }
+    if (rc == 0)
+        rc = run_pool(&p, stream, list, ud, err);
     t->slots = p.n_slots;
     t->ranges = p.n_units;
-    pool_free(&p, chunk);
+    pool_free(&p, p.chunk);
     return rc;
+}
+
+int report_gen_add(report_gen_feed *p, const char *key, uint64_t size)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = add_object(p, key, size);
+    if (rc == 0)
+        pthread_cond_broadcast(&p->more);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int report_gen_convert_listed(lambda_store *data, report_gen_lister list, void *ud,
+                              const char *customer, lambda_store_writer *w, report_gen_totals *t,
+                              lambda_error *err)
+{
+    return convert(data, list, ud, 1, customer, w, t, err);
+}
+
+typedef struct gen_objects {
+    char *const *keys;
+    const uint64_t *sizes;
+    size_t n;
+} gen_objects;
+
+static int add_objects(void *ud, report_gen_feed *feed, lambda_error *err)
+{
+    const gen_objects *o = ud;
+    for (size_t i = 0; i < o->n; i++)
+        if (report_gen_add(feed, o->keys[i], o->sizes[i]) != 0)
+            return store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
+    return 0;
+}
+
+int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *sizes, size_t n,
+                       const char *customer, lambda_store_writer *w, report_gen_totals *t,
+                       lambda_error *err)
+{
+    gen_objects o = {keys, sizes, n};
+    return convert(data, add_objects, &o, 0, customer, w, t, err);
 }

@@ -176,4 +176,18 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
                        const char *customer, lambda_store_writer *w, report_gen_totals *t,
                        lambda_error *err);
 
+/* The same, for objects still being listed: `list` runs on the calling
+ * thread and hands each object, in key order, to report_gen_add (its key
+ * must stay valid until the call returns; -1: out of memory, and the
+ * listing should stop). On the file store with more than one worker the
+ * other workers take the first objects' ranges meanwhile; else the listing
+ * ends before any range is read. A failed listing (list returns -1 with
+ * its error set) fails the part with that error, whatever a range did. */
+typedef struct gen_pool report_gen_feed;
+typedef int (*report_gen_lister)(void *ud, report_gen_feed *feed, lambda_error *err);
+int report_gen_add(report_gen_feed *feed, const char *key, uint64_t size);
+int report_gen_convert_listed(lambda_store *data, report_gen_lister list, void *ud,
+                              const char *customer, lambda_store_writer *w, report_gen_totals *t,
+                              lambda_error *err);
+
 #endif /* LAMBDA_REPORT_HANDLER_COMMON_H */

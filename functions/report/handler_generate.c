@@ -2,7 +2,8 @@
  * GenerateSubReport: the CSV of one part. Lists the part's source objects,
  * reads them in ranges on N threads into CSV rows written in order by a
  * streaming put (gen_pool.c: memory bounded by N, flat whatever the part's
- * size), then writes the part's manifest next to it.
+ * size; on the file store the threads start on the first objects while the
+ * listing goes on), then writes the part's manifest next to it.
  *
  *   in:  {"customerId","reportId","part":{"index":0,"from":"…","to":"…"}}
  *   out: {"index":0,"key":"reports/acme/<reportId>/part-000000.csv",
@@ -32,6 +33,7 @@ typedef struct key_list {
     size_t n, cap;
     uint64_t bytes;
     int oom;
+    report_gen_feed *feed; /* the workers, who start on the first objects */
 } key_list;
 
 static int read_input(const cJSON *event, gen_input *in, lambda_error *err)
@@ -75,6 +77,10 @@ static int collect_key(const char *key, uint64_t size, void *ud)
     kl->sizes[kl->n] = size;
     kl->n++;
     kl->bytes += size;
+    if (kl->feed && report_gen_add(kl->feed, kl->keys[kl->n - 1], size) != 0) {
+        kl->oom = 1;
+        return 1;
+    }
     return 0;
 }
 
@@ -102,6 +108,20 @@ static int list_sources(lambda_store *data, const gen_input *in, key_list *kl, l
         return -1;
     }
     return 0;
+}
+
+/* What the workers call to list the part (report_gen_convert_listed). */
+typedef struct gen_listing {
+    lambda_store *data;
+    const gen_input *in;
+    key_list *kl;
+} gen_listing;
+
+static int list_for_workers(void *ud, report_gen_feed *feed, lambda_error *err)
+{
+    gen_listing *l = ud;
+    l->kl->feed = feed;
+    return list_sources(l->data, l->in, l->kl, err);
 }
 
 /* Step 3: the part's manifest (what MergeSubReports reads in listing mode). */
@@ -149,12 +169,13 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
     report_gen_totals g = {0};
     lambda_store_writer *w = NULL;
     cJSON *out = NULL;
-    if (list_sources(data, &in, &kl, err) != 0)
-        goto done;
     if (lambda_store_put_begin(report, key, &w, err) != 0)
         goto done;
-    /* Step 2: every source object, in ranges on N threads, into the writer. */
-    if (report_gen_convert(data, kl.keys, kl.sizes, kl.n, in.customer, w, &g, err) != 0) {
+    /* Steps 1 and 2: every source object, in ranges on N threads, into the
+     * writer; listed on this thread while the others start on the first
+     * objects (the file store; see report_gen_convert_listed). */
+    gen_listing listing = {data, &in, &kl};
+    if (report_gen_convert_listed(data, list_for_workers, &listing, in.customer, w, &g, err) != 0) {
         lambda_store_put_abort(w);
         goto done;
     }

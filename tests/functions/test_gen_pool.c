@@ -3,7 +3,9 @@
  * file store: for 1 to 8 threads and ranges from 256 bytes to whole objects,
  * the part's bytes and counts equal those of one line reader over every
  * object in order; a short, long or missing object fails with the error of
- * the first failing object in key order, whatever the threads. Small and
+ * the first failing object in key order, whatever the threads; a part listed
+ * while its workers run (report_gen_convert_listed) gives the same bytes,
+ * and a failed listing decides the part's error. Small and
  * quick on purpose: tests/run.sh also runs it built with ThreadSanitizer.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -146,7 +148,7 @@ static size_t slots_for(size_t n, int prefetch)
 
 /* The ranges a part of n workers reads: every object in chunks, and with
  * n > 1 the part's last 2n in quarters where a quarter is at least 256
- * bytes (gen_pool.c: make_units). */
+ * bytes (gen_pool.c: add_object, cut_end). */
 static size_t ranges_for(size_t n, uint64_t chunk)
 {
     static uint64_t lens[MAX_UNITS];
@@ -719,6 +721,159 @@ static void test_chunk_setting(void **state)
     lambda_store_close(s3);
 }
 
+/* ---- a part listed while its workers run (report_gen_convert_listed) ---- */
+
+/* A lister that hands the objects (with the sizes in sz) one at a time; after
+ * object 0 it waits for a worker to parse a range (at most 10 s) when
+ * `wait_parse`, and it fails with its own error after them all when `fail`.
+ * The test hook counts the ranges parsed while it lists. */
+typedef struct slow_lister {
+    const uint64_t *sz;
+    int wait_parse, fail;
+    int listing;              /* (lister_mu) */
+    size_t parsed_in_listing; /* (lister_mu) */
+} slow_lister;
+
+static pthread_mutex_t lister_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lister_parsed = PTHREAD_COND_INITIALIZER;
+static slow_lister lister;
+
+static void count_parsed(report_gen_event ev, size_t unit, void *ud)
+{
+    (void)unit;
+    (void)ud;
+    if (ev != REPORT_GEN_TEST_PARSED)
+        return;
+    pthread_mutex_lock(&lister_mu);
+    if (lister.listing)
+        lister.parsed_in_listing++;
+    pthread_cond_broadcast(&lister_parsed);
+    pthread_mutex_unlock(&lister_mu);
+}
+
+static int list_slowly(void *ud, report_gen_feed *feed, lambda_error *err)
+{
+    slow_lister *l = ud;
+    pthread_mutex_lock(&lister_mu);
+    l->listing = 1;
+    pthread_mutex_unlock(&lister_mu);
+    for (int o = 0; o < OBJECTS; o++) {
+        if (report_gen_add(feed, keys[o], l->sz[o]) != 0)
+            fail_msg("report_gen_add: out of memory");
+        if (o == 0 && l->wait_parse) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 10;
+            pthread_mutex_lock(&lister_mu);
+            while (l->parsed_in_listing == 0 &&
+                   pthread_cond_timedwait(&lister_parsed, &lister_mu, &until) == 0)
+                ;
+            pthread_mutex_unlock(&lister_mu);
+        }
+    }
+    if (l->fail) /* after a worker may have met object 1's error, or not */
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    pthread_mutex_lock(&lister_mu);
+    l->listing = 0;
+    pthread_mutex_unlock(&lister_mu);
+    if (l->fail)
+        return lambda_error_set(err, "StoreUnavailable", "the listing broke"), -1;
+    return 0;
+}
+
+/* One part listed by list_slowly: 0 and its bytes in *csv, or -1 and err. */
+static int run_listed(const char *threads, const uint64_t *sz, int wait_parse, int fail,
+                      lambda_report_buf *csv, report_gen_totals *t, lambda_error *err)
+{
+    setenv("REPORT_THREADS", threads, 1);
+    setenv("REPORT_CHUNK_BYTES", "1000", 1);
+    setenv("REPORT_MAX_LINE", "300", 1);
+    lister.sz = sz;
+    lister.wait_parse = wait_parse;
+    lister.fail = fail;
+    lister.parsed_in_listing = 0;
+    report_gen_test_hook = count_parsed;
+    lambda_store_writer *w = NULL;
+    assert_int_equal(lambda_store_put_begin(out, "listed.csv", &w, err), 0);
+    int rc = report_gen_convert_listed(data, list_slowly, &lister, "acme", w, t, err);
+    report_gen_test_hook = NULL;
+    if (rc != 0) {
+        lambda_store_put_abort(w);
+        return -1;
+    }
+    assert_int_equal(lambda_store_put_commit(w, err), 0);
+    csv->len = 0;
+    assert_int_equal(lambda_store_get(out, "listed.csv", 0, 0, collect, csv, err), 0);
+    return 0;
+}
+
+/* With two workers or more (the file store), ranges of the objects listed
+ * so far are parsed while the listing goes on, and the part's bytes are the
+ * one reader's; with one worker, or fetchers ahead (S3's way), the listing
+ * ends before any range is read. */
+static void test_workers_start_while_listing(void **state)
+{
+    (void)state;
+    if (!two_workers())
+        skip();
+    ref_rows ref = {0};
+    read_ref(&ref);
+    lambda_report_buf csv = {0};
+    const char *const threads[] = {"2", "4", "1", "2"};
+    for (int c = 0; c < 4; c++) {
+        int streams = c < 2;
+        report_gen_test_prefetch = c == 3;
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        if (run_listed(threads[c], sizes, streams, 0, &csv, &t, &err) != 0)
+            fail_msg("threads %s: %s: %s", threads[c], err.type, err.message);
+        report_gen_test_prefetch = 0;
+        if (csv.len != ref.rows.len || memcmp(csv.data, ref.rows.data, csv.len) != 0 ||
+            t.rows != ref.t.rows || memcmp(t.skipped, ref.t.skipped, sizeof t.skipped) != 0)
+            fail_msg("threads %s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64
+                     " rows, %zu bytes",
+                     threads[c], t.rows, csv.len, ref.t.rows, ref.rows.len);
+        if (streams ? lister.parsed_in_listing == 0 : lister.parsed_in_listing != 0)
+            fail_msg("threads %s, prefetch %d: %zu ranges parsed while listing", threads[c],
+                     c == 3, lister.parsed_in_listing);
+    }
+    lambda_report_buf_free(&csv);
+    free_ref(&ref);
+}
+
+/* A listing that fails fails the part with its own error, even when a range
+ * of an object it listed failed first (object 1 listed a byte longer than it
+ * is); the next part is whole. */
+static void test_failed_listing_decides(void **state)
+{
+    (void)state;
+    ref_rows ref = {0};
+    read_ref(&ref);
+    lambda_report_buf csv = {0};
+    uint64_t sz[OBJECTS];
+    memcpy(sz, sizes, sizeof sz);
+    sz[1]++;
+    const char *const threads[] = {"1", "2", "4"};
+    for (int c = 0; c < 3; c++) {
+        report_gen_totals t;
+        lambda_error err = {{0}, {0}};
+        assert_int_equal(run_listed(threads[c], sz, 0, 1, &csv, &t, &err), -1);
+        assert_string_equal(err.type, "StoreUnavailable");
+        if (strcmp(err.message, "the listing broke") != 0)
+            fail_msg("threads %s: %s", threads[c], err.message);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(run_listed(threads[c], sz, 0, 0, &csv, &t, &err), -1);
+        if (!strstr(err.message, "obj-01"))
+            fail_msg("threads %s: %s", threads[c], err.message);
+        memset(&err, 0, sizeof err);
+        if (run_listed(threads[c], sizes, 0, 0, &csv, &t, &err) != 0)
+            fail_msg("threads %s: %s: %s", threads[c], err.type, err.message);
+        assert_true(csv.len == ref.rows.len && memcmp(csv.data, ref.rows.data, csv.len) == 0);
+    }
+    lambda_report_buf_free(&csv);
+    free_ref(&ref);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -762,6 +917,8 @@ int main(void)
         cmocka_unit_test(test_later_ranges_first_written_in_order),
         cmocka_unit_test(test_failure_after_later_ranges_parsed),
         cmocka_unit_test(test_memory_bound_with_a_slow_worker),
+        cmocka_unit_test(test_workers_start_while_listing),
+        cmocka_unit_test(test_failed_listing_decides),
     };
     if (getenv("GEN_POOL_TEST")) /* one test (a pattern), e.g. against a broken variant */
         cmocka_set_test_filter(getenv("GEN_POOL_TEST"));
