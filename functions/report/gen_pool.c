@@ -145,7 +145,7 @@ typedef struct gen_parser {
 } gen_parser;
 
 typedef struct gen_pool {
-    pthread_mutex_t mu; /* the slots' unit and state, and the fields marked (mu) */
+    pthread_mutex_t mu;  /* the slots' unit and state, and the fields marked (mu) */
     pthread_cond_t more; /* ranges added, the listing over, or the part halted */
     const char **keys;   /* (mu) the objects listed so far, in key order */
     uint64_t *sizes;     /* (mu) their sizes as listed */
@@ -155,7 +155,7 @@ typedef struct gen_pool {
     const char *url;
     lambda_store *data; /* the caller's handle: worker 0 (file) or fetcher 0 (S3) */
     size_t max_line;
-    int prefetch; /* S3: fetcher threads GET ahead of the workers */
+    int prefetch;              /* S3: fetcher threads GET ahead of the workers */
     gen_range *units;          /* (mu) the ranges of the objects listed so far */
     size_t n_units, cap_units; /* (mu) */
     int listed;                /* (mu) the listing is over: n_units is the part's */

@@ -834,8 +834,8 @@ static void test_workers_start_while_listing(void **state)
                      " rows, %zu bytes",
                      threads[c], t.rows, csv.len, ref.t.rows, ref.rows.len);
         if (streams ? lister.parsed_in_listing == 0 : lister.parsed_in_listing != 0)
-            fail_msg("threads %s, prefetch %d: %zu ranges parsed while listing", threads[c],
-                     c == 3, lister.parsed_in_listing);
+            fail_msg("threads %s, prefetch %d: %zu ranges parsed while listing", threads[c], c == 3,
+                     lister.parsed_in_listing);
     }
     lambda_report_buf_free(&csv);
     free_ref(&ref);
