@@ -103,16 +103,20 @@ static void make_objects(ref_rows *ref)
     }
 }
 
-/* One part with the given settings: 0 and its bytes in *csv, or -1 and err. */
-static int run_part(const char *threads, const char *chunk, const uint64_t *sz,
-                    lambda_report_buf *csv, report_gen_totals *t, lambda_error *err)
+/* One part with the given settings, its objects listed by `list` (NULL:
+ * keys[] with the sizes sz): 0 and its bytes in *csv, or -1 and err. */
+static int run_part_via(const char *threads, const char *chunk, report_gen_lister list, void *ud,
+                        const uint64_t *sz, lambda_report_buf *csv, report_gen_totals *t,
+                        lambda_error *err)
 {
     setenv("REPORT_THREADS", threads, 1);
     setenv("REPORT_CHUNK_BYTES", chunk, 1);
     setenv("REPORT_MAX_LINE", "300", 1);
     lambda_store_writer *w = NULL;
     assert_int_equal(lambda_store_put_begin(out, "part.csv", &w, err), 0);
-    if (report_gen_convert(data, keys, sz, OBJECTS, "acme", w, t, err) != 0) {
+    int rc = list ? report_gen_convert_listed(data, list, ud, "acme", w, t, err)
+                  : report_gen_convert(data, keys, sz, OBJECTS, "acme", w, t, err);
+    if (rc != 0) {
         lambda_store_put_abort(w);
         return -1;
     }
@@ -120,6 +124,12 @@ static int run_part(const char *threads, const char *chunk, const uint64_t *sz,
     csv->len = 0;
     assert_int_equal(lambda_store_get(out, "part.csv", 0, 0, collect, csv, err), 0);
     return 0;
+}
+
+static int run_part(const char *threads, const char *chunk, const uint64_t *sz,
+                    lambda_report_buf *csv, report_gen_totals *t, lambda_error *err)
+{
+    return run_part_via(threads, chunk, NULL, NULL, sz, csv, t, err);
 }
 
 /* The reference rows of every object (made by setup). */
@@ -785,26 +795,14 @@ static int list_slowly(void *ud, report_gen_feed *feed, lambda_error *err)
 static int run_listed(const char *threads, const uint64_t *sz, int wait_parse, int fail,
                       lambda_report_buf *csv, report_gen_totals *t, lambda_error *err)
 {
-    setenv("REPORT_THREADS", threads, 1);
-    setenv("REPORT_CHUNK_BYTES", "1000", 1);
-    setenv("REPORT_MAX_LINE", "300", 1);
     lister.sz = sz;
     lister.wait_parse = wait_parse;
     lister.fail = fail;
     lister.parsed_in_listing = 0;
     report_gen_test_hook = count_parsed;
-    lambda_store_writer *w = NULL;
-    assert_int_equal(lambda_store_put_begin(out, "listed.csv", &w, err), 0);
-    int rc = report_gen_convert_listed(data, list_slowly, &lister, "acme", w, t, err);
+    int rc = run_part_via(threads, "1000", list_slowly, &lister, NULL, csv, t, err);
     report_gen_test_hook = NULL;
-    if (rc != 0) {
-        lambda_store_put_abort(w);
-        return -1;
-    }
-    assert_int_equal(lambda_store_put_commit(w, err), 0);
-    csv->len = 0;
-    assert_int_equal(lambda_store_get(out, "listed.csv", 0, 0, collect, csv, err), 0);
-    return 0;
+    return rc;
 }
 
 /* With two workers or more (the file store), ranges of the objects listed
