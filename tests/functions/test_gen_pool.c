@@ -150,6 +150,17 @@ static void free_ref(ref_rows *ref)
     lambda_report_parser_free(&ref->parser);
 }
 
+/* A part's bytes and counts equal the one reader's: else fails naming the
+ * case. */
+static void same_as_ref(const char *what, const lambda_report_buf *csv, const report_gen_totals *t,
+                        const ref_rows *ref)
+{
+    if (csv->len != ref->rows.len || memcmp(csv->data, ref->rows.data, csv->len) != 0 ||
+        t->rows != ref->t.rows || memcmp(t->skipped, ref->t.skipped, sizeof t->skipped) != 0)
+        fail_msg("%s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64 " rows, %zu bytes", what,
+                 t->rows, csv->len, ref->t.rows, ref->rows.len);
+}
+
 /* The slots a part of n workers gets: see gen_pool.c's top. */
 static size_t slots_for(size_t n, int prefetch)
 {
@@ -198,12 +209,10 @@ static void test_same_bytes_any_threads_any_ranges(void **state)
             if (run_part(cases[c][0], cases[c][1], sizes, &csv, &t, &err) != 0)
                 fail_msg("prefetch %d, threads %s, ranges of %s: %s: %s", prefetch, cases[c][0],
                          cases[c][1], err.type, err.message);
-            if (csv.len != ref.rows.len || memcmp(csv.data, ref.rows.data, csv.len) != 0 ||
-                t.rows != ref.t.rows || memcmp(t.skipped, ref.t.skipped, sizeof t.skipped) != 0)
-                fail_msg("prefetch %d, threads %s, ranges of %s: %" PRIu64
-                         " rows, %zu bytes; one reader: %" PRIu64 " rows, %zu bytes",
-                         prefetch, cases[c][0], cases[c][1], t.rows, csv.len, ref.t.rows,
-                         ref.rows.len);
+            char what[96];
+            snprintf(what, sizeof what, "prefetch %d, threads %s, ranges of %s", prefetch,
+                     cases[c][0], cases[c][1]);
+            same_as_ref(what, &csv, &t, &ref);
             assert_true(t.threads >= 1 && t.threads <= (unsigned)atoi(cases[c][0]) &&
                         t.threads == report_gen_threads());
             /* The invoking thread (main: a deep stack) is worker 0. */
@@ -265,13 +274,11 @@ static void expect_ref(const char *threads, const char *chunk, const ref_rows *r
 {
     report_gen_totals t;
     lambda_error err = {{0}, {0}};
+    char what[64];
+    snprintf(what, sizeof what, "threads %s, ranges of %s", threads, chunk);
     if (run_part(threads, chunk, sizes, csv, &t, &err) != 0)
-        fail_msg("threads %s, ranges of %s: %s: %s", threads, chunk, err.type, err.message);
-    if (csv->len != ref->rows.len || memcmp(csv->data, ref->rows.data, csv->len) != 0 ||
-        t.rows != ref->t.rows)
-        fail_msg("threads %s, ranges of %s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64
-                 " rows, %zu bytes",
-                 threads, chunk, t.rows, csv->len, ref->t.rows, ref->rows.len);
+        fail_msg("%s: %s: %s", what, err.type, err.message);
+    same_as_ref(what, csv, &t, ref);
 }
 
 /* Parts in one process, as warm invocations run them: the buffers a part
@@ -826,11 +833,7 @@ static void test_workers_start_while_listing(void **state)
         if (run_listed(threads[c], sizes, streams, 0, &csv, &t, &err) != 0)
             fail_msg("threads %s: %s: %s", threads[c], err.type, err.message);
         report_gen_test_prefetch = 0;
-        if (csv.len != ref.rows.len || memcmp(csv.data, ref.rows.data, csv.len) != 0 ||
-            t.rows != ref.t.rows || memcmp(t.skipped, ref.t.skipped, sizeof t.skipped) != 0)
-            fail_msg("threads %s: %" PRIu64 " rows, %zu bytes; one reader: %" PRIu64
-                     " rows, %zu bytes",
-                     threads[c], t.rows, csv.len, ref.t.rows, ref.rows.len);
+        same_as_ref(threads[c], &csv, &t, &ref);
         if (streams ? lister.parsed_in_listing == 0 : lister.parsed_in_listing != 0)
             fail_msg("threads %s, prefetch %d: %zu ranges parsed while listing", threads[c], c == 3,
                      lister.parsed_in_listing);
@@ -866,7 +869,7 @@ static void test_failed_listing_decides(void **state)
         memset(&err, 0, sizeof err);
         if (run_listed(threads[c], sizes, 0, 0, &csv, &t, &err) != 0)
             fail_msg("threads %s: %s: %s", threads[c], err.type, err.message);
-        assert_true(csv.len == ref.rows.len && memcmp(csv.data, ref.rows.data, csv.len) == 0);
+        same_as_ref(threads[c], &csv, &t, &ref);
     }
     lambda_report_buf_free(&csv);
     free_ref(&ref);
