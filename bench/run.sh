@@ -1140,17 +1140,17 @@ report_warm_rows() {
       # Per round: the one-thread run's median invocation over the N-thread
       # run's, the two runs back to back (each_run); their median is the
       # figure, the ratio of the medians over all rounds beside it.
-      local pr m1=() mt=() all_ratio
+      # Without pairs (a failed run), the ratio of the medians alone.
+      local pr m1=() mt=() ratio how=""
       read -ra m1 <<<"${gsw_run_med[$i:1]:-}"; read -ra mt <<<"${gsw_run_med[$key]:-}"
-      all_ratio=$(calc "${w%% *} / ${one_warm[$i]}")
+      ratio=$(calc "${w%% *} / ${one_warm[$i]}")
       if [ "${#m1[@]}" -gt 0 ] && [ "${#m1[@]}" -eq "${#mt[@]}" ]; then
         pr=$(paste -d' ' <(printf '%s\n' "${m1[@]}") <(printf '%s\n' "${mt[@]}") | awk '{ print $1 / $2 }' | stats)
-        speed="; warm $t threads **$(fmt "${pr%% *}" 2)× warm one thread** (median of ${#m1[@]} per-round ratios, each the $t-thread run against the one-thread run beside it: $(fmt "$(echo "$pr" | cut -d' ' -f2)" 2)–$(fmt "$(echo "$pr" | cut -d' ' -f3)" 2); the medians of all rounds: $(fmt "$all_ratio" 2)×; context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
-        verdict="$t threads ≥ 1.8× one (warm): $(met "${pr%% *}" 1.8)"
-      else
-        speed="; warm $t threads **$(fmt "$all_ratio" 2)× warm one thread** (context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
-        verdict="$t threads ≥ 1.8× one (warm): $(met "$all_ratio" 1.8)"
+        how="median of ${#m1[@]} per-round ratios, each the $t-thread run against the one-thread run beside it: $(fmt "$(echo "$pr" | cut -d' ' -f2)" 2)–$(fmt "$(echo "$pr" | cut -d' ' -f3)" 2); the medians of all rounds: $(fmt "$ratio" 2)×; "
+        ratio=${pr%% *}
       fi
+      speed="; warm $t threads **$(fmt "$ratio" 2)× warm one thread** (${how}context switches per invocation $(fmt "$(csw_median "warm:$i:$t")") vs $(fmt "$(csw_median "warm:$i:1")"))"
+      verdict="$t threads ≥ 1.8× one (warm): $(met "$ratio" 1.8)"
     fi
     row "$name" \
       "invocations 2–$((warm_k + 1)) of one process, each writing a new part: $(spread "$w" 1) MB/s, $(fmt "${c%% *}" 1) MB per CPU second ($sy), $(fmt "${f%% *}") page faults per invocation, $(csw_text "warm:$key"), $peak $(fmt "$(calc "$h / 1024")" 1) MB" \
