@@ -147,7 +147,7 @@ typedef struct gen_parser {
 typedef struct gen_pool {
     pthread_mutex_t mu;  /* the slots' unit and state, and the fields marked (mu) */
     pthread_cond_t more; /* ranges added, the listing over, or the part halted */
-    const char **keys;   /* (mu) the objects listed so far, in key order */
+    char **keys;         /* (mu) the objects listed so far, in key order (copies) */
     uint64_t *sizes;     /* (mu) their sizes as listed */
     size_t n_objs, cap_objs;
     uint64_t chunk;
@@ -255,7 +255,7 @@ static int add_object(gen_pool *p, const char *key, uint64_t size)
 {
     if (p->n_objs == p->cap_objs) {
         size_t cap = p->cap_objs ? 2 * p->cap_objs : 64;
-        const char **keys = realloc(p->keys, cap * sizeof *keys);
+        char **keys = realloc(p->keys, cap * sizeof *keys);
         if (keys)
             p->keys = keys;
         uint64_t *sizes = keys ? realloc(p->sizes, cap * sizeof *sizes) : NULL;
@@ -265,10 +265,11 @@ static int add_object(gen_pool *p, const char *key, uint64_t size)
         p->cap_objs = cap;
     }
     uint64_t ranges = size ? (size - 1) / p->chunk + 1 : 1;
-    if (ranges > SIZE_MAX || reserve_units(p, (size_t)ranges) != 0)
+    char *copy = ranges <= SIZE_MAX && reserve_units(p, (size_t)ranges) == 0 ? strdup(key) : NULL;
+    if (!copy)
         return -1;
     size_t obj = p->n_objs++;
-    p->keys[obj] = key;
+    p->keys[obj] = copy;
     p->sizes[obj] = size;
     uint64_t a = 0;
     do {
@@ -447,6 +448,18 @@ static void part_failed(gen_pool *p, size_t u, const lambda_error *err)
         p->err = *err;
         p->err_at = u;
     }
+    p->rc = -1;
+    p->stop = 1;
+    wake_all(p);
+}
+
+/* The part fails with `err` whatever a range did: the listing's error (it
+ * comes before every range, as on one thread), or no thread to parse on.
+ * Mutex held. */
+static void part_failed_first(gen_pool *p, const lambda_error *err)
+{
+    p->err = *err;
+    p->err_at = 0;
     p->rc = -1;
     p->stop = 1;
     wake_all(p);
@@ -823,6 +836,8 @@ static void pool_free(gen_pool *p, uint64_t chunk)
     pthread_mutex_unlock(&cache_mu);
     cache_free(&mine);
     free(p->units);
+    for (size_t i = 0; i < p->n_objs; i++)
+        free(p->keys[i]);
     free(p->keys);
     free(p->sizes);
     pthread_cond_destroy(&p->more);
@@ -937,31 +952,42 @@ static void gang_begin(gen_gang *g, pthread_t *own)
     pthread_mutex_unlock(&crew_mu);
 }
 
+/* The crew's next hand for the part holding it: a parked one, or one
+ * started now and kept; NULL when there is none to be had. crew_mu held. */
+static gen_hand *crew_take(gen_gang *g)
+{
+    if (g->hands >= GEN_CREW_MAX)
+        return NULL;
+    gen_hand *h = &crew[g->hands];
+    if (g->hands < crew_n) {
+        g->reused++;
+        return h;
+    }
+    if (pthread_cond_init(&h->wake, NULL) != 0)
+        return NULL;
+    if (pthread_create(&h->tid, &g->attr, hand_main, h) != 0) {
+        pthread_cond_destroy(&h->wake);
+        return NULL;
+    }
+    crew_n++;
+    return h;
+}
+
 /* job(arg) on another thread: the crew's next hand (parked, or started now
  * and kept), else a thread of the part's own. 0, or -1: no thread. */
 static int gang_run(gen_gang *g, void *(*job)(void *), void *arg)
 {
     if (g->crew) {
         pthread_mutex_lock(&crew_mu);
-        gen_hand *h = g->hands < GEN_CREW_MAX ? &crew[g->hands] : NULL;
-        int ok = 0;
-        if (h && g->hands < crew_n) {
-            ok = 1;
-            g->reused++;
-        } else if (h && pthread_cond_init(&h->wake, NULL) == 0) {
-            if (pthread_create(&h->tid, &g->attr, hand_main, h) == 0)
-                ok = 1, crew_n++;
-            else
-                pthread_cond_destroy(&h->wake);
-        }
-        if (ok) {
+        gen_hand *h = crew_take(g);
+        if (h) {
             h->job = job;
             h->arg = arg;
             g->hands++;
             pthread_cond_signal(&h->wake);
         }
         pthread_mutex_unlock(&crew_mu);
-        if (ok)
+        if (h)
             return 0;
     }
     if (pthread_create(&g->own[g->n_own], &g->attr, job, arg) != 0)
@@ -1042,15 +1068,8 @@ static int run_pool(gen_pool *p, int stream, report_gen_lister list, void *ud, l
         if (rc == 0 && cut_end(p) != 0)
             rc = -1, store_error(&lerr, LAMBDA_STORE_UNAVAILABLE, "out of memory");
         p->listed = 1;
-        if (rc != 0) {
-            /* The listing comes before every range: its error is the part's,
-             * as it would be on one thread. */
-            p->err = lerr;
-            p->err_at = 0;
-            p->rc = -1;
-            p->stop = 1;
-            wake_all(p);
-        }
+        if (rc != 0)
+            part_failed_first(p, &lerr);
         pthread_cond_broadcast(&p->more);
         pthread_mutex_unlock(&p->mu);
     }
@@ -1059,11 +1078,10 @@ static int run_pool(gen_pool *p, int stream, report_gen_lister list, void *ud, l
         work(&workers[0]);
         t->threads++;
     } else if (!t->threads) {
+        lambda_error none = {{0}, {0}};
+        store_error(&none, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
         pthread_mutex_lock(&p->mu);
-        store_error(&p->err, LAMBDA_STORE_UNAVAILABLE, "cannot start GenerateSubReport's threads");
-        p->rc = -1;
-        p->stop = 1;
-        wake_all(p);
+        part_failed_first(p, &none);
         pthread_mutex_unlock(&p->mu);
     }
     gang_end(&gang);

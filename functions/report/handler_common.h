@@ -177,11 +177,11 @@ int report_gen_convert(lambda_store *data, char *const *keys, const uint64_t *si
                        lambda_error *err);
 
 /* The same, for objects still being listed: `list` runs on the calling
- * thread and hands each object, in key order, to report_gen_add (its key
- * must stay valid until the call returns; -1: out of memory, and the
- * listing should stop). On the file store with more than one worker the
- * other workers take the first objects' ranges meanwhile; else the listing
- * ends before any range is read. A failed listing (list returns -1 with
+ * thread and hands each object, in key order, to report_gen_add (which
+ * copies the key; -1: out of memory, and the listing should stop). On the
+ * file store with more than one worker the other workers take the first
+ * objects' ranges meanwhile; else the listing ends before any range is
+ * read. A failed listing (list returns -1 with
  * its error set) fails the part with that error, whatever a range did. */
 typedef struct gen_pool report_gen_feed;
 typedef int (*report_gen_lister)(void *ud, report_gen_feed *feed, lambda_error *err);

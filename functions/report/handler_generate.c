@@ -24,13 +24,12 @@ typedef struct gen_input {
     int64_t index, from, to;
 } gen_input;
 
-/* The part's source objects, in key order, with their listed sizes. */
+/* The part's source objects as they are listed, handed to the workers (who
+ * keep the keys and sizes), counted for the manifest. */
 typedef struct key_list {
     size_t prefix_len;
     int64_t to;
-    char **keys;
-    uint64_t *sizes; /* as listed: a read must deliver exactly this much */
-    size_t n, cap;
+    size_t n;
     uint64_t bytes;
     int oom;
     report_gen_feed *feed; /* the workers, who start on the first objects */
@@ -57,39 +56,13 @@ static int collect_key(const char *key, uint64_t size, void *ud)
         return 0;
     if (day > kl->to)
         return 1;
-    if (kl->n == kl->cap) {
-        size_t cap = kl->cap ? kl->cap * 2 : 64;
-        char **grown = realloc(kl->keys, cap * sizeof *grown);
-        if (grown)
-            kl->keys = grown;
-        uint64_t *sizes = grown ? realloc(kl->sizes, cap * sizeof *sizes) : NULL;
-        if (!sizes) {
-            kl->oom = 1;
-            return 1;
-        }
-        kl->sizes = sizes;
-        kl->cap = cap;
-    }
-    if (!(kl->keys[kl->n] = strdup(key))) {
+    if (report_gen_add(kl->feed, key, size) != 0) {
         kl->oom = 1;
         return 1;
     }
-    kl->sizes[kl->n] = size;
     kl->n++;
     kl->bytes += size;
-    if (kl->feed && report_gen_add(kl->feed, kl->keys[kl->n - 1], size) != 0) {
-        kl->oom = 1;
-        return 1;
-    }
     return 0;
-}
-
-static void key_list_free(key_list *kl)
-{
-    for (size_t i = 0; i < kl->n; i++)
-        free(kl->keys[i]);
-    free(kl->keys);
-    free(kl->sizes);
 }
 
 /* Step 1: the source objects of [from, to], from one listing. */
@@ -205,7 +178,6 @@ cJSON *lambda_report_generate_sub_report(const cJSON *event, const lambda_contex
                in.index, kl.n, kl.bytes, g.rows, bytes, skipped, g.fallbacks, g.ranges, g.threads,
                g.fetchers, g.spawned, g.kept, g.slots);
 done:
-    key_list_free(&kl);
     lambda_store_close(data);
     lambda_store_close(report);
     return out;
