@@ -421,6 +421,12 @@ typedef struct observer {
     size_t written[MAX_UNITS], n_written;
     int parsed_before_first_write; /* until[] both parsed before range hold was written */
     size_t bound_broken;           /* 1 + a range read before the range S before it was written */
+    pthread_t reader[MAX_UNITS];   /* the thread that read range u */
+    struct {
+        pthread_t tid;
+        size_t unwritten, most; /* ranges it read, not yet written: now, at most */
+    } readers[2 * REPORT_MAX_THREADS + 1];
+    size_t n_readers;
     int fetch_elsewhere, parse_elsewhere, write_elsewhere; /* off the caller's thread */
 } observer;
 
@@ -444,6 +450,17 @@ static void hold_read(observer *o)
     }
 }
 
+/* The thread's entry in o->readers (added if new). */
+static size_t reader_of(observer *o, pthread_t tid)
+{
+    size_t i = 0;
+    while (i < o->n_readers && !pthread_equal(o->readers[i].tid, tid))
+        i++;
+    if (i == o->n_readers)
+        o->readers[o->n_readers++].tid = tid;
+    return i;
+}
+
 static void observe(report_gen_event ev, size_t u, void *ud)
 {
     observer *o = ud;
@@ -455,6 +472,10 @@ static void observe(report_gen_event ev, size_t u, void *ud)
         o->fetch_elsewhere |= elsewhere;
         if (u >= o->n_written + o->slots && !o->bound_broken)
             o->bound_broken = u + 1;
+        o->reader[u] = pthread_self();
+        size_t r = reader_of(o, o->reader[u]);
+        if (++o->readers[r].unwritten > o->readers[r].most)
+            o->readers[r].most = o->readers[r].unwritten;
         if (u == o->hold)
             hold_read(o);
     } else if (ev == REPORT_GEN_TEST_PARSED) {
@@ -466,6 +487,7 @@ static void observe(report_gen_event ev, size_t u, void *ud)
         if (u == o->hold)
             o->parsed_before_first_write = o->parsed[o->until[0]] && o->parsed[o->until[1]];
         o->written[o->n_written++] = u;
+        o->readers[reader_of(o, o->reader[u])].unwritten--;
     }
     pthread_mutex_unlock(&obs_mu);
 }
@@ -679,9 +701,12 @@ static void test_failure_after_later_ranges_parsed(void **state)
     lambda_report_buf_free(&csv);
 }
 
-/* Range 0's read is held until range S - 1 is parsed, and a while longer:
- * the other worker (and the fetchers) must not read range S or later before
- * range 0 is written, however long it waits. */
+/* Range 0's read is held until the other worker has read as far as it may
+ * (S3: range S - 1; the file store: range 2, both of its rows buffers
+ * lent), and a while longer: the other worker (and the fetchers) must not
+ * read range S or later before range 0 is written, however long it waits,
+ * and on the file store no worker may hold more than two ranges not yet
+ * written (it waits for one of its rows buffers). */
 static void test_memory_bound_with_a_slow_worker(void **state)
 {
     (void)state;
@@ -691,12 +716,16 @@ static void test_memory_bound_with_a_slow_worker(void **state)
     read_ref(&ref);
     lambda_report_buf csv = {0};
     for (int prefetch = 0; prefetch < 2; prefetch++) {
-        size_t last = slots_for(2, prefetch) - 1;
+        size_t last = prefetch ? slots_for(2, prefetch) - 1 : 2;
         report_gen_totals t;
         observed_ok("2", prefetch, (hold){0, {last, last}, 100}, &ref, &csv, &t);
         if (obs.bound_broken)
             fail_msg("prefetch %d: range %zu read before range %zu was written (%zu slots)",
                      prefetch, obs.bound_broken - 1, obs.bound_broken - 1 - t.slots, t.slots);
+        for (size_t r = 0; !prefetch && r < obs.n_readers; r++)
+            if (obs.readers[r].most > 2)
+                fail_msg("a worker held %zu ranges not yet written (two rows buffers)",
+                         obs.readers[r].most);
     }
     lambda_report_buf_free(&csv);
     free_ref(&ref);
