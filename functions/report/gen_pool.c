@@ -916,12 +916,9 @@ static void pool_free(gen_pool *p, uint64_t chunk)
 }
 
 /* The slots' and parsers' condition variables: made for a part, destroyed
- * after it, once the rows buffers still lent (ranges of a failed part, never
- * written) are back with their workers. */
-static void slot_conds(gen_pool *p, int init)
+ * after it. */
+static void pool_conds(gen_pool *p, int init)
 {
-    for (size_t i = 0; !init && i < p->n_slots; i++)
-        rows_return(&p->slots[i]);
     for (size_t i = 0; i < p->n_slots; i++) {
         gen_slot *s = &p->slots[i];
         if (init) {
@@ -1124,7 +1121,7 @@ static int run_pool(gen_pool *p, int stream, report_gen_lister list, void *ud, l
 {
     if (pool_buffers(p, p->chunk) != 0)
         return store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
-    slot_conds(p, 1);
+    pool_conds(p, 1);
     report_gen_totals *t = p->t;
     size_t threads = p->n_parsers;
     /* On the heap: a worker holds an error message (1 KiB), and the
@@ -1134,7 +1131,7 @@ static int run_pool(gen_pool *p, int stream, report_gen_lister list, void *ud, l
     if (!tids || !fetchers) {
         free(tids);
         free(fetchers);
-        slot_conds(p, 0);
+        pool_conds(p, 0);
         return store_error(err, LAMBDA_STORE_UNAVAILABLE, "out of memory"), -1;
     }
     gen_worker *workers = fetchers + threads + 1;
@@ -1166,13 +1163,17 @@ static int run_pool(gen_pool *p, int stream, report_gen_lister list, void *ud, l
         pthread_mutex_unlock(&p->mu);
     }
     gang_end(&gang);
+    /* The rows buffers still lent (a failed part's ranges, never written)
+     * go back to their workers, kept with them for the next part. */
+    for (size_t i = 0; i < p->n_slots; i++)
+        rows_return(&p->slots[i]);
     t->kept = gang.reused;
     int rc = p->rc;
     if (rc != 0)
         *err = p->err;
     else if (p->written != p->n_units) /* cannot happen: every range taken is committed */
         rc = -1, store_error(err, LAMBDA_STORE_UNAVAILABLE, "GenerateSubReport's workers stopped");
-    slot_conds(p, 0);
+    pool_conds(p, 0);
     free(tids);
     free(fetchers);
     t->spawned = started;
